@@ -1,0 +1,83 @@
+//! PostgreSQL access: the pool, migrations and the queries, by business area.
+
+pub mod requests;
+pub mod schema;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::{
+    AsyncPgConnection,
+    pooled_connection::{
+        AsyncDieselConnectionManager,
+        deadpool::{self, Object},
+    },
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub use diesel_async::AsyncConnection;
+
+/// Every migration under `migrations/`, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+pub type Pool = deadpool::Pool<AsyncPgConnection>;
+pub type Conn = Object<AsyncPgConnection>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database error: {0}")]
+    Query(#[from] DieselError),
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl Error {
+    /// The name of the violated unique constraint, if that is what went wrong.
+    pub fn unique_violation(&self) -> Option<&str> {
+        match self {
+            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                Some(info.constraint_name().unwrap_or(""))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A pool of at most `max_size` connections to `database_url`.
+pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, Error> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .map_err(|e| Error::Pool(e.to_string()))
+}
+
+pub async fn conn(pool: &Pool) -> Result<Conn, Error> {
+    pool.get().await.map_err(|e| Error::Pool(e.to_string()))
+}
+
+/// Applies the pending migrations; returns the versions applied.
+pub async fn migrate(database_url: &str) -> Result<Vec<String>, Error> {
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as Connection>::establish(&url)
+            .map_err(|e| Error::Migration(e.to_string()))?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| Error::Migration(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .await
+    .map_err(|e| Error::Migration(e.to_string()))?
+}
+
+/// `SELECT 1`, for readiness checks.
+pub async fn ping(pool: &Pool) -> Result<(), Error> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = conn(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

@@ -1,0 +1,240 @@
+//! Service requests: creation, the state projection with its history, and vet offers.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, upsert::excluded};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::{Actor, RequestId, RequestState, StateChange, VetAnswer, VetId};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Error,
+    schema::{service_requests, state_history, vet_offers},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
+#[diesel(table_name = service_requests)]
+pub struct RequestRow {
+    pub id: uuid::Uuid,
+    pub state: RequestState,
+    pub state_seq: i32,
+    pub description: String,
+    pub vet_id: Option<uuid::Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
+#[diesel(table_name = state_history)]
+pub struct HistoryRow {
+    pub seq: i32,
+    pub from_state: Option<RequestState>,
+    pub to_state: RequestState,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
+#[diesel(table_name = vet_offers)]
+pub struct OfferRow {
+    pub offer_no: i32,
+    pub vet_id: Option<uuid::Uuid>,
+    pub offered_at: DateTime<Utc>,
+    pub followups_sent: i32,
+    pub answer: Option<VetAnswer>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+/// What the API knows when a request is created.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub id: RequestId,
+    pub description: String,
+    pub created_by: Actor,
+}
+
+/// Inserts the request in `pending` with history entry 0. Fails with a unique violation
+/// (see [`Error::unique_violation`]) when the id already exists.
+pub async fn insert_request(
+    conn: &mut AsyncPgConnection,
+    new: &NewRequest,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    diesel::insert_into(service_requests::table)
+        .values((
+            service_requests::id.eq(new.id.into_uuid()),
+            service_requests::state.eq(RequestState::Pending),
+            service_requests::state_seq.eq(0),
+            service_requests::description.eq(&new.description),
+            service_requests::created_at.eq(now),
+            service_requests::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(state_history::table)
+        .values((
+            state_history::request_id.eq(new.id.into_uuid()),
+            state_history::seq.eq(0),
+            state_history::to_state.eq(RequestState::Pending),
+            state_history::actor.eq(new.created_by.to_string()),
+            state_history::occurred_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Applies one state change: appends it to the history and moves the projection, in one
+/// transaction. Idempotent on (request, seq): recording the same change again does
+/// nothing, and an older change never overwrites a newer state.
+///
+/// The row is created if it is missing (its creator's commit may have been lost after
+/// the workflow started), from `description`.
+pub async fn record_transition(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    description: &str,
+    change: &StateChange,
+    vet: Option<VetId>,
+) -> Result<bool, Error> {
+    let id = request.into_uuid();
+    let description = description.to_owned();
+    let change = change.clone();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        diesel::insert_into(service_requests::table)
+            .values((
+                service_requests::id.eq(id),
+                service_requests::state.eq(RequestState::Pending),
+                service_requests::state_seq.eq(0),
+                service_requests::description.eq(&description),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        let inserted = diesel::insert_into(state_history::table)
+            .values((
+                state_history::request_id.eq(id),
+                state_history::seq.eq(change.seq),
+                state_history::from_state.eq(change.from),
+                state_history::to_state.eq(change.to),
+                state_history::actor.eq(change.actor.to_string()),
+                state_history::reason.eq(&change.reason),
+                state_history::occurred_at.eq(change.at),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        if inserted == 1 {
+            diesel::update(service_requests::table)
+                .filter(service_requests::id.eq(id))
+                .filter(service_requests::state_seq.lt(change.seq))
+                .set((
+                    service_requests::state.eq(change.to),
+                    service_requests::state_seq.eq(change.seq),
+                    service_requests::vet_id.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
+                    >("COALESCE(")
+                    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(
+                        vet.map(VetId::into_uuid),
+                    )
+                    .sql(", vet_id)")),
+                    service_requests::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        Ok(inserted == 1)
+    })
+    .await
+}
+
+/// One offer of a request to a vet, as the workflow last saw it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OfferRecord {
+    pub request: RequestId,
+    pub offer_no: i32,
+    pub vet: Option<VetId>,
+    pub offered_at: DateTime<Utc>,
+    pub followups_sent: i32,
+    pub answer: Option<(VetAnswer, DateTime<Utc>)>,
+}
+
+/// Upserts an offer. Idempotent, and monotonic: a replayed older record never lowers the
+/// follow-up count nor erases an answer.
+pub async fn record_offer(conn: &mut AsyncPgConnection, offer: &OfferRecord) -> Result<(), Error> {
+    let (answer, answered_at) = offer
+        .answer
+        .map_or((None, None), |(a, at)| (Some(a), Some(at)));
+    diesel::insert_into(vet_offers::table)
+        .values((
+            vet_offers::request_id.eq(offer.request.into_uuid()),
+            vet_offers::offer_no.eq(offer.offer_no),
+            vet_offers::vet_id.eq(offer.vet.map(VetId::into_uuid)),
+            vet_offers::offered_at.eq(offer.offered_at),
+            vet_offers::followups_sent.eq(offer.followups_sent),
+            vet_offers::answer.eq(answer),
+            vet_offers::answered_at.eq(answered_at),
+        ))
+        .on_conflict((vet_offers::request_id, vet_offers::offer_no))
+        .do_update()
+        .set((
+            vet_offers::followups_sent.eq(diesel::dsl::sql::<diesel::sql_types::Int4>(
+                "GREATEST(vet_offers.followups_sent, excluded.followups_sent)",
+            )),
+            vet_offers::answer.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<crate::schema::sql_types::VetAnswer>,
+            >("COALESCE(vet_offers.answer, excluded.answer)")),
+            vet_offers::answered_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >(
+                "COALESCE(vet_offers.answered_at, excluded.answered_at)"
+            )),
+            vet_offers::vet_id.eq(excluded(vet_offers::vet_id)),
+            vet_offers::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A request with its full history and offers, as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestDetail {
+    #[serde(flatten)]
+    pub request: RequestRow,
+    pub history: Vec<HistoryRow>,
+    pub offers: Vec<OfferRow>,
+}
+
+pub async fn find_request(
+    conn: &mut AsyncPgConnection,
+    id: RequestId,
+) -> Result<Option<RequestDetail>, Error> {
+    let id = id.into_uuid();
+    let Some(request) = service_requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let history = state_history::table
+        .filter(state_history::request_id.eq(id))
+        .order(state_history::seq.asc())
+        .select(HistoryRow::as_select())
+        .load(conn)
+        .await?;
+    let offers = vet_offers::table
+        .filter(vet_offers::request_id.eq(id))
+        .order(vet_offers::offer_no.asc())
+        .select(OfferRow::as_select())
+        .load(conn)
+        .await?;
+    Ok(Some(RequestDetail {
+        request,
+        history,
+        offers,
+    }))
+}

@@ -1,0 +1,58 @@
+//! The worker: polls the service-request task queue and runs workflows and activities.
+//! Shared by the binary and the end-to-end tests, which run it in-process.
+
+use std::future::Future;
+
+use activities::{
+    RequestActivities,
+    settings::{SettingsError, TemporalSettings, env_or, env_required},
+};
+use temporalio_sdk::{Worker, WorkerOptions};
+use workflows::ServiceRequestWorkflow;
+
+/// The worker's configuration, read once from the environment.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`, connections the activities may hold at once.
+    pub database_pool_size: usize,
+    pub temporal: TemporalSettings,
+}
+
+impl WorkerSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Ok(Self {
+            database_url: env_required("DATABASE_URL")?,
+            database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
+            temporal: TemporalSettings::from_env()?,
+        })
+    }
+}
+
+/// Runs the worker until `shutdown` resolves, then drains it gracefully: in-flight
+/// activities finish, workflow tasks are handed back to the server.
+///
+/// The SDK's worker is not `Send`: call this on the main task or in a `LocalSet`.
+pub async fn run(
+    settings: &WorkerSettings,
+    shutdown: impl Future<Output = ()> + 'static,
+) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
+    let client = settings.temporal.connect().await?;
+    let runtime = temporalio_sdk::Runtime::from_current_tokio(Default::default())?;
+    let options = WorkerOptions::new(settings.temporal.task_queue.clone())
+        .register_workflow::<ServiceRequestWorkflow>()?
+        .register_activities(RequestActivities::new(pool))
+        .build();
+    let mut worker = Worker::new(&runtime, client, options)?;
+    let stop = worker.shutdown_handle();
+    tokio::task::spawn_local(async move {
+        shutdown.await;
+        tracing::info!("worker shutting down");
+        stop();
+    });
+    tracing::info!(task_queue = %settings.temporal.task_queue, "worker polling");
+    worker.run().await?;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! Workflow definitions. Everything here must be deterministic: time comes from the
+//! workflow context, waiting from SDK timers and `select!`, effects from activities.
+
+pub mod service_request;
+
+pub use service_request::{
+    RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
+};
+
+/// Names shared by the worker, the API and the Temporal UI, in one place.
+pub mod names {
+    /// The task queue the worker polls by default.
+    pub const DEFAULT_TASK_QUEUE: &str = "service-requests";
+    pub const SERVICE_REQUEST_WORKFLOW: &str = "ServiceRequestWorkflow";
+    pub const VET_RESPONSE_UPDATE: &str = "vet_response";
+    pub const STATUS_QUERY: &str = "status";
+}
+
+/// Custom search attributes, registered on the server (`make run` does it), by which staff
+/// filter workflows in the Temporal UI, e.g. `RequestState="vet_asked"`.
+pub mod search {
+    use temporalio_common::search_attributes::SearchAttributeKey;
+
+    pub const REQUEST_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("RequestId");
+    pub const REQUEST_STATE: SearchAttributeKey<String> =
+        SearchAttributeKey::keyword("RequestState");
+    pub const VET_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("VetId");
+    pub const OWNER_ID: SearchAttributeKey<String> = SearchAttributeKey::keyword("OwnerId");
+
+    /// Every custom attribute with its type, as `temporal server start-dev --search-attribute`
+    /// takes them.
+    pub const ALL: [(&str, &str); 4] = [
+        ("RequestId", "Keyword"),
+        ("RequestState", "Keyword"),
+        ("VetId", "Keyword"),
+        ("OwnerId", "Keyword"),
+    ];
+}
