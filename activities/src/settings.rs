@@ -95,3 +95,37 @@ impl TemporalSettings {
 fn default_temporal_address() -> Url {
     Url::parse("http://127.0.0.1:7233").unwrap_or_else(|_| unreachable!("a valid literal URL"))
 }
+
+/// Structured logs: JSON when `LOG_FORMAT=json`, human-readable otherwise; the filter
+/// comes from `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
+        fmt().json().with_env_filter(filter).init();
+    } else {
+        fmt().with_env_filter(filter).init();
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, the signals `make run` and orchestrators send.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => ctrl_c.await,
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}

@@ -5,5 +5,6 @@ pub mod requests;
 
 pub use ids::{OwnerId, RequestId, VetId};
 pub use requests::{
-    Actor, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer, check_transition,
+    Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
+    check_transition,
 };

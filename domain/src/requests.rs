@@ -151,6 +151,55 @@ pub struct StateChange {
     pub at: DateTime<Utc>,
 }
 
+/// What the owner asks for, in their words: 1 to 2000 characters, not blank.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Description(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DescriptionError {
+    #[error("must not be blank")]
+    Blank,
+    #[error("must be at most {max} characters, got {got}")]
+    TooLong { max: usize, got: usize },
+}
+
+impl Description {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(raw: &str) -> Result<Self, DescriptionError> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if chars == 0 {
+            Err(DescriptionError::Blank)
+        } else if chars > Self::MAX_CHARS {
+            Err(DescriptionError::TooLong {
+                max: Self::MAX_CHARS,
+                got: chars,
+            })
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Description {
+    type Error = DescriptionError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Description> for String {
+    fn from(d: Description) -> Self {
+        d.0
+    }
+}
+
 /// A vet's answer to an offer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(
@@ -303,6 +352,26 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", state.as_str()));
         }
         assert!("paid".parse::<RequestState>().is_err());
+    }
+
+    #[test]
+    fn descriptions_are_trimmed_and_bounded() {
+        assert_eq!(
+            Description::parse("  vacuna antirrábica ")
+                .unwrap()
+                .as_str(),
+            "vacuna antirrábica"
+        );
+        assert_eq!(Description::parse(" \n\t"), Err(DescriptionError::Blank));
+        let long = "ñ".repeat(Description::MAX_CHARS + 1);
+        assert_eq!(
+            Description::parse(&long),
+            Err(DescriptionError::TooLong {
+                max: 2000,
+                got: 2001
+            })
+        );
+        assert!(Description::parse(&"ñ".repeat(Description::MAX_CHARS)).is_ok());
     }
 
     #[test]

@@ -1,0 +1,211 @@
+//! One error envelope for every error response: `application/problem+json` (RFC 9457)
+//! with a stable `type`, and per-field `errors` for validation. A 5xx body never carries
+//! internal detail; that goes to the log.
+
+use axum::{
+    Json,
+    extract::rejection::{JsonRejection, PathRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// One invalid input field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `description`.
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body or a parameter is malformed or fails validation (422).
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// The body is not JSON at all, or not `application/json` (400/415).
+    #[error("{detail}")]
+    BadRequest { status: StatusCode, detail: String },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The request conflicts with the current state (409), e.g. a duplicate id.
+    #[error("{detail}")]
+    Conflict { kind: &'static str, detail: String },
+    /// A dependency (PostgreSQL, Temporal) is unreachable or too slow (503/504).
+    #[error("{detail}")]
+    Unavailable { status: StatusCode, detail: String },
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<db::Error> for ApiError {
+    fn from(err: db::Error) -> Self {
+        match err {
+            db::Error::Pool(detail) => Self::Unavailable {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                detail: format!("the database is unavailable: {detail}"),
+            },
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        db::Error::from(err).into()
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(e) => {
+                // serde names the field in its message ("missing field `description`").
+                let message = std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| e.body_text());
+                Self::Validation(vec![FieldError::new(field_of(&message), message)])
+            }
+            JsonRejection::MissingJsonContentType(e) => Self::BadRequest {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail: e.body_text(),
+            },
+            other => Self::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                detail: other.body_text(),
+            },
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::Validation(vec![FieldError::new("path", rejection.body_text())])
+    }
+}
+
+/// The field a serde error is about: `description: invalid type...` or
+/// "missing field `description`" or "unknown field `foo`".
+fn field_of(message: &str) -> String {
+    // axum reports the path first ("pet.name: invalid type ...") when there is one.
+    if let Some((path, _)) = message.split_once(": ")
+        && !path.contains(' ')
+        && path != "."
+    {
+        return path.to_owned();
+    }
+    if let Some(start) = message.find('`')
+        && let Some(len) = message[start + 1..].find('`')
+    {
+        return message[start + 1..start + 1 + len].to_owned();
+    }
+    "body".to_owned()
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind, title, detail, errors) = match &self {
+            Self::Validation(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                Some(errors.as_slice()),
+            ),
+            Self::BadRequest { status, detail } => {
+                (*status, "bad-request", "Bad request", detail.clone(), None)
+            }
+            Self::NotFound(what) => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                format!("{what} not found"),
+                None,
+            ),
+            Self::Conflict { kind, detail } => (
+                StatusCode::CONFLICT,
+                *kind,
+                "Conflict",
+                detail.clone(),
+                None,
+            ),
+            Self::Unavailable { status, detail } => {
+                tracing::warn!(%detail, "dependency unavailable");
+                (
+                    *status,
+                    "unavailable",
+                    "Service unavailable",
+                    "a service this request needs is unavailable; try again shortly".to_owned(),
+                    None,
+                )
+            }
+            Self::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "something went wrong on our side; it has been logged".to_owned(),
+                    None,
+                )
+            }
+        };
+        let body = Problem {
+            kind: format!("https://amarmascotas.ar/problems/{kind}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_of;
+
+    #[test]
+    fn serde_messages_name_their_field() {
+        assert_eq!(
+            field_of("missing field `description` at line 1 column 2"),
+            "description"
+        );
+        assert_eq!(field_of("unknown field `colour`, expected `id`"), "colour");
+        assert_eq!(field_of("id: invalid length 3"), "id");
+        assert_eq!(
+            field_of("description: invalid type: integer `5`, expected a string"),
+            "description"
+        );
+        assert_eq!(field_of("expected value at line 1 column 1"), "body");
+    }
+}

@@ -1,0 +1,72 @@
+//! The AMAR Mascotas HTTP API. Thin: it validates and authorizes, reads PostgreSQL, and
+//! starts, updates and queries workflows; workflows own every state change.
+
+pub mod error;
+pub mod routes;
+pub mod settings;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::Router;
+use temporalio_client::Client;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+
+pub use error::{ApiError, FieldError};
+pub use settings::ApiSettings;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: db::Pool,
+    pub temporal: Client,
+    pub settings: Arc<ApiSettings>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(routes::health::router())
+        .nest("/api/v1", routes::requests::router())
+        .with_state(state)
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+/// Connects to PostgreSQL and Temporal, then serves until `shutdown` resolves.
+pub async fn serve(
+    settings: ApiSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(settings.bind).await?;
+    serve_on(listener, settings, shutdown).await
+}
+
+/// As [`serve`], on a listener the caller bound (tests bind port 0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    settings: ApiSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
+    let temporal = settings.temporal.connect().await?;
+    let state = AppState {
+        pool,
+        temporal,
+        settings: Arc::new(settings),
+    };
+    tracing::info!(addr = %listener.local_addr()?, "api listening");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

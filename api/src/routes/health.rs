@@ -1,0 +1,47 @@
+//! `/healthz`: the process is up. `/readyz`: PostgreSQL and Temporal answer.
+
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use serde_json::{Value, json};
+use temporalio_client::tonic::IntoRequest;
+use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
+
+use crate::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let deadline = std::time::Duration::from_secs(2);
+    let database = tokio::time::timeout(deadline, db::ping(&state.pool)).await;
+    let temporal = tokio::time::timeout(deadline, async {
+        state
+            .temporal
+            .connection()
+            .workflow_service()
+            .get_system_info(GetSystemInfoRequest::default().into_request())
+            .await
+    })
+    .await;
+    let database_ok = matches!(database, Ok(Ok(())));
+    let temporal_ok = matches!(temporal, Ok(Ok(_)));
+    let status = if database_ok && temporal_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({
+            "status": word(database_ok && temporal_ok),
+            "checks": { "postgres": word(database_ok), "temporal": word(temporal_ok) },
+        })),
+    )
+}

@@ -1,0 +1,4 @@
+//! Routes, by business area.
+
+pub mod health;
+pub mod requests;

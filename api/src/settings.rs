@@ -1,0 +1,43 @@
+//! The API's configuration, read once from the environment (see the README).
+
+use std::{net::SocketAddr, time::Duration};
+
+use activities::settings::{SettingsError, TemporalSettings, env_or, env_required};
+use domain::DispatchPolicy;
+
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// `API_BIND`, default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `DATABASE_POOL_SIZE`.
+    pub database_pool_size: usize,
+    pub temporal: TemporalSettings,
+    /// `TEMPORAL_QUERY_TIMEOUT_MS`: how long a live view waits for the workflow; a query
+    /// with no worker running would otherwise hang.
+    pub query_timeout: Duration,
+    /// `VET_FOLLOWUP_DELAY_SECS` and `VET_MAX_FOLLOWUPS`: production defaults of the
+    /// policy handed to each new workflow.
+    pub dispatch: DispatchPolicy,
+}
+
+impl ApiSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let defaults = DispatchPolicy::default();
+        Ok(Self {
+            bind: env_or("API_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database_url: env_required("DATABASE_URL")?,
+            database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
+            temporal: TemporalSettings::from_env()?,
+            query_timeout: Duration::from_millis(env_or("TEMPORAL_QUERY_TIMEOUT_MS", 3000)?),
+            dispatch: DispatchPolicy {
+                vet_followup_delay_secs: env_or(
+                    "VET_FOLLOWUP_DELAY_SECS",
+                    defaults.vet_followup_delay_secs,
+                )?,
+                vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
+            },
+        })
+    }
+}
