@@ -1,0 +1,377 @@
+//! The end-to-end test harness: a fresh database per test cloned from a migrated
+//! template, the real API on port 0, the real worker in-process or as a child process,
+//! and Temporal servers that `make test` starts (the dev server) or that a test starts
+//! for itself (the time-skipping server).
+//!
+//! Tests wait for conditions with a deadline ([`eventually`]); they never sleep.
+
+pub mod temporal;
+
+use std::{
+    hash::{DefaultHasher, Hash, Hasher},
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use activities::settings::TemporalSettings;
+use api::ApiSettings;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::DispatchPolicy;
+use temporalio_client::{Client, Url};
+use tokio::sync::OnceCell;
+use worker::WorkerSettings;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run the tests with `make test`, which starts what they need")
+    })
+}
+
+/// `DATABASE_URL` with its database name replaced.
+fn database_url(database: &str) -> String {
+    let mut url = Url::parse(&required_env("DATABASE_URL")).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("/{database}"));
+    url.to_string()
+}
+
+/// The migrated template every test database is cloned from. Its name carries a hash of
+/// the migrations, so a changed migration gets a new template.
+async fn template() -> &'static str {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let mut hasher = DefaultHasher::new();
+            let mut files: Vec<_> = walk(&root().join("migrations"));
+            files.sort();
+            for file in files {
+                file.hash(&mut hasher);
+                std::fs::read(&file)
+                    .expect("readable migration")
+                    .hash(&mut hasher);
+            }
+            let name = format!("amar_tmpl_{:016x}", hasher.finish());
+            let mut admin = AsyncPgConnection::establish(&required_env("DATABASE_URL"))
+                .await
+                .expect("connect to DATABASE_URL");
+            // Test binaries run in parallel processes: one of them builds the template.
+            diesel::sql_query("SELECT pg_advisory_lock(7304)")
+                .execute(&mut admin)
+                .await
+                .expect("advisory lock");
+            let exists: i64 = count(
+                &mut admin,
+                &format!("SELECT count(*) AS n FROM pg_database WHERE datname = '{name}'"),
+            )
+            .await;
+            if exists == 0 {
+                let building = format!("{name}_building");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("drop a half-built template");
+                diesel::sql_query(format!("CREATE DATABASE {building}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create template");
+                db::migrate(&database_url(&building))
+                    .await
+                    .expect("migrations apply to an empty database");
+                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("publish template");
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock(7304)")
+                .execute(&mut admin)
+                .await
+                .expect("advisory unlock");
+            name
+        })
+        .await
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .expect("readable migrations folder")
+        .flatten()
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Runs a `SELECT count(*) AS n ...` query.
+pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
+    diesel::sql_query(sql)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
+}
+
+/// A database of its own for one test. `make test` drops them all when the run ends
+/// (and before the next one, should a run have been interrupted).
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    pub pool: db::Pool,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let template = template().await;
+        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(&required_env("DATABASE_URL"))
+            .await
+            .expect("connect to DATABASE_URL");
+        diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .await
+            .expect("clone the template");
+        let url = database_url(&name);
+        let pool = db::pool(&url, 8).expect("pool");
+        Self { name, url, pool }
+    }
+
+    pub async fn conn(&self) -> db::Conn {
+        db::conn(&self.pool).await.expect("a connection")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut conn = self.conn().await;
+        count(&mut conn, sql).await
+    }
+}
+
+/// The Temporal dev server `make test` started for this run.
+pub fn dev_server_address() -> Url {
+    Url::parse(&format!("http://{}", required_env("TEST_TEMPORAL_ADDRESS")))
+        .expect("TEST_TEMPORAL_ADDRESS is host:port")
+}
+
+/// A task queue (and so a set of workflows) of the test's own.
+pub fn unique_task_queue() -> String {
+    format!("test-{}", uuid::Uuid::new_v4().simple())
+}
+
+pub fn temporal_settings(address: Url, task_queue: &str) -> TemporalSettings {
+    TemporalSettings {
+        address,
+        namespace: "default".to_owned(),
+        task_queue: task_queue.to_owned(),
+    }
+}
+
+/// Short delays so that tests against the dev server never wait on a real follow-up.
+pub fn quick_policy() -> DispatchPolicy {
+    DispatchPolicy {
+        vet_followup_delay_secs: 3600,
+        vet_max_followups: 2,
+    }
+}
+
+/// The worker, running in-process on a thread of its own (its future is not `Send`).
+/// Stops when dropped.
+pub struct InProcessWorker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl InProcessWorker {
+    pub fn start(settings: WorkerSettings) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("worker runtime");
+            let local = tokio::task::LocalSet::new();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = local.block_on(&runtime, worker::run(&settings, shutdown)) {
+                eprintln!("in-process worker stopped with an error: {e:?}");
+            }
+        });
+        Self { stop: Some(stop) }
+    }
+}
+
+impl Drop for InProcessWorker {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The worker binary as a separate process, which a test can kill with SIGKILL.
+pub struct WorkerProcess {
+    pub child: tokio::process::Child,
+}
+
+impl WorkerProcess {
+    pub fn start(db: &TestDb, temporal: &TemporalSettings) -> Self {
+        let exe = binary("worker");
+        let child = tokio::process::Command::new(&exe)
+            .env("DATABASE_URL", &db.url)
+            .env("TEMPORAL_ADDRESS", temporal.address.as_str())
+            .env("TEMPORAL_NAMESPACE", &temporal.namespace)
+            .env("TEMPORAL_TASK_QUEUE", &temporal.task_queue)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
+        Self { child }
+    }
+
+    /// SIGKILL: no graceful shutdown, no chance to finish anything.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the worker");
+    }
+}
+
+/// A binary of this workspace, built next to the test executable (`make test` builds
+/// them first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build --bins`, as `make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// The API on a free port, with the database, Temporal server and task queue given.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: Arc<TestDb>,
+    pub temporal: Client,
+    pub settings: TemporalSettings,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn(
+        db: Arc<TestDb>,
+        temporal: TemporalSettings,
+        dispatch: DispatchPolicy,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let settings = ApiSettings {
+            bind: listener.local_addr().expect("local addr"),
+            database_url: db.url.clone(),
+            database_pool_size: 4,
+            temporal: temporal.clone(),
+            query_timeout: Duration::from_secs(5),
+            dispatch,
+        };
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = api::serve_on(listener, settings, stopped).await {
+                eprintln!("api stopped with an error: {e:?}");
+            }
+        });
+        let client = temporal.connect().await.expect("connect to Temporal");
+        Self {
+            base,
+            http: reqwest::Client::new(),
+            db,
+            temporal: client,
+            settings: temporal,
+            _shutdown: shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn worker_settings(&self) -> WorkerSettings {
+        WorkerSettings {
+            database_url: self.db.url.clone(),
+            database_pool_size: 4,
+            temporal: self.settings.clone(),
+        }
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let response = self.http.get(self.url(path)).send().await.expect("GET");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `deadline` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, deadline: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

