@@ -2,9 +2,14 @@
 
 use std::time::Duration;
 
-use temporalio_client::{Client, Url, WorkflowFetchHistoryOptions, WorkflowHistory};
+use temporalio_client::{
+    Client, Url, WorkflowFetchHistoryOptions, WorkflowHistory, tonic::IntoRequest,
+};
 use temporalio_common::protos::temporal::api::history::v1::{
     HistoryEvent, history_event::Attributes,
+};
+use temporalio_common::protos::temporal::api::{
+    enums::v1::IndexedValueType, operatorservice::v1::AddSearchAttributesRequest,
 };
 use workflows::ServiceRequestWorkflow;
 
@@ -46,11 +51,37 @@ impl TimeSkippingServer {
             },
         )
         .await;
+        register_search_attributes(&address).await;
         Self {
             address,
             _child: child,
         }
     }
+}
+
+/// The custom search attributes the workflows upsert, which the dev server gets from
+/// `--search-attribute` and the test server through the operator API.
+async fn register_search_attributes(address: &Url) {
+    let client = crate::temporal_settings(address.clone(), "unused")
+        .connect()
+        .await
+        .expect("connect to the test server");
+    let search_attributes = workflows::search::ALL
+        .iter()
+        .map(|(name, _)| ((*name).to_owned(), IndexedValueType::Keyword as i32))
+        .collect();
+    client
+        .connection()
+        .operator_service()
+        .add_search_attributes(
+            AddSearchAttributesRequest {
+                search_attributes,
+                namespace: "default".to_owned(),
+            }
+            .into_request(),
+        )
+        .await
+        .expect("register search attributes on the test server");
 }
 
 /// A workflow's full history as the JSON that `WorkflowHistory::from_json` reads back.

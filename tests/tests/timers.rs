@@ -1,0 +1,231 @@
+//! Timer paths on the time-skipping test server: days of follow-ups in an instant of
+//! real time. Assertions are on workflow time, never on wall time.
+
+use std::time::Duration;
+
+use domain::DispatchPolicy;
+use e2e::{
+    InProcessWorker, TestDb, eventually,
+    temporal::{TimeSkippingServer, events, history_json, workflow_duration},
+    temporal_settings, unique_task_queue,
+};
+use temporalio_client::{
+    Client, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowHandle,
+    WorkflowStartOptions, tonic::IntoRequest,
+};
+use temporalio_common::HasWorkflowDefinition;
+use temporalio_common::protos::temporal::api::testservice::v1::{
+    LockTimeSkippingRequest, SleepRequest, UnlockTimeSkippingRequest,
+};
+use worker::WorkerSettings;
+use workflows::{ServiceRequestInput, ServiceRequestWorkflow, VetResponse};
+
+const DAY: u64 = 24 * 60 * 60;
+
+struct Setup {
+    _server: TimeSkippingServer,
+    _worker: InProcessWorker,
+    db: TestDb,
+    client: Client,
+    task_queue: String,
+}
+
+async fn setup() -> Setup {
+    e2e::logs();
+    let server = TimeSkippingServer::start().await;
+    let db = TestDb::new().await;
+    let task_queue = unique_task_queue();
+    let settings = temporal_settings(server.address.clone(), &task_queue);
+    let client = settings
+        .connect()
+        .await
+        .expect("connect to the test server");
+    let worker = InProcessWorker::start(WorkerSettings {
+        database_url: db.url.clone(),
+        database_pool_size: 4,
+        temporal: settings,
+    });
+    Setup {
+        _server: server,
+        _worker: worker,
+        db,
+        client,
+        task_queue,
+    }
+}
+
+async fn start(
+    setup: &Setup,
+    policy: DispatchPolicy,
+) -> (
+    String,
+    WorkflowHandle<Client, <ServiceRequestWorkflow as HasWorkflowDefinition>::Run>,
+) {
+    let request = domain::RequestId::new();
+    let handle = setup
+        .client
+        .start_workflow(
+            ServiceRequestWorkflow::run,
+            ServiceRequestInput {
+                request,
+                description: "Control de rutina".into(),
+                policy,
+            },
+            WorkflowStartOptions::new(setup.task_queue.clone(), request.workflow_id()).build(),
+        )
+        .await
+        .expect("start the workflow");
+    (request.workflow_id(), handle)
+}
+
+async fn unlock(client: &Client) {
+    client
+        .connection()
+        .test_service()
+        .unlock_time_skipping(UnlockTimeSkippingRequest::default().into_request())
+        .await
+        .expect("unlock time skipping");
+}
+
+async fn lock(client: &Client) {
+    client
+        .connection()
+        .test_service()
+        .lock_time_skipping(LockTimeSkippingRequest::default().into_request())
+        .await
+        .expect("lock time skipping");
+}
+
+fn save_history(name: &str, json: Vec<u8>) {
+    if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
+        std::fs::write(e2e::root().join("tests/histories").join(name), json)
+            .expect("write history");
+    }
+}
+
+#[tokio::test]
+async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
+    let setup = setup().await;
+    let policy = DispatchPolicy {
+        vet_followup_delay_secs: 2 * DAY,
+        vet_max_followups: 2,
+    };
+    let (workflow_id, handle) = start(&setup, policy).await;
+
+    let wall = std::time::Instant::now();
+    unlock(&setup.client).await;
+    let status = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("the workflow finishes");
+    lock(&setup.client).await;
+    eprintln!(
+        "six days of follow-ups took {:?} of real time",
+        wall.elapsed()
+    );
+
+    assert_eq!(status.state, domain::RequestState::Expired);
+    assert_eq!(status.followups_sent, 2);
+    let events = events(&setup.client, &workflow_id).await;
+    let elapsed = workflow_duration(&events);
+    assert!(
+        elapsed >= chrono::Duration::days(6) && elapsed < chrono::Duration::days(7),
+        "workflow time {elapsed}"
+    );
+    let request = status.request;
+    assert_eq!(
+        setup
+            .db
+            .count(&format!(
+                "SELECT followups_sent::bigint AS n FROM vet_offers WHERE request_id = '{request}'"
+            ))
+            .await,
+        2
+    );
+    assert_eq!(
+        setup
+            .db
+            .count(&format!(
+                "SELECT count(*) AS n FROM state_history WHERE request_id = '{request}' AND to_state = 'expired'"
+            ))
+            .await,
+        1
+    );
+    save_history(
+        "expired-after-followups.json",
+        history_json(&setup.client, &workflow_id).await,
+    );
+}
+
+#[tokio::test]
+async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_is_cancelled() {
+    let setup = setup().await;
+    let policy = DispatchPolicy {
+        vet_followup_delay_secs: 2 * DAY,
+        vet_max_followups: 3,
+    };
+    let (workflow_id, handle) = start(&setup, policy).await;
+    let request = workflow_id
+        .trim_start_matches("service-request:")
+        .to_owned();
+
+    // Two and a half days pass: one follow-up goes out.
+    setup
+        .client
+        .connection()
+        .test_service()
+        .unlock_time_skipping_with_sleep(
+            SleepRequest {
+                duration: Some(
+                    Duration::from_secs(2 * DAY + DAY / 2)
+                        .try_into()
+                        .expect("duration"),
+                ),
+            }
+            .into_request(),
+        )
+        .await
+        .expect("sleep on the test server");
+    eventually("the follow-up to be recorded", Duration::from_secs(30), || async {
+        let sent = setup
+            .db
+            .count(&format!(
+                "SELECT coalesce(max(followups_sent), 0)::bigint AS n FROM vet_offers WHERE request_id = '{request}'"
+            ))
+            .await;
+        (sent == 1).then_some(())
+    })
+    .await;
+
+    let outcome = handle
+        .execute_update(
+            ServiceRequestWorkflow::vet_response,
+            VetResponse {
+                answer: domain::VetAnswer::Accept,
+                vet: None,
+            },
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await
+        .expect("the answer is taken");
+    assert_eq!(outcome, workflows::VetResponseOutcome::Accepted);
+    unlock(&setup.client).await;
+    let status = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("the workflow finishes");
+    lock(&setup.client).await;
+
+    assert_eq!(status.state, domain::RequestState::VetAccepted);
+    assert_eq!(status.followups_sent, 1);
+    let events = events(&setup.client, &workflow_id).await;
+    let elapsed = workflow_duration(&events);
+    assert!(
+        elapsed >= chrono::Duration::hours(60) && elapsed < chrono::Duration::days(4),
+        "the workflow ended at the answer, not at a later timer: {elapsed}"
+    );
+    save_history(
+        "accepted-after-followup.json",
+        history_json(&setup.client, &workflow_id).await,
+    );
+}
