@@ -293,7 +293,8 @@ impl TestApp {
             database_url: db.url.clone(),
             database_pool_size: 4,
             temporal: temporal.clone(),
-            query_timeout: Duration::from_secs(5),
+            // Generous: after a worker dies, its workflow waits out the sticky-queue timeout.
+            query_timeout: Duration::from_secs(20),
             dispatch,
         };
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
