@@ -100,7 +100,7 @@ fn default_temporal_address() -> Url {
 /// comes from `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     use tracing_subscriber::{EnvFilter, fmt};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
         fmt().json().with_env_filter(filter).init();
     } else {

@@ -97,18 +97,21 @@ pub struct TransitionError {
 /// lifecycle one.
 pub fn check_transition(from: RequestState, to: RequestState) -> Result<(), TransitionError> {
     use RequestState::*;
-    let legal = match (from, to) {
-        (Pending, VetAsked) => true,
-        (VetAsked, VetAsked | VetAccepted) => true,
-        (VetAccepted | Coordinated, VetAsked) => true,
-        (VetAccepted, Coordinated) => true,
-        (Coordinated, Payed) => true,
-        (Payed, Confirmed) => true,
-        (Confirmed, Completed) => true,
-        (Pending | VetAsked | VetAccepted | Coordinated | Payed | Confirmed, Cancelled) => true,
-        (Pending | VetAsked | Coordinated, Expired) => true,
-        _ => false,
-    };
+    let legal = matches!(
+        (from, to),
+        (Pending, VetAsked)
+            | (VetAsked, VetAsked | VetAccepted)
+            | (VetAccepted | Coordinated, VetAsked)
+            | (VetAccepted, Coordinated)
+            | (Coordinated, Payed)
+            | (Payed, Confirmed)
+            | (Confirmed, Completed)
+            | (
+                Pending | VetAsked | VetAccepted | Coordinated | Payed | Confirmed,
+                Cancelled
+            )
+            | (Pending | VetAsked | Coordinated, Expired)
+    );
     if legal {
         Ok(())
     } else {

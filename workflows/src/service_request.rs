@@ -202,28 +202,30 @@ impl ServiceRequestWorkflow {
             Actor::Vet(vet) if to == RequestState::VetAccepted => Some(vet),
             _ => None,
         };
-        let input = ctx.state_mut(|s| {
-            check_transition(s.state, to).map_err(ApplicationFailure::non_retryable)?;
-            s.seq += 1;
-            let change = StateChange {
-                seq: s.seq,
-                from: Some(s.state),
-                to,
-                actor,
-                reason,
-                at,
-            };
-            s.state = to;
-            if vet.is_some() {
-                s.vet = vet;
-            }
-            Ok::<_, ApplicationFailure>(RecordTransition {
-                request: s.input.request,
-                description: s.input.description.clone(),
-                change,
-                vet,
+        let input = ctx
+            .state_mut(|s| {
+                check_transition(s.state, to)?;
+                s.seq += 1;
+                let change = StateChange {
+                    seq: s.seq,
+                    from: Some(s.state),
+                    to,
+                    actor,
+                    reason,
+                    at,
+                };
+                s.state = to;
+                if vet.is_some() {
+                    s.vet = vet;
+                }
+                Ok::<_, domain::TransitionError>(RecordTransition {
+                    request: s.input.request,
+                    description: s.input.description.clone(),
+                    change,
+                    vet,
+                })
             })
-        })?;
+            .map_err(ApplicationFailure::non_retryable)?;
         let mut attributes = vec![search::REQUEST_STATE.value_set(to.as_str().to_owned())];
         if let Some(vet) = vet {
             attributes.push(search::VET_ID.value_set(vet.to_string()));

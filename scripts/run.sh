@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make run`: PostgreSQL + PostGIS, the Temporal dev server (with its Web UI and SQLite
+# persistence under .data/), migrations, the worker and the API. Ctrl-C stops what it
+# started. Safe to run again.
+. "$(dirname "$0")/common.sh"
+
+API_BIND="${API_BIND:-127.0.0.1:8080}"
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
+export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL_PORT}"
+
+bash "$ROOT/scripts/ensure-postgres.sh"
+bash "$ROOT/scripts/ensure-temporal.sh"
+
+log "building the api and worker"
+cargo build --quiet --bin api --bin worker
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET_DIR/debug"
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  if [ ${#pids[@]} -gt 0 ]; then
+    log "stopping"
+    kill "${pids[@]}" 2>/dev/null || true
+    wait "${pids[@]}" 2>/dev/null || true
+  fi
+}
+trap cleanup INT TERM EXIT
+
+mkdir -p "$DATA"
+if wait_for_port 127.0.0.1 "$TEMPORAL_PORT" 0; then
+  log "Temporal already listens on :$TEMPORAL_PORT; using it"
+else
+  log "starting the Temporal dev server (state in .data/temporal.db, log in .data/temporal.log)"
+  bash "$ROOT/scripts/temporal-dev.sh" "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$DATA/temporal.db" \
+    >"$DATA/temporal.log" 2>&1 &
+  pids+=($!)
+  wait_for_port 127.0.0.1 "$TEMPORAL_PORT" 60 || die "Temporal did not start; see .data/temporal.log"
+fi
+
+log "applying migrations"
+"$BIN/api" migrate
+
+"$BIN/worker" &
+pids+=($!)
+"$BIN/api" serve &
+pids+=($!)
+wait_for_port "${API_BIND%:*}" "${API_BIND##*:}" 60 || die "the API did not start"
+
+cat <<MSG
+
+  AMAR Mascotas is up.
+    API          http://$API_BIND/api/v1
+    Health       http://$API_BIND/readyz
+    Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
+
+  Try it:
+    curl -s -X POST http://$API_BIND/api/v1/service-requests \\
+      -H 'content-type: application/json' -d '{"description":"Vacuna antirrábica para Luna"}'
+    curl -s http://$API_BIND/api/v1/service-requests/<id>
+
+  Ctrl-C stops everything started here.
+
+MSG
+wait -n "${pids[@]}" || true

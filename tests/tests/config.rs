@@ -1,0 +1,163 @@
+//! The deployment description, the README and the code agree: every service the README
+//! lists is in `docker-compose.yml`, and the environment given to the api and worker
+//! services is exactly what those binaries read (no typo, nothing required missing).
+
+use std::collections::BTreeSet;
+
+use serde_yaml_ng::Value;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(e2e::root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn compose() -> Value {
+    let mut value: Value =
+        serde_yaml_ng::from_str(&read("docker-compose.yml")).expect("valid YAML");
+    value.apply_merge().expect("merge keys resolve");
+    value
+}
+
+/// Names passed as literals to `env_or(..)`, `env_required(..)`, `std::env::var(..)` or
+/// `EnvFilter::try_from_env(..)` in `files`: all, and those required.
+fn variables_read(files: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut all = BTreeSet::new();
+    let mut required = BTreeSet::new();
+    for file in files {
+        let source = read(file);
+        for (call, is_required) in [
+            ("env_or(", false),
+            ("env_required(", true),
+            ("std::env::var(", false),
+            ("EnvFilter::try_from_env(", false),
+        ] {
+            for piece in source.split(call).skip(1) {
+                let Some(literal) = piece.trim_start().strip_prefix('"') else {
+                    continue;
+                };
+                let name = literal.split('"').next().unwrap_or_default().to_owned();
+                if is_required {
+                    required.insert(name.clone());
+                }
+                all.insert(name);
+            }
+        }
+    }
+    (all, required)
+}
+
+fn service_env(compose: &Value, service: &str) -> BTreeSet<String> {
+    compose["services"][service]["environment"]
+        .as_mapping()
+        .unwrap_or_else(|| panic!("service {service} has an environment mapping"))
+        .keys()
+        .filter_map(|k| k.as_str().map(ToOwned::to_owned))
+        .collect()
+}
+
+/// Service names in the README's "Deployment topology" table.
+fn readme_services() -> Vec<String> {
+    let readme = read("README.md");
+    let section = readme
+        .split("## Deployment topology")
+        .nth(1)
+        .expect("the README has a Deployment topology section");
+    section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .map(ToOwned::to_owned)
+        .collect()
+}
+
+const SHARED: &[&str] = &["activities/src/settings.rs"];
+
+#[test]
+fn every_service_the_readme_documents_is_in_docker_compose() {
+    let compose = compose();
+    let services = readme_services();
+    assert!(services.len() >= 6, "{services:?}");
+    for service in &services {
+        assert!(
+            compose["services"].get(service).is_some(),
+            "the README documents `{service}`, docker-compose.yml lacks it"
+        );
+    }
+    assert_eq!(
+        compose["services"]["worker"]["deploy"]["replicas"].as_u64(),
+        Some(2)
+    );
+    assert!(
+        compose["services"]["postgres"]["image"]
+            .as_str()
+            .is_some_and(|i| i.starts_with("postgis/postgis")),
+    );
+}
+
+#[test]
+fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
+    let compose = compose();
+    for (service, files) in [
+        ("api", ["api/src/settings.rs", "api/src/main.rs"]),
+        ("worker", ["worker/src/lib.rs", "worker/src/main.rs"]),
+    ] {
+        let sources: Vec<&str> = files.iter().chain(SHARED).copied().collect();
+        let (read_vars, required) = variables_read(&sources);
+        let given = service_env(&compose, service);
+        let unknown: Vec<_> = given.difference(&read_vars).collect();
+        assert!(
+            unknown.is_empty(),
+            "{service} is given variables it never reads: {unknown:?}"
+        );
+        let missing: Vec<_> = required.difference(&given).collect();
+        assert!(
+            missing.is_empty(),
+            "{service} lacks required variables: {missing:?}"
+        );
+    }
+}
+
+#[test]
+fn every_variable_a_binary_reads_is_documented_in_the_readme() {
+    let readme = read("README.md");
+    let (vars, _) = variables_read(&[
+        "api/src/settings.rs",
+        "api/src/main.rs",
+        "worker/src/lib.rs",
+        "worker/src/main.rs",
+        "activities/src/settings.rs",
+    ]);
+    assert!(
+        vars.contains("DATABASE_URL") && vars.contains("TEMPORAL_ADDRESS"),
+        "{vars:?}"
+    );
+    for var in vars {
+        assert!(
+            readme.contains(&format!("`{var}`")),
+            "README does not document `{var}`"
+        );
+    }
+}
+
+#[test]
+fn the_servers_register_the_search_attributes_the_workflows_use() {
+    let registered: BTreeSet<String> = read("scripts/search-attributes.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(ToOwned::to_owned)
+        .collect();
+    let used: BTreeSet<String> = workflows::search::ALL
+        .iter()
+        .map(|(name, kind)| format!("{name}={kind}"))
+        .collect();
+    assert_eq!(
+        registered, used,
+        "scripts/search-attributes.txt (make run, make test)"
+    );
+    let compose = read("docker-compose.yml");
+    for (name, kind) in workflows::search::ALL {
+        assert!(
+            compose.contains(&format!("--name {name} --type {kind}")),
+            "docker-compose.yml does not register {name}"
+        );
+    }
+}
