@@ -52,6 +52,7 @@ cat <<MSG
 
   AMAR Mascotas is up.
     API          http://$API_BIND/api/v1
+    API docs     http://$API_BIND/api/docs  (OpenAPI: http://$API_BIND/api/v1/openapi.json)
     Health       http://$API_BIND/readyz
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
 

@@ -11,7 +11,7 @@ use axum::{
 use serde::Serialize;
 
 /// One invalid input field.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     /// JSON path of the field, e.g. `description`.
     pub field: String,
@@ -111,15 +111,19 @@ fn field_of(message: &str) -> String {
     "body".to_owned()
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The body of every error response (`application/problem+json`, RFC 9457).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g.
+    /// `https://amarmascotas.ar/problems/validation`.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// For validation problems: each offending field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    pub errors: Option<Vec<FieldError>>,
 }
 
 impl IntoResponse for ApiError {
@@ -134,7 +138,7 @@ impl IntoResponse for ApiError {
                     .map(|e| format!("{}: {}", e.field, e.message))
                     .collect::<Vec<_>>()
                     .join("; "),
-                Some(errors.as_slice()),
+                Some(errors.clone()),
             ),
             Self::BadRequest { status, detail } => {
                 (*status, "bad-request", "Bad request", detail.clone(), None)
@@ -176,7 +180,7 @@ impl IntoResponse for ApiError {
         };
         let body = Problem {
             kind: format!("https://amarmascotas.ar/problems/{kind}"),
-            title,
+            title: title.to_owned(),
             status: status.as_u16(),
             detail,
             errors,

@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(routes::health::router())
+        .merge(routes::docs::router())
         .nest("/api/v1", routes::requests::router())
         .with_state(state)
         .layer(TraceLayer::new_for_http())

@@ -328,3 +328,48 @@ async fn health_says_up_and_readiness_checks_postgres_and_temporal() {
         json!({ "postgres": "ok", "temporal": "ok" })
     );
 }
+
+#[tokio::test]
+async fn the_api_describes_every_endpoint_in_openapi_and_serves_its_docs_offline() {
+    let app = app().await;
+    let (status, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/api/v1/service-requests", "post"),
+        ("/api/v1/service-requests/{id}", "get"),
+        ("/api/v1/service-requests/{id}/live", "get"),
+        ("/api/v1/service-requests/{id}/vet-response", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} is undocumented"
+        );
+    }
+    assert!(doc["components"]["schemas"].get("Problem").is_some());
+
+    for (path, kind) in [
+        ("/api/docs", "text/html"),
+        ("/api/docs/swagger-ui-bundle.js", "text/javascript"),
+        ("/api/docs/swagger-ui.css", "text/css"),
+        ("/api/docs/init.js", "text/javascript"),
+    ] {
+        let response = app.http.get(app.url(path)).send().await.expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(content_type.starts_with(kind), "{path}: {content_type}");
+        assert!(!response.bytes().await.expect("body").is_empty(), "{path}");
+    }
+}

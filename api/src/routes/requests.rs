@@ -8,10 +8,11 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
+use chrono::DateTime;
 use chrono::Utc;
 use db::requests::{NewRequest, RequestDetail};
 use diesel_async::AsyncConnection;
-use domain::{Actor, Description, RequestId, VetAnswer, VetId};
+use domain::{Actor, Description, RequestId, RequestState, VetAnswer, VetId};
 use serde::{Deserialize, Serialize};
 use temporalio_client::{
     WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowQueryOptions,
@@ -19,12 +20,21 @@ use temporalio_client::{
     errors::WorkflowUpdateError,
 };
 use temporalio_common::search_attributes::SearchAttributes;
+use utoipa::ToSchema;
 use workflows::{
     RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
     search,
 };
 
-use crate::{AppState, error::ApiError, error::FieldError};
+use crate::{
+    AppState,
+    error::{ApiError, FieldError, Problem},
+};
+
+/// The endpoints of this module, for the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create, show, live, vet_response))]
+pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -35,20 +45,22 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The temporary minimal body of the walking skeleton; checkout replaces it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRequest {
     /// Chosen by the client to make a retried POST safe; generated when absent.
     #[serde(default)]
     pub id: Option<uuid::Uuid>,
+    /// What is needed, 1 to 2000 characters.
+    #[schema(example = "Vacuna antirrábica para Luna")]
     pub description: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Created {
     pub id: RequestId,
     pub workflow_id: String,
-    pub state: domain::RequestState,
+    pub state: RequestState,
 }
 
 fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
@@ -56,6 +68,19 @@ fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
         .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests",
+    tag = "service-requests",
+    request_body = CreateRequest,
+    responses(
+        (status = 201, description = "Created; the workflow has started", body = Created),
+        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A request with this id exists", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Temporal or PostgreSQL unavailable; nothing was written", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 /// Writes the request row and starts its workflow, atomically as far as the caller can
 /// tell: the row is committed only once Temporal has accepted the start, and the
 /// workflow recreates the row should that commit be lost. A second POST with the same id
@@ -83,7 +108,7 @@ async fn create(
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
             .search_attributes(SearchAttributes::new([
                 search::REQUEST_ID.value_set(id.to_string()),
-                search::REQUEST_STATE.value_set(domain::RequestState::Pending.as_str().to_owned()),
+                search::REQUEST_STATE.value_set(RequestState::Pending.as_str().to_owned()),
             ]))
             .build();
 
@@ -121,29 +146,153 @@ async fn create(
         Json(Created {
             id,
             workflow_id: id.workflow_id(),
-            state: domain::RequestState::Pending,
+            state: RequestState::Pending,
         }),
     ))
 }
 
+/// A service request as recorded in PostgreSQL.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequestView {
+    pub id: RequestId,
+    pub state: RequestState,
+    /// seq of the last state change applied.
+    pub state_seq: i32,
+    pub description: String,
+    pub vet_id: Option<VetId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Every state change, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Every offer made to a vet.
+    pub offers: Vec<OfferView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i32,
+    pub from_state: Option<RequestState>,
+    pub to_state: RequestState,
+    /// `system`, `owner:<id>`, `vet:<id>` or `staff:<id>`.
+    pub actor: String,
+    pub reason: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfferView {
+    pub offer_no: i32,
+    pub vet_id: Option<VetId>,
+    pub offered_at: DateTime<Utc>,
+    pub followups_sent: i32,
+    pub answer: Option<VetAnswer>,
+    pub answered_at: Option<DateTime<Utc>>,
+}
+
+impl From<RequestDetail> for RequestView {
+    fn from(detail: RequestDetail) -> Self {
+        let r = detail.request;
+        Self {
+            id: RequestId::from_uuid(r.id),
+            state: r.state,
+            state_seq: r.state_seq,
+            description: r.description,
+            vet_id: r.vet_id.map(VetId::from_uuid),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            history: detail
+                .history
+                .into_iter()
+                .map(|h| HistoryEntry {
+                    seq: h.seq,
+                    from_state: h.from_state,
+                    to_state: h.to_state,
+                    actor: h.actor,
+                    reason: h.reason,
+                    occurred_at: h.occurred_at,
+                })
+                .collect(),
+            offers: detail
+                .offers
+                .into_iter()
+                .map(|o| OfferView {
+                    offer_no: o.offer_no,
+                    vet_id: o.vet_id.map(VetId::from_uuid),
+                    offered_at: o.offered_at,
+                    followups_sent: o.followups_sent,
+                    answer: o.answer,
+                    answered_at: o.answered_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-requests/{id}",
+    tag = "service-requests",
+    params(("id" = Uuid, Path, description = "The service request id")),
+    responses(
+        (status = 200, body = RequestView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 /// The request as recorded in PostgreSQL, with its state history and offers.
 async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<RequestDetail>, ApiError> {
+) -> Result<Json<RequestView>, ApiError> {
     let id = parse_id(&id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::requests::find_request(&mut conn, id)
         .await?
-        .map(Json)
+        .map(|detail| Json(detail.into()))
         .ok_or(ApiError::NotFound("service request"))
 }
 
+/// The workflow's own view of a request.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LiveStatus {
+    pub request: RequestId,
+    pub state: RequestState,
+    pub seq: i32,
+    pub followups_sent: u32,
+    /// Whether the workflow is waiting for a vet's answer.
+    pub awaiting_vet: bool,
+    pub vet: Option<VetId>,
+}
+
+impl From<RequestStatus> for LiveStatus {
+    fn from(s: RequestStatus) -> Self {
+        Self {
+            request: s.request,
+            state: s.state,
+            seq: s.seq,
+            followups_sent: s.followups_sent,
+            awaiting_vet: s.awaiting_vet,
+            vet: s.vet,
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-requests/{id}/live",
+    tag = "service-requests",
+    params(("id" = Uuid, Path, description = "The service request id")),
+    responses(
+        (status = 200, body = LiveStatus),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 504, description = "No worker answered in time", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 /// The workflow's own view, through a query with a deadline.
 async fn live(
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<RequestStatus>, ApiError> {
+) -> Result<Json<LiveStatus>, ApiError> {
     let id = parse_id(&id)?;
     let handle = state
         .temporal
@@ -154,7 +303,7 @@ async fn live(
         WorkflowQueryOptions::default(),
     );
     match tokio::time::timeout(state.settings.query_timeout, query).await {
-        Ok(Ok(status)) => Ok(Json(status)),
+        Ok(Ok(status)) => Ok(Json(status.into())),
         Ok(Err(WorkflowQueryError::NotFound(_))) => Err(ApiError::NotFound("service request")),
         Ok(Err(e)) => Err(ApiError::Unavailable {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -167,7 +316,7 @@ async fn live(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VetResponseBody {
     pub answer: VetAnswer,
@@ -175,11 +324,26 @@ pub struct VetResponseBody {
     pub vet_id: Option<VetId>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct VetResponseResult {
+    /// `accepted` or `rejected`.
+    #[schema(value_type = String, example = "accepted")]
     pub outcome: VetResponseOutcome,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests/{id}/vet-response",
+    tag = "service-requests",
+    params(("id" = Uuid, Path, description = "The service request id")),
+    request_body = VetResponseBody,
+    responses(
+        (status = 200, body = VetResponseResult),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No offer is open (answered, expired or finished)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
 /// A vet's answer, delivered as a workflow update so the caller learns at once whether
 /// it counted (409 when the offer is no longer open).
 async fn vet_response(
