@@ -116,31 +116,19 @@ impl ServiceRequestWorkflow {
 
         let response = Self::await_vet_answer(ctx, &policy, &mut offer).await?;
         match response {
-            Some(VetResponse {
-                answer: VetAnswer::Accept,
-                vet,
-            }) => {
-                offer.answer = Some((VetAnswer::Accept, to_utc(ctx.workflow_time())));
+            Some(VetResponse { answer, vet }) => {
+                offer.answer = Some((answer, to_utc(ctx.workflow_time())));
                 offer.vet = vet;
                 Self::record_offer(ctx, &offer).await?;
                 let actor = vet.map_or(Actor::System, Actor::Vet);
-                Self::transition(ctx, RequestState::VetAccepted, actor, None).await?;
-            }
-            Some(VetResponse {
-                answer: VetAnswer::Reject,
-                vet,
-            }) => {
-                offer.answer = Some((VetAnswer::Reject, to_utc(ctx.workflow_time())));
-                offer.vet = vet;
-                Self::record_offer(ctx, &offer).await?;
-                let actor = vet.map_or(Actor::System, Actor::Vet);
-                Self::transition(
-                    ctx,
-                    RequestState::Expired,
-                    actor,
-                    Some("the vet rejected the offer and no other vet is available".into()),
-                )
-                .await?;
+                let (to, reason) = match answer {
+                    VetAnswer::Accept => (RequestState::VetAccepted, None),
+                    VetAnswer::Reject => (
+                        RequestState::Expired,
+                        Some("the vet rejected the offer and no other vet is available".into()),
+                    ),
+                };
+                Self::transition(ctx, to, actor, reason).await?;
             }
             None => {
                 let reason = format!(
