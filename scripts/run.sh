@@ -8,6 +8,8 @@ API_BIND="${API_BIND:-127.0.0.1:8080}"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL_PORT}"
+# A fixed secret for local runs only; deployments set their own.
+export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"

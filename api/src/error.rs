@@ -37,6 +37,18 @@ pub enum ApiError {
     BadRequest { status: StatusCode, detail: String },
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Missing, invalid or expired credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but not allowed to do this (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many attempts; try again after `retry_after_secs` (429).
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// The request conflicts with the current state (409), e.g. a duplicate id.
     #[error("{detail}")]
     Conflict { kind: &'static str, detail: String },
@@ -150,6 +162,27 @@ impl IntoResponse for ApiError {
                 format!("{what} not found"),
                 None,
             ),
+            Self::Unauthorized(detail) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                detail.clone(),
+                None,
+            ),
+            Self::Forbidden(detail) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Forbidden",
+                detail.clone(),
+                None,
+            ),
+            Self::TooManyRequests { detail, .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests",
+                detail.clone(),
+                None,
+            ),
             Self::Conflict { kind, detail } => (
                 StatusCode::CONFLICT,
                 *kind,
@@ -186,10 +219,22 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, Json(body)).into_response();
-        response.headers_mut().insert(
+        let headers = response.headers_mut();
+        headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            _ => {}
+        }
         response
     }
 }

@@ -1,6 +1,7 @@
 //! The AMAR Mascotas HTTP API. Thin: it validates and authorizes, reads PostgreSQL, and
 //! starts, updates and queries workflows; workflows own every state change.
 
+pub mod auth;
 pub mod error;
 pub mod routes;
 pub mod settings;
@@ -32,7 +33,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::health::router())
         .merge(routes::docs::router())
-        .nest("/api/v1", routes::requests::router())
+        .nest(
+            "/api/v1",
+            routes::requests::router().merge(routes::auth::router()),
+        )
         .with_state(state)
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
@@ -66,8 +70,11 @@ pub async fn serve_on(
         settings: Arc::new(settings),
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }

@@ -5,6 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use activities::settings::{SettingsError, TemporalSettings, env_or, env_required};
 use domain::DispatchPolicy;
 
+use crate::auth::AuthSettings;
+
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
     /// `API_BIND`, default `127.0.0.1:8080`.
@@ -20,6 +22,7 @@ pub struct ApiSettings {
     /// `VET_FOLLOWUP_DELAY_SECS` and `VET_MAX_FOLLOWUPS`: production defaults of the
     /// policy handed to each new workflow.
     pub dispatch: DispatchPolicy,
+    pub auth: AuthSettings,
 }
 
 impl ApiSettings {
@@ -38,6 +41,28 @@ impl ApiSettings {
                 )?,
                 vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
             },
+            auth: auth_from_env()?,
         })
     }
+}
+
+fn auth_from_env() -> Result<AuthSettings, SettingsError> {
+    let secret: String = env_required("JWT_SECRET")?;
+    if secret.len() < 32 {
+        return Err(SettingsError::Invalid {
+            name: "JWT_SECRET",
+            value: "***".into(),
+            reason: "must be at least 32 bytes".into(),
+        });
+    }
+    Ok(AuthSettings {
+        secret: secret.into_bytes(),
+        issuer: env_or("JWT_ISSUER", "amar-mascotas".to_owned())?,
+        audience: env_or("JWT_AUDIENCE", "amar-mascotas-api".to_owned())?,
+        access_ttl: Duration::from_secs(env_or("ACCESS_TOKEN_TTL_SECS", 15 * 60)?),
+        refresh_ttl: Duration::from_secs(env_or("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 60 * 60)?),
+        max_failures_per_account: env_or("LOGIN_MAX_FAILURES_PER_ACCOUNT", 5)?,
+        max_failures_per_address: env_or("LOGIN_MAX_FAILURES_PER_ADDRESS", 20)?,
+        login_window: Duration::from_secs(env_or("LOGIN_WINDOW_SECS", 15 * 60)?),
+    })
 }

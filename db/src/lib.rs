@@ -2,6 +2,7 @@
 
 pub mod requests;
 pub mod schema;
+pub mod users;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{

@@ -70,6 +70,10 @@ typed_id!(
     RequestId
 );
 typed_id!(
+    /// A login (one person; may be an owner, a vet, staff, or several).
+    UserId
+);
+typed_id!(
     /// A pet owner (cliente).
     OwnerId
 );

@@ -2,9 +2,11 @@
 
 pub mod ids;
 pub mod requests;
+pub mod users;
 
-pub use ids::{OwnerId, RequestId, VetId};
+pub use ids::{OwnerId, RequestId, UserId, VetId};
 pub use requests::{
     Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
     check_transition,
 };
+pub use users::{Email, Password, Role};

@@ -296,6 +296,7 @@ impl TestApp {
             // Generous: after a worker dies, its workflow waits out the sticky-queue timeout.
             query_timeout: Duration::from_secs(20),
             dispatch,
+            auth: test_auth_settings(),
         };
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -355,6 +356,20 @@ impl TestApp {
             status,
             response.json().await.unwrap_or(serde_json::Value::Null),
         )
+    }
+}
+
+/// Real auth settings with a test secret; login limits small enough to reach in a test.
+pub fn test_auth_settings() -> api::auth::AuthSettings {
+    api::auth::AuthSettings {
+        secret: b"test-secret-test-secret-test-secret!".to_vec(),
+        issuer: "amar-mascotas".into(),
+        audience: "amar-mascotas-api".into(),
+        access_ttl: Duration::from_secs(900),
+        refresh_ttl: Duration::from_secs(3600),
+        max_failures_per_account: 5,
+        max_failures_per_address: 20,
+        login_window: Duration::from_secs(900),
     }
 }
 

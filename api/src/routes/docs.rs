@@ -20,6 +20,7 @@ use crate::{AppState, routes};
     tags(
         (name = "service-requests", description = "Service requests and their workflows"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Accounts and tokens"),
     )
 )]
 pub struct ApiDoc;
@@ -38,6 +39,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(routes::requests::Docs::openapi());
     doc.merge(routes::health::Docs::openapi());
+    doc.merge(routes::auth::Docs::openapi());
     doc
 }
 

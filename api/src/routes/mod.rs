@@ -1,5 +1,6 @@
 //! Routes, by business area.
 
+pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod requests;

@@ -1,0 +1,333 @@
+//! Register (pet owners), login, refresh (rotating), logout, and `me`.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json, Router,
+    extract::{ConnectInfo, State, rejection::JsonRejection},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use chrono::Utc;
+use domain::{Email, OwnerId, Password, Role, UserId, VetId};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::{
+    AppState,
+    auth::{self, AuthUser},
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, login, refresh, logout, me))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    #[schema(example = "ana.perez@example.com")]
+    pub email: String,
+    /// 10 to 128 characters.
+    pub password: String,
+    #[schema(example = "Ana Pérez")]
+    pub full_name: String,
+    #[serde(default)]
+    #[schema(example = "+5491155550000")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    pub refresh_token: String,
+}
+
+/// A fresh pair: a short-lived access token and the refresh token that replaces it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds the access token is valid for.
+    pub expires_in: u64,
+    /// Single use: each refresh returns a new one; reusing an old one revokes them all.
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Me {
+    pub id: UserId,
+    pub email: String,
+    pub full_name: String,
+    pub roles: Vec<Role>,
+    pub owner_id: Option<OwnerId>,
+    pub vet_id: Option<VetId>,
+}
+
+fn full_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    match name.chars().count() {
+        0 => Err(FieldError::new("full_name", "must not be blank")),
+        1..=200 => Ok(name.to_owned()),
+        _ => Err(FieldError::new(
+            "full_name",
+            "must be at most 200 characters",
+        )),
+    }
+}
+
+async fn issue_tokens(
+    state: &AppState,
+    user: UserId,
+    family: uuid::Uuid,
+) -> Result<Tokens, ApiError> {
+    let settings = &state.settings.auth;
+    let access_token = auth::access_token(settings, user)?;
+    let (refresh_token, hash) = auth::refresh_token();
+    let expires_at = Utc::now()
+        + chrono::Duration::from_std(settings.refresh_ttl).map_err(anyhow::Error::from)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::users::insert_refresh_token(&mut conn, user, family, &hash, expires_at).await?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: settings.access_ttl.as_secs(),
+        refresh_token,
+    })
+}
+
+async fn hash_off_runtime(password: Password) -> Result<String, ApiError> {
+    Ok(
+        tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+            .await
+            .map_err(anyhow::Error::from)??,
+    )
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The owner account exists and is signed in", body = Tokens),
+        (status = 409, description = "The email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Creates a pet owner's account and signs them in.
+async fn register(
+    State(state): State<AppState>,
+    body: Result<Json<RegisterBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+        .ok();
+    let password = Password::parse(&body.password)
+        .map_err(|e| errors.push(FieldError::new("password", e.to_string())))
+        .ok();
+    let name = full_name(&body.full_name).map_err(|e| errors.push(e)).ok();
+    let phone = body
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    if phone.is_some_and(|p| p.len() > 30) {
+        errors.push(FieldError::new("phone", "must be at most 30 characters"));
+    }
+    let (Some(email), Some(password), Some(name)) = (email, password, name) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let hash = hash_off_runtime(password).await?;
+    let mut conn = db::conn(&state.pool).await?;
+    let account = db::users::register_owner(&mut conn, &email, &hash, &name, phone)
+        .await
+        .map_err(|e| match e.unique_violation() {
+            Some(_) => ApiError::Conflict {
+                kind: "email-taken",
+                detail: "an account with this email already exists".into(),
+            },
+            None => e.into(),
+        })?;
+    drop(conn);
+    let tokens = issue_tokens(
+        &state,
+        UserId::from_uuid(account.user.id),
+        uuid::Uuid::now_v7(),
+    )
+    .await?;
+    tracing::info!(user = %account.user.id, "owner registered");
+    Ok((StatusCode::CREATED, Json(tokens)))
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, body = Tokens),
+        (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed attempts for the account or the address", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Signs in with email and password. Failed attempts are limited per account and per
+/// client address within a window.
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: Result<Json<LoginBody>, JsonRejection>,
+) -> Result<Json<Tokens>, ApiError> {
+    let Json(body) = body?;
+    let settings = &state.settings.auth;
+    let wrong = || ApiError::Unauthorized("wrong email or password".into());
+    let email_key = body.email.trim().to_lowercase();
+    let address = peer.ip().to_string();
+
+    let mut conn = db::conn(&state.pool).await?;
+    let since = Utc::now()
+        - chrono::Duration::from_std(settings.login_window).map_err(anyhow::Error::from)?;
+    let (by_account, by_address) =
+        db::users::recent_failures(&mut conn, &email_key, Some(&address), since).await?;
+    if by_account >= settings.max_failures_per_account
+        || by_address >= settings.max_failures_per_address
+    {
+        return Err(ApiError::TooManyRequests {
+            detail: "too many failed sign-in attempts; try again later".into(),
+            retry_after_secs: settings.login_window.as_secs(),
+        });
+    }
+    let account = match Email::parse(&body.email) {
+        Ok(email) => db::users::find_by_email(&mut conn, &email).await?,
+        Err(_) => None,
+    };
+    let stored = account.as_ref().and_then(|a| a.user.password_hash.clone());
+    let password = body.password.clone();
+    let matches =
+        tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref()))
+            .await
+            .map_err(anyhow::Error::from)?;
+    let active = account.as_ref().is_some_and(|a| a.user.is_active);
+    db::users::record_login_attempt(&mut conn, &email_key, Some(&address), matches && active)
+        .await?;
+    drop(conn);
+    match account {
+        Some(account) if matches && active => issue_tokens(
+            &state,
+            UserId::from_uuid(account.user.id),
+            uuid::Uuid::now_v7(),
+        )
+        .await
+        .map(Json),
+        _ => Err(wrong()),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, body = Tokens),
+        (status = 401, description = "Unknown, expired, revoked or already used (which revokes the whole family)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Trades a refresh token for a new pair. Each refresh token works once.
+async fn refresh(
+    State(state): State<AppState>,
+    body: Result<Json<RefreshBody>, JsonRejection>,
+) -> Result<Json<Tokens>, ApiError> {
+    let Json(body) = body?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rotation = db::users::use_refresh_token(
+        &mut conn,
+        &auth::token_hash(body.refresh_token.trim()),
+        Utc::now(),
+    )
+    .await?;
+    drop(conn);
+    match rotation {
+        db::users::Rotation::Rotated { user, family } => {
+            issue_tokens(&state, user, family).await.map(Json)
+        }
+        db::users::Rotation::Reused => {
+            tracing::warn!("a used refresh token was presented again; its family is revoked");
+            Err(ApiError::Unauthorized(
+                "this refresh token was already used; sign in again".into(),
+            ))
+        }
+        db::users::Rotation::Expired => Err(ApiError::Unauthorized(
+            "the refresh token expired; sign in again".into(),
+        )),
+        db::users::Rotation::Unknown => Err(ApiError::Unauthorized("unknown refresh token".into())),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses((status = 204, description = "The refresh token and every token rotated from it are revoked"))
+)]
+/// Signs out: revokes the refresh token's family. Idempotent.
+async fn logout(
+    State(state): State<AppState>,
+    body: Result<Json<RefreshBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Json(body) = body?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::users::revoke_family_of(
+        &mut conn,
+        &auth::token_hash(body.refresh_token.trim()),
+        Utc::now(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Me),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Who the caller is and what they may act as.
+async fn me(user: AuthUser) -> Json<Me> {
+    Json(Me {
+        roles: user.roles(),
+        id: user.id,
+        email: user.email,
+        full_name: user.full_name,
+        owner_id: user.owner,
+        vet_id: user.vet,
+    })
+}

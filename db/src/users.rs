@@ -1,0 +1,299 @@
+//! Users, their roles, refresh-token families and login attempts.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::{Email, OwnerId, UserId, VetId};
+use uuid::Uuid;
+
+use crate::{
+    Error,
+    schema::{login_attempts, pet_owners, refresh_tokens, users, veterinarians},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub full_name: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user with what they may act as.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: UserRow,
+    pub owner: Option<OwnerId>,
+    pub vet: Option<VetId>,
+}
+
+/// Registers a pet owner: the user and its owner record, in one transaction.
+pub async fn register_owner(
+    conn: &mut AsyncPgConnection,
+    email: &Email,
+    password_hash: &str,
+    full_name: &str,
+    phone: Option<&str>,
+) -> Result<Account, Error> {
+    let user_id = UserId::new().into_uuid();
+    let owner_id = OwnerId::new();
+    let email = email.as_str().to_owned();
+    let password_hash = password_hash.to_owned();
+    let full_name = full_name.to_owned();
+    let phone = phone.map(ToOwned::to_owned);
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let user = diesel::insert_into(users::table)
+            .values((
+                users::id.eq(user_id),
+                users::email.eq(&email),
+                users::password_hash.eq(Some(&password_hash)),
+                users::full_name.eq(&full_name),
+            ))
+            .returning(UserRow::as_returning())
+            .get_result(conn)
+            .await?;
+        diesel::insert_into(pet_owners::table)
+            .values((
+                pet_owners::id.eq(owner_id.into_uuid()),
+                pet_owners::user_id.eq(Some(user_id)),
+                pet_owners::full_name.eq(&full_name),
+                pet_owners::email.eq(Some(&email)),
+                pet_owners::phone.eq(phone.as_deref()),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Account {
+            user,
+            owner: Some(owner_id),
+            vet: None,
+        })
+    })
+    .await
+}
+
+/// The live (not deleted) user with this email, with roles.
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &Email,
+) -> Result<Option<Account>, Error> {
+    let user = users::table
+        .filter(users::email.eq(email.as_str()))
+        .filter(users::deleted_at.is_null())
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    match user {
+        Some(user) => Ok(Some(with_roles(conn, user).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The live user with this id, with roles.
+pub async fn find_by_id(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+) -> Result<Option<Account>, Error> {
+    let user = users::table
+        .find(id.into_uuid())
+        .filter(users::deleted_at.is_null())
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    match user {
+        Some(user) => Ok(Some(with_roles(conn, user).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn with_roles(conn: &mut AsyncPgConnection, user: UserRow) -> Result<Account, Error> {
+    let owner = pet_owners::table
+        .filter(pet_owners::user_id.eq(user.id))
+        .filter(pet_owners::deleted_at.is_null())
+        .select(pet_owners::id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()?
+        .map(OwnerId::from_uuid);
+    let vet = veterinarians::table
+        .filter(veterinarians::user_id.eq(user.id))
+        .filter(veterinarians::deleted_at.is_null())
+        .select(veterinarians::id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()?
+        .map(VetId::from_uuid);
+    Ok(Account { user, owner, vet })
+}
+
+/// Records a login attempt; returns the failures in the window for the email and for
+/// the address, counting this one.
+pub async fn record_login_attempt(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    address: Option<&str>,
+    succeeded: bool,
+) -> Result<(), Error> {
+    diesel::insert_into(login_attempts::table)
+        .values((
+            login_attempts::email.eq(email),
+            login_attempts::address.eq(address),
+            login_attempts::succeeded.eq(succeeded),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Failed attempts since `since` for the email and for the address.
+pub async fn recent_failures(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    address: Option<&str>,
+    since: DateTime<Utc>,
+) -> Result<(i64, i64), Error> {
+    let by_email = login_attempts::table
+        .filter(login_attempts::email.eq(email))
+        .filter(login_attempts::succeeded.eq(false))
+        .filter(login_attempts::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await?;
+    let by_address = match address {
+        Some(address) => {
+            login_attempts::table
+                .filter(login_attempts::address.eq(address))
+                .filter(login_attempts::succeeded.eq(false))
+                .filter(login_attempts::at.gt(since))
+                .count()
+                .get_result(conn)
+                .await?
+        }
+        None => 0,
+    };
+    Ok((by_email, by_address))
+}
+
+/// A stored refresh token.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub family_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_refresh_token(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    family: Uuid,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<(), Error> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(Uuid::now_v7()),
+            refresh_tokens::user_id.eq(user.into_uuid()),
+            refresh_tokens::family_id.eq(family),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What happened to a refresh token presented for rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rotation {
+    /// Valid: it is now used; issue a new one in `family` for `user`.
+    Rotated {
+        user: UserId,
+        family: Uuid,
+    },
+    /// Already used or revoked: a replay. The whole family is now revoked.
+    Reused,
+    Expired,
+    Unknown,
+}
+
+/// Marks a refresh token used, atomically: of two concurrent uses, one rotates and the
+/// other is a reuse (which revokes the family).
+pub async fn use_refresh_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Rotation, Error> {
+    let token_hash = token_hash.to_owned();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let Some(row) = refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(&token_hash))
+            .select(RefreshRow::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?
+        else {
+            return Ok(Rotation::Unknown);
+        };
+        if row.used_at.is_some() || row.revoked_at.is_some() {
+            revoke_family(conn, row.family_id, now).await?;
+            return Ok(Rotation::Reused);
+        }
+        if row.expires_at <= now {
+            return Ok(Rotation::Expired);
+        }
+        diesel::update(refresh_tokens::table.find(row.id))
+            .set(refresh_tokens::used_at.eq(now))
+            .execute(conn)
+            .await?;
+        Ok(Rotation::Rotated {
+            user: UserId::from_uuid(row.user_id),
+            family: row.family_id,
+        })
+    })
+    .await
+}
+
+/// Revokes every token of the family the given token belongs to (logout).
+pub async fn revoke_family_of(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let family = refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(refresh_tokens::family_id)
+        .first::<Uuid>(conn)
+        .await
+        .optional()?;
+    match family {
+        Some(family) => {
+            revoke_family(conn, family, now).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
+async fn revoke_family(
+    conn: &mut AsyncPgConnection,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::family_id.eq(family))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

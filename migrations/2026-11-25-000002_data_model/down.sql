@@ -1,0 +1,49 @@
+DROP TABLE invoices;
+DROP TABLE visit_reports;
+DROP TABLE visits;
+DROP TABLE webhook_events;
+DROP TABLE payments;
+DROP TABLE mp_preferences;
+DROP INDEX service_requests_unstarted_idx;
+DROP INDEX service_requests_vet_idx;
+DROP INDEX service_requests_owner_idx;
+ALTER TABLE service_requests
+    DROP COLUMN owner_id, DROP COLUMN pet_id, DROP COLUMN service_id, DROP COLUMN address_id,
+    DROP COLUMN wanted, DROP COLUMN turn_fee_group_id, DROP COLUMN price_breakdown,
+    DROP COLUMN total, DROP COLUMN currency, DROP COLUMN scheduled_start,
+    DROP COLUMN workflow_started;
+DROP TABLE checkouts;
+DROP TABLE cart_items;
+DROP TABLE carts;
+DROP TABLE discounts;
+DROP TABLE turn_fee_groups;
+DROP TABLE prices;
+DROP TABLE services;
+DROP TABLE vet_coverage_areas;
+DROP TABLE vet_time_off;
+DROP TABLE vet_availability;
+DROP TABLE vet_specialties;
+DROP TABLE veterinarians;
+DROP TABLE study_files;
+DROP TABLE studies;
+DROP TABLE vaccine_applications;
+DROP TABLE pets;
+DROP TABLE owner_addresses;
+DROP TABLE pet_owners;
+DROP TABLE neighborhoods;
+DROP TABLE document_types;
+DROP TABLE vat_conditions;
+DROP TABLE study_types;
+DROP TABLE vaccines;
+DROP TABLE specialties;
+DROP TABLE breeds;
+DROP TABLE species;
+DROP TABLE login_attempts;
+DROP TABLE password_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE users;
+DROP TYPE payment_status;
+DROP TYPE visit_status;
+DROP TYPE cart_status;
+DROP TYPE amount_kind;
+DROP TYPE pet_sex;

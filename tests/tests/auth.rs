@@ -1,0 +1,201 @@
+//! Accounts and tokens through HTTP: register, login with limits, rotating refresh
+//! tokens with reuse detection, logout, and `me`.
+
+use std::sync::Arc;
+
+use e2e::{
+    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
+};
+use serde_json::{Value, json};
+
+async fn app() -> TestApp {
+    let db = Arc::new(TestDb::new().await);
+    TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await
+}
+
+async fn register(app: &TestApp, email: &str) -> Value {
+    let (status, tokens) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "password": "correct horse battery", "full_name": "Ana Pérez" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{tokens}");
+    tokens
+}
+
+async fn me(app: &TestApp, access_token: &str) -> (u16, Value) {
+    let response = app
+        .http
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .expect("GET /me");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_registered_owner_is_signed_in_and_sees_themselves_as_an_owner() {
+    let app = app().await;
+    let tokens = register(&app, " Ana.Perez@Example.com ").await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["expires_in"], 900);
+
+    let (status, body) = me(&app, tokens["access_token"].as_str().expect("token")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "ana.perez@example.com");
+    assert_eq!(body["roles"], json!(["owner"]));
+    assert!(body["owner_id"].is_string());
+    assert_eq!(body["vet_id"], Value::Null);
+
+    let stored = app
+        .db
+        .count("SELECT count(*) AS n FROM users WHERE password_hash LIKE '$argon2id$%'")
+        .await;
+    assert_eq!(stored, 1, "the password is stored as an argon2id hash");
+}
+
+#[tokio::test]
+async fn registering_a_taken_email_or_bad_fields_is_refused_and_writes_nothing() {
+    let app = app().await;
+    register(&app, "ana@example.com").await;
+    let (status, problem) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": "ANA@example.com", "password": "another long one", "full_name": "Otra Ana" }),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+
+    let (status, problem) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": "not-an-email", "password": "short", "full_name": "  " }),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["email", "password", "full_name"]);
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM users").await, 1);
+    assert_eq!(
+        app.db.count("SELECT count(*) AS n FROM pet_owners").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn login_works_with_the_right_password_only_and_is_limited_per_account() {
+    let app = app().await;
+    register(&app, "ana@example.com").await;
+    let login = |password: &'static str| {
+        let app = &app;
+        async move {
+            app.post_json(
+                "/api/v1/auth/login",
+                &json!({ "email": "ana@example.com", "password": password }),
+            )
+            .await
+        }
+    };
+    let (status, tokens) = login("correct horse battery").await;
+    assert_eq!(status, 200, "{tokens}");
+    assert!(tokens["refresh_token"].is_string());
+
+    // An unknown email and a wrong password look the same.
+    let (status, unknown) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": "nobody@example.com", "password": "whatever123" }),
+        )
+        .await;
+    assert_eq!(status, 401);
+    for _ in 0..5 {
+        let (status, wrong) = login("wrong password!").await;
+        assert_eq!(status, 401);
+        assert_eq!(wrong["detail"], unknown["detail"]);
+    }
+    // Five failures: even the right password now waits.
+    let response = app
+        .http
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({ "email": "ana@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "900");
+}
+
+#[tokio::test]
+async fn a_refresh_token_works_once_and_reusing_it_revokes_the_whole_family() {
+    let app = app().await;
+    let first = register(&app, "ana@example.com").await;
+    let refresh = |token: Value| {
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/auth/refresh", &json!({ "refresh_token": token }))
+                .await
+        }
+    };
+
+    let (status, second) = refresh(first["refresh_token"].clone()).await;
+    assert_eq!(status, 200, "{second}");
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    let (status, _) = me(&app, second["access_token"].as_str().expect("token")).await;
+    assert_eq!(status, 200);
+
+    // The first token again: a replay. It fails, and so does the one it was rotated into.
+    let (status, problem) = refresh(first["refresh_token"].clone()).await;
+    assert_eq!(status, 401, "{problem}");
+    let (status, _) = refresh(second["refresh_token"].clone()).await;
+    assert_eq!(status, 401);
+
+    let (status, _) = refresh(json!("made-up")).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = app().await;
+    let tokens = register(&app, "ana@example.com").await;
+    let body = json!({ "refresh_token": tokens["refresh_token"] });
+    let response = app
+        .http
+        .post(app.url("/api/v1/auth/logout"))
+        .json(&body)
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 204);
+    let (status, _) = app.post_json("/api/v1/auth/refresh", &body).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn me_needs_a_valid_access_token() {
+    let app = app().await;
+    let (status, problem) = app.get_json("/api/v1/me").await;
+    assert_eq!(status, 401, "{problem}");
+    assert_eq!(
+        problem["type"],
+        "https://amarmascotas.ar/problems/unauthorized"
+    );
+    let (status, _) = me(&app, "not.a.jwt").await;
+    assert_eq!(status, 401);
+    // A refresh token is not an access token.
+    let tokens = register(&app, "ana@example.com").await;
+    let (status, _) = me(&app, tokens["refresh_token"].as_str().expect("token")).await;
+    assert_eq!(status, 401);
+}
