@@ -59,8 +59,93 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// Named constraints and what they mean to the caller: (constraint, status, field, message).
+/// 409 when the input collides with what exists, 422 when it refers to something invalid.
+const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
+    (
+        "users_email_key",
+        409,
+        "email",
+        "an account with this email already exists",
+    ),
+    (
+        "pets_breed_of_species_fkey",
+        422,
+        "breed_id",
+        "unknown breed, or not a breed of this species",
+    ),
+    ("pets_species_id_fkey", 422, "species_id", "unknown species"),
+    (
+        "pets_microchip_key",
+        409,
+        "microchip",
+        "another pet has this microchip",
+    ),
+    (
+        "species_name_key",
+        409,
+        "name",
+        "a species with this name exists",
+    ),
+    (
+        "breeds_species_id_name_key",
+        409,
+        "name",
+        "this species already has a breed with this name",
+    ),
+    (
+        "breeds_species_id_fkey",
+        422,
+        "species_id",
+        "unknown species",
+    ),
+    (
+        "pet_owners_document_type_id_fkey",
+        422,
+        "document_type_id",
+        "unknown document type",
+    ),
+    (
+        "pet_owners_vat_condition_id_fkey",
+        422,
+        "vat_condition_id",
+        "unknown VAT condition",
+    ),
+    (
+        "pet_owners_check",
+        422,
+        "document_number",
+        "document type and number go together",
+    ),
+    (
+        "prices_no_overlap",
+        409,
+        "valid_from",
+        "another price of this service and vet is valid then",
+    ),
+    (
+        "visits_vet_not_double_booked",
+        409,
+        "scheduled_start",
+        "the vet already has a visit then",
+    ),
+];
+
 impl From<db::Error> for ApiError {
     fn from(err: db::Error) -> Self {
+        if let Some(&(_, status, field, message)) = err
+            .constraint()
+            .and_then(|name| CONSTRAINTS.iter().find(|(c, ..)| *c == name))
+        {
+            return if status == 409 {
+                Self::Conflict {
+                    kind: "conflict",
+                    detail: format!("{field}: {message}"),
+                }
+            } else {
+                Self::Validation(vec![FieldError::new(field, message)])
+            };
+        }
         match err {
             db::Error::Pool(detail) => Self::Unavailable {
                 status: StatusCode::SERVICE_UNAVAILABLE,

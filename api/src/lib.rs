@@ -17,6 +17,16 @@ use tower_http::{
 };
 
 pub use error::{ApiError, FieldError};
+
+/// For PATCH bodies: a present field (even `null`) is `Some`, an absent one `None`
+/// (with `#[serde(default)]`).
+pub(crate) fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(deserializer).map(Some)
+}
 pub use settings::ApiSettings;
 
 /// Shared by every handler.
@@ -35,7 +45,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::docs::router())
         .nest(
             "/api/v1",
-            routes::requests::router().merge(routes::auth::router()),
+            routes::requests::router()
+                .merge(routes::auth::router())
+                .merge(routes::pets::router()),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())

@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
+pub mod pets;
 pub mod requests;
 pub mod schema;
 pub mod users;
@@ -33,6 +34,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// The name of the constraint the database refused the change for, if any.
+    pub fn constraint(&self) -> Option<&str> {
+        match self {
+            Self::Query(DieselError::DatabaseError(_, info)) => info.constraint_name(),
+            _ => None,
+        }
+    }
+
     /// The name of the violated unique constraint, if that is what went wrong.
     pub fn unique_violation(&self) -> Option<&str> {
         match self {

@@ -20,12 +20,8 @@ pub mod sql_types {
     #[diesel(postgres_type(name = "payment_status"))]
     pub struct PaymentStatus;
 
-    #[derive(diesel::sql_types::SqlType)]
-    #[diesel(postgres_type(name = "pet_sex"))]
-    pub struct PetSex;
-
-    /// Mapped to `domain::RequestState` and `domain::VetAnswer` in `domain`.
-    pub use domain::requests::sql::{RequestState, VetAnswer};
+    /// Mapped to their `domain` enums there.
+    pub use domain::requests::sql::{PetSex, RequestState, VetAnswer};
 
     #[derive(diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "visit_status"))]

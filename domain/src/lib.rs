@@ -1,10 +1,12 @@
 //! Pure types and rules of AMAR Mascotas. Nothing here performs I/O.
 
 pub mod ids;
+pub mod pets;
 pub mod requests;
 pub mod users;
 
 pub use ids::{OwnerId, RequestId, UserId, VetId};
+pub use pets::{LatLon, PetSex};
 pub use requests::{
     Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
     check_transition,

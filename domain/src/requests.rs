@@ -297,6 +297,7 @@ pub mod sql {
 
     pg_enum!(RequestState, "request_state", super::RequestState);
     pg_enum!(VetAnswer, "vet_answer", super::VetAnswer);
+    pg_enum!(PetSex, "pet_sex", crate::pets::PetSex);
 }
 
 #[cfg(test)]

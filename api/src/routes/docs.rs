@@ -21,6 +21,9 @@ use crate::{AppState, routes};
         (name = "service-requests", description = "Service requests and their workflows"),
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and tokens"),
+        (name = "owners", description = "Pet owners and their addresses"),
+        (name = "pets", description = "Pets"),
+        (name = "reference", description = "Reference data: everyone reads, staff write"),
     )
 )]
 pub struct ApiDoc;
@@ -40,6 +43,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::requests::Docs::openapi());
     doc.merge(routes::health::Docs::openapi());
     doc.merge(routes::auth::Docs::openapi());
+    doc.merge(routes::pets::Docs::openapi());
     doc
 }
 

@@ -1,0 +1,762 @@
+//! Owners (profile, addresses), pets, and the species and breeds they refer to.
+//!
+//! Who sees what: staff everything; an owner only their own owner record, addresses and
+//! pets (someone else's is "not found", never "forbidden", so ids leak nothing); a user
+//! who is neither gets 403. Species and breeds: everyone reads, staff write.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{delete, get},
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use db::pets::{NewAddress, NewPet, OwnerChanges, Page, PetChanges};
+use domain::{LatLon, OwnerId, PetSex};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_owners,
+    show_owner,
+    update_owner,
+    list_addresses,
+    add_address,
+    delete_address,
+    list_pets,
+    add_pet,
+    show_pet,
+    update_pet,
+    delete_pet,
+    list_species,
+    add_species,
+    list_breeds,
+    add_breed
+))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/owners", get(list_owners))
+        .route("/owners/{id}", get(show_owner).patch(update_owner))
+        .route(
+            "/owners/{id}/addresses",
+            get(list_addresses).post(add_address),
+        )
+        .route(
+            "/owners/{id}/addresses/{address_id}",
+            delete(delete_address),
+        )
+        .route("/pets", get(list_pets).post(add_pet))
+        .route(
+            "/pets/{id}",
+            get(show_pet).patch(update_pet).delete(delete_pet),
+        )
+        .route("/species", get(list_species).post(add_species))
+        .route("/species/{id}/breeds", get(list_breeds).post(add_breed))
+}
+
+/// `None` for staff (everything), `Some(owner)` for an owner (theirs only), else 403.
+fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
+    if user.is_staff {
+        Ok(None)
+    } else if let Some(owner) = user.owner {
+        Ok(Some(owner))
+    } else {
+        Err(ApiError::Forbidden(
+            "only pet owners and staff may do this".into(),
+        ))
+    }
+}
+
+/// The owner record `id`, if the caller may see it (404 otherwise).
+fn visible_owner(user: &AuthUser, raw: &str) -> Result<OwnerId, ApiError> {
+    let id: OwnerId = raw
+        .parse()
+        .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))?;
+    match owner_scope(user)? {
+        Some(own) if own != id => Err(ApiError::NotFound("owner")),
+        _ => Ok(id),
+    }
+}
+
+fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::Validation(vec![FieldError::new(field, "must be a UUID")]))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    /// default 0.
+    pub offset: Option<i64>,
+    /// Owners whose name contains this (staff).
+    pub q: Option<String>,
+    /// Pets of this owner (staff).
+    pub owner_id: Option<Uuid>,
+    /// Pets of this species.
+    pub species_id: Option<Uuid>,
+}
+
+impl ListParams {
+    fn page(&self) -> Result<Page, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        let offset = self.offset.unwrap_or(0);
+        let mut errors = Vec::new();
+        if !(1..=200).contains(&limit) {
+            errors.push(FieldError::new("limit", "must be between 1 and 200"));
+        }
+        if offset < 0 {
+            errors.push(FieldError::new("offset", "must not be negative"));
+        }
+        if errors.is_empty() {
+            Ok(Page { limit, offset })
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+}
+
+fn query_params(params: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, ApiError> {
+    params
+        .map(|Query(p)| p)
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))
+}
+
+/// A list page.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+// ---- owners ---------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Owner {
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub full_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// AFIP DocTipo: 80 CUIT, 86 CUIL, 96 DNI, 99 other.
+    pub document_type_id: Option<i16>,
+    pub document_number: Option<String>,
+    /// AFIP CondicionIVAReceptorId.
+    pub vat_condition_id: Option<i16>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<db::pets::OwnerRow> for Owner {
+    fn from(r: db::pets::OwnerRow) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            full_name: r.full_name,
+            email: r.email,
+            phone: r.phone,
+            document_type_id: r.document_type_id,
+            document_number: r.document_number,
+            vat_condition_id: r.vat_condition_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/owners", tag = "owners", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = Listing<Owner>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+/// Staff: every owner (filter by name with `q`). An owner: themselves.
+async fn list_owners(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Listing<Owner>>, ApiError> {
+    let params = query_params(params)?;
+    let page = params.page()?;
+    let scope = owner_scope(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::pets::owners(&mut conn, scope, params.q.as_deref(), page).await?;
+    Ok(Json(Listing {
+        items: rows.into_iter().map(Owner::from).collect(),
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/owners/{id}", tag = "owners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Owner), (status = 404, body = Problem)))]
+async fn show_owner(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Owner>, ApiError> {
+    let id = visible_owner(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::owner(&mut conn, id)
+        .await?
+        .map(|o| Json(o.into()))
+        .ok_or(ApiError::NotFound("owner"))
+}
+
+/// Profile changes; omitted fields stay, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerPatch {
+    pub full_name: Option<String>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<i16>)]
+    pub document_type_id: Option<Option<i16>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub document_number: Option<Option<String>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<i16>)]
+    pub vat_condition_id: Option<Option<i16>>,
+}
+
+fn trimmed(raw: Option<String>) -> Option<String> {
+    raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+#[utoipa::path(patch, path = "/api/v1/owners/{id}", tag = "owners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = OwnerPatch,
+    responses((status = 200, body = Owner), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// An owner updates their profile (DNI/CUIT and VAT condition for invoices); staff any.
+async fn update_owner(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<OwnerPatch>, JsonRejection>,
+) -> Result<Json<Owner>, ApiError> {
+    let id = visible_owner(&user, &id)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let full_name = match body.full_name.map(|n| n.trim().to_owned()) {
+        Some(n) if n.is_empty() || n.chars().count() > 200 => {
+            errors.push(FieldError::new("full_name", "must be 1 to 200 characters"));
+            None
+        }
+        other => other,
+    };
+    let document_number = body.document_number.map(trimmed);
+    if let Some(Some(number)) = &document_number
+        && !(number.chars().all(|c| c.is_ascii_digit()) && (7..=11).contains(&number.len()))
+    {
+        errors.push(FieldError::new("document_number", "must be 7 to 11 digits"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let changes = OwnerChanges {
+        full_name,
+        phone: body.phone.map(trimmed),
+        document_type_id: body.document_type_id,
+        document_number,
+        vat_condition_id: body.vat_condition_id,
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::update_owner(&mut conn, id, &changes)
+        .await?
+        .map(|o| Json(o.into()))
+        .ok_or(ApiError::NotFound("owner"))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Address {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub label: Option<String>,
+    pub street: String,
+    pub details: Option<String>,
+    pub city: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<db::pets::AddressRow> for Address {
+    fn from(r: db::pets::AddressRow) -> Self {
+        Self {
+            id: r.id,
+            owner_id: r.owner_id,
+            label: r.label,
+            street: r.street,
+            details: r.details,
+            city: r.city,
+            lat: r.lat,
+            lon: r.lon,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAddressBody {
+    #[schema(example = "Casa")]
+    pub label: Option<String>,
+    #[schema(example = "Av. Corrientes 1234")]
+    pub street: String,
+    #[schema(example = "5° B")]
+    pub details: Option<String>,
+    pub city: Option<String>,
+    #[schema(example = -34.6037)]
+    pub lat: f64,
+    #[schema(example = -58.3816)]
+    pub lon: f64,
+}
+
+#[utoipa::path(get, path = "/api/v1/owners/{id}/addresses", tag = "owners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = [Address]), (status = 404, body = Problem)))]
+async fn list_addresses(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Address>>, ApiError> {
+    let id = visible_owner(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::owner(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("owner"))?;
+    let rows = db::pets::addresses(&mut conn, id).await?;
+    Ok(Json(rows.into_iter().map(Address::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/owners/{id}/addresses", tag = "owners", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = NewAddressBody,
+    responses((status = 201, body = Address), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Adds an address given as latitude and longitude (WGS 84).
+async fn add_address(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewAddressBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = visible_owner(&user, &id)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let street = trimmed(Some(body.street));
+    if street.as_ref().is_none_or(|s| s.chars().count() > 200) {
+        errors.push(FieldError::new("street", "must be 1 to 200 characters"));
+    }
+    let location = match LatLon::new(body.lat, body.lon) {
+        Ok(location) => Some(location),
+        Err(e) => {
+            let field = if matches!(e, domain::pets::LatLonError::Latitude) {
+                "lat"
+            } else {
+                "lon"
+            };
+            errors.push(FieldError::new(field, e.to_string()));
+            None
+        }
+    };
+    let (Some(street), Some(location)) = (street, location) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::owner(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("owner"))?;
+    let row = db::pets::insert_address(
+        &mut conn,
+        id,
+        &NewAddress {
+            label: trimmed(body.label),
+            street,
+            details: trimmed(body.details),
+            city: trimmed(body.city),
+            location,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Address::from(row))))
+}
+
+#[utoipa::path(delete, path = "/api/v1/owners/{id}/addresses/{address_id}", tag = "owners", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("address_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_address(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, address_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = visible_owner(&user, &id)?;
+    let address_id = uuid_param(&address_id, "address_id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::pets::delete_address(&mut conn, id, address_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("address"))
+    }
+}
+
+// ---- pets -------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Pet {
+    pub id: Uuid,
+    pub owner_id: Uuid,
+    pub name: String,
+    pub species_id: Uuid,
+    pub breed_id: Option<Uuid>,
+    pub sex: PetSex,
+    pub neutered: bool,
+    pub birth_date: Option<NaiveDate>,
+    pub microchip: Option<String>,
+    pub deceased: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<db::pets::PetRow> for Pet {
+    fn from(r: db::pets::PetRow) -> Self {
+        Self {
+            id: r.id,
+            owner_id: r.owner_id,
+            name: r.name,
+            species_id: r.species_id,
+            breed_id: r.breed_id,
+            sex: r.sex,
+            neutered: r.neutered,
+            birth_date: r.birth_date,
+            microchip: r.microchip,
+            deceased: r.deceased,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPetBody {
+    /// Required for staff; an owner's pets are always their own.
+    pub owner_id: Option<Uuid>,
+    #[schema(example = "Luna")]
+    pub name: String,
+    pub species_id: Uuid,
+    pub breed_id: Option<Uuid>,
+    #[serde(default)]
+    pub sex: PetSex,
+    #[serde(default)]
+    pub neutered: bool,
+    pub birth_date: Option<NaiveDate>,
+    pub microchip: Option<String>,
+}
+
+fn pet_name(raw: &str) -> Result<String, FieldError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        Err(FieldError::new("name", "must be 1 to 100 characters"))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+fn check_birth_date(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) {
+    if date.is_some_and(|d| d > Utc::now().date_naive()) {
+        errors.push(FieldError::new("birth_date", "must not be in the future"));
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/pets", tag = "pets", params(ListParams), security(("bearer" = [])),
+    responses((status = 200, body = Listing<Pet>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+/// An owner's pets; staff: every pet, or one owner's with `owner_id`.
+async fn list_pets(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<Listing<Pet>>, ApiError> {
+    let params = query_params(params)?;
+    let page = params.page()?;
+    let owner = owner_scope(&user)?.or(params.owner_id.map(OwnerId::from_uuid));
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::pets::pets(&mut conn, owner, params.species_id, page).await?;
+    Ok(Json(Listing {
+        items: rows.into_iter().map(Pet::from).collect(),
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = NewPetBody, security(("bearer" = [])),
+    responses((status = 201, body = Pet), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_pet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<NewPetBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(body) = body?;
+    let scope = owner_scope(&user)?;
+    let mut errors = Vec::new();
+    let owner = match (scope, body.owner_id) {
+        (Some(own), None) => Some(own),
+        (Some(own), Some(given)) if given == own.into_uuid() => Some(own),
+        (Some(_), Some(_)) => return Err(ApiError::NotFound("owner")),
+        (None, Some(given)) => Some(OwnerId::from_uuid(given)),
+        (None, None) => {
+            errors.push(FieldError::new(
+                "owner_id",
+                "staff must say whose pet this is",
+            ));
+            None
+        }
+    };
+    let name = pet_name(&body.name).map_err(|e| errors.push(e)).ok();
+    check_birth_date(body.birth_date, &mut errors);
+    let (Some(owner), Some(name)) = (owner, name) else {
+        return Err(ApiError::Validation(errors));
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::owner(&mut conn, owner)
+        .await?
+        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("owner_id", "unknown owner")]))?;
+    let row = db::pets::insert_pet(
+        &mut conn,
+        &NewPet {
+            id: Uuid::now_v7(),
+            owner_id: owner.into_uuid(),
+            name,
+            species_id: body.species_id,
+            breed_id: body.breed_id,
+            sex: body.sex,
+            neutered: body.neutered,
+            birth_date: body.birth_date,
+            microchip: trimmed(body.microchip),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Pet::from(row))))
+}
+
+#[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Pet), (status = 404, body = Problem)))]
+async fn show_pet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Pet>, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::pet(&mut conn, id, scope)
+        .await?
+        .map(|p| Json(p.into()))
+        .ok_or(ApiError::NotFound("pet"))
+}
+
+/// Pet changes; omitted fields stay, `null` clears.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PetPatch {
+    pub name: Option<String>,
+    pub species_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub breed_id: Option<Option<Uuid>>,
+    pub sex: Option<PetSex>,
+    pub neutered: Option<bool>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub birth_date: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub microchip: Option<Option<String>>,
+    pub deceased: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), request_body = PetPatch,
+    security(("bearer" = [])), responses((status = 200, body = Pet), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_pet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<PetPatch>, JsonRejection>,
+) -> Result<Json<Pet>, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .as_deref()
+        .map(pet_name)
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    check_birth_date(body.birth_date.flatten(), &mut errors);
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let changes = PetChanges {
+        name,
+        species_id: body.species_id,
+        breed_id: body.breed_id,
+        sex: body.sex,
+        neutered: body.neutered,
+        birth_date: body.birth_date,
+        microchip: body.microchip.map(trimmed),
+        deceased: body.deceased,
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::update_pet(&mut conn, id, scope, &changes)
+        .await?
+        .map(|p| Json(p.into()))
+        .ok_or(ApiError::NotFound("pet"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_pet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::pets::delete_pet(&mut conn, id, scope).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("pet"))
+    }
+}
+
+// ---- species and breeds --------------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Species {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Breed {
+    pub id: Uuid,
+    pub species_id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    #[schema(example = "Perro")]
+    pub name: String,
+}
+
+fn reference_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        Err(ApiError::Validation(vec![FieldError::new(
+            "name",
+            "must be 1 to 100 characters",
+        )]))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/species", tag = "reference", responses((status = 200, body = [Species])))]
+async fn list_species(State(state): State<AppState>) -> Result<Json<Vec<Species>>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::pets::species_list(&mut conn).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Species {
+                id: r.id,
+                name: r.name,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/species", tag = "reference", request_body = NameBody, security(("bearer" = [])),
+    responses((status = 201, body = Species), (status = 403, body = Problem), (status = 409, body = Problem)))]
+async fn add_species(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<NameBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let Json(body) = body?;
+    let name = reference_name(&body.name)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::pets::insert_species(&mut conn, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Species {
+            id: row.id,
+            name: row.name,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/species/{id}/breeds", tag = "reference", params(("id" = Uuid, Path)),
+    responses((status = 200, body = [Breed])))]
+async fn list_breeds(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Breed>>, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::pets::breeds_of(&mut conn, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Breed {
+                id: r.id,
+                species_id: r.species_id,
+                name: r.name,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/species/{id}/breeds", tag = "reference", params(("id" = Uuid, Path)),
+    request_body = NameBody, security(("bearer" = [])),
+    responses((status = 201, body = Breed), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_breed(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NameBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let id = uuid_param(&id, "id")?;
+    let Json(body) = body?;
+    let name = reference_name(&body.name)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::pets::insert_breed(&mut conn, id, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Breed {
+            id: row.id,
+            species_id: row.species_id,
+            name: row.name,
+        }),
+    ))
+}

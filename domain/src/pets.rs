@@ -1,0 +1,91 @@
+//! Pets and their owners' details.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::requests::UnknownValue;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "diesel",
+    derive(diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)
+)]
+#[cfg_attr(feature = "diesel", diesel(sql_type = crate::requests::sql::PetSex))]
+#[serde(rename_all = "snake_case")]
+pub enum PetSex {
+    Female,
+    Male,
+    #[default]
+    Unknown,
+}
+
+impl PetSex {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Female => "female",
+            Self::Male => "male",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl FromStr for PetSex {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "female" => Ok(Self::Female),
+            "male" => Ok(Self::Male),
+            "unknown" => Ok(Self::Unknown),
+            other => Err(UnknownValue(other.to_owned())),
+        }
+    }
+}
+
+/// A point on Earth given as latitude and longitude in degrees (WGS 84, SRID 4326).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatLon {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LatLonError {
+    #[error("latitude must be between -90 and 90")]
+    Latitude,
+    #[error("longitude must be between -180 and 180")]
+    Longitude,
+}
+
+impl LatLon {
+    pub fn new(lat: f64, lon: f64) -> Result<Self, LatLonError> {
+        if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() {
+            return Err(LatLonError::Latitude);
+        }
+        if !(-180.0..=180.0).contains(&lon) || !lon.is_finite() {
+            return Err(LatLonError::Longitude);
+        }
+        Ok(Self { lat, lon })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_are_range_checked() {
+        assert!(LatLon::new(-34.6037, -58.3816).is_ok());
+        assert_eq!(LatLon::new(-91.0, 0.0), Err(LatLonError::Latitude));
+        assert_eq!(LatLon::new(0.0, 181.0), Err(LatLonError::Longitude));
+        assert_eq!(LatLon::new(f64::NAN, 0.0), Err(LatLonError::Latitude));
+    }
+
+    #[test]
+    fn sexes_round_trip() {
+        for sex in [PetSex::Female, PetSex::Male, PetSex::Unknown] {
+            assert_eq!(sex.as_str().parse::<PetSex>(), Ok(sex));
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Owners, addresses, pets and species through HTTP: the happy paths, validation, and
+//! that nobody sees or changes someone else's records.
+
+use std::sync::Arc;
+
+use e2e::{
+    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn app() -> TestApp {
+    let db = Arc::new(TestDb::new().await);
+    TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await
+}
+
+/// A signed-in user: their access token and, for owners, their owner id.
+struct Who {
+    token: String,
+    owner_id: String,
+}
+
+async fn owner(app: &TestApp, email: &str) -> Who {
+    let (status, tokens) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "password": "correct horse battery", "full_name": "Dueña" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{tokens}");
+    let token = tokens["access_token"].as_str().expect("token").to_owned();
+    let (_, me) = call(app, &token, Method::GET, "/api/v1/me", None).await;
+    Who {
+        token,
+        owner_id: me["owner_id"].as_str().expect("owner id").to_owned(),
+    }
+}
+
+async fn staff(app: &TestApp) -> Who {
+    let who = owner(app, "staff@amarmascotas.ar").await;
+    let mut conn = app.db.conn().await;
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
+        .execute(&mut conn)
+        .await
+        .expect("make staff");
+    who
+}
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn species(app: &TestApp, staff: &Who, name: &str) -> String {
+    let (status, body) = call(
+        app,
+        &staff.token,
+        Method::POST,
+        "/api/v1/species",
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+async fn breed(app: &TestApp, staff: &Who, species: &str, name: &str) -> String {
+    let (status, body) = call(
+        app,
+        &staff.token,
+        Method::POST,
+        &format!("/api/v1/species/{species}/breeds"),
+        Some(json!({ "name": name })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body["id"].as_str().expect("id").to_owned()
+}
+
+fn fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(|e| e["field"].as_str().map(ToOwned::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_owner_manages_their_profile_addresses_and_pets() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let dog = species(&app, &staff, "Perro").await;
+    let poodle = breed(&app, &staff, &dog, "Caniche").await;
+    let ana = owner(&app, "ana@example.com").await;
+
+    let (status, list) = call(&app, &ana.token, Method::GET, "/api/v1/owners", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(1),
+        "an owner lists only themselves"
+    );
+
+    let path = format!("/api/v1/owners/{}", ana.owner_id);
+    let (status, profile) = call(
+        &app,
+        &ana.token,
+        Method::PATCH,
+        &path,
+        Some(json!({ "document_type_id": 96, "document_number": "30123456", "phone": "+5491155550000" })),
+    )
+    .await;
+    assert_eq!(
+        status, 422,
+        "VAT and document types are reference data not loaded yet: {profile}"
+    );
+    assert_eq!(fields(&profile), ["document_type_id"]);
+    let (status, profile) = call(
+        &app,
+        &ana.token,
+        Method::PATCH,
+        &path,
+        Some(json!({ "phone": "+5491155550000" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["phone"], "+5491155550000");
+
+    let (status, address) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        &format!("{path}/addresses"),
+        Some(json!({ "label": "Casa", "street": "Av. Corrientes 1234", "lat": -34.6037, "lon": -58.3816 })),
+    )
+    .await;
+    assert_eq!(status, 201, "{address}");
+    assert!((address["lat"].as_f64().expect("lat") + 34.6037).abs() < 1e-9);
+    assert!((address["lon"].as_f64().expect("lon") + 58.3816).abs() < 1e-9);
+
+    let (status, pet) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        "/api/v1/pets",
+        Some(json!({ "name": "Luna", "species_id": dog, "breed_id": poodle, "sex": "female", "birth_date": "2020-03-01" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{pet}");
+    assert_eq!(pet["owner_id"], ana.owner_id.as_str());
+    let pet_path = format!("/api/v1/pets/{}", pet["id"].as_str().expect("id"));
+    let (status, pet) = call(
+        &app,
+        &ana.token,
+        Method::PATCH,
+        &pet_path,
+        Some(json!({ "neutered": true, "breed_id": null })),
+    )
+    .await;
+    assert_eq!(status, 200, "{pet}");
+    assert_eq!(
+        (
+            pet["neutered"].as_bool(),
+            pet["breed_id"].is_null(),
+            pet["sex"].as_str()
+        ),
+        (Some(true), true, Some("female"))
+    );
+
+    let (status, _) = call(&app, &ana.token, Method::DELETE, &pet_path, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&app, &ana.token, Method::GET, &pet_path, None).await;
+    assert_eq!(status, 404, "a deleted pet is gone from reads");
+    let (_, pets) = call(&app, &ana.token, Method::GET, "/api/v1/pets", None).await;
+    assert_eq!(pets["items"], json!([]));
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM pets WHERE deleted_at IS NOT NULL")
+            .await,
+        1,
+        "soft delete"
+    );
+}
+
+#[tokio::test]
+async fn constraints_and_validation_name_the_field_and_change_nothing() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let dog = species(&app, &staff, "Perro").await;
+    let cat = species(&app, &staff, "Gato").await;
+    let poodle = breed(&app, &staff, &dog, "Caniche").await;
+    let ana = owner(&app, "ana@example.com").await;
+
+    let cases = [
+        (
+            json!({ "name": "Michi", "species_id": cat, "breed_id": poodle }),
+            422,
+            "breed_id",
+        ),
+        (
+            json!({ "name": "Michi", "species_id": uuid::Uuid::new_v4() }),
+            422,
+            "species_id",
+        ),
+        (json!({ "name": "  ", "species_id": cat }), 422, "name"),
+        (
+            json!({ "name": "Michi", "species_id": cat, "birth_date": "2999-01-01" }),
+            422,
+            "birth_date",
+        ),
+        (
+            json!({ "name": "Michi", "species_id": cat, "sex": "both" }),
+            422,
+            "sex",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let (got, problem) = call(
+            &app,
+            &ana.token,
+            Method::POST,
+            "/api/v1/pets",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(got, status, "{body} -> {problem}");
+        assert_eq!(fields(&problem), [field], "{body} -> {problem}");
+    }
+    let chip = json!({ "name": "Luna", "species_id": dog, "microchip": "985112003456789" });
+    assert_eq!(
+        call(
+            &app,
+            &ana.token,
+            Method::POST,
+            "/api/v1/pets",
+            Some(chip.clone())
+        )
+        .await
+        .0,
+        201
+    );
+    let (status, problem) = call(&app, &ana.token, Method::POST, "/api/v1/pets", Some(chip)).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
+
+    let (status, problem) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        &format!("/api/v1/owners/{}/addresses", ana.owner_id),
+        Some(json!({ "street": "Calle falsa 123", "lat": -134.0, "lon": -58.0 })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(fields(&problem), ["lat"]);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM owner_addresses")
+            .await,
+        0
+    );
+
+    let (status, _) = call(&app, &ana.token, Method::GET, "/api/v1/pets?limit=0", None).await;
+    assert_eq!(status, 422);
+    let (status, _) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        "/api/v1/species",
+        Some(json!({ "name": "Hurón" })),
+    )
+    .await;
+    assert_eq!(status, 403, "only staff write reference data");
+    let (status, _) = call(
+        &app,
+        &staff.token,
+        Method::POST,
+        "/api/v1/species",
+        Some(json!({ "name": "Perro" })),
+    )
+    .await;
+    assert_eq!(status, 409);
+}
+
+/// Every owner endpoint, called by another owner on Ana's records, and by nobody.
+#[tokio::test]
+async fn nobody_sees_or_changes_another_owners_records() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let dog = species(&app, &staff, "Perro").await;
+    let ana = owner(&app, "ana@example.com").await;
+    let bruno = owner(&app, "bruno@example.com").await;
+    let (_, pet) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        "/api/v1/pets",
+        Some(json!({ "name": "Luna", "species_id": dog })),
+    )
+    .await;
+    let pet = pet["id"].as_str().expect("pet").to_owned();
+    let (_, address) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        &format!("/api/v1/owners/{}/addresses", ana.owner_id),
+        Some(json!({ "street": "Av. Corrientes 1234", "lat": -34.6, "lon": -58.38 })),
+    )
+    .await;
+    let address = address["id"].as_str().expect("address").to_owned();
+    let o = &ana.owner_id;
+
+    let attempts: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/v1/owners/{o}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/owners/{o}"),
+            Some(json!({ "full_name": "Hacked" })),
+        ),
+        (Method::GET, format!("/api/v1/owners/{o}/addresses"), None),
+        (
+            Method::POST,
+            format!("/api/v1/owners/{o}/addresses"),
+            Some(json!({ "street": "x", "lat": 0.0, "lon": 0.0 })),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/owners/{o}/addresses/{address}"),
+            None,
+        ),
+        (Method::GET, format!("/api/v1/pets/{pet}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/pets/{pet}"),
+            Some(json!({ "name": "Hacked" })),
+        ),
+        (Method::DELETE, format!("/api/v1/pets/{pet}"), None),
+        (
+            Method::POST,
+            "/api/v1/pets".into(),
+            Some(json!({ "owner_id": o, "name": "Intruso", "species_id": dog })),
+        ),
+    ];
+    for (method, path, body) in &attempts {
+        let (status, response) = call(&app, &bruno.token, method.clone(), path, body.clone()).await;
+        assert_eq!(status, 404, "another owner: {method} {path} -> {response}");
+        assert!(
+            response.get("id").is_none() && response.get("items").is_none(),
+            "{response}"
+        );
+        let (status, _) = call(&app, "", method.clone(), path, body.clone()).await;
+        assert_eq!(status, 401, "nobody: {method} {path}");
+    }
+    let (_, bruno_pets) = call(&app, &bruno.token, Method::GET, "/api/v1/pets", None).await;
+    assert_eq!(bruno_pets["items"], json!([]));
+    let (_, bruno_owners) = call(&app, &bruno.token, Method::GET, "/api/v1/owners", None).await;
+    assert_eq!(bruno_owners["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(bruno_owners["items"][0]["id"], bruno.owner_id.as_str());
+
+    // Nothing changed; staff still see all of it.
+    let (status, pet) = call(
+        &app,
+        &staff.token,
+        Method::GET,
+        &format!("/api/v1/pets/{pet}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, pet["name"].as_str()), (200, Some("Luna")));
+    let (_, owner) = call(
+        &app,
+        &staff.token,
+        Method::GET,
+        &format!("/api/v1/owners/{o}"),
+        None,
+    )
+    .await;
+    assert_eq!(owner["full_name"], "Dueña");
+    let (_, addresses) = call(
+        &app,
+        &staff.token,
+        Method::GET,
+        &format!("/api/v1/owners/{o}/addresses"),
+        None,
+    )
+    .await;
+    assert_eq!(addresses.as_array().map(Vec::len), Some(1));
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
+}
