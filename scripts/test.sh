@@ -12,8 +12,10 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"
 
+# Test databases (t_*) and migrated templates (amar_tmpl_*): a run starts from nothing,
+# so a template is always built by the binaries under test.
 drop_test_databases() {
-  psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" |
+  psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%' OR datname LIKE 'amar\_tmpl\_%'" |
     while read -r db; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
 }
 

@@ -127,24 +127,26 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         &ana.token,
         Method::PATCH,
         &path,
-        Some(json!({ "document_type_id": 96, "document_number": "30123456", "phone": "+5491155550000" })),
-    )
-    .await;
-    assert_eq!(
-        status, 422,
-        "VAT and document types are reference data not loaded yet: {profile}"
-    );
-    assert_eq!(fields(&profile), ["document_type_id"]);
-    let (status, profile) = call(
-        &app,
-        &ana.token,
-        Method::PATCH,
-        &path,
-        Some(json!({ "phone": "+5491155550000" })),
+        Some(json!({ "document_type_id": 96, "document_number": "30123456", "vat_condition_id": 5, "phone": "+5491155550000" })),
     )
     .await;
     assert_eq!(status, 200, "{profile}");
-    assert_eq!(profile["phone"], "+5491155550000");
+    assert_eq!(profile["document_number"], "30123456");
+    assert_eq!(profile["vat_condition_id"], 5);
+    assert_eq!(profile["full_name"], "Dueña", "omitted fields stay");
+    for (body, field) in [
+        (json!({ "document_type_id": 42 }), "document_type_id"),
+        (json!({ "vat_condition_id": 2 }), "vat_condition_id"),
+        (json!({ "document_number": "12ab" }), "document_number"),
+        (json!({ "document_number": null }), "document_number"),
+    ] {
+        let (status, problem) =
+            call(&app, &ana.token, Method::PATCH, &path, Some(body.clone())).await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert_eq!(fields(&problem), [field], "{body} -> {problem}");
+    }
+    let (_, unchanged) = call(&app, &ana.token, Method::GET, &path, None).await;
+    assert_eq!(unchanged, profile);
 
     let (status, address) = call(
         &app,
