@@ -87,10 +87,7 @@ pub async fn find_by_email(
         .first(conn)
         .await
         .optional()?;
-    match user {
-        Some(user) => Ok(Some(with_roles(conn, user).await?)),
-        None => Ok(None),
-    }
+    with_roles(conn, user).await
 }
 
 /// The live user with this id, with roles.
@@ -105,13 +102,16 @@ pub async fn find_by_id(
         .first(conn)
         .await
         .optional()?;
-    match user {
-        Some(user) => Ok(Some(with_roles(conn, user).await?)),
-        None => Ok(None),
-    }
+    with_roles(conn, user).await
 }
 
-async fn with_roles(conn: &mut AsyncPgConnection, user: UserRow) -> Result<Account, Error> {
+async fn with_roles(
+    conn: &mut AsyncPgConnection,
+    user: Option<UserRow>,
+) -> Result<Option<Account>, Error> {
+    let Some(user) = user else {
+        return Ok(None);
+    };
     let owner = pet_owners::table
         .filter(pet_owners::user_id.eq(user.id))
         .filter(pet_owners::deleted_at.is_null())
@@ -128,7 +128,7 @@ async fn with_roles(conn: &mut AsyncPgConnection, user: UserRow) -> Result<Accou
         .await
         .optional()?
         .map(VetId::from_uuid);
-    Ok(Account { user, owner, vet })
+    Ok(Some(Account { user, owner, vet }))
 }
 
 /// Records a login attempt; returns the failures in the window for the email and for
