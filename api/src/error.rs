@@ -118,6 +118,12 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         "document type and number go together",
     ),
     (
+        "veterinarians_license_key",
+        409,
+        "license_number",
+        "another vet has this license number",
+    ),
+    (
         "prices_no_overlap",
         409,
         "valid_from",

@@ -47,7 +47,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             routes::requests::router()
                 .merge(routes::auth::router())
-                .merge(routes::pets::router()),
+                .merge(routes::pets::router())
+                .merge(routes::vets::router()),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())

@@ -4,6 +4,7 @@ pub mod pets;
 pub mod requests;
 pub mod schema;
 pub mod users;
+pub mod vets;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{

@@ -1,5 +1,6 @@
 //! Pure types and rules of AMAR Mascotas. Nothing here performs I/O.
 
+pub mod geo;
 pub mod ids;
 pub mod pets;
 pub mod requests;
@@ -11,4 +12,4 @@ pub use requests::{
     Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
     check_transition,
 };
-pub use users::{Email, Password, Role};
+pub use users::{Cuit, Email, Password, Role};

@@ -154,3 +154,66 @@ mod tests {
         assert_eq!(p.expose(), "correct horse battery");
     }
 }
+
+/// An Argentine CUIT/CUIL: 11 digits (dashes allowed on input) whose last is the mod-11
+/// check digit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cuit(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CuitError {
+    #[error("must be 11 digits")]
+    Format,
+    #[error("the check digit does not match")]
+    CheckDigit,
+}
+
+impl Cuit {
+    pub fn parse(raw: &str) -> Result<Self, CuitError> {
+        let digits: String = raw
+            .chars()
+            .filter(|c| *c != '-' && !c.is_whitespace())
+            .collect();
+        if digits.len() != 11 || !digits.chars().all(|c| c.is_ascii_digit()) {
+            return Err(CuitError::Format);
+        }
+        let d: Vec<u32> = digits.chars().filter_map(|c| c.to_digit(10)).collect();
+        let weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+        let sum: u32 = weights.iter().zip(&d).map(|(w, x)| w * x).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => return Err(CuitError::CheckDigit),
+            n => n,
+        };
+        if check == d[10] {
+            Ok(Self(digits))
+        } else {
+            Err(CuitError::CheckDigit)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod cuit_tests {
+    use super::*;
+
+    #[test]
+    fn cuits_are_checked_by_their_last_digit() {
+        // AFIP's own CUIT.
+        assert_eq!(
+            Cuit::parse("33-69345023-9").unwrap().as_str(),
+            "33693450239"
+        );
+        assert_eq!(
+            Cuit::parse("20-12345678-6").unwrap().as_str(),
+            "20123456786"
+        );
+        assert_eq!(Cuit::parse("20-12345678-5"), Err(CuitError::CheckDigit));
+        assert_eq!(Cuit::parse("2012345678"), Err(CuitError::Format));
+        assert_eq!(Cuit::parse("20-1234567a-6"), Err(CuitError::Format));
+    }
+}

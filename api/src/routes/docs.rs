@@ -23,6 +23,7 @@ use crate::{AppState, routes};
         (name = "auth", description = "Accounts and tokens"),
         (name = "owners", description = "Pet owners and their addresses"),
         (name = "pets", description = "Pets"),
+        (name = "vets", description = "Veterinarians and their coverage areas"),
         (name = "reference", description = "Reference data: everyone reads, staff write"),
     )
 )]
@@ -44,6 +45,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::health::Docs::openapi());
     doc.merge(routes::auth::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
+    doc.merge(routes::vets::Docs::openapi());
     doc
 }
 

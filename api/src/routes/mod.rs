@@ -5,3 +5,4 @@ pub mod docs;
 pub mod health;
 pub mod pets;
 pub mod requests;
+pub mod vets;

@@ -1,0 +1,315 @@
+//! Veterinarians (staff create them), their coverage areas as GeoJSON polygons, and the
+//! search for vets covering a point. A vet manages their own areas; staff any vet's;
+//! anyone else is told the vet does not exist.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{delete, get, post},
+};
+use chrono::{DateTime, Utc};
+use db::vets::{CoverageError, NewVet};
+use domain::{Cuit, Email, LatLon, Password, VetId, geo::Polygon};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::{self, AuthUser},
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_vet, show_vet, list_areas, add_area, delete_area, search))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/vets", post(create_vet))
+        .route("/vets/search", get(search))
+        .route("/vets/{id}", get(show_vet))
+        .route("/vets/{id}/coverage-areas", get(list_areas).post(add_area))
+        .route("/vets/{id}/coverage-areas/{area_id}", delete(delete_area))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Vet {
+    pub id: VetId,
+    pub user_id: Uuid,
+    pub full_name: String,
+    pub license_number: String,
+    pub cuit: String,
+    pub phone: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<db::vets::VetRow> for Vet {
+    fn from(r: db::vets::VetRow) -> Self {
+        Self {
+            id: VetId::from_uuid(r.id),
+            user_id: r.user_id,
+            full_name: r.full_name,
+            license_number: r.license_number,
+            cuit: r.cuit,
+            phone: r.phone,
+            active: r.active,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVetBody {
+    pub email: String,
+    /// 10 to 128 characters; the vet signs in with it.
+    pub password: String,
+    pub full_name: String,
+    #[schema(example = "MP 12345")]
+    pub license_number: String,
+    #[schema(example = "20-12345678-6")]
+    pub cuit: String,
+    #[schema(example = "+5491155550000")]
+    pub phone: String,
+}
+
+/// The vet `raw`, if the caller may manage it: staff any, a vet themselves (404 else).
+fn managed_vet(user: &AuthUser, raw: &str) -> Result<VetId, ApiError> {
+    let id: VetId = raw
+        .parse()
+        .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))?;
+    if user.is_staff || user.vet == Some(id) {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound("vet"))
+    }
+}
+
+fn required(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
+    let value = raw.trim();
+    if value.is_empty() || value.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+        None
+    } else {
+        Some(value.to_owned())
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/vets", tag = "vets", request_body = NewVetBody, security(("bearer" = [])),
+    responses((status = 201, body = Vet), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+/// Staff create a vet: their login and profile, in one transaction.
+async fn create_vet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<NewVetBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let email = Email::parse(&body.email)
+        .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+        .ok();
+    let password = Password::parse(&body.password)
+        .map_err(|e| errors.push(FieldError::new("password", e.to_string())))
+        .ok();
+    let full_name = required(&body.full_name, "full_name", 200, &mut errors);
+    let license_number = required(&body.license_number, "license_number", 50, &mut errors);
+    let cuit = Cuit::parse(&body.cuit)
+        .map_err(|e| errors.push(FieldError::new("cuit", e.to_string())))
+        .ok();
+    let phone = required(&body.phone, "phone", 30, &mut errors);
+    let (
+        Some(email),
+        Some(password),
+        Some(full_name),
+        Some(license_number),
+        Some(cuit),
+        Some(phone),
+    ) = (email, password, full_name, license_number, cuit, phone)
+    else {
+        return Err(ApiError::Validation(errors));
+    };
+    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
+        .await
+        .map_err(anyhow::Error::from)??;
+    let mut conn = db::conn(&state.pool).await?;
+    let vet = db::vets::create_vet(
+        &mut conn,
+        &NewVet {
+            email,
+            password_hash,
+            full_name,
+            license_number,
+            cuit,
+            phone,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Vet::from(vet))))
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/{id}", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vet), (status = 404, body = Problem)))]
+async fn show_vet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vet>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .map(|v| Json(v.into()))
+        .ok_or(ApiError::NotFound("vet"))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CoverageArea {
+    pub id: Uuid,
+    pub vet_id: Uuid,
+    pub name: String,
+    /// GeoJSON Polygon, WGS 84.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<db::vets::CoverageRow> for CoverageArea {
+    type Error = ApiError;
+    fn try_from(r: db::vets::CoverageRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            id: r.id,
+            vet_id: r.vet_id,
+            name: r.name,
+            area: serde_json::from_str(&r.area).map_err(anyhow::Error::from)?,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAreaBody {
+    #[schema(example = "Palermo y alrededores")]
+    pub name: String,
+    /// A GeoJSON Polygon in WGS 84: closed rings, valid geometry.
+    #[schema(value_type = Object)]
+    pub area: serde_json::Value,
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/{id}/coverage-areas", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [CoverageArea]), (status = 404, body = Problem)))]
+async fn list_areas(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<CoverageArea>>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let rows = db::vets::coverage_areas(&mut conn, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(CoverageArea::try_from)
+            .collect::<Result<_, _>>()?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/vets/{id}/coverage-areas", tag = "vets", params(("id" = Uuid, Path)),
+    request_body = NewAreaBody, security(("bearer" = [])),
+    responses((status = 201, body = CoverageArea), (status = 404, body = Problem),
+        (status = 422, description = "Not a valid polygon; `errors` says why", body = Problem)))]
+/// Adds a coverage area. Malformed GeoJSON, open rings, out-of-range coordinates and
+/// invalid geometry (self-intersections...) are refused with the reason.
+async fn add_area(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewAreaBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let name = required(&body.name, "name", 100, &mut errors);
+    let polygon = Polygon::from_geojson(&body.area)
+        .map_err(|e| errors.push(FieldError::new("area", e.to_string())))
+        .ok();
+    let (Some(name), Some(polygon)) = (name, polygon) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let row = db::vets::add_coverage_area(&mut conn, id, &name, &polygon.to_geojson().to_string())
+        .await
+        .map_err(|e| match e {
+            CoverageError::Invalid(reason) => {
+                ApiError::Validation(vec![FieldError::new("area", reason)])
+            }
+            CoverageError::Db(e) => e.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(CoverageArea::try_from(row)?)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/vets/{id}/coverage-areas/{area_id}", tag = "vets",
+    params(("id" = Uuid, Path), ("area_id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_area(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, area_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let area_id: Uuid = area_id
+        .parse()
+        .map_err(|_| ApiError::Validation(vec![FieldError::new("area_id", "must be a UUID")]))?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::vets::delete_coverage_area(&mut conn, id, area_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("coverage area"))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub lat: f64,
+    pub lon: f64,
+    pub specialty_id: Option<Uuid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/search", tag = "vets", params(SearchParams), security(("bearer" = [])),
+    responses((status = 200, body = [Vet]), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Staff: the active vets whose coverage holds the point (its border included),
+/// optionally with a specialty.
+async fn search(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Result<Query<SearchParams>, QueryRejection>,
+) -> Result<Json<Vec<Vet>>, ApiError> {
+    user.require_staff()?;
+    let Query(params) =
+        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let point = LatLon::new(params.lat, params.lon).map_err(|e| {
+        let field = if matches!(e, domain::pets::LatLonError::Latitude) {
+            "lat"
+        } else {
+            "lon"
+        };
+        ApiError::Validation(vec![FieldError::new(field, e.to_string())])
+    })?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::vets::vets_covering(&mut conn, point, params.specialty_id).await?;
+    Ok(Json(rows.into_iter().map(Vet::from).collect()))
+}

@@ -1,0 +1,201 @@
+//! Veterinarians and their coverage areas (PostGIS polygons), and the search for the
+//! vets whose coverage holds a point.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Bool, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid},
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use domain::{Cuit, Email, LatLon, VetId};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    Error,
+    schema::{users, veterinarians},
+};
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Serialize, Deserialize)]
+#[diesel(table_name = veterinarians)]
+pub struct VetRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub full_name: String,
+    pub license_number: String,
+    pub cuit: String,
+    pub phone: String,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What staff give to create a vet's account and profile.
+#[derive(Debug, Clone)]
+pub struct NewVet {
+    pub email: Email,
+    pub password_hash: String,
+    pub full_name: String,
+    pub license_number: String,
+    pub cuit: Cuit,
+    pub phone: String,
+}
+
+/// Creates the vet's user and profile in one transaction.
+pub async fn create_vet(conn: &mut AsyncPgConnection, new: &NewVet) -> Result<VetRow, Error> {
+    let new = new.clone();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let user_id = Uuid::now_v7();
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(user_id),
+                users::email.eq(new.email.as_str()),
+                users::password_hash.eq(Some(&new.password_hash)),
+                users::full_name.eq(&new.full_name),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(diesel::insert_into(veterinarians::table)
+            .values((
+                veterinarians::id.eq(VetId::new().into_uuid()),
+                veterinarians::user_id.eq(user_id),
+                veterinarians::full_name.eq(&new.full_name),
+                veterinarians::license_number.eq(&new.license_number),
+                veterinarians::cuit.eq(new.cuit.as_str()),
+                veterinarians::phone.eq(&new.phone),
+            ))
+            .returning(VetRow::as_returning())
+            .get_result(conn)
+            .await?)
+    })
+    .await
+}
+
+pub async fn vet(conn: &mut AsyncPgConnection, id: VetId) -> Result<Option<VetRow>, Error> {
+    Ok(veterinarians::table
+        .find(id.into_uuid())
+        .filter(veterinarians::deleted_at.is_null())
+        .select(VetRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+#[derive(Debug, Clone, QueryableByName, Serialize, Deserialize)]
+pub struct CoverageRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub vet_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    /// The polygon as GeoJSON text.
+    #[diesel(sql_type = Text)]
+    pub area: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(QueryableByName)]
+struct Validity {
+    #[diesel(sql_type = Bool)]
+    valid: bool,
+    #[diesel(sql_type = Text)]
+    reason: String,
+}
+
+/// Adding a coverage area failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CoverageError {
+    /// PostGIS's `ST_IsValidReason`, e.g. "Self-intersection[-58.4 -34.6]".
+    #[error("invalid geometry: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] Error),
+}
+
+/// Adds a coverage area from GeoJSON (already shape-checked by `domain::geo::Polygon`),
+/// refusing geometrically invalid polygons with PostGIS's reason.
+pub async fn add_coverage_area(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    name: &str,
+    geojson: &str,
+) -> Result<CoverageRow, CoverageError> {
+    let validity: Validity = diesel::sql_query(
+        "SELECT ST_IsValid(g) AS valid, ST_IsValidReason(g) AS reason \
+         FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) AS candidate",
+    )
+    .bind::<Text, _>(geojson)
+    .get_result(conn)
+    .await
+    .map_err(Error::from)?;
+    if !validity.valid {
+        return Err(CoverageError::Invalid(validity.reason));
+    }
+    Ok(diesel::sql_query(
+        "INSERT INTO vet_coverage_areas (id, vet_id, name, area) \
+         VALUES ($1, $2, $3, ST_SetSRID(ST_GeomFromGeoJSON($4), 4326)::geography) \
+         RETURNING id, vet_id, name, ST_AsGeoJSON(area) AS area, created_at",
+    )
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(geojson)
+    .get_result(conn)
+    .await
+    .map_err(Error::from)?)
+}
+
+pub async fn coverage_areas(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+) -> Result<Vec<CoverageRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT id, vet_id, name, ST_AsGeoJSON(area) AS area, created_at FROM vet_coverage_areas \
+         WHERE vet_id = $1 AND deleted_at IS NULL ORDER BY created_at",
+    )
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .load(conn)
+    .await?)
+}
+
+pub async fn delete_coverage_area(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    id: Uuid,
+) -> Result<bool, Error> {
+    let n = diesel::sql_query(
+        "UPDATE vet_coverage_areas SET deleted_at = now() \
+         WHERE id = $1 AND vet_id = $2 AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Active vets with a coverage area that covers `point` (the border counts), and the
+/// specialty if one is asked for. Uses the GiST index on the areas.
+pub async fn vets_covering(
+    conn: &mut AsyncPgConnection,
+    point: LatLon,
+    specialty: Option<Uuid>,
+) -> Result<Vec<VetRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, v.active, v.created_at \
+         FROM veterinarians v \
+         WHERE v.deleted_at IS NULL AND v.active \
+           AND EXISTS (SELECT 1 FROM vet_coverage_areas a \
+                       WHERE a.vet_id = v.id AND a.deleted_at IS NULL \
+                         AND ST_Covers(a.area, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)) \
+           AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM vet_specialties s \
+                                            WHERE s.vet_id = v.id AND s.specialty_id = $3)) \
+         ORDER BY v.full_name",
+    )
+    .bind::<Double, _>(point.lon)
+    .bind::<Double, _>(point.lat)
+    .bind::<Nullable<SqlUuid>, _>(specialty)
+    .load(conn)
+    .await?)
+}
