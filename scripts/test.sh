@@ -12,10 +12,12 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"
 
-# Test databases (t_*) and migrated templates (amar_tmpl_*): a run starts from nothing,
-# so a template is always built by the binaries under test.
+# Each run names its databases after a run id, so that runs sharing a PostgreSQL (two
+# checkouts, CI next to a developer) never touch each other's: test databases are
+# t_<run>_*, the migrated template amar_tmpl_<run>_*, built by the binaries under test.
+export TEST_RUN_ID="${TEST_RUN_ID:-$(python3 -c 'import secrets; print(secrets.token_hex(4))')}"
 drop_test_databases() {
-  psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%' OR datname LIKE 'amar\_tmpl\_%'" |
+  psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 't\_${TEST_RUN_ID}\_%' OR datname LIKE 'amar\_tmpl\_${TEST_RUN_ID}\_%'" |
     while read -r db; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
 }
 
@@ -28,7 +30,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup INT TERM EXIT
-drop_test_databases
 
 log "starting a Temporal dev server for the tests on :$port"
 bash "$ROOT/scripts/temporal-dev.sh" "$port" none >"$tmp/temporal.log" 2>&1 &

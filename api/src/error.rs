@@ -82,6 +82,18 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         "another pet has this microchip",
     ),
     (
+        "specialties_name_key",
+        409,
+        "name",
+        "an entry with this name exists (it may have been deleted)",
+    ),
+    (
+        "study_types_name_key",
+        409,
+        "name",
+        "an entry with this name exists (it may have been deleted)",
+    ),
+    (
         "species_name_key",
         409,
         "name",
@@ -116,6 +128,12 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         422,
         "document_number",
         "document type and number go together",
+    ),
+    (
+        "vet_specialties_specialty_id_fkey",
+        422,
+        "specialty_ids",
+        "unknown specialty",
     ),
     (
         "veterinarians_license_key",
@@ -194,6 +212,12 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
         Self::Validation(vec![FieldError::new("path", rejection.body_text())])
     }
+}
+
+/// Parses an id from a path or query parameter; `422` naming `field` when it is not a UUID.
+pub fn parse_id<T: std::str::FromStr>(raw: &str, field: &str) -> Result<T, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::Validation(vec![FieldError::new(field, "must be a UUID")]))
 }
 
 /// The field a serde error is about: `description: invalid type...` or

@@ -48,7 +48,8 @@ pub fn router(state: AppState) -> Router {
             routes::requests::router()
                 .merge(routes::auth::router())
                 .merge(routes::pets::router())
-                .merge(routes::vets::router()),
+                .merge(routes::vets::router())
+                .merge(routes::reference::router()),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
 pub mod pets;
+pub mod reference;
 pub mod requests;
 pub mod schema;
 pub mod users;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::{
     Error,
-    schema::{breeds, owner_addresses, pet_owners, pets, species},
+    schema::{breeds, owner_addresses, pet_owners, pets},
 };
 
 /// Limit and offset of a list; the limit is capped.
@@ -331,35 +331,11 @@ pub async fn delete_pet(
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
-#[diesel(table_name = species)]
-pub struct SpeciesRow {
-    pub id: Uuid,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = breeds)]
 pub struct BreedRow {
     pub id: Uuid,
     pub species_id: Uuid,
     pub name: String,
-}
-
-pub async fn species_list(conn: &mut AsyncPgConnection) -> Result<Vec<SpeciesRow>, Error> {
-    Ok(species::table
-        .filter(species::deleted_at.is_null())
-        .order(species::name.asc())
-        .select(SpeciesRow::as_select())
-        .load(conn)
-        .await?)
-}
-
-pub async fn insert_species(conn: &mut AsyncPgConnection, name: &str) -> Result<SpeciesRow, Error> {
-    Ok(diesel::insert_into(species::table)
-        .values((species::id.eq(Uuid::now_v7()), species::name.eq(name)))
-        .returning(SpeciesRow::as_returning())
-        .get_result(conn)
-        .await?)
 }
 
 pub async fn breeds_of(

@@ -1,7 +1,7 @@
 //! Veterinarians and their coverage areas (PostGIS polygons), and the search for the
 //! vets whose coverage holds a point.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use diesel::{
     prelude::*,
     sql_types::{Bool, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid},
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     Error,
-    schema::{users, veterinarians},
+    schema::{users, vet_availability, vet_specialties, veterinarians},
 };
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Serialize, Deserialize)]
@@ -175,12 +175,15 @@ pub async fn delete_coverage_area(
     Ok(n == 1)
 }
 
-/// Active vets with a coverage area that covers `point` (the border counts), and the
-/// specialty if one is asked for. Uses the GiST index on the areas.
+/// Active vets with a coverage area that covers `point` (the border counts), with the
+/// specialty if one is asked for, and free for the whole `window` if one is given: a
+/// weekly slot (local time, America/Argentina/Buenos_Aires) holds it on its day, and no
+/// time off overlaps it. Uses the GiST indexes on areas and time off.
 pub async fn vets_covering(
     conn: &mut AsyncPgConnection,
     point: LatLon,
     specialty: Option<Uuid>,
+    window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Vec<VetRow>, Error> {
     Ok(diesel::sql_query(
         "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, v.active, v.created_at \
@@ -191,11 +194,179 @@ pub async fn vets_covering(
                          AND ST_Covers(a.area, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)) \
            AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM vet_specialties s \
                                             WHERE s.vet_id = v.id AND s.specialty_id = $3)) \
+           AND ($4::timestamptz IS NULL OR ( \
+                 EXISTS (SELECT 1 FROM vet_availability av \
+                         WHERE av.vet_id = v.id AND av.deleted_at IS NULL \
+                           AND av.weekday = EXTRACT(ISODOW FROM $4 AT TIME ZONE 'America/Argentina/Buenos_Aires') \
+                           AND ($4 AT TIME ZONE 'America/Argentina/Buenos_Aires')::date \
+                               = (($5 - interval '1 microsecond') AT TIME ZONE 'America/Argentina/Buenos_Aires')::date \
+                           AND av.starts_at <= ($4 AT TIME ZONE 'America/Argentina/Buenos_Aires')::time \
+                           AND av.ends_at >= ($5 AT TIME ZONE 'America/Argentina/Buenos_Aires')::time) \
+                 AND NOT EXISTS (SELECT 1 FROM vet_time_off t \
+                                 WHERE t.vet_id = v.id AND t.deleted_at IS NULL \
+                                   AND t.during && tstzrange($4, $5, '[)')))) \
          ORDER BY v.full_name",
     )
     .bind::<Double, _>(point.lon)
     .bind::<Double, _>(point.lat)
     .bind::<Nullable<SqlUuid>, _>(specialty)
+    .bind::<Nullable<Timestamptz>, _>(window.map(|w| w.0))
+    .bind::<Nullable<Timestamptz>, _>(window.map(|w| w.1))
     .load(conn)
     .await?)
+}
+
+/// Replaces the vet's specialties with `specialties`, in one transaction.
+pub async fn set_specialties(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    specialties: &[Uuid],
+) -> Result<(), Error> {
+    let specialties = specialties.to_vec();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        diesel::delete(vet_specialties::table.filter(vet_specialties::vet_id.eq(vet.into_uuid())))
+            .execute(conn)
+            .await?;
+        let rows: Vec<_> = specialties
+            .iter()
+            .map(|s| {
+                (
+                    vet_specialties::vet_id.eq(vet.into_uuid()),
+                    vet_specialties::specialty_id.eq(*s),
+                )
+            })
+            .collect();
+        diesel::insert_into(vet_specialties::table)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn specialties_of(conn: &mut AsyncPgConnection, vet: VetId) -> Result<Vec<Uuid>, Error> {
+    Ok(vet_specialties::table
+        .filter(vet_specialties::vet_id.eq(vet.into_uuid()))
+        .select(vet_specialties::specialty_id)
+        .order(vet_specialties::specialty_id)
+        .load(conn)
+        .await?)
+}
+
+/// A weekly slot, in the business zone's local time (America/Argentina/Buenos_Aires).
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
+#[diesel(table_name = vet_availability)]
+pub struct AvailabilityRow {
+    pub id: Uuid,
+    pub vet_id: Uuid,
+    /// ISO weekday: 1 = Monday ... 7 = Sunday.
+    pub weekday: i16,
+    pub starts_at: NaiveTime,
+    pub ends_at: NaiveTime,
+}
+
+pub async fn add_availability(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    weekday: i16,
+    starts_at: NaiveTime,
+    ends_at: NaiveTime,
+) -> Result<AvailabilityRow, Error> {
+    Ok(diesel::insert_into(vet_availability::table)
+        .values((
+            vet_availability::id.eq(Uuid::now_v7()),
+            vet_availability::vet_id.eq(vet.into_uuid()),
+            vet_availability::weekday.eq(weekday),
+            vet_availability::starts_at.eq(starts_at),
+            vet_availability::ends_at.eq(ends_at),
+        ))
+        .returning(AvailabilityRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn availability(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+) -> Result<Vec<AvailabilityRow>, Error> {
+    Ok(vet_availability::table
+        .filter(vet_availability::vet_id.eq(vet.into_uuid()))
+        .filter(vet_availability::deleted_at.is_null())
+        .order((vet_availability::weekday, vet_availability::starts_at))
+        .select(AvailabilityRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+pub async fn delete_availability(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    id: Uuid,
+) -> Result<bool, Error> {
+    let n = diesel::update(vet_availability::table.find(id))
+        .filter(vet_availability::vet_id.eq(vet.into_uuid()))
+        .filter(vet_availability::deleted_at.is_null())
+        .set(vet_availability::deleted_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Clone, QueryableByName, Serialize, Deserialize)]
+pub struct TimeOffRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    pub starts: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub ends: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reason: Option<String>,
+}
+
+pub async fn add_time_off(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    starts: DateTime<Utc>,
+    ends: DateTime<Utc>,
+    reason: Option<&str>,
+) -> Result<TimeOffRow, Error> {
+    Ok(diesel::sql_query(
+        "INSERT INTO vet_time_off (id, vet_id, during, reason) VALUES ($1, $2, tstzrange($3, $4, '[)'), $5) \
+         RETURNING id, lower(during) AS starts, upper(during) AS ends, reason",
+    )
+    .bind::<SqlUuid, _>(Uuid::now_v7())
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .bind::<Timestamptz, _>(starts)
+    .bind::<Timestamptz, _>(ends)
+    .bind::<Nullable<Text>, _>(reason)
+    .get_result(conn)
+    .await?)
+}
+
+pub async fn time_off(conn: &mut AsyncPgConnection, vet: VetId) -> Result<Vec<TimeOffRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT id, lower(during) AS starts, upper(during) AS ends, reason FROM vet_time_off \
+         WHERE vet_id = $1 AND deleted_at IS NULL ORDER BY lower(during)",
+    )
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .load(conn)
+    .await?)
+}
+
+pub async fn delete_time_off(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    id: Uuid,
+) -> Result<bool, Error> {
+    let n = diesel::sql_query(
+        "UPDATE vet_time_off SET deleted_at = now() WHERE id = $1 AND vet_id = $2 AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }

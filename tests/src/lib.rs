@@ -58,7 +58,7 @@ async fn template() -> &'static str {
                     .expect("readable migration")
                     .hash(&mut hasher);
             }
-            let name = format!("amar_tmpl_{:016x}", hasher.finish());
+            let name = format!("amar_tmpl_{}_{:016x}", run_id(), hasher.finish());
             let mut admin = AsyncPgConnection::establish(&required_env("DATABASE_URL"))
                 .await
                 .expect("connect to DATABASE_URL");
@@ -99,6 +99,14 @@ async fn template() -> &'static str {
         .await
 }
 
+/// This run's id (`make test` sets `TEST_RUN_ID`), in the names of its databases.
+fn run_id() -> String {
+    std::env::var("TEST_RUN_ID")
+        .ok()
+        .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()))
+        .unwrap_or_else(|| "local".to_owned())
+}
+
 fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir)
@@ -130,8 +138,8 @@ pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
         .n
 }
 
-/// A database of its own for one test. `make test` drops them all when the run ends
-/// (and before the next one, should a run have been interrupted).
+/// A database of its own for one test. `make test` drops its run's databases when the
+/// run ends, interrupted or not.
 pub struct TestDb {
     pub name: String,
     pub url: String,
@@ -141,7 +149,7 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> Self {
         let template = template().await;
-        let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("t_{}_{}", run_id(), uuid::Uuid::new_v4().simple());
         let mut admin = AsyncPgConnection::establish(&required_env("DATABASE_URL"))
             .await
             .expect("connect to DATABASE_URL");

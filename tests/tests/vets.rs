@@ -304,3 +304,171 @@ async fn only_the_vet_and_staff_manage_a_vets_areas() {
         0
     );
 }
+
+#[tokio::test]
+async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_window() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let (ana, ana_token) = vet(&app, &staff, "ana@vets.ar", "20-12345678-6").await;
+    let (bruno, bruno_token) = vet(&app, &staff, "bruno@vets.ar", "33-69345023-9").await;
+    let square = json!({ "name": "Centro", "area": { "type": "Polygon", "coordinates": [rect(-58.5, -34.7, -58.3, -34.5)] } });
+    for (id, token) in [(&ana, &ana_token), (&bruno, &bruno_token)] {
+        let (status, _) = call(
+            &app,
+            token,
+            Method::POST,
+            &format!("/api/v1/vets/{id}/coverage-areas"),
+            Some(square.clone()),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let (_, clinic) = call(
+        &app,
+        &staff,
+        Method::POST,
+        "/api/v1/specialties",
+        Some(json!({ "name": "Clínica" })),
+    )
+    .await;
+    let clinic = clinic["id"].as_str().expect("id").to_owned();
+    let (status, set) = call(
+        &app,
+        &ana_token,
+        Method::PUT,
+        &format!("/api/v1/vets/{ana}/specialties"),
+        Some(json!({ "specialty_ids": [clinic] })),
+    )
+    .await;
+    assert_eq!(
+        (status, set["specialty_ids"].clone()),
+        (200, json!([clinic]))
+    );
+    let (status, problem) = call(
+        &app,
+        &ana_token,
+        Method::PUT,
+        &format!("/api/v1/vets/{ana}/specialties"),
+        Some(json!({ "specialty_ids": [uuid::Uuid::new_v4()] })),
+    )
+    .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "specialty_ids");
+
+    // Mondays, local time (UTC-3): Ana 09-13, Bruno 14-18.
+    for (id, token, from, to) in [
+        (&ana, &ana_token, "09:00", "13:00"),
+        (&bruno, &bruno_token, "14:00", "18:00"),
+    ] {
+        let (status, slot) = call(
+            &app,
+            token,
+            Method::POST,
+            &format!("/api/v1/vets/{id}/availability"),
+            Some(json!({ "weekday": 1, "starts_at": from, "ends_at": to })),
+        )
+        .await;
+        assert_eq!(status, 201, "{slot}");
+    }
+    let (status, problem) = call(
+        &app,
+        &ana_token,
+        Method::POST,
+        &format!("/api/v1/vets/{ana}/availability"),
+        Some(json!({ "weekday": 8, "starts_at": "13:00", "ends_at": "09:00" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        problem["errors"].as_array().map(Vec::len),
+        Some(2),
+        "{problem}"
+    );
+
+    let find = |from: &'static str, to: &'static str, specialty: Option<String>| {
+        let app = &app;
+        let staff = &staff;
+        async move {
+            let mut path = format!("/api/v1/vets/search?lat=-34.6&lon=-58.4&from={from}&to={to}");
+            if let Some(s) = specialty {
+                path.push_str(&format!("&specialty_id={s}"));
+            }
+            let (status, vets) = call(app, staff, Method::GET, &path, None).await;
+            assert_eq!(status, 200, "{vets}");
+            vets.as_array()
+                .expect("list")
+                .iter()
+                .map(|v| v["full_name"].as_str().expect("name").to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    // 2026-11-30 is a Monday.
+    assert_eq!(
+        find("2026-11-30T13:00:00Z", "2026-11-30T14:00:00Z", None).await,
+        ["ana@vets.ar"],
+        "10-11 local"
+    );
+    assert_eq!(
+        find("2026-11-30T17:00:00Z", "2026-11-30T18:00:00Z", None).await,
+        ["bruno@vets.ar"],
+        "14-15 local"
+    );
+    assert!(
+        find("2026-11-30T15:30:00Z", "2026-11-30T16:30:00Z", None)
+            .await
+            .is_empty(),
+        "12:30-13:30 overruns Ana's slot"
+    );
+    assert!(
+        find("2026-12-01T13:00:00Z", "2026-12-01T14:00:00Z", None)
+            .await
+            .is_empty(),
+        "a Tuesday"
+    );
+    assert_eq!(
+        find(
+            "2026-11-30T13:00:00Z",
+            "2026-11-30T14:00:00Z",
+            Some(clinic.clone())
+        )
+        .await,
+        ["ana@vets.ar"]
+    );
+    assert!(
+        find("2026-11-30T17:00:00Z", "2026-11-30T18:00:00Z", Some(clinic))
+            .await
+            .is_empty(),
+        "Bruno lacks it"
+    );
+
+    let (status, off) = call(
+        &app,
+        &ana_token,
+        Method::POST,
+        &format!("/api/v1/vets/{ana}/time-off"),
+        Some(json!({ "starts": "2026-11-30T12:30:00Z", "ends": "2026-11-30T13:30:00Z", "reason": "turno médico" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{off}");
+    assert!(
+        find("2026-11-30T13:00:00Z", "2026-11-30T14:00:00Z", None)
+            .await
+            .is_empty(),
+        "Ana is away"
+    );
+    assert_eq!(
+        find("2026-12-07T13:00:00Z", "2026-12-07T14:00:00Z", None).await,
+        ["ana@vets.ar"],
+        "the next Monday"
+    );
+
+    let (status, _) = call(
+        &app,
+        &staff,
+        Method::GET,
+        "/api/v1/vets/search?lat=-34.6&lon=-58.4&from=2026-11-30T14:00:00Z&to=2026-11-30T13:00:00Z",
+        None,
+    )
+    .await;
+    assert_eq!(status, 422);
+}

@@ -46,6 +46,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::auth::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::vets::Docs::openapi());
+    doc.merge(routes::reference::Docs::openapi());
     doc
 }
 

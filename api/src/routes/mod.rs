@@ -4,5 +4,6 @@ pub mod auth;
 pub mod docs;
 pub mod health;
 pub mod pets;
+pub mod reference;
 pub mod requests;
 pub mod vets;

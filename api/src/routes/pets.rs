@@ -1,8 +1,8 @@
-//! Owners (profile, addresses), pets, and the species and breeds they refer to.
+//! Owners (profile, addresses), pets, and the breeds of each species.
 //!
 //! Who sees what: staff everything; an owner only their own owner record, addresses and
 //! pets (someone else's is "not found", never "forbidden", so ids leak nothing); a user
-//! who is neither gets 403. Species and breeds: everyone reads, staff write.
+//! who is neither gets 403. Breeds: everyone reads, staff write.
 
 use axum::{
     Json, Router,
@@ -22,6 +22,7 @@ use crate::{
     AppState,
     auth::AuthUser,
     error::{ApiError, FieldError, Problem},
+    routes::reference::{NameBody, reference_name},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -37,8 +38,6 @@ use crate::{
     show_pet,
     update_pet,
     delete_pet,
-    list_species,
-    add_species,
     list_breeds,
     add_breed
 ))]
@@ -61,7 +60,6 @@ pub fn router() -> Router<AppState> {
             "/pets/{id}",
             get(show_pet).patch(update_pet).delete(delete_pet),
         )
-        .route("/species", get(list_species).post(add_species))
         .route("/species/{id}/breeds", get(list_breeds).post(add_breed))
 }
 
@@ -80,9 +78,7 @@ fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
 
 /// The owner record `id`, if the caller may see it (404 otherwise).
 fn visible_owner(user: &AuthUser, raw: &str) -> Result<OwnerId, ApiError> {
-    let id: OwnerId = raw
-        .parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))?;
+    let id: OwnerId = crate::error::parse_id(raw, "id")?;
     match owner_scope(user)? {
         Some(own) if own != id => Err(ApiError::NotFound("owner")),
         _ => Ok(id),
@@ -90,8 +86,7 @@ fn visible_owner(user: &AuthUser, raw: &str) -> Result<OwnerId, ApiError> {
 }
 
 fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new(field, "must be a UUID")]))
+    crate::error::parse_id(raw, field)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -650,70 +645,10 @@ async fn delete_pet(
 // ---- species and breeds --------------------------------------------------------------------
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Species {
-    pub id: Uuid,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Breed {
     pub id: Uuid,
     pub species_id: Uuid,
     pub name: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NameBody {
-    #[schema(example = "Perro")]
-    pub name: String,
-}
-
-fn reference_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        Err(ApiError::Validation(vec![FieldError::new(
-            "name",
-            "must be 1 to 100 characters",
-        )]))
-    } else {
-        Ok(name.to_owned())
-    }
-}
-
-#[utoipa::path(get, path = "/api/v1/species", tag = "reference", responses((status = 200, body = [Species])))]
-async fn list_species(State(state): State<AppState>) -> Result<Json<Vec<Species>>, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let rows = db::pets::species_list(&mut conn).await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|r| Species {
-                id: r.id,
-                name: r.name,
-            })
-            .collect(),
-    ))
-}
-
-#[utoipa::path(post, path = "/api/v1/species", tag = "reference", request_body = NameBody, security(("bearer" = [])),
-    responses((status = 201, body = Species), (status = 403, body = Problem), (status = 409, body = Problem)))]
-async fn add_species(
-    user: AuthUser,
-    State(state): State<AppState>,
-    body: Result<Json<NameBody>, JsonRejection>,
-) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
-    let name = reference_name(&body.name)?;
-    let mut conn = db::conn(&state.pool).await?;
-    let row = db::pets::insert_species(&mut conn, &name).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Species {
-            id: row.id,
-            name: row.name,
-        }),
-    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/species/{id}/breeds", tag = "reference", params(("id" = Uuid, Path)),

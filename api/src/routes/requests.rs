@@ -64,8 +64,7 @@ pub struct Created {
 }
 
 fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))
+    crate::error::parse_id(raw, "id")
 }
 
 #[utoipa::path(

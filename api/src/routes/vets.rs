@@ -9,7 +9,7 @@ use axum::{
     response::IntoResponse,
     routing::{delete, get, post},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use db::vets::{CoverageError, NewVet};
 use domain::{Cuit, Email, LatLon, Password, VetId, geo::Polygon};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,22 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_vet, show_vet, list_areas, add_area, delete_area, search))]
+#[openapi(paths(
+    create_vet,
+    show_vet,
+    list_areas,
+    add_area,
+    delete_area,
+    search,
+    get_specialties,
+    set_specialties,
+    list_availability,
+    add_availability,
+    delete_availability,
+    list_time_off,
+    add_time_off,
+    delete_time_off
+))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
@@ -33,6 +48,20 @@ pub fn router() -> Router<AppState> {
         .route("/vets/{id}", get(show_vet))
         .route("/vets/{id}/coverage-areas", get(list_areas).post(add_area))
         .route("/vets/{id}/coverage-areas/{area_id}", delete(delete_area))
+        .route(
+            "/vets/{id}/specialties",
+            get(get_specialties).put(set_specialties),
+        )
+        .route(
+            "/vets/{id}/availability",
+            get(list_availability).post(add_availability),
+        )
+        .route(
+            "/vets/{id}/availability/{slot_id}",
+            delete(delete_availability),
+        )
+        .route("/vets/{id}/time-off", get(list_time_off).post(add_time_off))
+        .route("/vets/{id}/time-off/{time_off_id}", delete(delete_time_off))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -79,9 +108,7 @@ pub struct NewVetBody {
 
 /// The vet `raw`, if the caller may manage it: staff any, a vet themselves (404 else).
 fn managed_vet(user: &AuthUser, raw: &str) -> Result<VetId, ApiError> {
-    let id: VetId = raw
-        .parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("id", "must be a UUID")]))?;
+    let id: VetId = crate::error::parse_id(raw, "id")?;
     if user.is_staff || user.vet == Some(id) {
         Ok(id)
     } else {
@@ -270,9 +297,7 @@ async fn delete_area(
     Path((id, area_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = managed_vet(&user, &id)?;
-    let area_id: Uuid = area_id
-        .parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new("area_id", "must be a UUID")]))?;
+    let area_id: Uuid = crate::error::parse_id(&area_id, "area_id")?;
     let mut conn = db::conn(&state.pool).await?;
     if db::vets::delete_coverage_area(&mut conn, id, area_id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -287,6 +312,9 @@ pub struct SearchParams {
     pub lat: f64,
     pub lon: f64,
     pub specialty_id: Option<Uuid>,
+    /// With `to`: only vets free for the whole window (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/search", tag = "vets", params(SearchParams), security(("bearer" = [])),
@@ -309,7 +337,296 @@ async fn search(
         };
         ApiError::Validation(vec![FieldError::new(field, e.to_string())])
     })?;
+    let window = match (params.from, params.to) {
+        (None, None) => None,
+        (Some(from), Some(to)) if to > from => Some((from, to)),
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "to",
+                "must be after from",
+            )]));
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "from",
+                "goes with to",
+            )]));
+        }
+        (Some(_), None) => {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "to",
+                "goes with from",
+            )]));
+        }
+    };
     let mut conn = db::conn(&state.pool).await?;
-    let rows = db::vets::vets_covering(&mut conn, point, params.specialty_id).await?;
+    let rows = db::vets::vets_covering(&mut conn, point, params.specialty_id, window).await?;
     Ok(Json(rows.into_iter().map(Vet::from).collect()))
+}
+
+/// 204 when something was deleted, else 404 naming `what`.
+fn deleted(done: bool, what: &'static str) -> Result<StatusCode, ApiError> {
+    if done {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(what))
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Specialties {
+    pub specialty_ids: Vec<Uuid>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/{id}/specialties", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Specialties), (status = 404, body = Problem)))]
+async fn get_specialties(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Specialties>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    Ok(Json(Specialties {
+        specialty_ids: db::vets::specialties_of(&mut conn, id).await?,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/vets/{id}/specialties", tag = "vets", params(("id" = Uuid, Path)),
+    request_body = Specialties, security(("bearer" = [])),
+    responses((status = 200, body = Specialties), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Replaces the vet's specialties.
+async fn set_specialties(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<Specialties>, JsonRejection>,
+) -> Result<Json<Specialties>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let Json(body) = body?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    db::vets::set_specialties(&mut conn, id, &body.specialty_ids).await?;
+    Ok(Json(Specialties {
+        specialty_ids: db::vets::specialties_of(&mut conn, id).await?,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Slot {
+    pub id: Uuid,
+    /// ISO weekday: 1 = Monday ... 7 = Sunday.
+    pub weekday: i16,
+    /// Local time (America/Argentina/Buenos_Aires), `HH:MM:SS`.
+    #[schema(value_type = String, example = "09:00:00")]
+    pub starts_at: NaiveTime,
+    #[schema(value_type = String, example = "13:00:00")]
+    pub ends_at: NaiveTime,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSlot {
+    #[schema(example = 1)]
+    pub weekday: i16,
+    #[schema(value_type = String, example = "09:00")]
+    pub starts_at: String,
+    #[schema(value_type = String, example = "13:00")]
+    pub ends_at: String,
+}
+
+fn local_time(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(raw, "%H:%M")
+        .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
+        .map_err(|_| errors.push(FieldError::new(field, "must be a time like 09:30")))
+        .ok()
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/{id}/availability", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [Slot]), (status = 404, body = Problem)))]
+async fn list_availability(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Slot>>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let rows = db::vets::availability(&mut conn, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Slot {
+                id: r.id,
+                weekday: r.weekday,
+                starts_at: r.starts_at,
+                ends_at: r.ends_at,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/vets/{id}/availability", tag = "vets", params(("id" = Uuid, Path)),
+    request_body = NewSlot, security(("bearer" = [])),
+    responses((status = 201, body = Slot), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Adds a weekly slot in local time.
+async fn add_availability(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewSlot>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    if !(1..=7).contains(&body.weekday) {
+        errors.push(FieldError::new(
+            "weekday",
+            "must be 1 (Monday) to 7 (Sunday)",
+        ));
+    }
+    let starts = local_time(&body.starts_at, "starts_at", &mut errors);
+    let ends = local_time(&body.ends_at, "ends_at", &mut errors);
+    if let (Some(s), Some(e)) = (starts, ends)
+        && e <= s
+    {
+        errors.push(FieldError::new("ends_at", "must be after starts_at"));
+    }
+    let (Some(starts), Some(ends), true) = (starts, ends, errors.is_empty()) else {
+        return Err(ApiError::Validation(errors));
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let r = db::vets::add_availability(&mut conn, id, body.weekday, starts, ends).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Slot {
+            id: r.id,
+            weekday: r.weekday,
+            starts_at: r.starts_at,
+            ends_at: r.ends_at,
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/vets/{id}/availability/{slot_id}", tag = "vets",
+    params(("id" = Uuid, Path), ("slot_id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_availability(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, slot_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let slot_id = crate::error::parse_id(&slot_id, "slot_id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    deleted(
+        db::vets::delete_availability(&mut conn, id, slot_id).await?,
+        "availability slot",
+    )
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TimeOff {
+    pub id: Uuid,
+    pub starts: DateTime<Utc>,
+    pub ends: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTimeOff {
+    pub starts: DateTime<Utc>,
+    pub ends: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vets/{id}/time-off", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [TimeOff]), (status = 404, body = Problem)))]
+async fn list_time_off(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<TimeOff>>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let rows = db::vets::time_off(&mut conn, id).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| TimeOff {
+                id: r.id,
+                starts: r.starts,
+                ends: r.ends,
+                reason: r.reason,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/vets/{id}/time-off", tag = "vets", params(("id" = Uuid, Path)),
+    request_body = NewTimeOff, security(("bearer" = [])),
+    responses((status = 201, body = TimeOff), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// An exception to the weekly availability: the vet is away for `[starts, ends)`.
+async fn add_time_off(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewTimeOff>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let Json(body) = body?;
+    if body.ends <= body.starts {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "ends",
+            "must be after starts",
+        )]));
+    }
+    let reason = body
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::vet(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("vet"))?;
+    let r = db::vets::add_time_off(&mut conn, id, body.starts, body.ends, reason).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TimeOff {
+            id: r.id,
+            starts: r.starts,
+            ends: r.ends,
+            reason: r.reason,
+        }),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/vets/{id}/time-off/{time_off_id}", tag = "vets",
+    params(("id" = Uuid, Path), ("time_off_id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 404, body = Problem)))]
+async fn delete_time_off(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, time_off_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let time_off_id = crate::error::parse_id(&time_off_id, "time_off_id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    deleted(
+        db::vets::delete_time_off(&mut conn, id, time_off_id).await?,
+        "time off",
+    )
 }

@@ -1,0 +1,195 @@
+//! Reference data: the named lists (species, specialties, study types) through one set
+//! of handlers, and AFIP's code tables. Everyone reads; staff write.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State, rejection::JsonRejection},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::get,
+};
+use db::reference::NamedList;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, rename, remove, document_types, vat_conditions))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/document-types", get(document_types))
+        .route("/vat-conditions", get(vat_conditions))
+        // Static routes (/pets, /vets, ...) win over this capture in axum's router.
+        .route("/{list}", get(list).post(create))
+        .route("/{list}/{id}", axum::routing::patch(rename).delete(remove))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NameBody {
+    #[schema(example = "Perro")]
+    pub name: String,
+}
+
+/// A name of 1 to 100 characters, trimmed.
+pub fn reference_name(raw: &str) -> Result<String, ApiError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        Err(ApiError::Validation(vec![FieldError::new(
+            "name",
+            "must be 1 to 100 characters",
+        )]))
+    } else {
+        Ok(name.to_owned())
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Named {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Code {
+    /// AFIP's code.
+    pub id: i16,
+    pub name: String,
+}
+
+fn named_list(slug: &str) -> Result<NamedList, ApiError> {
+    NamedList::from_slug(slug).ok_or(ApiError::NotFound("resource"))
+}
+
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    crate::error::parse_id(raw, "id")
+}
+
+#[utoipa::path(get, path = "/api/v1/{list}", tag = "reference",
+    params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
+    responses((status = 200, body = [Named]), (status = 404, body = Problem)))]
+/// Everyone reads the named lists.
+async fn list(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Json<Vec<Named>>, ApiError> {
+    let list = named_list(&slug)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::reference::list(&mut conn, list).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Named {
+                id: r.id,
+                name: r.name,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/{list}", tag = "reference", request_body = NameBody, security(("bearer" = [])),
+    params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
+    responses((status = 201, body = Named), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    body: Result<Json<NameBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let list = named_list(&slug)?;
+    user.require_staff()?;
+    let Json(body) = body?;
+    let name = reference_name(&body.name)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::reference::insert(&mut conn, list, &name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Named {
+            id: row.id,
+            name: row.name,
+        }),
+    ))
+}
+
+#[utoipa::path(patch, path = "/api/v1/{list}/{id}", tag = "reference", request_body = NameBody, security(("bearer" = [])),
+    params(("list" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 200, body = Named), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn rename(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+    body: Result<Json<NameBody>, JsonRejection>,
+) -> Result<Json<Named>, ApiError> {
+    let list = named_list(&slug)?;
+    user.require_staff()?;
+    let id = parse_id(&id)?;
+    let Json(body) = body?;
+    let name = reference_name(&body.name)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::reference::rename(&mut conn, list, id, &name)
+        .await?
+        .map(|r| {
+            Json(Named {
+                id: r.id,
+                name: r.name,
+            })
+        })
+        .ok_or(ApiError::NotFound("entry"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/{list}/{id}", tag = "reference", security(("bearer" = [])),
+    params(("list" = String, Path), ("id" = Uuid, Path)),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Soft delete: gone from lists; what already refers to it keeps working.
+async fn remove(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let list = named_list(&slug)?;
+    user.require_staff()?;
+    let id = parse_id(&id)?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::reference::delete(&mut conn, list, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("entry"))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/document-types", tag = "reference", responses((status = 200, body = [Code])))]
+/// AFIP document types (DocTipo).
+async fn document_types(State(state): State<AppState>) -> Result<Json<Vec<Code>>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::reference::document_types(&mut conn).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Code {
+                id: r.id,
+                name: r.name,
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/vat-conditions", tag = "reference", responses((status = 200, body = [Code])))]
+/// AFIP VAT conditions of the buyer (CondicionIVAReceptorId).
+async fn vat_conditions(State(state): State<AppState>) -> Result<Json<Vec<Code>>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::reference::vat_conditions(&mut conn).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|r| Code {
+                id: r.id,
+                name: r.name,
+            })
+            .collect(),
+    ))
+}

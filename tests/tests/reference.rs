@@ -1,0 +1,182 @@
+//! Reference data: everyone reads, staff write, deleted entries disappear.
+
+use std::sync::Arc;
+
+use diesel_async::RunQueryDsl;
+use e2e::{
+    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn call(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn register(app: &TestApp, email: &str) -> String {
+    let (status, tokens) = app
+        .post_json(
+            "/api/v1/auth/register",
+            &json!({ "email": email, "password": "correct horse battery", "full_name": "Alguien" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{tokens}");
+    tokens["access_token"].as_str().expect("token").to_owned()
+}
+
+fn names(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn staff_curate_the_named_lists_and_everyone_reads_them() {
+    let db = Arc::new(TestDb::new().await);
+    let app = TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await;
+    let staff = register(&app, "staff@amarmascotas.ar").await;
+    let mut conn = app.db.conn().await;
+    diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
+        .execute(&mut conn)
+        .await
+        .expect("make staff");
+    let owner = register(&app, "ana@example.com").await;
+
+    for list in ["species", "specialties", "study-types"] {
+        let path = format!("/api/v1/{list}");
+        let (status, first) = call(
+            &app,
+            &staff,
+            Method::POST,
+            &path,
+            Some(json!({ "name": " Clínica " })),
+        )
+        .await;
+        assert_eq!(status, 201, "{list}: {first}");
+        assert_eq!(first["name"], "Clínica", "names are trimmed");
+        let (status, second) = call(
+            &app,
+            &staff,
+            Method::POST,
+            &path,
+            Some(json!({ "name": "Análisis" })),
+        )
+        .await;
+        assert_eq!(status, 201);
+
+        let (status, listed) = app.get_json(&path).await;
+        assert_eq!(
+            status, 200,
+            "everyone reads {list}, even without signing in"
+        );
+        assert_eq!(names(&listed), ["Análisis", "Clínica"]);
+
+        let (status, _) = call(
+            &app,
+            &staff,
+            Method::POST,
+            &path,
+            Some(json!({ "name": "Clínica" })),
+        )
+        .await;
+        assert_eq!(status, 409, "{list}: duplicate name");
+        let second_path = format!("{path}/{}", second["id"].as_str().expect("id"));
+        let (status, _) = call(
+            &app,
+            &staff,
+            Method::PATCH,
+            &second_path,
+            Some(json!({ "name": "Clínica" })),
+        )
+        .await;
+        assert_eq!(status, 409, "{list}: rename onto a taken name");
+        let (status, renamed) = call(
+            &app,
+            &staff,
+            Method::PATCH,
+            &second_path,
+            Some(json!({ "name": "Laboratorio" })),
+        )
+        .await;
+        assert_eq!(
+            (status, renamed["name"].as_str()),
+            (200, Some("Laboratorio"))
+        );
+
+        for (method, target, body) in [
+            (Method::POST, path.clone(), Some(json!({ "name": "Hack" }))),
+            (
+                Method::PATCH,
+                second_path.clone(),
+                Some(json!({ "name": "Hack" })),
+            ),
+            (Method::DELETE, second_path.clone(), None),
+        ] {
+            let (status, _) = call(&app, &owner, method.clone(), &target, body.clone()).await;
+            assert_eq!(status, 403, "an owner: {method} {target}");
+            let (status, _) = call(&app, "", method.clone(), &target, body).await;
+            assert_eq!(status, 401, "nobody: {method} {target}");
+        }
+        let (status, _) = call(
+            &app,
+            &staff,
+            Method::POST,
+            &path,
+            Some(json!({ "name": "" })),
+        )
+        .await;
+        assert_eq!(status, 422);
+
+        let (status, _) = call(&app, &staff, Method::DELETE, &second_path, None).await;
+        assert_eq!(status, 204);
+        let (_, listed) = app.get_json(&path).await;
+        assert_eq!(
+            names(&listed),
+            ["Clínica"],
+            "{list}: deleted entries disappear"
+        );
+        let (status, _) = call(&app, &staff, Method::DELETE, &second_path, None).await;
+        assert_eq!(status, 404);
+    }
+
+    let (status, _) = app.get_json("/api/v1/no-such-list").await;
+    assert_eq!(status, 404);
+
+    let (_, documents) = app.get_json("/api/v1/document-types").await;
+    assert_eq!(
+        documents
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|d| d["id"].as_i64())
+            .collect::<Vec<_>>(),
+        [80, 86, 96, 99]
+    );
+    let (_, conditions) = app.get_json("/api/v1/vat-conditions").await;
+    assert!(
+        conditions
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|c| c["id"] == 5 && c["name"] == "Consumidor Final")
+    );
+}
