@@ -347,6 +347,50 @@ impl TestApp {
         )
     }
 
+    /// Any request, signed in with `token` (an empty token is not a valid one).
+    pub async fn call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Registers an owner account and returns its access token.
+    pub async fn register(&self, email: &str) -> String {
+        let (status, tokens) = self
+            .post_json(
+                "/api/v1/auth/register",
+                &serde_json::json!({ "email": email, "password": "correct horse battery", "full_name": "Dueña" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{tokens}");
+        tokens["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// A staff member's access token (registered, then made staff in the database, as
+    /// no endpoint grants staff).
+    pub async fn staff(&self) -> String {
+        let token = self.register("staff@amarmascotas.ar").await;
+        let mut conn = self.db.conn().await;
+        diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
+            .execute(&mut conn)
+            .await
+            .expect("make staff");
+        token
+    }
+
     pub async fn post_json(
         &self,
         path: &str,

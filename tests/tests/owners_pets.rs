@@ -26,14 +26,7 @@ struct Who {
 }
 
 async fn owner(app: &TestApp, email: &str) -> Who {
-    let (status, tokens) = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({ "email": email, "password": "correct horse battery", "full_name": "Dueña" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{tokens}");
-    let token = tokens["access_token"].as_str().expect("token").to_owned();
+    let token = app.register(email).await;
     let (_, me) = call(app, &token, Method::GET, "/api/v1/me", None).await;
     Who {
         token,
@@ -42,14 +35,10 @@ async fn owner(app: &TestApp, email: &str) -> Who {
 }
 
 async fn staff(app: &TestApp) -> Who {
-    let who = owner(app, "staff@amarmascotas.ar").await;
-    let mut conn = app.db.conn().await;
-    use diesel_async::RunQueryDsl;
-    diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
-        .execute(&mut conn)
-        .await
-        .expect("make staff");
-    who
+    Who {
+        token: app.staff().await,
+        owner_id: String::new(),
+    }
 }
 
 async fn call(
@@ -59,13 +48,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.call(token, method, path, body).await
 }
 
 async fn species(app: &TestApp, staff: &Who, name: &str) -> String {

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use diesel_async::RunQueryDsl;
 use e2e::{
     TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
 };
@@ -16,24 +15,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn register(app: &TestApp, email: &str) -> String {
-    let (status, tokens) = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({ "email": email, "password": "correct horse battery", "full_name": "Alguien" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{tokens}");
-    tokens["access_token"].as_str().expect("token").to_owned()
+    app.call(token, method, path, body).await
 }
 
 fn names(list: &Value) -> Vec<&str> {
@@ -53,13 +35,8 @@ async fn staff_curate_the_named_lists_and_everyone_reads_them() {
         quick_policy(),
     )
     .await;
-    let staff = register(&app, "staff@amarmascotas.ar").await;
-    let mut conn = app.db.conn().await;
-    diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
-        .execute(&mut conn)
-        .await
-        .expect("make staff");
-    let owner = register(&app, "ana@example.com").await;
+    let staff = app.staff().await;
+    let owner = app.register("ana@example.com").await;
 
     for list in ["species", "specialties", "study-types"] {
         let path = format!("/api/v1/{list}");

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use diesel_async::RunQueryDsl;
 use e2e::{
     TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
 };
@@ -27,13 +26,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.http.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.call(token, method, path, body).await
 }
 
 async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
@@ -48,19 +41,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
 }
 
 async fn staff(app: &TestApp) -> String {
-    let (status, tokens) = app
-        .post_json(
-            "/api/v1/auth/register",
-            &json!({ "email": "staff@amarmascotas.ar", "password": "correct horse battery", "full_name": "Staff" }),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let mut conn = app.db.conn().await;
-    diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
-        .execute(&mut conn)
-        .await
-        .expect("make staff");
-    tokens["access_token"].as_str().expect("token").to_owned()
+    app.staff().await
 }
 
 /// Creates a vet (as staff) and returns (vet id, the vet's own token).
