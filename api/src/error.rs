@@ -94,6 +94,24 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         "an entry with this name exists (it may have been deleted)",
     ),
     (
+        "services_code_key",
+        409,
+        "code",
+        "a service with this code exists",
+    ),
+    (
+        "services_specialty_id_fkey",
+        422,
+        "specialty_id",
+        "unknown specialty",
+    ),
+    (
+        "neighborhoods_name_key",
+        409,
+        "name",
+        "a neighborhood with this name exists",
+    ),
+    (
         "species_name_key",
         409,
         "name",

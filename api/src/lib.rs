@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::auth::router())
                 .merge(routes::pets::router())
                 .merge(routes::vets::router())
+                .merge(routes::catalog::router())
                 .merge(routes::reference::router()),
         )
         .with_state(state)

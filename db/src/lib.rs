@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
+pub mod catalog;
 pub mod pets;
 pub mod reference;
 pub mod requests;

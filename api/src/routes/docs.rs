@@ -24,6 +24,7 @@ use crate::{AppState, routes};
         (name = "owners", description = "Pet owners and their addresses"),
         (name = "pets", description = "Pets"),
         (name = "vets", description = "Veterinarians and their coverage areas"),
+        (name = "catalog", description = "Services and neighborhoods: everyone reads, staff write"),
         (name = "reference", description = "Reference data: everyone reads, staff write"),
     )
 )]
@@ -47,6 +48,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::vets::Docs::openapi());
     doc.merge(routes::reference::Docs::openapi());
+    doc.merge(routes::catalog::Docs::openapi());
     doc
 }
 

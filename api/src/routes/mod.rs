@@ -1,6 +1,7 @@
 //! Routes, by business area.
 
 pub mod auth;
+pub mod catalog;
 pub mod docs;
 pub mod health;
 pub mod pets;
