@@ -43,6 +43,8 @@ fi
 
 log "applying migrations"
 "$BIN/api" migrate
+log "loading demo data"
+"$BIN/api" seed-demo
 
 "$BIN/worker" &
 pids+=($!)

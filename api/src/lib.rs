@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 pub mod routes;
+pub mod seed;
 pub mod settings;
 
 use std::{sync::Arc, time::Duration};

@@ -1,4 +1,5 @@
-//! `api`: serves HTTP (default), or `api migrate` applies the database migrations.
+//! `api`: serves HTTP (default); `api migrate` applies the database migrations;
+//! `api seed-demo` loads the demo data (idempotent).
 
 use activities::settings::{env_required, init_tracing, shutdown_signal};
 use api::ApiSettings;
@@ -14,10 +15,21 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(count = applied.len(), ?applied, "migrations applied");
             Ok(())
         }
+        Some("seed-demo") => {
+            let url: String = env_required("DATABASE_URL")?;
+            api::seed::demo(&url).await?;
+            println!("Demo data loaded. Accounts (email / password):");
+            for (role, email, password) in api::seed::ACCOUNTS {
+                println!("  {role:<6} {email:<36} {password}");
+            }
+            Ok(())
+        }
         None | Some("serve") => {
             let settings = ApiSettings::from_env()?;
             api::serve(settings, shutdown_signal()).await
         }
-        Some(other) => anyhow::bail!("unknown command {other:?}; expected `serve` or `migrate`"),
+        Some(other) => {
+            anyhow::bail!("unknown command {other:?}; expected `serve`, `migrate` or `seed-demo`")
+        }
     }
 }
