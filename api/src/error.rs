@@ -112,6 +112,18 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         "a neighborhood with this name exists",
     ),
     (
+        "vaccines_species_id_name_key",
+        409,
+        "name",
+        "this vaccine exists",
+    ),
+    (
+        "vaccines_species_id_fkey",
+        422,
+        "species_id",
+        "unknown species",
+    ),
+    (
         "species_name_key",
         409,
         "name",

@@ -366,3 +366,102 @@ pub async fn insert_breed(
         .get_result(conn)
         .await?)
 }
+
+#[derive(Debug, Clone, diesel::QueryableByName, Serialize, Deserialize)]
+pub struct VaccineRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub species_id: Option<Uuid>,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    pub interval_days: Option<i32>,
+}
+
+pub async fn vaccines(conn: &mut AsyncPgConnection) -> Result<Vec<VaccineRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT id, species_id, name, interval_days FROM vaccines WHERE deleted_at IS NULL ORDER BY name",
+    )
+    .load(conn)
+    .await?)
+}
+
+pub async fn vaccine(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<VaccineRow>, Error> {
+    let rows: Vec<VaccineRow> = diesel::sql_query(
+        "SELECT id, species_id, name, interval_days FROM vaccines WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+pub async fn insert_vaccine(
+    conn: &mut AsyncPgConnection,
+    species: Option<Uuid>,
+    name: &str,
+    interval_days: Option<i32>,
+) -> Result<VaccineRow, Error> {
+    Ok(diesel::sql_query(
+        "INSERT INTO vaccines (id, species_id, name, interval_days) VALUES ($1, $2, $3, $4) \
+         RETURNING id, species_id, name, interval_days",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(species)
+    .bind::<Text, _>(name)
+    .bind::<Nullable<diesel::sql_types::Integer>, _>(interval_days)
+    .get_result(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, diesel::QueryableByName, Serialize, Deserialize)]
+pub struct VaccinationRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub pet_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub vaccine_id: Uuid,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub batch: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Date)]
+    pub applied_on: NaiveDate,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Date>)]
+    pub next_due_on: Option<NaiveDate>,
+}
+
+pub async fn vaccinations(
+    conn: &mut AsyncPgConnection,
+    pet: Uuid,
+) -> Result<Vec<VaccinationRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT id, pet_id, vaccine_id, batch, applied_on, next_due_on FROM vaccine_applications \
+         WHERE pet_id = $1 AND deleted_at IS NULL ORDER BY applied_on DESC",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(pet)
+    .load(conn)
+    .await?)
+}
+
+pub async fn insert_vaccination(
+    conn: &mut AsyncPgConnection,
+    pet: Uuid,
+    vaccine: Uuid,
+    batch: Option<&str>,
+    applied_on: NaiveDate,
+    next_due_on: Option<NaiveDate>,
+) -> Result<VaccinationRow, Error> {
+    Ok(diesel::sql_query(
+        "INSERT INTO vaccine_applications (id, pet_id, vaccine_id, batch, applied_on, next_due_on) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, pet_id, vaccine_id, batch, applied_on, next_due_on",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(Uuid::now_v7())
+    .bind::<diesel::sql_types::Uuid, _>(pet)
+    .bind::<diesel::sql_types::Uuid, _>(vaccine)
+    .bind::<Nullable<Text>, _>(batch)
+    .bind::<diesel::sql_types::Date, _>(applied_on)
+    .bind::<Nullable<diesel::sql_types::Date>, _>(next_due_on)
+    .get_result(conn)
+    .await?)
+}

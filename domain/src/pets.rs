@@ -89,3 +89,44 @@ mod tests {
         }
     }
 }
+
+/// When the next dose of a vaccine is due: the date given, else `applied_on` plus the
+/// vaccine's interval, else none (a single-dose vaccine).
+pub fn next_due(
+    applied_on: chrono::NaiveDate,
+    given: Option<chrono::NaiveDate>,
+    interval_days: Option<i32>,
+) -> Option<chrono::NaiveDate> {
+    given.or_else(|| {
+        interval_days
+            .and_then(|days| u64::try_from(days).ok())
+            .and_then(|days| applied_on.checked_add_days(chrono::Days::new(days)))
+    })
+}
+
+#[cfg(test)]
+mod next_due_tests {
+    use super::next_due;
+    use chrono::NaiveDate;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_next_dose_comes_from_the_given_date_or_the_interval() {
+        assert_eq!(
+            next_due(d("2026-03-01"), None, Some(365)),
+            Some(d("2027-03-01"))
+        );
+        assert_eq!(
+            next_due(d("2024-02-29"), None, Some(365)),
+            Some(d("2025-02-28"))
+        );
+        assert_eq!(
+            next_due(d("2026-03-01"), Some(d("2026-04-01")), Some(365)),
+            Some(d("2026-04-01"))
+        );
+        assert_eq!(next_due(d("2026-03-01"), None, None), None);
+    }
+}

@@ -392,3 +392,117 @@ async fn nobody_sees_or_changes_another_owners_records() {
     assert_eq!(addresses.as_array().map(Vec::len), Some(1));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
 }
+
+#[tokio::test]
+async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let dog = species(&app, &staff, "Perro").await;
+    let cat = species(&app, &staff, "Gato").await;
+    let (status, rabies) = call(
+        &app,
+        &staff.token,
+        Method::POST,
+        "/api/v1/vaccines",
+        Some(json!({ "name": "Antirrábica", "interval_days": 365 })),
+    )
+    .await;
+    assert_eq!(status, 201, "{rabies}");
+    let (_, feline) = call(
+        &app,
+        &staff.token,
+        Method::POST,
+        "/api/v1/vaccines",
+        Some(json!({ "name": "Triple felina", "species_id": cat, "interval_days": 365 })),
+    )
+    .await;
+    let ana = owner(&app, "ana@example.com").await;
+    let bruno = owner(&app, "bruno@example.com").await;
+    let (status, _) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        "/api/v1/vaccines",
+        Some(json!({ "name": "X" })),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (_, luna) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        "/api/v1/pets",
+        Some(json!({ "name": "Luna", "species_id": dog })),
+    )
+    .await;
+    let path = format!(
+        "/api/v1/pets/{}/vaccinations",
+        luna["id"].as_str().expect("id")
+    );
+
+    let (status, shot) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        &path,
+        Some(json!({ "vaccine_id": rabies["id"], "batch": " R-778 ", "applied_on": "2026-03-01" })),
+    )
+    .await;
+    assert_eq!(status, 201, "{shot}");
+    assert_eq!(
+        (shot["next_due_on"].as_str(), shot["batch"].as_str()),
+        (Some("2027-03-01"), Some("R-778"))
+    );
+    let (status, shot) = call(
+        &app,
+        &ana.token,
+        Method::POST,
+        &path,
+        Some(json!({ "vaccine_id": rabies["id"], "applied_on": "2026-04-01", "next_due_on": "2026-10-01" })),
+    )
+    .await;
+    assert_eq!(
+        (status, shot["next_due_on"].as_str()),
+        (201, Some("2026-10-01")),
+        "a given date wins"
+    );
+
+    for (body, field) in [
+        (
+            json!({ "vaccine_id": feline["id"], "applied_on": "2026-03-01" }),
+            "vaccine_id",
+        ),
+        (
+            json!({ "vaccine_id": rabies["id"], "applied_on": "2999-01-01" }),
+            "applied_on",
+        ),
+        (
+            json!({ "vaccine_id": rabies["id"], "applied_on": "2026-03-01", "next_due_on": "2026-02-01" }),
+            "next_due_on",
+        ),
+    ] {
+        let (status, problem) =
+            call(&app, &ana.token, Method::POST, &path, Some(body.clone())).await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+
+    let (_, listed) = call(&app, &ana.token, Method::GET, &path, None).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(2));
+    for (method, body) in [
+        (Method::GET, None),
+        (
+            Method::POST,
+            Some(json!({ "vaccine_id": rabies["id"], "applied_on": "2026-03-01" })),
+        ),
+    ] {
+        let (status, _) = call(&app, &bruno.token, method, &path, body).await;
+        assert_eq!(status, 404, "another owner");
+    }
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM vaccine_applications")
+            .await,
+        2
+    );
+}

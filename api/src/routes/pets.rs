@@ -39,7 +39,11 @@ use crate::{
     update_pet,
     delete_pet,
     list_breeds,
-    add_breed
+    add_breed,
+    list_vaccines,
+    add_vaccine,
+    list_vaccinations,
+    add_vaccination
 ))]
 pub struct Docs;
 
@@ -61,6 +65,11 @@ pub fn router() -> Router<AppState> {
             get(show_pet).patch(update_pet).delete(delete_pet),
         )
         .route("/species/{id}/breeds", get(list_breeds).post(add_breed))
+        .route("/vaccines", get(list_vaccines).post(add_vaccine))
+        .route(
+            "/pets/{id}/vaccinations",
+            get(list_vaccinations).post(add_vaccination),
+        )
 }
 
 /// `None` for staff (everything), `Some(owner)` for an owner (theirs only), else 403.
@@ -694,4 +703,174 @@ async fn add_breed(
             name: row.name,
         }),
     ))
+}
+
+// ---- vaccines and vaccinations ---------------------------------------------------------------
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Vaccine {
+    pub id: Uuid,
+    /// The species it is for; none when it is for any.
+    pub species_id: Option<Uuid>,
+    pub name: String,
+    /// Days until the next dose; none for a single dose.
+    pub interval_days: Option<i32>,
+}
+
+impl From<db::pets::VaccineRow> for Vaccine {
+    fn from(r: db::pets::VaccineRow) -> Self {
+        Self {
+            id: r.id,
+            species_id: r.species_id,
+            name: r.name,
+            interval_days: r.interval_days,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVaccineBody {
+    pub species_id: Option<Uuid>,
+    #[schema(example = "Antirrábica")]
+    pub name: String,
+    #[schema(example = 365)]
+    pub interval_days: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vaccines", tag = "reference", responses((status = 200, body = [Vaccine])))]
+async fn list_vaccines(State(state): State<AppState>) -> Result<Json<Vec<Vaccine>>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    Ok(Json(
+        db::pets::vaccines(&mut conn)
+            .await?
+            .into_iter()
+            .map(Vaccine::from)
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/vaccines", tag = "reference", request_body = NewVaccineBody, security(("bearer" = [])),
+    responses((status = 201, body = Vaccine), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_vaccine(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<NewVaccineBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let Json(body) = body?;
+    let name = reference_name(&body.name)?;
+    if body.interval_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "interval_days",
+            "must be 1 to 3650 days",
+        )]));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let row =
+        db::pets::insert_vaccine(&mut conn, body.species_id, &name, body.interval_days).await?;
+    Ok((StatusCode::CREATED, Json(Vaccine::from(row))))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Vaccination {
+    pub id: Uuid,
+    pub pet_id: Uuid,
+    pub vaccine_id: Uuid,
+    pub batch: Option<String>,
+    pub applied_on: NaiveDate,
+    pub next_due_on: Option<NaiveDate>,
+}
+
+impl From<db::pets::VaccinationRow> for Vaccination {
+    fn from(r: db::pets::VaccinationRow) -> Self {
+        Self {
+            id: r.id,
+            pet_id: r.pet_id,
+            vaccine_id: r.vaccine_id,
+            batch: r.batch,
+            applied_on: r.applied_on,
+            next_due_on: r.next_due_on,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewVaccinationBody {
+    pub vaccine_id: Uuid,
+    #[schema(example = "A1234B")]
+    pub batch: Option<String>,
+    pub applied_on: NaiveDate,
+    /// Computed from the vaccine's interval when omitted.
+    pub next_due_on: Option<NaiveDate>,
+}
+
+#[utoipa::path(get, path = "/api/v1/pets/{id}/vaccinations", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [Vaccination]), (status = 404, body = Problem)))]
+async fn list_vaccinations(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Vaccination>>, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::pet(&mut conn, id, scope)
+        .await?
+        .ok_or(ApiError::NotFound("pet"))?;
+    let rows = db::pets::vaccinations(&mut conn, id).await?;
+    Ok(Json(rows.into_iter().map(Vaccination::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/pets/{id}/vaccinations", tag = "pets", params(("id" = Uuid, Path)),
+    request_body = NewVaccinationBody, security(("bearer" = [])),
+    responses((status = 201, body = Vaccination), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Records a vaccine applied to the pet; the next due date defaults to the applied date
+/// plus the vaccine's interval.
+async fn add_vaccination(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewVaccinationBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    if body.applied_on > Utc::now().date_naive() {
+        errors.push(FieldError::new("applied_on", "must not be in the future"));
+    }
+    if body.next_due_on.is_some_and(|due| due <= body.applied_on) {
+        errors.push(FieldError::new("next_due_on", "must be after applied_on"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let pet = db::pets::pet(&mut conn, id, scope)
+        .await?
+        .ok_or(ApiError::NotFound("pet"))?;
+    let vaccine = db::pets::vaccine(&mut conn, body.vaccine_id)
+        .await?
+        .filter(|v| v.species_id.is_none_or(|s| s == pet.species_id))
+        .ok_or_else(|| {
+            ApiError::Validation(vec![FieldError::new(
+                "vaccine_id",
+                "unknown vaccine, or not for this species",
+            )])
+        })?;
+    let next_due_on =
+        domain::pets::next_due(body.applied_on, body.next_due_on, vaccine.interval_days);
+    let batch = trimmed(body.batch);
+    let row = db::pets::insert_vaccination(
+        &mut conn,
+        pet.id,
+        vaccine.id,
+        batch.as_deref(),
+        body.applied_on,
+        next_due_on,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Vaccination::from(row))))
 }
