@@ -58,6 +58,16 @@ pub enum LatLonError {
     Longitude,
 }
 
+impl LatLonError {
+    /// The input field at fault, as the API names it.
+    pub const fn field(&self) -> &'static str {
+        match self {
+            Self::Latitude => "lat",
+            Self::Longitude => "lon",
+        }
+    }
+}
+
 impl LatLon {
     pub fn new(lat: f64, lon: f64) -> Result<Self, LatLonError> {
         if !(-90.0..=90.0).contains(&lat) || !lat.is_finite() {

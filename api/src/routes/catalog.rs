@@ -278,11 +278,7 @@ async fn locate(
     let Query(params) =
         params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
     let point = LatLon::new(params.lat, params.lon).map_err(|e| {
-        let field = if matches!(e, domain::pets::LatLonError::Latitude) {
-            "lat"
-        } else {
-            "lon"
-        };
+        let field = e.field();
         ApiError::Validation(vec![FieldError::new(field, e.to_string())])
     })?;
     let mut conn = db::conn(&state.pool).await?;

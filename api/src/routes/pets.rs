@@ -363,11 +363,7 @@ async fn add_address(
     let location = match LatLon::new(body.lat, body.lon) {
         Ok(location) => Some(location),
         Err(e) => {
-            let field = if matches!(e, domain::pets::LatLonError::Latitude) {
-                "lat"
-            } else {
-                "lon"
-            };
+            let field = e.field();
             errors.push(FieldError::new(field, e.to_string()));
             None
         }
