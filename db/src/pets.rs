@@ -465,3 +465,24 @@ pub async fn insert_vaccination(
     .get_result(conn)
     .await?)
 }
+
+/// An owner without a login (booked by phone by staff).
+#[derive(Debug, Clone)]
+pub struct NewOwner {
+    pub full_name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+pub async fn insert_owner(conn: &mut AsyncPgConnection, new: &NewOwner) -> Result<OwnerRow, Error> {
+    Ok(diesel::insert_into(pet_owners::table)
+        .values((
+            pet_owners::id.eq(OwnerId::new().into_uuid()),
+            pet_owners::full_name.eq(&new.full_name),
+            pet_owners::email.eq(new.email.as_deref()),
+            pet_owners::phone.eq(new.phone.as_deref()),
+        ))
+        .returning(OwnerRow::as_returning())
+        .get_result(conn)
+        .await?)
+}

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     Error,
-    schema::{login_attempts, pet_owners, refresh_tokens, users, veterinarians},
+    schema::{login_attempts, password_tokens, pet_owners, refresh_tokens, users, veterinarians},
 };
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -296,4 +296,91 @@ async fn revoke_family(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Creates the login of an owner who had none (booked by phone): a user without a
+/// password, attached to the owner, and a one-time token (stored hashed) to set it.
+/// `None` when the owner does not exist, already has a user, or has no email.
+pub async fn create_user_for_owner(
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<Option<UserId>, Error> {
+    let token_hash = token_hash.to_owned();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let found: Option<(Option<Uuid>, Option<String>, String)> = pet_owners::table
+            .find(owner.into_uuid())
+            .filter(pet_owners::deleted_at.is_null())
+            .select((
+                pet_owners::user_id,
+                pet_owners::email,
+                pet_owners::full_name,
+            ))
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((None, Some(email), full_name)) = found else {
+            return Ok(None);
+        };
+        let user = UserId::new();
+        diesel::insert_into(users::table)
+            .values((
+                users::id.eq(user.into_uuid()),
+                users::email.eq(&email),
+                users::full_name.eq(&full_name),
+            ))
+            .execute(conn)
+            .await?;
+        diesel::update(pet_owners::table.find(owner.into_uuid()))
+            .set(pet_owners::user_id.eq(Some(user.into_uuid())))
+            .execute(conn)
+            .await?;
+        diesel::insert_into(password_tokens::table)
+            .values((
+                password_tokens::id.eq(Uuid::now_v7()),
+                password_tokens::user_id.eq(user.into_uuid()),
+                password_tokens::token_hash.eq(&token_hash),
+                password_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Some(user))
+    })
+    .await
+}
+
+/// Sets a password with a one-time token: works once, before it expires.
+pub async fn set_password_with_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UserId>, Error> {
+    let token_hash = token_hash.to_owned();
+    let password_hash = password_hash.to_owned();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let user: Option<Uuid> = diesel::update(password_tokens::table)
+            .filter(password_tokens::token_hash.eq(&token_hash))
+            .filter(password_tokens::used_at.is_null())
+            .filter(password_tokens::expires_at.gt(now))
+            .set(password_tokens::used_at.eq(now))
+            .returning(password_tokens::user_id)
+            .get_result(conn)
+            .await
+            .optional()?;
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        diesel::update(users::table.find(user))
+            .set((
+                users::password_hash.eq(Some(&password_hash)),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Some(UserId::from_uuid(user)))
+    })
+    .await
 }

@@ -199,3 +199,131 @@ async fn me_needs_a_valid_access_token() {
     let (status, _) = me(&app, tokens["refresh_token"].as_str().expect("token")).await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn an_owner_booked_by_phone_gets_a_login_through_a_one_time_link() {
+    let app = app().await;
+    let staff = app.staff().await;
+    let (status, no_email) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            "/api/v1/owners",
+            Some(json!({ "full_name": "Jorge Díaz" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{no_email}");
+    let (status, problem) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!(
+                "/api/v1/owners/{}/user",
+                no_email["id"].as_str().expect("id")
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "email");
+
+    let (status, owner) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            "/api/v1/owners",
+            Some(json!({ "full_name": "Jorge Díaz", "email": "Jorge@Example.com", "phone": "+5491100000000" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{owner}");
+    assert_eq!(owner["user_id"], Value::Null);
+    let owner_id = owner["id"].as_str().expect("id").to_owned();
+    let (status, link) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!("/api/v1/owners/{owner_id}/user"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{link}");
+    let (status, _) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!("/api/v1/owners/{owner_id}/user"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "a second login for the same owner");
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM users WHERE password_hash IS NULL")
+            .await,
+        1,
+        "no password until the owner sets one"
+    );
+
+    // Signing in is impossible before the password is set.
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": "jorge@example.com", "password": "anything at all" }),
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    let token = link["set_password_token"].clone();
+    let (status, problem) = app
+        .post_json(
+            "/api/v1/auth/set-password",
+            &json!({ "token": token, "password": "short" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, tokens) = app
+        .post_json(
+            "/api/v1/auth/set-password",
+            &json!({ "token": token, "password": "mi clave segura" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{tokens}");
+    let (_, me) = me(&app, tokens["access_token"].as_str().expect("token")).await;
+    assert_eq!(me["owner_id"], owner_id.as_str());
+    assert_eq!(me["roles"], json!(["owner"]));
+
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/set-password",
+            &json!({ "token": token, "password": "otra clave segura" }),
+        )
+        .await;
+    assert_eq!(status, 401, "the link works once");
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": "jorge@example.com", "password": "mi clave segura" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let owner_token = app.register("ana@example.com").await;
+    let (status, _) = app
+        .call(
+            &owner_token,
+            reqwest::Method::POST,
+            "/api/v1/owners",
+            Some(json!({ "full_name": "X" })),
+        )
+        .await;
+    assert_eq!(status, 403, "only staff create owners");
+    let (status, _) = app
+        .call(
+            &owner_token,
+            reqwest::Method::POST,
+            &format!("/api/v1/owners/{owner_id}/user"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+}

@@ -21,7 +21,7 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(register, login, refresh, logout, me))]
+#[openapi(paths(register, login, refresh, logout, me, set_password))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/set-password", post(set_password))
         .route("/me", get(me))
 }
 
@@ -330,4 +331,50 @@ async fn me(user: AuthUser) -> Json<Me> {
         owner_id: user.owner,
         vet_id: user.vet,
     })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPasswordBody {
+    /// The one-time token staff handed out (in the welcome email).
+    pub token: String,
+    /// 10 to 128 characters.
+    pub password: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/set-password",
+    tag = "auth",
+    request_body = SetPasswordBody,
+    responses(
+        (status = 200, description = "The password is set and the user signed in", body = Tokens),
+        (status = 401, description = "Unknown, used or expired token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Sets a first password with a one-time token, and signs the user in.
+async fn set_password(
+    State(state): State<AppState>,
+    body: Result<Json<SetPasswordBody>, JsonRejection>,
+) -> Result<Json<Tokens>, ApiError> {
+    let Json(body) = body?;
+    let password = Password::parse(&body.password)
+        .map_err(|e| ApiError::Validation(vec![FieldError::new("password", e.to_string())]))?;
+    let hash = hash_off_runtime(password).await?;
+    let mut conn = db::conn(&state.pool).await?;
+    let user = db::users::set_password_with_token(
+        &mut conn,
+        &auth::token_hash(body.token.trim()),
+        &hash,
+        Utc::now(),
+    )
+    .await?
+    .ok_or_else(|| {
+        ApiError::Unauthorized("this link is unknown, already used or expired".into())
+    })?;
+    drop(conn);
+    issue_tokens(&state, user, uuid::Uuid::now_v7())
+        .await
+        .map(Json)
 }

@@ -43,13 +43,16 @@ use crate::{
     list_vaccines,
     add_vaccine,
     list_vaccinations,
-    add_vaccination
+    add_vaccination,
+    create_owner,
+    create_owner_user
 ))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/owners", get(list_owners))
+        .route("/owners", get(list_owners).post(create_owner))
+        .route("/owners/{id}/user", axum::routing::post(create_owner_user))
         .route("/owners/{id}", get(show_owner).patch(update_owner))
         .route(
             "/owners/{id}/addresses",
@@ -409,6 +412,111 @@ async fn delete_address(
     } else {
         Err(ApiError::NotFound("address"))
     }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwnerBody {
+    #[schema(example = "Jorge Díaz")]
+    pub full_name: String,
+    /// Needed later to give the owner a login.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/owners", tag = "owners", request_body = NewOwnerBody, security(("bearer" = [])),
+    responses((status = 201, body = Owner), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Staff record an owner who booked by phone; they have no login until staff create one.
+async fn create_owner(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<NewOwnerBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let full_name = body.full_name.trim().to_owned();
+    if full_name.is_empty() || full_name.chars().count() > 200 {
+        errors.push(FieldError::new("full_name", "must be 1 to 200 characters"));
+    }
+    let email = match trimmed(body.email) {
+        Some(raw) => domain::Email::parse(&raw)
+            .map(|e| Some(e.as_str().to_owned()))
+            .unwrap_or_else(|e| {
+                errors.push(FieldError::new("email", e.to_string()));
+                None
+            }),
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::pets::insert_owner(
+        &mut conn,
+        &db::pets::NewOwner {
+            full_name,
+            email,
+            phone: trimmed(body.phone),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Owner::from(row))))
+}
+
+/// The one-time link material for an owner's first password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SetPasswordToken {
+    pub user_id: Uuid,
+    /// Give it to the owner (the welcome email will carry it); it works once.
+    pub set_password_token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[utoipa::path(post, path = "/api/v1/owners/{id}/user", tag = "owners", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 201, body = SetPasswordToken), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "The owner already has a login, or the email is taken", body = Problem),
+        (status = 422, description = "The owner has no email", body = Problem)))]
+/// Staff give a phone-booked owner a login: a user without a password and a one-time
+/// token, valid 7 days, to set it (`POST /api/v1/auth/set-password`).
+async fn create_owner_user(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
+    let id: OwnerId = crate::error::parse_id(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    let owner = db::pets::owner(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("owner"))?;
+    if owner.user_id.is_some() {
+        return Err(ApiError::Conflict {
+            kind: "owner-has-user",
+            detail: "this owner already has a login".into(),
+        });
+    }
+    if owner.email.is_none() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "email",
+            "the owner needs an email first",
+        )]));
+    }
+    let (token, hash) = crate::auth::refresh_token();
+    let expires_at = Utc::now() + chrono::Duration::days(7);
+    let created = db::users::create_user_for_owner(&mut conn, id, &hash, expires_at).await?;
+    let user_id = created.ok_or_else(|| ApiError::Conflict {
+        kind: "owner-has-user",
+        detail: "this owner got a login meanwhile".into(),
+    })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SetPasswordToken {
+            user_id: user_id.into_uuid(),
+            set_password_token: token,
+            expires_at,
+        }),
+    ))
 }
 
 // ---- pets -------------------------------------------------------------------------------
