@@ -250,6 +250,19 @@ pub fn parse_id<T: std::str::FromStr>(raw: &str, field: &str) -> Result<T, ApiEr
         .map_err(|_| ApiError::Validation(vec![FieldError::new(field, "must be a UUID")]))
 }
 
+/// A required text field, trimmed, of 1 to `max` characters; else the error naming it.
+pub fn text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    if value.is_empty() || value.chars().count() > max {
+        Err(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
 /// The field a serde error is about: `description: invalid type...` or
 /// "missing field `description`" or "unknown field `foo`".
 fn field_of(message: &str) -> String {

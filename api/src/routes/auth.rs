@@ -84,15 +84,7 @@ pub struct Me {
 }
 
 fn full_name(raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    match name.chars().count() {
-        0 => Err(FieldError::new("full_name", "must not be blank")),
-        1..=200 => Ok(name.to_owned()),
-        _ => Err(FieldError::new(
-            "full_name",
-            "must be at most 200 characters",
-        )),
-    }
+    crate::error::text(raw, "full_name", 200)
 }
 
 async fn issue_tokens(

@@ -114,10 +114,9 @@ async fn add_service(
             "must be 1 to 30 letters, digits or dashes",
         ));
     }
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 200 {
-        errors.push(FieldError::new("name", "must be 1 to 200 characters"));
-    }
+    let name = crate::error::text(&body.name, "name", 200)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     if !(5..=600).contains(&body.duration_minutes) {
         errors.push(FieldError::new(
             "duration_minutes",
@@ -225,10 +224,9 @@ async fn add_neighborhood(
     user.require_staff()?;
     let Json(body) = body?;
     let mut errors = Vec::new();
-    let name = body.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        errors.push(FieldError::new("name", "must be 1 to 100 characters"));
-    }
+    let name = crate::error::text(&body.name, "name", 100)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     let polygon = Polygon::from_geojson(&body.area)
         .map_err(|e| errors.push(FieldError::new("area", e.to_string())))
         .ok();

@@ -255,13 +255,14 @@ async fn update_owner(
     let id = visible_owner(&user, &id)?;
     let Json(body) = body?;
     let mut errors = Vec::new();
-    let full_name = match body.full_name.map(|n| n.trim().to_owned()) {
-        Some(n) if n.is_empty() || n.chars().count() > 200 => {
-            errors.push(FieldError::new("full_name", "must be 1 to 200 characters"));
+    let full_name = body
+        .full_name
+        .map(|n| crate::error::text(&n, "full_name", 200))
+        .transpose()
+        .unwrap_or_else(|e| {
+            errors.push(e);
             None
-        }
-        other => other,
-    };
+        });
     let document_number = body.document_number.map(trimmed);
     if let Some(Some(number)) = &document_number
         && !(number.chars().all(|c| c.is_ascii_digit()) && (7..=11).contains(&number.len()))
@@ -359,10 +360,9 @@ async fn add_address(
     let id = visible_owner(&user, &id)?;
     let Json(body) = body?;
     let mut errors = Vec::new();
-    let street = trimmed(Some(body.street));
-    if street.as_ref().is_none_or(|s| s.chars().count() > 200) {
-        errors.push(FieldError::new("street", "must be 1 to 200 characters"));
-    }
+    let street = crate::error::text(&body.street, "street", 200)
+        .map_err(|e| errors.push(e))
+        .ok();
     let location = match LatLon::new(body.lat, body.lon) {
         Ok(location) => Some(location),
         Err(e) => {
@@ -435,10 +435,9 @@ async fn create_owner(
     user.require_staff()?;
     let Json(body) = body?;
     let mut errors = Vec::new();
-    let full_name = body.full_name.trim().to_owned();
-    if full_name.is_empty() || full_name.chars().count() > 200 {
-        errors.push(FieldError::new("full_name", "must be 1 to 200 characters"));
-    }
+    let full_name = crate::error::text(&body.full_name, "full_name", 200)
+        .map_err(|e| errors.push(e))
+        .unwrap_or_default();
     let email = match trimmed(body.email) {
         Some(raw) => domain::Email::parse(&raw)
             .map(|e| Some(e.as_str().to_owned()))
@@ -574,12 +573,7 @@ pub struct NewPetBody {
 }
 
 fn pet_name(raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        Err(FieldError::new("name", "must be 1 to 100 characters"))
-    } else {
-        Ok(name.to_owned())
-    }
+    crate::error::text(raw, "name", 100)
 }
 
 fn check_birth_date(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, FieldError, Problem},
+    error::{ApiError, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -41,15 +41,7 @@ pub struct NameBody {
 
 /// A name of 1 to 100 characters, trimmed.
 pub fn reference_name(raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        Err(ApiError::Validation(vec![FieldError::new(
-            "name",
-            "must be 1 to 100 characters",
-        )]))
-    } else {
-        Ok(name.to_owned())
-    }
+    crate::error::text(raw, "name", 100).map_err(|e| ApiError::Validation(vec![e]))
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -117,16 +117,9 @@ fn managed_vet(user: &AuthUser, raw: &str) -> Result<VetId, ApiError> {
 }
 
 fn required(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = raw.trim();
-    if value.is_empty() || value.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be 1 to {max} characters"),
-        ));
-        None
-    } else {
-        Some(value.to_owned())
-    }
+    crate::error::text(raw, field, max)
+        .map_err(|e| errors.push(e))
+        .ok()
 }
 
 #[utoipa::path(post, path = "/api/v1/vets", tag = "vets", request_body = NewVetBody, security(("bearer" = [])),
