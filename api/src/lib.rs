@@ -6,6 +6,7 @@ pub mod error;
 pub mod routes;
 pub mod seed;
 pub mod settings;
+pub mod storage;
 
 use std::{sync::Arc, time::Duration};
 
@@ -36,10 +37,12 @@ pub struct AppState {
     pub pool: db::Pool,
     pub temporal: Client,
     pub settings: Arc<ApiSettings>,
+    pub storage: storage::Storage,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    let max_file_bytes = state.settings.study_file_max_bytes;
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(routes::health::router())
@@ -51,7 +54,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::pets::router())
                 .merge(routes::vets::router())
                 .merge(routes::catalog::router())
-                .merge(routes::reference::router()),
+                .merge(routes::reference::router())
+                .merge(routes::studies::router(max_file_bytes)),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())
@@ -80,9 +84,11 @@ pub async fn serve_on(
 ) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
     let temporal = settings.temporal.connect().await?;
+    let storage = storage::Storage::open(&settings.storage)?;
     let state = AppState {
         pool,
         temporal,
+        storage,
         settings: Arc::new(settings),
     };
     tracing::info!(addr = %listener.local_addr()?, "api listening");

@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 use activities::settings::{SettingsError, TemporalSettings, env_or, env_required};
 use domain::DispatchPolicy;
 
-use crate::auth::AuthSettings;
+use crate::{auth::AuthSettings, storage::StorageSettings};
 
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
@@ -23,6 +23,10 @@ pub struct ApiSettings {
     /// policy handed to each new workflow.
     pub dispatch: DispatchPolicy,
     pub auth: AuthSettings,
+    /// Where uploaded files go (see [`StorageSettings`]).
+    pub storage: StorageSettings,
+    /// `STUDY_FILE_MAX_BYTES`, default 20 MiB: the largest study file accepted.
+    pub study_file_max_bytes: usize,
 }
 
 impl ApiSettings {
@@ -42,6 +46,8 @@ impl ApiSettings {
                 vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
             },
             auth: auth_from_env()?,
+            storage: StorageSettings::from_env()?,
+            study_file_max_bytes: env_or("STUDY_FILE_MAX_BYTES", 20 * 1024 * 1024)?,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod pets;
 pub mod reference;
 pub mod requests;
 pub mod schema;
+pub mod studies;
 pub mod users;
 pub mod vets;
 

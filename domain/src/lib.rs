@@ -7,7 +7,7 @@ pub mod requests;
 pub mod users;
 
 pub use ids::{OwnerId, RequestId, UserId, VetId};
-pub use pets::{LatLon, PetSex};
+pub use pets::{LatLon, PetSex, StudyFileKind};
 pub use requests::{
     Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
     check_transition,

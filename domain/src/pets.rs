@@ -140,3 +140,117 @@ mod next_due_tests {
         assert_eq!(next_due(d("2026-03-01"), None, None), None);
     }
 }
+
+/// The kinds of file a study may carry, recognised by their first bytes (never by the name
+/// or the declared type alone, which a client can get wrong or fake).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StudyFileKind {
+    Pdf,
+    Jpeg,
+    Png,
+    Webp,
+    Dicom,
+}
+
+impl StudyFileKind {
+    pub const ALL: [Self; 5] = [Self::Pdf, Self::Jpeg, Self::Png, Self::Webp, Self::Dicom];
+
+    /// What the bytes are, if they are one of the accepted kinds.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"%PDF-") {
+            Some(Self::Pdf)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+            Some(Self::Dicom)
+        } else {
+            None
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+            Self::Dicom => "application/dicom",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Pdf => "pdf",
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+            Self::Dicom => "dcm",
+        }
+    }
+}
+
+/// A file name safe to store and to send back in `Content-Disposition`: the last path
+/// segment, without control characters or quotes, at most 120 characters; `fallback`
+/// when nothing is left.
+pub fn clean_file_name(raw: Option<&str>, fallback: &str) -> String {
+    let base = raw
+        .unwrap_or_default()
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    if cleaned.is_empty() {
+        fallback.to_owned()
+    } else {
+        cleaned.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod file_tests {
+    use super::*;
+
+    #[test]
+    fn recognises_each_kind_by_its_signature() {
+        let mut dicom = vec![0u8; 128];
+        dicom.extend_from_slice(b"DICM\x02\x00");
+        let cases: [(&[u8], Option<StudyFileKind>); 7] = [
+            (b"%PDF-1.7\n...", Some(StudyFileKind::Pdf)),
+            (
+                &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10],
+                Some(StudyFileKind::Jpeg),
+            ),
+            (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some(StudyFileKind::Png)),
+            (b"RIFF\x24\0\0\0WEBPVP8 ", Some(StudyFileKind::Webp)),
+            (&dicom, Some(StudyFileKind::Dicom)),
+            (b"MZ\x90\0 an executable", None),
+            (b"<html><script>", None),
+        ];
+        for (bytes, want) in cases {
+            assert_eq!(StudyFileKind::sniff(bytes), want, "{bytes:?}");
+        }
+        assert_eq!(StudyFileKind::sniff(b"%PD"), None, "too short to tell");
+    }
+
+    #[test]
+    fn file_names_lose_paths_quotes_and_control_characters() {
+        assert_eq!(clean_file_name(Some("../../etc/passwd"), "f"), "passwd");
+        assert_eq!(
+            clean_file_name(Some("C:\\fotos\\rx tórax.png"), "f"),
+            "rx tórax.png"
+        );
+        assert_eq!(clean_file_name(Some("a\"b\r\n.pdf"), "f"), "ab.pdf");
+        assert_eq!(clean_file_name(Some("..."), "study.pdf"), "study.pdf");
+        assert_eq!(clean_file_name(None, "study.pdf"), "study.pdf");
+        assert_eq!(clean_file_name(Some(&"x".repeat(300)), "f").len(), 120);
+    }
+}

@@ -292,6 +292,22 @@ impl TestApp {
         temporal: TemporalSettings,
         dispatch: DispatchPolicy,
     ) -> Self {
+        // Files in a folder of this test's own (under the run's scratch folder in `make test`).
+        let dir = std::env::var_os("TEST_FILES_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(std::env::temp_dir)
+            .join(format!("files-{}", db.name));
+        let storage = api::storage::StorageSettings::Local { dir };
+        Self::spawn_with_storage(db, temporal, dispatch, storage).await
+    }
+
+    /// As [`TestApp::spawn`], storing uploaded files as `storage` says.
+    pub async fn spawn_with_storage(
+        db: Arc<TestDb>,
+        temporal: TemporalSettings,
+        dispatch: DispatchPolicy,
+        storage: api::storage::StorageSettings,
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
@@ -305,6 +321,8 @@ impl TestApp {
             query_timeout: Duration::from_secs(20),
             dispatch,
             auth: test_auth_settings(),
+            storage,
+            study_file_max_bytes: 256 * 1024,
         };
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -391,6 +409,56 @@ impl TestApp {
         token
     }
 
+    /// Signs in with a password and returns the access token.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let (status, tokens) = self
+            .post_json(
+                "/api/v1/auth/login",
+                &serde_json::json!({ "email": email, "password": password }),
+            )
+            .await;
+        assert_eq!(status, 200, "{tokens}");
+        tokens["access_token"].as_str().expect("token").to_owned()
+    }
+
+    /// Registers an owner account: (access token, owner id).
+    pub async fn owner(&self, email: &str) -> (String, String) {
+        let token = self.register(email).await;
+        let (status, me) = self
+            .call(&token, reqwest::Method::GET, "/api/v1/me", None)
+            .await;
+        assert_eq!(status, 200, "{me}");
+        let owner = me["owner_id"].as_str().expect("owner id").to_owned();
+        (token, owner)
+    }
+
+    /// Creates a vet (as `staff`): (vet id, the vet's own access token).
+    pub async fn vet(&self, staff: &str, email: &str, cuit: &str) -> (String, String) {
+        let (status, vet) = self
+            .call(
+                staff,
+                reqwest::Method::POST,
+                "/api/v1/vets",
+                Some(serde_json::json!({
+                    "email": email, "password": "vet password 123", "full_name": email,
+                    "license_number": format!("MP {email}"), "cuit": cuit, "phone": "+5491100000000"
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{vet}");
+        let token = self.sign_in(email, "vet password 123").await;
+        (vet["id"].as_str().expect("id").to_owned(), token)
+    }
+
+    /// Creates something as `token` with a POST that must answer 201; returns its `id`.
+    pub async fn create(&self, token: &str, path: &str, body: serde_json::Value) -> String {
+        let (status, created) = self
+            .call(token, reqwest::Method::POST, path, Some(body))
+            .await;
+        assert_eq!(status, 201, "POST {path}: {created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
     pub async fn post_json(
         &self,
         path: &str,
@@ -452,4 +520,17 @@ pub fn logs() {
             .with_test_writer()
             .try_init();
     }
+}
+
+/// The fields a problem+json body names.
+pub fn problem_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }

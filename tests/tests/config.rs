@@ -19,7 +19,7 @@ fn compose() -> Value {
 
 /// Names passed as literals to `env_or(..)`, `env_required(..)`, `std::env::var(..)` or
 /// `EnvFilter::try_from_env(..)` in `files`: all, and those required.
-fn variables_read(files: &[&str]) -> (BTreeSet<String>, BTreeSet<String>) {
+fn variables_read(files: &[String]) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut all = BTreeSet::new();
     let mut required = BTreeSet::new();
     for file in files {
@@ -69,7 +69,33 @@ fn readme_services() -> Vec<String> {
         .collect()
 }
 
-const SHARED: &[&str] = &["activities/src/settings.rs"];
+/// Every Rust source under these folders (relative to the repository root).
+fn sources(dirs: &[&str]) -> Vec<String> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs") {
+                let relative = path.strip_prefix(e2e::root()).expect("under the root");
+                out.push(relative.display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for dir in dirs {
+        walk(&e2e::root().join(dir), &mut out);
+    }
+    out
+}
+
+/// What both binaries share: the settings helpers (Temporal, logging).
+const SHARED: &str = "activities/src/settings.rs";
 
 #[test]
 fn every_service_the_readme_documents_is_in_docker_compose() {
@@ -96,12 +122,10 @@ fn every_service_the_readme_documents_is_in_docker_compose() {
 #[test]
 fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
     let compose = compose();
-    for (service, files) in [
-        ("api", ["api/src/settings.rs", "api/src/main.rs"]),
-        ("worker", ["worker/src/lib.rs", "worker/src/main.rs"]),
-    ] {
-        let sources: Vec<&str> = files.iter().chain(SHARED).copied().collect();
-        let (read_vars, required) = variables_read(&sources);
+    for service in ["api", "worker"] {
+        let mut files = sources(&[&format!("{service}/src")]);
+        files.push(SHARED.to_owned());
+        let (read_vars, required) = variables_read(&files);
         let given = service_env(&compose, service);
         let unknown: Vec<_> = given.difference(&read_vars).collect();
         assert!(
@@ -119,13 +143,9 @@ fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
 #[test]
 fn every_variable_a_binary_reads_is_documented_in_the_readme() {
     let readme = read("README.md");
-    let (vars, _) = variables_read(&[
-        "api/src/settings.rs",
-        "api/src/main.rs",
-        "worker/src/lib.rs",
-        "worker/src/main.rs",
-        "activities/src/settings.rs",
-    ]);
+    let mut files = sources(&["api/src", "worker/src"]);
+    files.push(SHARED.to_owned());
+    let (vars, _) = variables_read(&files);
     assert!(
         vars.contains("DATABASE_URL") && vars.contains("TEMPORAL_ADDRESS"),
         "{vars:?}"

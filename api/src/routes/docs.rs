@@ -49,6 +49,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::vets::Docs::openapi());
     doc.merge(routes::reference::Docs::openapi());
     doc.merge(routes::catalog::Docs::openapi());
+    doc.merge(routes::studies::Docs::openapi());
     doc
 }
 

@@ -7,4 +7,5 @@ pub mod health;
 pub mod pets;
 pub mod reference;
 pub mod requests;
+pub mod studies;
 pub mod vets;

@@ -76,7 +76,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `None` for staff (everything), `Some(owner)` for an owner (theirs only), else 403.
-fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
+pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
     if user.is_staff {
         Ok(None)
     } else if let Some(owner) = user.owner {
@@ -97,7 +97,7 @@ fn visible_owner(user: &AuthUser, raw: &str) -> Result<OwnerId, ApiError> {
     }
 }
 
-fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
     crate::error::parse_id(raw, field)
 }
 

@@ -1,0 +1,457 @@
+//! A pet's studies (lab and imaging results) with their files.
+//!
+//! Who: the pet's owner and staff (someone else's study is "not found"); anyone else 403.
+//! Files are uploaded as `multipart/form-data` (one part named `file`), at most
+//! `STUDY_FILE_MAX_BYTES`, and must be PDF, JPEG, PNG, WebP or DICOM — recognised by their
+//! content, whatever name or type the client declared. The bytes go to object storage
+//! before the row is written, so a listed file can always be downloaded.
+
+use axum::{
+    Json, Router,
+    body::Body,
+    extract::{
+        DefaultBodyLimit, Multipart, Path, State,
+        multipart::{Field, MultipartRejection},
+        rejection::JsonRejection,
+    },
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use bytes::{Bytes, BytesMut};
+use chrono::{DateTime, NaiveDate, Utc};
+use db::studies::{NewStudy, StudyFileRow, StudyRow};
+use domain::{StudyFileKind, pets::clean_file_name};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem},
+    routes::pets::{owner_scope, uuid_param},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_studies,
+    add_study,
+    show_study,
+    delete_study,
+    upload_file,
+    download_file,
+    delete_file
+))]
+pub struct Docs;
+
+/// `max_file_bytes`: the largest file accepted; the request body may carry a little more
+/// (the multipart framing).
+pub fn router(max_file_bytes: usize) -> Router<AppState> {
+    Router::new()
+        .route("/pets/{id}/studies", get(list_studies).post(add_study))
+        .route("/studies/{id}", get(show_study).delete(delete_study))
+        .route(
+            "/studies/{id}/files",
+            post(upload_file).layer(DefaultBodyLimit::max(max_file_bytes + 64 * 1024)),
+        )
+        .route(
+            "/studies/{id}/files/{file_id}",
+            get(download_file).delete(delete_file),
+        )
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StudyFile {
+    pub id: Uuid,
+    pub file_name: String,
+    /// What the content is (recognised from the bytes).
+    #[schema(example = "application/pdf")]
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// `GET` it (signed in) for the bytes.
+    pub download_url: String,
+}
+
+impl From<StudyFileRow> for StudyFile {
+    fn from(r: StudyFileRow) -> Self {
+        Self {
+            download_url: format!("/api/v1/studies/{}/files/{}", r.study_id, r.id),
+            id: r.id,
+            file_name: r.file_name,
+            content_type: r.content_type,
+            size_bytes: r.size_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Study {
+    pub id: Uuid,
+    pub pet_id: Uuid,
+    pub study_type_id: Uuid,
+    pub performed_on: NaiveDate,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub files: Vec<StudyFile>,
+}
+
+impl Study {
+    fn new(row: StudyRow, files: Vec<StudyFileRow>) -> Self {
+        Self {
+            id: row.id,
+            pet_id: row.pet_id,
+            study_type_id: row.study_type_id,
+            performed_on: row.performed_on,
+            notes: row.notes,
+            created_at: row.created_at,
+            files: files.into_iter().map(StudyFile::from).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewStudyBody {
+    pub study_type_id: Uuid,
+    pub performed_on: NaiveDate,
+    #[schema(example = "Hemograma completo, en ayunas")]
+    pub notes: Option<String>,
+}
+
+/// The study `raw` if the caller may see it (404 otherwise).
+async fn visible_study(
+    user: &AuthUser,
+    conn: &mut db::Conn,
+    raw: &str,
+) -> Result<StudyRow, ApiError> {
+    let id = uuid_param(raw, "id")?;
+    let scope = owner_scope(user)?;
+    db::studies::study(conn, id, scope)
+        .await?
+        .ok_or(ApiError::NotFound("study"))
+}
+
+#[utoipa::path(get, path = "/api/v1/pets/{id}/studies", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = [Study]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// The pet's studies, most recent first, each with its files.
+async fn list_studies(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Study>>, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::pets::pet(&mut conn, id, scope)
+        .await?
+        .ok_or(ApiError::NotFound("pet"))?;
+    let studies = db::studies::studies_of(&mut conn, id).await?;
+    let ids: Vec<Uuid> = studies.iter().map(|s| s.id).collect();
+    let mut files = db::studies::files_of(&mut conn, &ids).await?;
+    Ok(Json(
+        studies
+            .into_iter()
+            .map(|s| {
+                let (own, rest) = files.drain(..).partition(|f| f.study_id == s.id);
+                files = rest;
+                Study::new(s, own)
+            })
+            .collect(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/pets/{id}/studies", tag = "pets", params(("id" = Uuid, Path)),
+    request_body = NewStudyBody, security(("bearer" = [])),
+    responses((status = 201, body = Study), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Records a study of the pet; attach its files with `POST /studies/{id}/files`.
+async fn add_study(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NewStudyBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = uuid_param(&id, "id")?;
+    let scope = owner_scope(&user)?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    if body.performed_on > Utc::now().date_naive() {
+        errors.push(FieldError::new("performed_on", "must not be in the future"));
+    }
+    let notes = match body.notes.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(notes) if notes.chars().count() > 2000 => {
+            errors.push(FieldError::new("notes", "must be at most 2000 characters"));
+            None
+        }
+        Some(notes) => Some(notes.to_owned()),
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    let pet = db::pets::pet(&mut conn, id, scope)
+        .await?
+        .ok_or(ApiError::NotFound("pet"))?;
+    if !db::studies::study_type_exists(&mut conn, body.study_type_id).await? {
+        errors.push(FieldError::new("study_type_id", "unknown study type"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let row = db::studies::insert_study(
+        &mut conn,
+        &NewStudy {
+            id: Uuid::now_v7(),
+            pet_id: pet.id,
+            study_type_id: body.study_type_id,
+            performed_on: body.performed_on,
+            notes,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(Study::new(row, Vec::new()))))
+}
+
+#[utoipa::path(get, path = "/api/v1/studies/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Study), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn show_study(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Study>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let study = visible_study(&user, &mut conn, &id).await?;
+    let files = db::studies::files_of(&mut conn, &[study.id]).await?;
+    Ok(Json(Study::new(study, files)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/studies/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Removes the study and its files from every read (the stored bytes are kept).
+async fn delete_study(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let study = visible_study(&user, &mut conn, &id).await?;
+    db::studies::delete_study(&mut conn, study.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The multipart form of an upload (for the API docs).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// PDF, JPEG, PNG, WebP or DICOM, at most `STUDY_FILE_MAX_BYTES`.
+    #[schema(format = Binary, content_media_type = "application/octet-stream")]
+    pub file: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/studies/{id}/files", tag = "pets", params(("id" = Uuid, Path)),
+    request_body(content = UploadForm, content_type = "multipart/form-data"), security(("bearer" = [])),
+    responses((status = 201, body = StudyFile), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+/// Attaches a file to the study.
+async fn upload_file(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let study = visible_study(&user, &mut conn, &id).await?;
+    let mut form = form.map_err(|e| ApiError::BadRequest {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        detail: format!("expected multipart/form-data with a part named `file`: {e}"),
+    })?;
+    let max = state.settings.study_file_max_bytes;
+    let mut upload = None;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("file") if upload.is_none() => {
+                let name = field.file_name().map(str::to_owned);
+                upload = Some((name, read_limited(field, max).await?));
+            }
+            Some("file") => return Err(invalid("file", "send one file per request")),
+            other => {
+                return Err(invalid(
+                    other.unwrap_or("body"),
+                    "unknown part; send one part named `file`",
+                ));
+            }
+        }
+    }
+    let (name, bytes) = upload.ok_or_else(|| invalid("file", "missing"))?;
+    if bytes.is_empty() {
+        return Err(invalid("file", "is empty"));
+    }
+    let kind = StudyFileKind::sniff(&bytes).ok_or_else(|| ApiError::BadRequest {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        detail: "file: only PDF, JPEG, PNG, WebP or DICOM files are accepted".into(),
+    })?;
+    let file_id = Uuid::now_v7();
+    let row = StudyFileRow {
+        id: file_id,
+        study_id: study.id,
+        storage_key: format!("studies/{}/{file_id}", study.id),
+        file_name: clean_file_name(name.as_deref(), &format!("study.{}", kind.extension())),
+        content_type: kind.mime().to_owned(),
+        size_bytes: i64::try_from(bytes.len()).map_err(|e| ApiError::Internal(e.into()))?,
+    };
+    state
+        .storage
+        .put(&row.storage_key, bytes)
+        .await
+        .map_err(storage_unavailable)?;
+    match db::studies::insert_file(&mut conn, &row).await {
+        Ok(row) => Ok((StatusCode::CREATED, Json(StudyFile::from(row)))),
+        Err(e) => {
+            // No row points at it: remove it so nothing is left behind.
+            if let Err(cleanup) = state.storage.delete(&row.storage_key).await {
+                tracing::warn!(key = %row.storage_key, error = %cleanup, "orphaned upload left in storage");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+async fn read_limited(mut field: Field<'_>, max: usize) -> Result<Bytes, ApiError> {
+    let mut bytes = BytesMut::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if bytes.len() + chunk.len() > max {
+            return Err(too_large(max));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::BadRequest {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        detail: format!("file: larger than the limit of {max} bytes"),
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    let status = e.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::BadRequest {
+            status,
+            detail: "file: larger than the upload limit".into(),
+        }
+    } else {
+        ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: format!("malformed multipart body: {}", e.body_text()),
+        }
+    }
+}
+
+fn invalid(field: &str, message: &str) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(field, message)])
+}
+
+fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
+    tracing::error!(error = %e, "object storage failed");
+    ApiError::Unavailable {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        detail: "file storage is unavailable; try again".into(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
+    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The file's bytes, as an attachment"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn download_file(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, file_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let study = visible_study(&user, &mut conn, &id).await?;
+    let file_id = uuid_param(&file_id, "file_id")?;
+    let file = db::studies::file(&mut conn, study.id, file_id)
+        .await?
+        .ok_or(ApiError::NotFound("file"))?;
+    drop(conn);
+    let stream = state.storage.get(&file.storage_key).await.map_err(|e| {
+        if e.is_not_found() {
+            tracing::error!(key = %file.storage_key, "a listed file is missing from storage");
+        }
+        storage_unavailable(e)
+    })?;
+    let mut response = Body::from_stream(stream).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&file.content_type).map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size_bytes));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&content_disposition(&file.file_name))
+            .map_err(|e| ApiError::Internal(e.into()))?,
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    Ok(response)
+}
+
+/// `attachment` with an ASCII `filename` and the exact UTF-8 `filename*` (RFC 6266).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .filter(|c| *c != '"' && *c != '\\')
+        .collect();
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+#[utoipa::path(delete, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
+    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Removes the file from the study (the stored bytes are kept).
+async fn delete_file(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path((id, file_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let study = visible_study(&user, &mut conn, &id).await?;
+    let file_id = uuid_param(&file_id, "file_id")?;
+    if db::studies::delete_file(&mut conn, study.id, file_id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("file"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn content_disposition_keeps_the_exact_name_and_an_ascii_fallback() {
+        assert_eq!(
+            content_disposition("rx tórax.png"),
+            "attachment; filename=\"rx t_rax.png\"; filename*=UTF-8''rx%20t%C3%B3rax.png"
+        );
+    }
+}

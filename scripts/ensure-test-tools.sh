@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Tools only the tests use, into the project-local venv: moto's S3-compatible server, so
+# the S3 storage backend is tested against the S3 protocol rather than assumed to work.
+. "$(dirname "$0")/common.sh"
+
+want="moto[s3,server]==$MOTO_VERSION"
+installed=$("$VENV/bin/pip" freeze 2>/dev/null || true)
+if ! grep -qx "moto==$MOTO_VERSION" <<<"$installed" || [ ! -x "$VENV/bin/moto_server" ]; then
+  log "installing $want into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "$want"
+fi
+[ -x "$VENV/bin/moto_server" ] || die "moto_server is missing from .venv/bin"
