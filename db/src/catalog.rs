@@ -109,15 +109,7 @@ pub async fn insert_neighborhood(
     geojson: &str,
     coefficient: &str,
 ) -> Result<Result<NeighborhoodRow, String>, Error> {
-    let reason: Option<String> = diesel::sql_query(
-        "SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS reason \
-         FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) AS candidate",
-    )
-    .bind::<Text, _>(geojson)
-    .get_result::<Reason>(conn)
-    .await?
-    .reason;
-    if let Some(reason) = reason {
+    if let Some(reason) = invalid_reason(conn, geojson).await? {
         return Ok(Err(reason));
     }
     Ok(Ok(diesel::sql_query(format!(
@@ -155,4 +147,118 @@ pub async fn neighborhood_at(
     .load(conn)
     .await?;
     Ok(rows.into_iter().next())
+}
+
+/// Changes to a service; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub duration_minutes: Option<i32>,
+    pub specialty_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+}
+
+pub async fn service(conn: &mut AsyncPgConnection, id: Uuid) -> Result<Option<ServiceRow>, Error> {
+    let rows: Vec<ServiceRow> = diesel::sql_query(format!(
+        "SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// The changed live service, or `None` when there is none with this id.
+pub async fn update_service(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ServiceChanges,
+) -> Result<Option<ServiceRow>, Error> {
+    let rows: Vec<ServiceRow> = diesel::sql_query(format!(
+        "UPDATE services SET name = COALESCE($2, name), \
+           description = CASE WHEN $3 THEN $4 ELSE description END, \
+           duration_minutes = COALESCE($5, duration_minutes), \
+           specialty_id = CASE WHEN $6 THEN $7 ELSE specialty_id END, \
+           active = COALESCE($8, active), updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {SERVICE_COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<Nullable<Text>, _>(changes.name.as_deref())
+    .bind::<Bool, _>(changes.description.is_some())
+    .bind::<Nullable<Text>, _>(changes.description.clone().flatten())
+    .bind::<Nullable<Integer>, _>(changes.duration_minutes)
+    .bind::<Bool, _>(changes.specialty_id.is_some())
+    .bind::<Nullable<SqlUuid>, _>(changes.specialty_id.flatten())
+    .bind::<Nullable<Bool>, _>(changes.active)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+pub async fn neighborhood(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> Result<Option<NeighborhoodRow>, Error> {
+    let rows: Vec<NeighborhoodRow> = diesel::sql_query(format!(
+        "SELECT {NEIGHBORHOOD_COLUMNS} FROM neighborhoods WHERE id = $1 AND deleted_at IS NULL"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// Why PostGIS finds this GeoJSON geometry invalid, if it does.
+async fn invalid_reason(
+    conn: &mut AsyncPgConnection,
+    geojson: &str,
+) -> Result<Option<String>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT CASE WHEN ST_IsValid(g) THEN NULL ELSE ST_IsValidReason(g) END AS reason \
+         FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g) AS candidate",
+    )
+    .bind::<Text, _>(geojson)
+    .get_result::<Reason>(conn)
+    .await?
+    .reason)
+}
+
+/// Changes a live neighborhood: `Ok(None)` when there is none with this id, `Err(reason)`
+/// when the new area is not a valid geometry.
+pub async fn update_neighborhood(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    name: Option<&str>,
+    geojson: Option<&str>,
+    coefficient: Option<&str>,
+) -> Result<Result<Option<NeighborhoodRow>, String>, Error> {
+    if let Some(geojson) = geojson
+        && let Some(reason) = invalid_reason(conn, geojson).await?
+    {
+        return Ok(Err(reason));
+    }
+    let rows: Vec<NeighborhoodRow> = diesel::sql_query(format!(
+        "UPDATE neighborhoods SET name = COALESCE($2, name), \
+           area = COALESCE(ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($3), 4326))::geography, area), \
+           distance_coefficient = COALESCE($4::numeric, distance_coefficient), updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {NEIGHBORHOOD_COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<Nullable<Text>, _>(geojson)
+    .bind::<Nullable<Text>, _>(coefficient)
+    .load(conn)
+    .await?;
+    Ok(Ok(rows.into_iter().next()))
+}
+
+pub async fn delete_neighborhood(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
+    let n = diesel::sql_query(
+        "UPDATE neighborhoods SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }

@@ -486,3 +486,39 @@ pub async fn insert_owner(conn: &mut AsyncPgConnection, new: &NewOwner) -> Resul
         .get_result(conn)
         .await?)
 }
+
+/// Changes a live vaccine (`None` leaves a field, `Some(None)` clears it); `None` when
+/// there is no such vaccine.
+pub async fn update_vaccine(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    name: Option<&str>,
+    species: Option<Option<Uuid>>,
+    interval_days: Option<Option<i32>>,
+) -> Result<Option<VaccineRow>, Error> {
+    let rows: Vec<VaccineRow> = diesel::sql_query(
+        "UPDATE vaccines SET name = COALESCE($2, name), \
+           species_id = CASE WHEN $3 THEN $4 ELSE species_id END, \
+           interval_days = CASE WHEN $5 THEN $6 ELSE interval_days END, updated_at = now() \
+         WHERE id = $1 AND deleted_at IS NULL RETURNING id, species_id, name, interval_days",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<Nullable<Text>, _>(name)
+    .bind::<diesel::sql_types::Bool, _>(species.is_some())
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(species.flatten())
+    .bind::<diesel::sql_types::Bool, _>(interval_days.is_some())
+    .bind::<Nullable<diesel::sql_types::Integer>, _>(interval_days.flatten())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+pub async fn delete_vaccine(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
+    let n = diesel::sql_query(
+        "UPDATE vaccines SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

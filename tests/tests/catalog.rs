@@ -167,3 +167,188 @@ async fn a_point_is_located_in_its_neighborhood_or_is_outside_the_service_area()
         2
     );
 }
+
+#[tokio::test]
+async fn staff_change_and_retire_services_neighborhoods_and_vaccines() {
+    let app = app().await;
+    let staff = app.staff().await;
+    let surgery = app
+        .create(&staff, "/api/v1/specialties", json!({ "name": "Cirugía" }))
+        .await;
+    let service = app
+        .create(
+            &staff,
+            "/api/v1/services",
+            json!({ "code": "CONS", "name": "Consulta", "description": "a domicilio", "duration_minutes": 45 }),
+        )
+        .await;
+    let path = format!("/api/v1/services/{service}");
+
+    let (status, changed) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &path,
+            Some(json!({ "name": " Consulta general ", "description": null, "specialty_id": surgery, "active": false })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["name"], "Consulta general");
+    assert_eq!(changed["description"], Value::Null, "null clears");
+    assert_eq!(changed["duration_minutes"], 45, "omitted stays");
+    assert_eq!(changed["specialty_id"], surgery.as_str());
+    assert_eq!(changed["active"], false);
+    let (_, shown) = app.get_json(&path).await;
+    assert_eq!(shown, changed, "everyone reads the change");
+
+    for (body, field) in [
+        (json!({ "duration_minutes": 0 }), "duration_minutes"),
+        (json!({ "name": "  " }), "name"),
+        (json!({ "code": "OTHER" }), "code"),
+        (json!({ "specialty_id": "not-a-uuid" }), "specialty_id"),
+    ] {
+        let (status, problem) = app
+            .call(&staff, Method::PATCH, &path, Some(body.clone()))
+            .await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert_eq!(e2e::problem_fields(&problem), [field], "{body}");
+    }
+    let (status, problem) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &path,
+            Some(json!({ "specialty_id": service })),
+        )
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["specialty_id".to_owned()]),
+        "{problem}"
+    );
+    let (_, unchanged) = app.get_json(&path).await;
+    assert_eq!(unchanged, changed, "refused changes change nothing");
+
+    let (status, _) = app.call(&staff, Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    let (status, _) = app.get_json(&path).await;
+    assert_eq!(status, 404);
+    let (status, _) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &path,
+            Some(json!({ "name": "Otra" })),
+        )
+        .await;
+    assert_eq!(status, 404, "a deleted service cannot be changed");
+
+    // Neighborhoods: a new coefficient and shape; an invalid shape changes nothing.
+    let hood = app
+        .create(
+            &staff,
+            "/api/v1/neighborhoods",
+            json!({ "name": "Palermo", "area": square(-58.44, -34.59, -58.40, -34.56), "distance_coefficient": "1.100" }),
+        )
+        .await;
+    let hood_path = format!("/api/v1/neighborhoods/{hood}");
+    let (status, changed) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &hood_path,
+            Some(json!({ "distance_coefficient": "1.25", "area": square(-58.50, -34.59, -58.40, -34.56) })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["distance_coefficient"], "1.250");
+    let (status, located) = app
+        .get_json("/api/v1/neighborhoods/locate?lat=-34.58&lon=-58.47")
+        .await;
+    assert_eq!(
+        (status, &located["id"]),
+        (200, &json!(hood)),
+        "the wider area applies"
+    );
+    let bowtie = json!({ "type": "Polygon", "coordinates": [[[-58.5, -34.6], [-58.4, -34.5], [-58.4, -34.6], [-58.5, -34.5], [-58.5, -34.6]]] });
+    let (status, problem) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &hood_path,
+            Some(json!({ "area": bowtie, "name": "Palermo Soho" })),
+        )
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Self-intersection"),
+        "{problem}"
+    );
+    let (status, problem) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &hood_path,
+            Some(json!({ "distance_coefficient": "0" })),
+        )
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["distance_coefficient".to_owned()])
+    );
+    let (_, unchanged) = app.get_json(&hood_path).await;
+    assert_eq!(unchanged, changed, "refused changes change nothing");
+    let (status, _) = app.call(&staff, Method::DELETE, &hood_path, None).await;
+    assert_eq!(status, 204);
+    let (status, problem) = app
+        .get_json("/api/v1/neighborhoods/locate?lat=-34.58&lon=-58.47")
+        .await;
+    assert_eq!(
+        status, 422,
+        "a retired neighborhood is outside the service area: {problem}"
+    );
+
+    // Vaccines.
+    let rabies = app
+        .create(
+            &staff,
+            "/api/v1/vaccines",
+            json!({ "name": "Antirrábica", "interval_days": 365 }),
+        )
+        .await;
+    let vaccine_path = format!("/api/v1/vaccines/{rabies}");
+    let (status, changed) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &vaccine_path,
+            Some(json!({ "interval_days": null, "name": "Antirrábica anual" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["interval_days"].clone(), changed["name"].clone()),
+        (Value::Null, json!("Antirrábica anual"))
+    );
+    let (status, problem) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &vaccine_path,
+            Some(json!({ "interval_days": 0 })),
+        )
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["interval_days".to_owned()])
+    );
+    let (status, _) = app.call(&staff, Method::DELETE, &vaccine_path, None).await;
+    assert_eq!(status, 204);
+    let (_, vaccines) = app.get_json("/api/v1/vaccines").await;
+    assert_eq!(vaccines, json!([]), "a retired vaccine is no longer listed");
+    let (status, _) = app.call(&staff, Method::DELETE, &vaccine_path, None).await;
+    assert_eq!(status, 404);
+}

@@ -6,7 +6,7 @@ use axum::{
     extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
     http::StatusCode,
     response::IntoResponse,
-    routing::{delete, get},
+    routing::get,
 };
 use db::catalog::NewService;
 use domain::{LatLon, geo::Polygon};
@@ -25,9 +25,14 @@ use crate::{
 #[openapi(paths(
     list_services,
     add_service,
+    show_service,
+    update_service,
     delete_service,
     list_neighborhoods,
     add_neighborhood,
+    show_neighborhood,
+    update_neighborhood,
+    delete_neighborhood,
     locate
 ))]
 pub struct Docs;
@@ -35,10 +40,21 @@ pub struct Docs;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/services", get(list_services).post(add_service))
-        .route("/services/{id}", delete(delete_service))
+        .route(
+            "/services/{id}",
+            get(show_service)
+                .patch(update_service)
+                .delete(delete_service),
+        )
         .route(
             "/neighborhoods",
             get(list_neighborhoods).post(add_neighborhood),
+        )
+        .route(
+            "/neighborhoods/{id}",
+            get(show_neighborhood)
+                .patch(update_neighborhood)
+                .delete(delete_neighborhood),
         )
         .route("/neighborhoods/locate", get(locate))
 }
@@ -117,12 +133,7 @@ async fn add_service(
     let name = crate::error::text(&body.name, "name", 200)
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
-    if !(5..=600).contains(&body.duration_minutes) {
-        errors.push(FieldError::new(
-            "duration_minutes",
-            "must be between 5 and 600",
-        ));
-    }
+    check_duration(body.duration_minutes, &mut errors);
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -132,16 +143,99 @@ async fn add_service(
         &NewService {
             code,
             name,
-            description: body
-                .description
-                .map(|d| d.trim().to_owned())
-                .filter(|d| !d.is_empty()),
+            description: description(body.description),
             duration_minutes: body.duration_minutes,
             specialty_id: body.specialty_id,
         },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Service::from(row))))
+}
+
+fn check_duration(minutes: i32, errors: &mut Vec<FieldError>) {
+    if !(5..=600).contains(&minutes) {
+        errors.push(FieldError::new(
+            "duration_minutes",
+            "must be between 5 and 600",
+        ));
+    }
+}
+
+/// Trimmed; blank is none.
+fn description(raw: Option<String>) -> Option<String> {
+    raw.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty())
+}
+
+#[utoipa::path(get, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Service), (status = 404, body = Problem)))]
+async fn show_service(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Service>, ApiError> {
+    let id: Uuid = parse_id(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    db::catalog::service(&mut conn, id)
+        .await?
+        .map(|s| Json(s.into()))
+        .ok_or(ApiError::NotFound("service"))
+}
+
+/// A partial update: omitted fields stay, `null` clears `description` and `specialty_id`.
+/// The code is the service's stable key and does not change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub duration_minutes: Option<i32>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub specialty_id: Option<Option<Uuid>>,
+    /// An inactive service is kept but cannot be booked.
+    pub active: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    request_body = ServicePatch, security(("bearer" = [])),
+    responses((status = 200, body = Service), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn update_service(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ServicePatch>, JsonRejection>,
+) -> Result<Json<Service>, ApiError> {
+    user.require_staff()?;
+    let id: Uuid = parse_id(&id, "id")?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| crate::error::text(n, "name", 200))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    if let Some(minutes) = body.duration_minutes {
+        check_duration(minutes, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let changes = db::catalog::ServiceChanges {
+        name,
+        description: body.description.map(description),
+        duration_minutes: body.duration_minutes,
+        specialty_id: body.specialty_id,
+        active: body.active,
+    };
+    let mut conn = db::conn(&state.pool).await?;
+    db::catalog::update_service(&mut conn, id, &changes)
+        .await?
+        .map(|s| Json(s.into()))
+        .ok_or(ApiError::NotFound("service"))
 }
 
 #[utoipa::path(delete, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)), security(("bearer" = [])),
@@ -227,21 +321,8 @@ async fn add_neighborhood(
     let name = crate::error::text(&body.name, "name", 100)
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
-    let polygon = Polygon::from_geojson(&body.area)
-        .map_err(|e| errors.push(FieldError::new("area", e.to_string())))
-        .ok();
-    let coefficient = body
-        .distance_coefficient
-        .trim()
-        .parse::<Decimal>()
-        .ok()
-        .filter(|c| *c > Decimal::ZERO && *c < Decimal::from(1000) && c.scale() <= 3);
-    if coefficient.is_none() {
-        errors.push(FieldError::new(
-            "distance_coefficient",
-            "must be a decimal above 0 and below 1000 with at most 3 decimals",
-        ));
-    }
+    let polygon = area(&body.area, &mut errors);
+    let coefficient = coefficient(&body.distance_coefficient, &mut errors);
     let (Some(polygon), Some(coefficient), true) = (polygon, coefficient, errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
     };
@@ -255,6 +336,116 @@ async fn add_neighborhood(
     .await?
     .map_err(|reason| ApiError::Validation(vec![FieldError::new("area", reason)]))?;
     Ok((StatusCode::CREATED, Json(Neighborhood::try_from(row)?)))
+}
+
+fn area(raw: &serde_json::Value, errors: &mut Vec<FieldError>) -> Option<Polygon> {
+    Polygon::from_geojson(raw)
+        .map_err(|e| errors.push(FieldError::new("area", e.to_string())))
+        .ok()
+}
+
+fn coefficient(raw: &str, errors: &mut Vec<FieldError>) -> Option<Decimal> {
+    let coefficient = raw
+        .trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|c| *c > Decimal::ZERO && *c < Decimal::from(1000) && c.scale() <= 3);
+    if coefficient.is_none() {
+        errors.push(FieldError::new(
+            "distance_coefficient",
+            "must be a decimal above 0 and below 1000 with at most 3 decimals",
+        ));
+    }
+    coefficient
+}
+
+#[utoipa::path(get, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    responses((status = 200, body = Neighborhood), (status = 404, body = Problem)))]
+async fn show_neighborhood(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Neighborhood>, ApiError> {
+    let id: Uuid = parse_id(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::catalog::neighborhood(&mut conn, id)
+        .await?
+        .ok_or(ApiError::NotFound("neighborhood"))?;
+    Ok(Json(row.try_into()?))
+}
+
+/// A partial update; omitted fields stay. A new coefficient applies to quotes from now on;
+/// prices already frozen into requests keep theirs.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NeighborhoodPatch {
+    pub name: Option<String>,
+    /// A GeoJSON Polygon, WGS 84.
+    #[schema(value_type = Option<Object>)]
+    pub area: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>, example = "1.200")]
+    pub distance_coefficient: Option<String>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)),
+    request_body = NeighborhoodPatch, security(("bearer" = [])),
+    responses((status = 200, body = Neighborhood), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_neighborhood(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<NeighborhoodPatch>, JsonRejection>,
+) -> Result<Json<Neighborhood>, ApiError> {
+    user.require_staff()?;
+    let id: Uuid = parse_id(&id, "id")?;
+    let Json(body) = body?;
+    let mut errors = Vec::new();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| crate::error::text(n, "name", 100))
+        .transpose()
+        .map_err(|e| errors.push(e))
+        .ok()
+        .flatten();
+    let polygon = body.area.as_ref().and_then(|a| area(a, &mut errors));
+    let coefficient = body
+        .distance_coefficient
+        .as_deref()
+        .and_then(|c| coefficient(c, &mut errors));
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let row = db::catalog::update_neighborhood(
+        &mut conn,
+        id,
+        name.as_deref(),
+        polygon.map(|p| p.to_geojson().to_string()).as_deref(),
+        coefficient.map(|c| c.to_string()).as_deref(),
+    )
+    .await?
+    .map_err(|reason| ApiError::Validation(vec![FieldError::new("area", reason)]))?
+    .ok_or(ApiError::NotFound("neighborhood"))?;
+    Ok(Json(row.try_into()?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Takes the neighborhood out of the service area (soft delete).
+async fn delete_neighborhood(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    user.require_staff()?;
+    let id: Uuid = parse_id(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::catalog::delete_neighborhood(&mut conn, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("neighborhood"))
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

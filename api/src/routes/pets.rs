@@ -42,6 +42,8 @@ use crate::{
     add_breed,
     list_vaccines,
     add_vaccine,
+    update_vaccine,
+    delete_vaccine,
     list_vaccinations,
     add_vaccination,
     create_owner,
@@ -69,6 +71,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/species/{id}/breeds", get(list_breeds).post(add_breed))
         .route("/vaccines", get(list_vaccines).post(add_vaccine))
+        .route(
+            "/vaccines/{id}",
+            axum::routing::patch(update_vaccine).delete(delete_vaccine),
+        )
         .route(
             "/pets/{id}/vaccinations",
             get(list_vaccinations).post(add_vaccination),
@@ -858,16 +864,81 @@ async fn add_vaccine(
     user.require_staff()?;
     let Json(body) = body?;
     let name = reference_name(&body.name)?;
-    if body.interval_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+    check_interval(body.interval_days)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let row =
+        db::pets::insert_vaccine(&mut conn, body.species_id, &name, body.interval_days).await?;
+    Ok((StatusCode::CREATED, Json(Vaccine::from(row))))
+}
+
+fn check_interval(days: Option<i32>) -> Result<(), ApiError> {
+    if days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(ApiError::Validation(vec![FieldError::new(
             "interval_days",
             "must be 1 to 3650 days",
         )]));
     }
+    Ok(())
+}
+
+/// A partial update; omitted fields stay, `null` clears `species_id` and `interval_days`.
+/// Next due dates already recorded keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VaccinePatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub species_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<i32>)]
+    pub interval_days: Option<Option<i32>>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/vaccines/{id}", tag = "reference", params(("id" = Uuid, Path)),
+    request_body = VaccinePatch, security(("bearer" = [])),
+    responses((status = 200, body = Vaccine), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_vaccine(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<VaccinePatch>, JsonRejection>,
+) -> Result<Json<Vaccine>, ApiError> {
+    user.require_staff()?;
+    let id = uuid_param(&id, "id")?;
+    let Json(body) = body?;
+    let name = body.name.as_deref().map(reference_name).transpose()?;
+    check_interval(body.interval_days.flatten())?;
     let mut conn = db::conn(&state.pool).await?;
-    let row =
-        db::pets::insert_vaccine(&mut conn, body.species_id, &name, body.interval_days).await?;
-    Ok((StatusCode::CREATED, Json(Vaccine::from(row))))
+    db::pets::update_vaccine(
+        &mut conn,
+        id,
+        name.as_deref(),
+        body.species_id,
+        body.interval_days,
+    )
+    .await?
+    .map(|v| Json(v.into()))
+    .ok_or(ApiError::NotFound("vaccine"))
+}
+
+#[utoipa::path(delete, path = "/api/v1/vaccines/{id}", tag = "reference", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+/// Retires a vaccine (soft delete): it is no longer offered; past applications stay.
+async fn delete_vaccine(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    user.require_staff()?;
+    let id = uuid_param(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::pets::delete_vaccine(&mut conn, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("vaccine"))
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
