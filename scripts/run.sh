@@ -61,11 +61,11 @@ cat <<MSG
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
 
   Try it:
-    curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
-      -d '{"email":"ana@demo.amarmascotas.ar","password":"demo-owner-2026"}'
-    curl -s -X POST http://$API_BIND/api/v1/service-requests \\
+    STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
+      -d '{"email":"staff@demo.amarmascotas.ar","password":"demo-staff-2026"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+    curl -s -X POST http://$API_BIND/api/v1/service-requests -H "authorization: Bearer \$STAFF" \\
       -H 'content-type: application/json' -d '{"description":"Vacuna antirrábica para Luna"}'
-    curl -s http://$API_BIND/api/v1/service-requests/<id>
+    curl -s http://$API_BIND/api/v1/service-requests/<id> -H "authorization: Bearer \$STAFF"
 
   Ctrl-C stops everything started here.
 

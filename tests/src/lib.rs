@@ -283,6 +283,7 @@ pub struct TestApp {
     pub db: Arc<TestDb>,
     pub temporal: Client,
     pub settings: TemporalSettings,
+    staff_token: tokio::sync::OnceCell<String>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -340,6 +341,7 @@ impl TestApp {
             db,
             temporal: client,
             settings: temporal,
+            staff_token: tokio::sync::OnceCell::new(),
             _shutdown: shutdown,
         }
     }
@@ -397,16 +399,40 @@ impl TestApp {
         tokens["access_token"].as_str().expect("token").to_owned()
     }
 
-    /// A staff member's access token (registered, then made staff in the database, as
-    /// no endpoint grants staff).
+    /// A staff member's access token (registered on first use, then made staff in the
+    /// database, as no endpoint grants staff).
     pub async fn staff(&self) -> String {
-        let token = self.register("staff@amarmascotas.ar").await;
-        let mut conn = self.db.conn().await;
-        diesel::sql_query("UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'")
-            .execute(&mut conn)
+        self.staff_token
+            .get_or_init(|| async {
+                let token = self.register("staff@amarmascotas.ar").await;
+                let mut conn = self.db.conn().await;
+                diesel::sql_query(
+                    "UPDATE users SET is_staff = true WHERE email = 'staff@amarmascotas.ar'",
+                )
+                .execute(&mut conn)
+                .await
+                .expect("make staff");
+                token
+            })
             .await
-            .expect("make staff");
-        token
+            .clone()
+    }
+
+    /// GET as staff.
+    pub async fn staff_get(&self, path: &str) -> (u16, serde_json::Value) {
+        let staff = self.staff().await;
+        self.call(&staff, reqwest::Method::GET, path, None).await
+    }
+
+    /// POST JSON as staff.
+    pub async fn staff_post(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let staff = self.staff().await;
+        self.call(&staff, reqwest::Method::POST, path, Some(body.clone()))
+            .await
     }
 
     /// Signs in with a password and returns the access token.

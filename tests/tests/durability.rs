@@ -20,7 +20,7 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     let first = WorkerProcess::start(&db, &settings);
 
     let (status, created) = app
-        .post_json(
+        .staff_post(
             "/api/v1/service-requests",
             &json!({ "description": "Consulta a domicilio" }),
         )
@@ -55,7 +55,7 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     let _second = WorkerProcess::start(&db, &settings);
 
     let (status, answer) = app
-        .post_json(
+        .staff_post(
             &format!("/api/v1/service-requests/{id}/vet-response"),
             &json!({ "answer": "accept" }),
         )
@@ -63,7 +63,7 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     assert_eq!(status, 200, "{answer}");
     let path = format!("/api/v1/service-requests/{id}");
     let accepted = eventually("the request to be accepted", WAIT, || async {
-        let (_, body) = app.get_json(&path).await;
+        let (_, body) = app.staff_get(&path).await;
         (body["state"] == "vet_accepted").then_some(body)
     })
     .await;

@@ -24,7 +24,7 @@ async fn app() -> TestApp {
 async fn wait_for_state(app: &TestApp, id: &str, state: &str) -> Value {
     let path = format!("/api/v1/service-requests/{id}");
     eventually(&format!("request {id} to be {state}"), WAIT, || async {
-        let (status, body) = app.get_json(&path).await;
+        let (status, body) = app.staff_get(&path).await;
         (status == 200 && body["state"] == state).then_some(body)
     })
     .await
@@ -45,7 +45,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
     let _worker = InProcessWorker::start(app.worker_settings());
 
     let (status, created) = app
-        .post_json(
+        .staff_post(
             "/api/v1/service-requests",
             &json!({ "description": "Vacuna antirrábica para Luna" }),
         )
@@ -59,7 +59,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
     assert_eq!(states(&asked), ["pending", "vet_asked"]);
 
     let (status, live) = app
-        .get_json(&format!("/api/v1/service-requests/{id}/live"))
+        .staff_get(&format!("/api/v1/service-requests/{id}/live"))
         .await;
     assert_eq!(status, 200, "{live}");
     assert_eq!(live["state"], "vet_asked");
@@ -67,7 +67,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
 
     let vet = uuid::Uuid::new_v4();
     let (status, answer) = app
-        .post_json(
+        .staff_post(
             &format!("/api/v1/service-requests/{id}/vet-response"),
             &json!({ "answer": "accept", "vet_id": vet }),
         )
@@ -82,7 +82,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
     assert_eq!(accepted["offers"][0]["answer"], "accept");
 
     let (status, live) = app
-        .get_json(&format!("/api/v1/service-requests/{id}/live"))
+        .staff_get(&format!("/api/v1/service-requests/{id}/live"))
         .await;
     assert_eq!(status, 200, "{live}");
     assert_eq!(live["state"], "vet_accepted");
@@ -90,14 +90,14 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
 
     // A second answer learns the offer is closed, and changes nothing.
     let (status, problem) = app
-        .post_json(
+        .staff_post(
             &format!("/api/v1/service-requests/{id}/vet-response"),
             &json!({ "answer": "accept" }),
         )
         .await;
     assert_eq!(status, 409, "{problem}");
     let (_, after) = app
-        .get_json(&format!("/api/v1/service-requests/{id}"))
+        .staff_get(&format!("/api/v1/service-requests/{id}"))
         .await;
     assert_eq!(states(&after), ["pending", "vet_asked", "vet_accepted"]);
 
@@ -135,7 +135,7 @@ async fn a_rejected_offer_with_no_other_vet_expires_the_request_with_the_reason(
     let app = app().await;
     let _worker = InProcessWorker::start(app.worker_settings());
     let (_, created) = app
-        .post_json(
+        .staff_post(
             "/api/v1/service-requests",
             &json!({ "description": "Control anual" }),
         )
@@ -144,7 +144,7 @@ async fn a_rejected_offer_with_no_other_vet_expires_the_request_with_the_reason(
     wait_for_state(&app, &id, "vet_asked").await;
 
     let (status, answer) = app
-        .post_json(
+        .staff_post(
             &format!("/api/v1/service-requests/{id}/vet-response"),
             &json!({ "answer": "reject" }),
         )
@@ -170,9 +170,9 @@ async fn a_retried_create_with_the_same_id_is_rejected_and_starts_no_second_run(
     let id = uuid::Uuid::new_v4();
     let body = json!({ "id": id, "description": "Extracción de sangre" });
 
-    let (status, _) = app.post_json("/api/v1/service-requests", &body).await;
+    let (status, _) = app.staff_post("/api/v1/service-requests", &body).await;
     assert_eq!(status, 201);
-    let (status, problem) = app.post_json("/api/v1/service-requests", &body).await;
+    let (status, problem) = app.staff_post("/api/v1/service-requests", &body).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(
         problem["type"],
@@ -214,7 +214,7 @@ async fn a_create_the_workflow_refuses_leaves_no_row_behind() {
         .await
         .expect("start");
     let (status, problem) = app
-        .post_json(
+        .staff_post(
             "/api/v1/service-requests",
             &json!({ "id": id, "description": "otra" }),
         )
@@ -242,7 +242,7 @@ async fn bad_input_gets_a_problem_naming_the_field_and_writes_nothing() {
         (json!({ "id": "not-a-uuid", "description": "ok" }), "id"),
     ];
     for (body, field) in cases {
-        let (status, problem) = app.post_json("/api/v1/service-requests", body).await;
+        let (status, problem) = app.staff_post("/api/v1/service-requests", body).await;
         assert_eq!(status, 422, "{body} -> {problem}");
         assert_eq!(
             problem["type"],
@@ -260,6 +260,7 @@ async fn bad_input_gets_a_problem_naming_the_field_and_writes_nothing() {
     let response = app
         .http
         .post(app.url("/api/v1/service-requests"))
+        .bearer_auth(app.staff().await)
         .header("content-type", "application/json")
         .body("{not json")
         .send()
@@ -271,10 +272,10 @@ async fn bad_input_gets_a_problem_naming_the_field_and_writes_nothing() {
         "application/problem+json"
     );
 
-    let (status, problem) = app.get_json("/api/v1/service-requests/nope").await;
+    let (status, problem) = app.staff_get("/api/v1/service-requests/nope").await;
     assert_eq!(status, 422, "{problem}");
     let (status, problem) = app
-        .post_json(
+        .staff_post(
             "/api/v1/service-requests/nope/vet-response",
             &json!({ "answer": "maybe" }),
         )
@@ -303,12 +304,12 @@ async fn an_unknown_request_is_not_found() {
         format!("/api/v1/service-requests/{id}"),
         format!("/api/v1/service-requests/{id}/live"),
     ] {
-        let (status, problem) = app.get_json(&path).await;
+        let (status, problem) = app.staff_get(&path).await;
         assert_eq!(status, 404, "{path}: {problem}");
         assert_eq!(problem["status"], 404);
     }
     let (status, _) = app
-        .post_json(
+        .staff_post(
             &format!("/api/v1/service-requests/{id}/vet-response"),
             &json!({ "answer": "accept" }),
         )

@@ -1,5 +1,8 @@
 //! Service requests: create (starts the workflow), read (from PostgreSQL), the live view
 //! (a workflow query) and a vet's answer (a workflow update).
+//!
+//! Staff only for now: owners will create requests through checkout and see their own;
+//! vets will answer through signed links and their own API.
 
 use axum::{
     Json, Router,
@@ -28,6 +31,7 @@ use workflows::{
 
 use crate::{
     AppState,
+    auth::AuthUser,
     error::{ApiError, FieldError, Problem},
 };
 
@@ -71,6 +75,7 @@ fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
     post,
     path = "/api/v1/service-requests",
     tag = "service-requests",
+    security(("bearer" = [])),
     request_body = CreateRequest,
     responses(
         (status = 201, description = "Created; the workflow has started", body = Created),
@@ -85,9 +90,11 @@ fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
 /// workflow recreates the row should that commit be lost. A second POST with the same id
 /// is rejected (409) by the primary key and, failing that, by the workflow id.
 async fn create(
+    user: AuthUser,
     State(state): State<AppState>,
     body: Result<Json<CreateRequest>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
+    user.require_staff()?;
     let Json(body) = body?;
     let description = Description::parse(&body.description)
         .map_err(|e| ApiError::Validation(vec![FieldError::new("description", e.to_string())]))?;
@@ -231,6 +238,7 @@ impl From<RequestDetail> for RequestView {
     get,
     path = "/api/v1/service-requests/{id}",
     tag = "service-requests",
+    security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The service request id")),
     responses(
         (status = 200, body = RequestView),
@@ -240,9 +248,11 @@ impl From<RequestDetail> for RequestView {
 )]
 /// The request as recorded in PostgreSQL, with its state history and offers.
 async fn show(
+    user: AuthUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
+    user.require_staff()?;
     let id = parse_id(&id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::requests::find_request(&mut conn, id)
@@ -280,6 +290,7 @@ impl From<RequestStatus> for LiveStatus {
     get,
     path = "/api/v1/service-requests/{id}/live",
     tag = "service-requests",
+    security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The service request id")),
     responses(
         (status = 200, body = LiveStatus),
@@ -289,9 +300,11 @@ impl From<RequestStatus> for LiveStatus {
 )]
 /// The workflow's own view, through a query with a deadline.
 async fn live(
+    user: AuthUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<LiveStatus>, ApiError> {
+    user.require_staff()?;
     let id = parse_id(&id)?;
     let handle = state
         .temporal
@@ -334,6 +347,7 @@ pub struct VetResponseResult {
     post,
     path = "/api/v1/service-requests/{id}/vet-response",
     tag = "service-requests",
+    security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The service request id")),
     request_body = VetResponseBody,
     responses(
@@ -346,10 +360,12 @@ pub struct VetResponseResult {
 /// A vet's answer, delivered as a workflow update so the caller learns at once whether
 /// it counted (409 when the offer is no longer open).
 async fn vet_response(
+    user: AuthUser,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<VetResponseBody>, JsonRejection>,
 ) -> Result<Json<VetResponseResult>, ApiError> {
+    user.require_staff()?;
     let id = parse_id(&id)?;
     let Json(body) = body?;
     let handle = state
