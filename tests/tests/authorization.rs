@@ -1,0 +1,802 @@
+//! Every endpoint × every kind of caller × someone else's resource.
+//!
+//! The table below classifies each operation the API serves; the walk calls each one as
+//! a signed-out visitor, another owner, another vet and (for staff endpoints) the owner of
+//! the resources, with a valid body, and expects the exact refusal, a problem body that
+//! carries none of the resource's data, and not one row changed anywhere. The table must
+//! name every operation of the OpenAPI document, and the document every route the code
+//! declares, so a new endpoint cannot skip this test.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
+
+use diesel::{QueryableByName, sql_types::Text};
+use diesel_async::RunQueryDsl;
+use e2e::{
+    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Who may call an operation on a resource that is not theirs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// No sign-in needed (reference data, health, sign-up and sign-in).
+    Public,
+    /// Signed in, acting on the caller's own data (their profile, their lists).
+    Own,
+    /// Staff only: everyone else 403.
+    Staff,
+    /// An owner's record (Ana's): another owner 404, a vet 403.
+    Owner,
+    /// A vet's record (Martín's): anyone but him and staff 404.
+    Vet,
+}
+
+use Class::*;
+
+/// (method, path with `{placeholders}`, class, a valid body).
+fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
+    let square = json!({ "type": "Polygon", "coordinates": [[[-58.45, -34.60], [-58.40, -34.60], [-58.40, -34.55], [-58.45, -34.55], [-58.45, -34.60]]] });
+    vec![
+        ("get", "/healthz", Public, None),
+        ("get", "/readyz", Public, None),
+        ("post", "/api/v1/auth/register", Public, None),
+        ("post", "/api/v1/auth/login", Public, None),
+        ("post", "/api/v1/auth/refresh", Public, None),
+        ("post", "/api/v1/auth/logout", Public, None),
+        ("post", "/api/v1/auth/set-password", Public, None),
+        ("get", "/api/v1/me", Own, None),
+        ("get", "/api/v1/owners", Own, None),
+        (
+            "post",
+            "/api/v1/owners",
+            Staff,
+            Some(json!({ "full_name": "Carla", "phone": "+5491100000009" })),
+        ),
+        ("get", "/api/v1/owners/{ana}", Owner, None),
+        (
+            "patch",
+            "/api/v1/owners/{ana}",
+            Owner,
+            Some(json!({ "full_name": "Robada" })),
+        ),
+        ("post", "/api/v1/owners/{carla}/user", Staff, None),
+        ("get", "/api/v1/owners/{ana}/addresses", Owner, None),
+        (
+            "post",
+            "/api/v1/owners/{ana}/addresses",
+            Owner,
+            Some(json!({ "street": "Falsa 123", "lat": -34.58, "lon": -58.42 })),
+        ),
+        (
+            "delete",
+            "/api/v1/owners/{ana}/addresses/{address}",
+            Owner,
+            None,
+        ),
+        ("get", "/api/v1/pets", Own, None),
+        ("post", "/api/v1/pets", Own, None),
+        ("get", "/api/v1/pets/{pet}", Owner, None),
+        (
+            "patch",
+            "/api/v1/pets/{pet}",
+            Owner,
+            Some(json!({ "name": "Robada" })),
+        ),
+        ("delete", "/api/v1/pets/{pet}", Owner, None),
+        ("get", "/api/v1/pets/{pet}/vaccinations", Owner, None),
+        (
+            "post",
+            "/api/v1/pets/{pet}/vaccinations",
+            Owner,
+            Some(json!({ "vaccine_id": "{vaccine}", "applied_on": "2026-01-10" })),
+        ),
+        ("get", "/api/v1/pets/{pet}/studies", Owner, None),
+        (
+            "post",
+            "/api/v1/pets/{pet}/studies",
+            Owner,
+            Some(json!({ "study_type_id": "{study_type}", "performed_on": "2026-01-10" })),
+        ),
+        ("get", "/api/v1/studies/{study}", Owner, None),
+        ("delete", "/api/v1/studies/{study}", Owner, None),
+        ("post", "/api/v1/studies/{study}/files", Owner, None),
+        ("get", "/api/v1/studies/{study}/files/{file}", Owner, None),
+        (
+            "delete",
+            "/api/v1/studies/{study}/files/{file}",
+            Owner,
+            None,
+        ),
+        ("get", "/api/v1/species/{species}/breeds", Public, None),
+        (
+            "post",
+            "/api/v1/species/{species}/breeds",
+            Staff,
+            Some(json!({ "name": "Caniche" })),
+        ),
+        ("get", "/api/v1/vaccines", Public, None),
+        (
+            "post",
+            "/api/v1/vaccines",
+            Staff,
+            Some(json!({ "name": "Séxtuple" })),
+        ),
+        (
+            "patch",
+            "/api/v1/vaccines/{vaccine}",
+            Staff,
+            Some(json!({ "name": "Otra" })),
+        ),
+        ("delete", "/api/v1/vaccines/{vaccine}", Staff, None),
+        ("get", "/api/v1/document-types", Public, None),
+        ("get", "/api/v1/vat-conditions", Public, None),
+        ("get", "/api/v1/{list}", Public, None),
+        (
+            "post",
+            "/api/v1/{list}",
+            Staff,
+            Some(json!({ "name": "Gato" })),
+        ),
+        (
+            "patch",
+            "/api/v1/{list}/{id}",
+            Staff,
+            Some(json!({ "name": "Perro grande" })),
+        ),
+        ("delete", "/api/v1/{list}/{id}", Staff, None),
+        ("get", "/api/v1/services", Public, None),
+        (
+            "post",
+            "/api/v1/services",
+            Staff,
+            Some(json!({ "code": "NEW", "name": "Nuevo", "duration_minutes": 30 })),
+        ),
+        ("get", "/api/v1/services/{service}", Public, None),
+        (
+            "patch",
+            "/api/v1/services/{service}",
+            Staff,
+            Some(json!({ "name": "Otro" })),
+        ),
+        ("delete", "/api/v1/services/{service}", Staff, None),
+        ("get", "/api/v1/neighborhoods", Public, None),
+        (
+            "post",
+            "/api/v1/neighborhoods",
+            Staff,
+            Some(json!({ "name": "Belgrano", "area": square, "distance_coefficient": "1.2" })),
+        ),
+        ("get", "/api/v1/neighborhoods/locate", Public, None),
+        ("get", "/api/v1/neighborhoods/{hood}", Public, None),
+        (
+            "patch",
+            "/api/v1/neighborhoods/{hood}",
+            Staff,
+            Some(json!({ "distance_coefficient": "9.9" })),
+        ),
+        ("delete", "/api/v1/neighborhoods/{hood}", Staff, None),
+        (
+            "post",
+            "/api/v1/vets",
+            Staff,
+            Some(
+                json!({ "email": "nuevo@example.com", "password": "vet password 123", "full_name": "Nuevo", "license_number": "MP 9", "cuit": "20-11111111-2", "phone": "+5491100000001" }),
+            ),
+        ),
+        ("get", "/api/v1/vets/search", Staff, None),
+        ("get", "/api/v1/vets/{vet}", Vet, None),
+        ("get", "/api/v1/vets/{vet}/coverage-areas", Vet, None),
+        (
+            "post",
+            "/api/v1/vets/{vet}/coverage-areas",
+            Vet,
+            Some(json!({ "name": "Otra", "area": square })),
+        ),
+        (
+            "delete",
+            "/api/v1/vets/{vet}/coverage-areas/{area}",
+            Vet,
+            None,
+        ),
+        ("get", "/api/v1/vets/{vet}/specialties", Vet, None),
+        (
+            "put",
+            "/api/v1/vets/{vet}/specialties",
+            Vet,
+            Some(json!({ "specialty_ids": [] })),
+        ),
+        ("get", "/api/v1/vets/{vet}/availability", Vet, None),
+        (
+            "post",
+            "/api/v1/vets/{vet}/availability",
+            Vet,
+            Some(json!({ "weekday": 7, "starts_at": "09:00", "ends_at": "12:00" })),
+        ),
+        (
+            "delete",
+            "/api/v1/vets/{vet}/availability/{slot}",
+            Vet,
+            None,
+        ),
+        ("get", "/api/v1/vets/{vet}/time-off", Vet, None),
+        (
+            "post",
+            "/api/v1/vets/{vet}/time-off",
+            Vet,
+            Some(json!({ "starts": "2027-01-01T00:00:00Z", "ends": "2027-01-02T00:00:00Z" })),
+        ),
+        (
+            "delete",
+            "/api/v1/vets/{vet}/time-off/{time_off}",
+            Vet,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/service-requests",
+            Staff,
+            Some(json!({ "description": "Consulta" })),
+        ),
+        ("get", "/api/v1/service-requests/{request}", Staff, None),
+        (
+            "get",
+            "/api/v1/service-requests/{request}/live",
+            Staff,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/service-requests/{request}/vet-response",
+            Staff,
+            Some(json!({ "answer": "accept" })),
+        ),
+    ]
+}
+
+/// Every table's rows, hashed: equal before and after means nothing changed.
+async fn fingerprint(app: &TestApp) -> BTreeMap<String, String> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        hash: String,
+    }
+    let mut conn = app.db.conn().await;
+    #[derive(QueryableByName)]
+    struct Table {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let tables: Vec<Table> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+           AND table_name NOT IN ('spatial_ref_sys', '__diesel_schema_migrations', 'login_attempts')",
+    )
+    .load(&mut conn)
+    .await
+    .expect("tables");
+    assert!(tables.len() > 30, "{} tables", tables.len());
+    let mut out = BTreeMap::new();
+    for table in tables {
+        let row: Row = diesel::sql_query(format!(
+            "SELECT '{0}' AS name, md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS hash FROM {0} t",
+            table.name
+        ))
+        .get_result(&mut conn)
+        .await
+        .expect("hash");
+        out.insert(row.name, row.hash);
+    }
+    out
+}
+
+struct World {
+    ids: BTreeMap<&'static str, String>,
+    /// Strings that must never appear in a refusal: the resources' ids and data.
+    secrets: Vec<String>,
+}
+
+async fn build_world(app: &TestApp) -> World {
+    let staff = app.staff().await;
+    let mut ids = BTreeMap::new();
+    let species = app
+        .create(&staff, "/api/v1/species", json!({ "name": "Perro" }))
+        .await;
+    let study_type = app
+        .create(
+            &staff,
+            "/api/v1/study-types",
+            json!({ "name": "Hemograma" }),
+        )
+        .await;
+    let vaccine = app
+        .create(
+            &staff,
+            "/api/v1/vaccines",
+            json!({ "name": "Antirrábica", "interval_days": 365 }),
+        )
+        .await;
+    let service = app
+        .create(
+            &staff,
+            "/api/v1/services",
+            json!({ "code": "CONS", "name": "Consulta", "duration_minutes": 45 }),
+        )
+        .await;
+    let square = json!({ "type": "Polygon", "coordinates": [[[-58.44, -34.59], [-58.40, -34.59], [-58.40, -34.56], [-58.44, -34.56], [-58.44, -34.59]]] });
+    let hood = app
+        .create(
+            &staff,
+            "/api/v1/neighborhoods",
+            json!({ "name": "Palermo", "area": square, "distance_coefficient": "1.1" }),
+        )
+        .await;
+    let carla = app
+        .create(
+            &staff,
+            "/api/v1/owners",
+            json!({ "full_name": "Carla Telefónica", "phone": "+5491100000002" }),
+        )
+        .await;
+
+    let (ana_token, ana) = app.owner("ana@example.com").await;
+    let address = app
+        .create(
+            &ana_token,
+            &format!("/api/v1/owners/{ana}/addresses"),
+            json!({ "street": "Gurruchaga 1234", "lat": -34.585, "lon": -58.418 }),
+        )
+        .await;
+    let pet = app
+        .create(
+            &ana_token,
+            "/api/v1/pets",
+            json!({ "name": "Lunita Secreta", "species_id": species, "sex": "female" }),
+        )
+        .await;
+    app.create(
+        &ana_token,
+        &format!("/api/v1/pets/{pet}/vaccinations"),
+        json!({ "vaccine_id": vaccine, "applied_on": "2026-01-05", "batch": "LOTE-SECRETO" }),
+    )
+    .await;
+    let study = app
+        .create(
+            &ana_token,
+            &format!("/api/v1/pets/{pet}/studies"),
+            json!({ "study_type_id": study_type, "performed_on": "2026-02-01", "notes": "nota secreta" }),
+        )
+        .await;
+    let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 secreto".to_vec())
+        .file_name("placa-secreta.pdf");
+    let uploaded: Value = app
+        .http
+        .post(app.url(&format!("/api/v1/studies/{study}/files")))
+        .bearer_auth(&ana_token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .expect("upload")
+        .json()
+        .await
+        .expect("json");
+    let file = uploaded["id"].as_str().expect("file id").to_owned();
+
+    let (vet, vet_token) = app.vet(&staff, "martin@example.com", "20-12345678-6").await;
+    let area = app
+        .create(
+            &vet_token,
+            &format!("/api/v1/vets/{vet}/coverage-areas"),
+            json!({ "name": "Zona secreta", "area": square }),
+        )
+        .await;
+    let slot = app
+        .create(
+            &vet_token,
+            &format!("/api/v1/vets/{vet}/availability"),
+            json!({ "weekday": 1, "starts_at": "09:00", "ends_at": "18:00" }),
+        )
+        .await;
+    let time_off = app
+        .create(
+            &vet_token,
+            &format!("/api/v1/vets/{vet}/time-off"),
+            json!({ "starts": "2027-02-01T00:00:00Z", "ends": "2027-02-03T00:00:00Z", "reason": "vacaciones secretas" }),
+        )
+        .await;
+    let (status, request) = app
+        .staff_post(
+            "/api/v1/service-requests",
+            &json!({ "description": "pedido secreto" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{request}");
+    let request = request["id"].as_str().expect("id").to_owned();
+
+    for (name, id) in [
+        ("species", &species),
+        ("study_type", &study_type),
+        ("vaccine", &vaccine),
+        ("service", &service),
+        ("hood", &hood),
+        ("carla", &carla),
+        ("ana", &ana),
+        ("address", &address),
+        ("pet", &pet),
+        ("study", &study),
+        ("file", &file),
+        ("vet", &vet),
+        ("area", &area),
+        ("slot", &slot),
+        ("time_off", &time_off),
+        ("request", &request),
+    ] {
+        ids.insert(name, id.clone());
+    }
+    ids.insert("list", "species".into());
+    ids.insert("id", species.clone());
+    let secrets = [
+        ana.clone(),
+        pet.clone(),
+        address.clone(),
+        study.clone(),
+        file.clone(),
+        area.clone(),
+        slot.clone(),
+        time_off.clone(),
+        request.clone(),
+    ]
+    .into_iter()
+    .chain(
+        [
+            "ana@example.com",
+            "Lunita Secreta",
+            "Gurruchaga",
+            "LOTE-SECRETO",
+            "nota secreta",
+            "placa-secreta",
+            "Zona secreta",
+            "vacaciones secretas",
+            "pedido secreto",
+            "martin@example.com",
+            "Carla",
+        ]
+        .map(str::to_owned),
+    )
+    .collect();
+    World { ids, secrets }
+}
+
+fn fill(template: &str, ids: &BTreeMap<&'static str, String>) -> String {
+    let mut out = template.to_owned();
+    for (name, id) in ids {
+        out = out.replace(&format!("{{{name}}}"), id);
+    }
+    out
+}
+
+/// The path as the OpenAPI document spells it: `/pets/{pet}` → `/pets/{id}`,
+/// `/studies/{study}/files/{file}` → `/studies/{id}/files/{file_id}`.
+fn as_documented(template: &str) -> String {
+    let mut out = String::new();
+    let mut first = true;
+    for (i, segment) in template.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some("list") => out.push_str("{list}"),
+            Some(_) if first => {
+                first = false;
+                out.push_str("{id}");
+            }
+            Some(name) => out.push_str(&format!("{{{name}_id}}")),
+            None => out.push_str(segment),
+        }
+    }
+    out
+}
+
+fn method(name: &str) -> Method {
+    name.to_uppercase().parse().expect("method")
+}
+
+async fn send(
+    app: &TestApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, String, String) {
+    let mut request = app.http.request(method, app.url(path));
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    if path.ends_with("/files") {
+        let part = reqwest::multipart::Part::bytes(b"%PDF-1.4 intruso".to_vec()).file_name("x.pdf");
+        request = request.multipart(reqwest::multipart::Form::new().part("file", part));
+    } else if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (
+        status,
+        content_type,
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
+    let db = Arc::new(TestDb::new().await);
+    let app = TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await;
+    let world = build_world(&app).await;
+    let staff = app.staff().await;
+    let (bruno, _) = app.owner("bruno@example.com").await;
+    let (_, lucia) = app.vet(&staff, "lucia@example.com", "27-23456789-1").await;
+    let ana = app
+        .sign_in("ana@example.com", "correct horse battery")
+        .await;
+    let before = fingerprint(&app).await;
+
+    let mut checked = 0;
+    for (verb, template, class, body) in table() {
+        let path = fill(template, &world.ids);
+        let body = body.map(|b| {
+            serde_json::from_str::<Value>(&fill(&b.to_string(), &world.ids)).expect("body")
+        });
+        let callers: Vec<(&str, &str, u16)> = match class {
+            Public => continue,
+            Own => vec![("signed out", "", 401)],
+            Staff => vec![
+                ("signed out", "", 401),
+                ("an owner", &ana, 403),
+                ("another owner", &bruno, 403),
+                ("a vet", &lucia, 403),
+            ],
+            Owner => vec![
+                ("signed out", "", 401),
+                ("another owner", &bruno, 404),
+                ("a vet", &lucia, 403),
+            ],
+            Vet => vec![
+                ("signed out", "", 401),
+                ("an owner", &bruno, 404),
+                ("another vet", &lucia, 404),
+            ],
+        };
+        for (who, token, want) in callers {
+            let (status, content_type, text) =
+                send(&app, token, method(verb), &path, body.as_ref()).await;
+            assert_eq!(status, want, "{who}: {verb} {path}: {text}");
+            assert_eq!(
+                content_type, "application/problem+json",
+                "{who}: {verb} {path}"
+            );
+            let problem: Value = serde_json::from_str(&text).expect("problem JSON");
+            assert_eq!(problem["status"], want, "{who}: {verb} {path}: {text}");
+            for secret in &world.secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{who}: {verb} {path} leaks {secret}: {text}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 150, "{checked} calls checked");
+
+    // Lists of one's own show nothing of anyone else's.
+    for path in ["/api/v1/owners", "/api/v1/pets", "/api/v1/me"] {
+        for (who, token) in [("another owner", &bruno), ("a vet", &lucia)] {
+            let (status, _, text) = send(&app, token, Method::GET, path, None).await;
+            assert!(status == 200 || status == 403, "{who}: {path}: {status}");
+            for secret in &world.secrets {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{who}: GET {path} leaks {secret}: {text}"
+                );
+            }
+        }
+    }
+    // Creating "own" things cannot be aimed at someone else's record.
+    let (status, _, text) = send(
+        &app,
+        &bruno,
+        Method::POST,
+        "/api/v1/pets",
+        Some(&json!({ "name": "Colado", "species_id": world.ids["species"], "owner_id": world.ids["ana"] })),
+    )
+    .await;
+    assert!(
+        [403, 404, 422].contains(&status),
+        "an owner adds a pet to Ana: {status} {text}"
+    );
+
+    assert_eq!(
+        before,
+        fingerprint(&app).await,
+        "refused calls changed nothing"
+    );
+
+    // The same calls as the resources' owners and staff do work (the refusals above are
+    // about who asks, not about the calls being wrong): spot-check one of each class.
+    for (token, path) in [
+        (&ana, format!("/api/v1/pets/{}", world.ids["pet"])),
+        (&staff, format!("/api/v1/pets/{}", world.ids["pet"])),
+        (
+            &staff,
+            format!("/api/v1/vets/{}/time-off", world.ids["vet"]),
+        ),
+        (
+            &staff,
+            format!("/api/v1/service-requests/{}", world.ids["request"]),
+        ),
+    ] {
+        let (status, _, text) = send(&app, token, Method::GET, &path, None).await;
+        assert_eq!(status, 200, "{path}: {text}");
+    }
+}
+
+/// Public reads answer without signing in.
+#[tokio::test]
+async fn public_reads_need_no_sign_in() {
+    let db = Arc::new(TestDb::new().await);
+    let app = TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await;
+    let world = build_world(&app).await;
+    for (verb, template, class, _) in table() {
+        if class != Public || verb != "get" {
+            continue;
+        }
+        let path = fill(template, &world.ids);
+        let path = if path.ends_with("/locate") {
+            format!("{path}?lat=-34.58&lon=-58.42")
+        } else {
+            path
+        };
+        let (status, _, text) = send(&app, "", Method::GET, &path, None).await;
+        assert_eq!(status, 200, "GET {path}: {text}");
+    }
+}
+
+/// `.route("path", get(..).post(..))` in the API's sources → {(method, full path)}.
+fn routes_in_source() -> BTreeSet<(String, String)> {
+    let dir = e2e::root().join("api/src/routes");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).expect("routes dir").flatten() {
+        let file = entry.path();
+        let source = std::fs::read_to_string(&file).expect("source");
+        let module = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        // health and docs are mounted at the root, the rest under /api/v1 (see api::router).
+        let prefix = if module == "health" || module == "docs" {
+            ""
+        } else {
+            "/api/v1"
+        };
+        for piece in source.split(".route(").skip(1) {
+            let Some(rest) = piece.trim_start().strip_prefix('"') else {
+                continue;
+            };
+            let Some((path, rest)) = rest.split_once('"') else {
+                continue;
+            };
+            // The handler expression: up to the parenthesis closing `.route(`.
+            let mut depth = 1;
+            let end = rest
+                .char_indices()
+                .find_map(|(i, c)| {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => depth -= 1,
+                        _ => {}
+                    }
+                    (depth == 0).then_some(i)
+                })
+                .unwrap_or(rest.len());
+            let handlers = &rest[..end];
+            for verb in ["get", "post", "put", "patch", "delete"] {
+                let call = format!("{verb}(");
+                let found = handlers.match_indices(&call).any(|(i, _)| {
+                    i == 0 || !handlers[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                });
+                if found {
+                    out.insert((verb.to_owned(), format!("{prefix}{path}")));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_route_is_documented_and_every_documented_operation_is_in_the_table() {
+    let db = Arc::new(TestDb::new().await);
+    let app = TestApp::spawn(
+        db,
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+    )
+    .await;
+    let (status, doc) = app.get_json("/api/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (verb, operation) in item.as_object().expect("path item") {
+            documented.insert((verb.clone(), path.clone()));
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| !r.is_empty()),
+                "{verb} {path} documents no responses"
+            );
+        }
+    }
+    // The docs themselves are not API operations.
+    let serving_docs = |path: &str| path == "/api/v1/openapi.json" || path.starts_with("/api/docs");
+    let declared: BTreeSet<_> = routes_in_source()
+        .into_iter()
+        .filter(|(_, p)| !serving_docs(p))
+        .collect();
+    assert!(declared.len() > 60, "{declared:?}");
+    let undocumented: Vec<_> = declared.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from the OpenAPI document: {undocumented:?}"
+    );
+    let phantom: Vec<_> = documented.difference(&declared).collect();
+    assert!(
+        phantom.is_empty(),
+        "documented operations no route serves: {phantom:?}"
+    );
+
+    let tabled: BTreeSet<_> = table()
+        .into_iter()
+        .map(|(v, p, ..)| (v.to_owned(), as_documented(p)))
+        .collect();
+    let untabled: Vec<_> = documented.difference(&tabled).collect();
+    assert!(
+        untabled.is_empty(),
+        "operations the authorization table does not classify: {untabled:?}"
+    );
+    let stale: Vec<_> = tabled.difference(&documented).collect();
+    assert!(
+        stale.is_empty(),
+        "table rows for operations that do not exist: {stale:?}"
+    );
+
+    // What the table calls signed-in is documented as needing the bearer token.
+    for (verb, path, class, _) in table() {
+        let security = &doc["paths"][as_documented(path)][verb]["security"];
+        assert_eq!(
+            class != Public,
+            security.as_array().is_some_and(|s| !s.is_empty()),
+            "{verb} {path}: security {security}"
+        );
+    }
+}
