@@ -288,6 +288,18 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The usual app: a fresh database, the dev server, a task queue of its own and
+    /// quick dispatch timings.
+    pub async fn start() -> Self {
+        let db = Arc::new(TestDb::new().await);
+        Self::spawn(
+            db,
+            temporal_settings(dev_server_address(), &unique_task_queue()),
+            quick_policy(),
+        )
+        .await
+    }
+
     pub async fn spawn(
         db: Arc<TestDb>,
         temporal: TemporalSettings,

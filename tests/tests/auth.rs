@@ -1,21 +1,11 @@
 //! Accounts and tokens through HTTP: register, login with limits, rotating refresh
 //! tokens with reuse detection, logout, and `me`.
 
-use std::sync::Arc;
-
-use e2e::{
-    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
-};
+use e2e::TestApp;
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await
+    TestApp::start().await
 }
 
 async fn register(app: &TestApp, email: &str) -> Value {

@@ -7,16 +7,11 @@
 //! name every operation of the OpenAPI document, and the document every route the code
 //! declares, so a new endpoint cannot skip this test.
 
-use std::{
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
 use diesel::{QueryableByName, sql_types::Text};
 use diesel_async::RunQueryDsl;
-use e2e::{
-    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
-};
+use e2e::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -540,13 +535,7 @@ async fn send(
 
 #[tokio::test]
 async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
-    let db = Arc::new(TestDb::new().await);
-    let app = TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await;
+    let app = TestApp::start().await;
     let world = build_world(&app).await;
     let staff = app.staff().await;
     let (bruno, _) = app.owner("bruno@example.com").await;
@@ -658,13 +647,7 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
 /// Public reads answer without signing in.
 #[tokio::test]
 async fn public_reads_need_no_sign_in() {
-    let db = Arc::new(TestDb::new().await);
-    let app = TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await;
+    let app = TestApp::start().await;
     let world = build_world(&app).await;
     for (verb, template, class, _) in table() {
         if class != Public || verb != "get" {
@@ -736,13 +719,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
 
 #[tokio::test]
 async fn every_route_is_documented_and_every_documented_operation_is_in_the_table() {
-    let db = Arc::new(TestDb::new().await);
-    let app = TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await;
+    let app = TestApp::start().await;
     let (status, doc) = app.get_json("/api/v1/openapi.json").await;
     assert_eq!(status, 200);
     let mut documented = BTreeSet::new();

@@ -1,22 +1,12 @@
 //! The service catalog and neighborhoods: everyone reads, staff write; a point is
 //! located in its neighborhood or is outside the service area.
 
-use std::sync::Arc;
-
-use e2e::{
-    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
-};
+use e2e::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await
+    TestApp::start().await
 }
 
 fn square(west: f64, south: f64, east: f64, north: f64) -> Value {

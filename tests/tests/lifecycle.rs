@@ -1,12 +1,11 @@
 //! A service request carried end to end: HTTP → PostgreSQL + workflow → vet's answer →
 //! state visible in PostgreSQL and through the workflow query.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use e2e::{
-    InProcessWorker, TestApp, TestDb, dev_server_address, eventually, quick_policy,
+    InProcessWorker, TestApp, eventually, quick_policy,
     temporal::{events, history, history_json, scheduled_activities},
-    temporal_settings, unique_task_queue,
 };
 use serde_json::{Value, json};
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -15,9 +14,7 @@ use workflows::ServiceRequestWorkflow;
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    let settings = temporal_settings(dev_server_address(), &unique_task_queue());
-    TestApp::spawn(db, settings, quick_policy()).await
+    TestApp::start().await
 }
 
 /// Waits until GET shows the request in `state`, and returns the body.

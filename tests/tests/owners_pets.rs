@@ -1,22 +1,12 @@
 //! Owners, addresses, pets and species through HTTP: the happy paths, validation, and
 //! that nobody sees or changes someone else's records.
 
-use std::sync::Arc;
-
-use e2e::{
-    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
-};
+use e2e::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await
+    TestApp::start().await
 }
 
 /// A signed-in user: their access token and, for owners, their owner id.
@@ -26,12 +16,8 @@ struct Who {
 }
 
 async fn owner(app: &TestApp, email: &str) -> Who {
-    let token = app.register(email).await;
-    let (_, me) = call(app, &token, Method::GET, "/api/v1/me", None).await;
-    Who {
-        token,
-        owner_id: me["owner_id"].as_str().expect("owner id").to_owned(),
-    }
+    let (token, owner_id) = app.owner(email).await;
+    Who { token, owner_id }
 }
 
 async fn staff(app: &TestApp) -> Who {
@@ -78,14 +64,7 @@ async fn breed(app: &TestApp, staff: &Who, species: &str, name: &str) -> String 
 }
 
 fn fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter_map(|e| e["field"].as_str().map(ToOwned::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
+    e2e::problem_fields(problem)
 }
 
 #[tokio::test]

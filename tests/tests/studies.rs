@@ -13,13 +13,7 @@ use serde_json::{Value, json};
 const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer\n%%EOF\n";
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await
+    TestApp::start().await
 }
 
 /// A pet of a new owner and a study type: (owner token, pet id, study type id, staff token).

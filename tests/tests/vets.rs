@@ -1,22 +1,12 @@
 //! Vets and their coverage areas through HTTP, and the geo search on hand-built
 //! polygons: inside, outside, on the border, inside a hole.
 
-use std::sync::Arc;
-
-use e2e::{
-    TestApp, TestDb, dev_server_address, quick_policy, temporal_settings, unique_task_queue,
-};
+use e2e::TestApp;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {
-    let db = Arc::new(TestDb::new().await);
-    TestApp::spawn(
-        db,
-        temporal_settings(dev_server_address(), &unique_task_queue()),
-        quick_policy(),
-    )
-    .await
+    TestApp::start().await
 }
 
 async fn call(
@@ -29,37 +19,13 @@ async fn call(
     app.call(token, method, path, body).await
 }
 
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
-    let (status, tokens) = app
-        .post_json(
-            "/api/v1/auth/login",
-            &json!({ "email": email, "password": password }),
-        )
-        .await;
-    assert_eq!(status, 200, "{tokens}");
-    tokens["access_token"].as_str().expect("token").to_owned()
-}
-
 async fn staff(app: &TestApp) -> String {
     app.staff().await
 }
 
 /// Creates a vet (as staff) and returns (vet id, the vet's own token).
 async fn vet(app: &TestApp, staff: &str, email: &str, cuit: &str) -> (String, String) {
-    let (status, vet) = call(
-        app,
-        staff,
-        Method::POST,
-        "/api/v1/vets",
-        Some(json!({
-            "email": email, "password": "vet password 123", "full_name": email,
-            "license_number": format!("MP {email}"), "cuit": cuit, "phone": "+5491100000000"
-        })),
-    )
-    .await;
-    assert_eq!(status, 201, "{vet}");
-    let token = sign_in(app, email, "vet password 123").await;
-    (vet["id"].as_str().expect("id").to_owned(), token)
+    app.vet(staff, email, cuit).await
 }
 
 fn rect(west: f64, south: f64, east: f64, north: f64) -> Vec<[f64; 2]> {
