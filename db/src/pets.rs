@@ -83,7 +83,8 @@ pub async fn owners(
     Ok(query.load(conn).await?)
 }
 
-fn escape_like(raw: &str) -> String {
+/// `raw` with the LIKE wildcards escaped, for a "contains" filter.
+pub(crate) fn escape_like(raw: &str) -> String {
     raw.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

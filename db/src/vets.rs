@@ -370,3 +370,55 @@ pub async fn delete_time_off(
     .await?;
     Ok(n == 1)
 }
+
+/// Vets (staff's list), newest first; `name_contains` filters by name, `active` by state.
+pub async fn vets(
+    conn: &mut AsyncPgConnection,
+    name_contains: Option<&str>,
+    active: Option<bool>,
+    page: crate::pets::Page,
+) -> Result<Vec<VetRow>, Error> {
+    let mut query = veterinarians::table
+        .filter(veterinarians::deleted_at.is_null())
+        .select(VetRow::as_select())
+        .order((veterinarians::created_at.desc(), veterinarians::id))
+        .limit(page.limit)
+        .offset(page.offset)
+        .into_boxed();
+    if let Some(name) = name_contains {
+        query = query.filter(
+            veterinarians::full_name.ilike(format!("%{}%", crate::pets::escape_like(name))),
+        );
+    }
+    if let Some(active) = active {
+        query = query.filter(veterinarians::active.eq(active));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Changes to a vet's profile; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = veterinarians)]
+pub struct VetChanges {
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub license_number: Option<String>,
+    pub active: Option<bool>,
+}
+
+pub async fn update_vet(
+    conn: &mut AsyncPgConnection,
+    id: VetId,
+    changes: &VetChanges,
+) -> Result<Option<VetRow>, Error> {
+    Ok(diesel::update(
+        veterinarians::table
+            .find(id.into_uuid())
+            .filter(veterinarians::deleted_at.is_null()),
+    )
+    .set((changes, veterinarians::updated_at.eq(diesel::dsl::now)))
+    .returning(VetRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()?)
+}

@@ -183,7 +183,14 @@ fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
             ),
         ),
         ("get", "/api/v1/vets/search", Staff, None),
+        ("get", "/api/v1/vets", Staff, None),
         ("get", "/api/v1/vets/{vet}", Vet, None),
+        (
+            "patch",
+            "/api/v1/vets/{vet}",
+            Vet,
+            Some(json!({ "phone": "+5491199999999" })),
+        ),
         ("get", "/api/v1/vets/{vet}/coverage-areas", Vet, None),
         (
             "post",

@@ -419,3 +419,105 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
     .await;
     assert_eq!(status, 422);
 }
+
+#[tokio::test]
+async fn staff_list_and_manage_vets_and_a_vet_edits_their_own_contact_details() {
+    let app = app().await;
+    let staff = staff(&app).await;
+    let (martin, martin_token) = vet(&app, &staff, "martin@example.com", "20-12345678-6").await;
+    let (lucia, _) = vet(&app, &staff, "lucia@example.com", "27-23456789-1").await;
+
+    let (status, list) = app
+        .call(&staff, Method::GET, "/api/v1/vets?q=LUC", None)
+        .await;
+    assert_eq!(status, 200, "{list}");
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|v| v["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [lucia.as_str()],
+        "filtered by name, case-insensitively"
+    );
+    let (_, all) = app
+        .call(&staff, Method::GET, "/api/v1/vets?limit=1&offset=1", None)
+        .await;
+    assert_eq!(
+        (all["items"].as_array().map(Vec::len), all["limit"].clone()),
+        (Some(1), json!(1))
+    );
+    let (status, problem) = app
+        .call(&staff, Method::GET, "/api/v1/vets?limit=0", None)
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["limit".to_owned()])
+    );
+    let (status, _) = app
+        .call(&martin_token, Method::GET, "/api/v1/vets", None)
+        .await;
+    assert_eq!(status, 403, "a vet does not list colleagues");
+
+    let path = format!("/api/v1/vets/{martin}");
+    let (status, changed) = app
+        .call(
+            &martin_token,
+            Method::PATCH,
+            &path,
+            Some(json!({ "phone": " +5491155550001 ", "full_name": "Martín Gómez" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["phone"].clone(), changed["full_name"].clone()),
+        (json!("+5491155550001"), json!("Martín Gómez"))
+    );
+    let (status, _) = app
+        .call(
+            &martin_token,
+            Method::PATCH,
+            &path,
+            Some(json!({ "active": false })),
+        )
+        .await;
+    assert_eq!(status, 403, "a vet cannot deactivate themselves");
+    let (status, problem) = app
+        .call(
+            &martin_token,
+            Method::PATCH,
+            &path,
+            Some(json!({ "phone": "" })),
+        )
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["phone".to_owned()])
+    );
+
+    let (status, off) = app
+        .call(
+            &staff,
+            Method::PATCH,
+            &path,
+            Some(json!({ "active": false })),
+        )
+        .await;
+    assert_eq!(
+        (status, off["active"].clone()),
+        (200, json!(false)),
+        "{off}"
+    );
+    let (_, inactive) = app
+        .call(&staff, Method::GET, "/api/v1/vets?active=false", None)
+        .await;
+    assert_eq!(inactive["items"][0]["id"], martin.as_str());
+    assert_eq!(inactive["items"].as_array().map(Vec::len), Some(1));
+    let (_, shown) = app.call(&martin_token, Method::GET, &path, None).await;
+    assert_eq!(
+        shown["phone"], "+5491155550001",
+        "refused changes changed nothing"
+    );
+}

@@ -124,20 +124,25 @@ pub struct ListParams {
 
 impl ListParams {
     fn page(&self) -> Result<Page, ApiError> {
-        let limit = self.limit.unwrap_or(50);
-        let offset = self.offset.unwrap_or(0);
-        let mut errors = Vec::new();
-        if !(1..=200).contains(&limit) {
-            errors.push(FieldError::new("limit", "must be between 1 and 200"));
-        }
-        if offset < 0 {
-            errors.push(FieldError::new("offset", "must not be negative"));
-        }
-        if errors.is_empty() {
-            Ok(Page { limit, offset })
-        } else {
-            Err(ApiError::Validation(errors))
-        }
+        page(self.limit, self.offset)
+    }
+}
+
+/// A page from `limit` (1 to 200, default 50) and `offset` (default 0).
+pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiError> {
+    let limit = limit.unwrap_or(50);
+    let offset = offset.unwrap_or(0);
+    let mut errors = Vec::new();
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError::new("limit", "must be between 1 and 200"));
+    }
+    if offset < 0 {
+        errors.push(FieldError::new("offset", "must not be negative"));
+    }
+    if errors.is_empty() {
+        Ok(Page { limit, offset })
+    } else {
+        Err(ApiError::Validation(errors))
     }
 }
 

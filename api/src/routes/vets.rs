@@ -7,7 +7,7 @@ use axum::{
     extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
     http::StatusCode,
     response::IntoResponse,
-    routing::{delete, get, post},
+    routing::{delete, get},
 };
 use chrono::{DateTime, NaiveTime, Utc};
 use db::vets::{CoverageError, NewVet};
@@ -20,12 +20,15 @@ use crate::{
     AppState,
     auth::{self, AuthUser},
     error::{ApiError, FieldError, Problem},
+    routes::pets::Listing,
 };
 
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(
     create_vet,
+    list_vets,
     show_vet,
+    update_vet,
     list_areas,
     add_area,
     delete_area,
@@ -43,9 +46,9 @@ pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/vets", post(create_vet))
+        .route("/vets", get(list_vets).post(create_vet))
         .route("/vets/search", get(search))
-        .route("/vets/{id}", get(show_vet))
+        .route("/vets/{id}", get(show_vet).patch(update_vet))
         .route("/vets/{id}/coverage-areas", get(list_areas).post(add_area))
         .route("/vets/{id}/coverage-areas/{area_id}", delete(delete_area))
         .route(
@@ -185,6 +188,90 @@ async fn show_vet(
     let id = managed_vet(&user, &id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
+        .await?
+        .map(|v| Json(v.into()))
+        .ok_or(ApiError::NotFound("vet"))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VetListParams {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    /// default 0.
+    pub offset: Option<i64>,
+    /// Vets whose name contains this.
+    pub q: Option<String>,
+    /// Only active (`true`) or inactive (`false`) vets.
+    pub active: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/vets", tag = "vets", params(VetListParams), security(("bearer" = [])),
+    responses((status = 200, body = Listing<Vet>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Staff: every vet, newest first.
+async fn list_vets(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Result<Query<VetListParams>, QueryRejection>,
+) -> Result<Json<Listing<Vet>>, ApiError> {
+    user.require_staff()?;
+    let Query(params) =
+        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let page = crate::routes::pets::page(params.limit, params.offset)?;
+    let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::vets::vets(&mut conn, q, params.active, page).await?;
+    Ok(Json(Listing {
+        items: rows.into_iter().map(Vet::from).collect(),
+        limit: page.limit,
+        offset: page.offset,
+    }))
+}
+
+/// A partial update; omitted fields stay. A vet may change their name and phone; the
+/// license number and `active` (an inactive vet gets no new offers) are staff's.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VetPatch {
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub license_number: Option<String>,
+    pub active: Option<bool>,
+}
+
+#[utoipa::path(patch, path = "/api/v1/vets/{id}", tag = "vets", params(("id" = Uuid, Path)),
+    request_body = VetPatch, security(("bearer" = [])),
+    responses((status = 200, body = Vet), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update_vet(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<VetPatch>, JsonRejection>,
+) -> Result<Json<Vet>, ApiError> {
+    let id = managed_vet(&user, &id)?;
+    let Json(body) = body?;
+    if !user.is_staff && (body.license_number.is_some() || body.active.is_some()) {
+        return Err(ApiError::Forbidden(
+            "only staff change a vet's license number or active state".into(),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut optional = |raw: &Option<String>, field: &str, max: usize| {
+        raw.as_deref()
+            .and_then(|raw| required(raw, field, max, &mut errors))
+    };
+    let changes = db::vets::VetChanges {
+        full_name: optional(&body.full_name, "full_name", 200),
+        phone: optional(&body.phone, "phone", 30),
+        license_number: optional(&body.license_number, "license_number", 50),
+        active: body.active,
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    db::vets::update_vet(&mut conn, id, &changes)
         .await?
         .map(|v| Json(v.into()))
         .ok_or(ApiError::NotFound("vet"))
