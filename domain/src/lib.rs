@@ -3,6 +3,7 @@
 pub mod geo;
 pub mod ids;
 pub mod pets;
+pub mod pricing;
 pub mod requests;
 pub mod users;
 
