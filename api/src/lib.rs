@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod outbox;
 pub mod routes;
 pub mod seed;
 pub mod settings;
@@ -55,7 +56,9 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::vets::router())
                 .merge(routes::catalog::router())
                 .merge(routes::reference::router())
-                .merge(routes::studies::router(max_file_bytes)),
+                .merge(routes::studies::router(max_file_bytes))
+                .merge(routes::pricing::router())
+                .merge(routes::cart::router()),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())
@@ -91,12 +94,14 @@ pub async fn serve_on(
         storage,
         settings: Arc::new(settings),
     };
+    let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    axum::serve(
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await?;
-    Ok(())
+    .await;
+    outbox.abort();
+    Ok(served?)
 }

@@ -27,6 +27,19 @@ pub struct ApiSettings {
     pub storage: StorageSettings,
     /// `STUDY_FILE_MAX_BYTES`, default 20 MiB: the largest study file accepted.
     pub study_file_max_bytes: usize,
+    /// `BOOKING_MIN_NOTICE_MINUTES` (default 120) and `BOOKING_HORIZON_DAYS` (default 60):
+    /// a wanted window starts at least this far ahead and ends within the horizon.
+    pub booking: BookingRules,
+    /// `OUTBOX_INTERVAL_SECS`, default 5: how often workflows not yet started (Temporal
+    /// was unreachable at checkout) are started.
+    pub outbox_interval: Duration,
+}
+
+/// When a visit may be booked.
+#[derive(Debug, Clone, Copy)]
+pub struct BookingRules {
+    pub min_notice: chrono::Duration,
+    pub horizon: chrono::Duration,
 }
 
 impl ApiSettings {
@@ -48,6 +61,11 @@ impl ApiSettings {
             auth: auth_from_env()?,
             storage: StorageSettings::from_env()?,
             study_file_max_bytes: env_or("STUDY_FILE_MAX_BYTES", 20 * 1024 * 1024)?,
+            booking: BookingRules {
+                min_notice: chrono::Duration::minutes(env_or("BOOKING_MIN_NOTICE_MINUTES", 120)?),
+                horizon: chrono::Duration::days(env_or("BOOKING_HORIZON_DAYS", 60)?),
+            },
+            outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
+pub mod cart;
 pub mod catalog;
 pub mod pets;
+pub mod pricing;
 pub mod reference;
 pub mod requests;
 pub mod schema;

@@ -52,6 +52,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        vet_id -> Nullable<Uuid>,
     }
 }
 
@@ -304,6 +305,8 @@ diesel::table! {
         currency -> Bpchar,
         scheduled_start -> Nullable<Timestamptz>,
         workflow_started -> Bool,
+        requested_vet_id -> Nullable<Uuid>,
+        checkout_key -> Nullable<Text>,
     }
 }
 

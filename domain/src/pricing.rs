@@ -18,6 +18,7 @@
 //!   (to the peso, half up, as prices are quoted in whole pesos). A final "rounding" line
 //!   carries the difference, so the shown lines always add up to the total exactly.
 
+use chrono::{Datelike, NaiveDateTime, NaiveTime};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,38 @@ impl Adjustment {
             AmountKind::Fixed => self.value,
             AmountKind::Percent => basis * self.value / Decimal::ONE_HUNDRED,
         }
+    }
+}
+
+/// A discount with the weekdays and time of day it applies (its date range is checked
+/// where it is looked up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscountRule {
+    pub adjustment: Adjustment,
+    /// ISO weekdays (1 = Monday … 7 = Sunday); `None` = every day.
+    pub weekdays: Option<Vec<i16>>,
+    /// Local time-of-day window `[from, until)`; it may cross midnight (22:00–06:00).
+    /// `None` = all day.
+    pub hours: Option<(NaiveTime, NaiveTime)>,
+}
+
+impl DiscountRule {
+    /// Whether it applies to a visit starting at `local` (Buenos Aires time).
+    pub fn applies_at(&self, local: NaiveDateTime) -> bool {
+        let weekday = i16::from(u8::try_from(local.weekday().number_from_monday()).unwrap_or(0));
+        let day = self
+            .weekdays
+            .as_ref()
+            .is_none_or(|days| days.contains(&weekday));
+        let time = local.time();
+        let hour = self.hours.is_none_or(|(from, until)| {
+            if from <= until {
+                from <= time && time < until
+            } else {
+                time >= from || time < until
+            }
+        });
+        day && hour
     }
 }
 
@@ -318,6 +351,45 @@ mod tests {
         );
         // 1000 × 1.2 = 1200; + 25% = 1500; − 10.5% of 1500 = 157.50; 1342.50 → 1343.
         assert_eq!(breakdown.total.to_string(), "1343.00");
+    }
+
+    #[test]
+    fn discounts_apply_on_their_weekdays_and_hours_even_across_midnight() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("datetime");
+        let hm = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").expect("time");
+        let rule = |weekdays: Option<Vec<i16>>, hours: Option<(&str, &str)>| DiscountRule {
+            adjustment: adj("x", AmountKind::Percent, "10"),
+            weekdays,
+            hours: hours.map(|(a, b)| (hm(a), hm(b))),
+        };
+        // 2026-11-30 is a Monday.
+        let mondays_mornings = rule(Some(vec![1]), Some(("08:00", "12:00")));
+        assert!(
+            mondays_mornings.applies_at(at("2026-11-30 08:00")),
+            "from is inclusive"
+        );
+        assert!(mondays_mornings.applies_at(at("2026-11-30 11:59")));
+        assert!(
+            !mondays_mornings.applies_at(at("2026-11-30 12:00")),
+            "until is exclusive"
+        );
+        assert!(
+            !mondays_mornings.applies_at(at("2026-12-01 09:00")),
+            "a Tuesday"
+        );
+        let nights = rule(None, Some(("22:00", "06:00")));
+        assert!(nights.applies_at(at("2026-12-01 23:30")));
+        assert!(nights.applies_at(at("2026-12-02 05:59")));
+        assert!(!nights.applies_at(at("2026-12-02 06:00")));
+        assert!(!nights.applies_at(at("2026-12-02 21:59")));
+        let weekends = rule(Some(vec![6, 7]), None);
+        assert!(weekends.applies_at(at("2026-12-05 00:00")), "Saturday");
+        assert!(weekends.applies_at(at("2026-12-06 23:59")), "Sunday");
+        assert!(!weekends.applies_at(at("2026-12-04 23:59")), "Friday");
+        assert!(
+            rule(None, None).applies_at(at("2026-12-04 12:00")),
+            "always"
+        );
     }
 
     fn money() -> impl Strategy<Value = Decimal> {

@@ -50,6 +50,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::reference::Docs::openapi());
     doc.merge(routes::catalog::Docs::openapi());
     doc.merge(routes::studies::Docs::openapi());
+    doc.merge(routes::pricing::Docs::openapi());
+    doc.merge(routes::cart::Docs::openapi());
     doc
 }
 

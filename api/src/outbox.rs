@@ -1,0 +1,108 @@
+//! Starting service-request workflows, and the outbox that makes checkout independent of
+//! Temporal's availability: checkout commits its requests with `workflow_started = false`,
+//! then tries to start each workflow; whatever could not be started (Temporal down, the
+//! API killed in between) is started by [`run`], which every API instance runs. Starts
+//! use the request's fixed workflow id with `RejectDuplicate`, so two instances (or a
+//! retry) can never start one request twice: "already started" counts as done.
+
+use std::time::Duration;
+
+use domain::{OwnerId, RequestId, RequestState};
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
+use temporalio_common::search_attributes::SearchAttributes;
+use workflows::{ServiceRequestInput, ServiceRequestWorkflow, search};
+
+use crate::AppState;
+
+/// The start options of a request's workflow: its fixed id, never reused, and the search
+/// attributes staff filter by.
+pub fn start_options(
+    state: &AppState,
+    id: RequestId,
+    owner: Option<OwnerId>,
+) -> WorkflowStartOptions {
+    let mut attributes = vec![
+        search::REQUEST_ID.value_set(id.to_string()),
+        search::REQUEST_STATE.value_set(RequestState::Pending.as_str().to_owned()),
+    ];
+    if let Some(owner) = owner {
+        attributes.push(search::OWNER_ID.value_set(owner.to_string()));
+    }
+    WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id.workflow_id())
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .search_attributes(SearchAttributes::new(attributes))
+        .build()
+}
+
+/// Starts the workflow of a recorded request and marks it started. `Ok(false)` when
+/// Temporal could not be reached (the outbox will try again).
+pub async fn start(
+    state: &AppState,
+    id: RequestId,
+    description: &str,
+    owner: Option<OwnerId>,
+) -> anyhow::Result<bool> {
+    let input = ServiceRequestInput {
+        request: id,
+        description: description.to_owned(),
+        policy: state.settings.dispatch,
+    };
+    let started = state
+        .temporal
+        .start_workflow(
+            ServiceRequestWorkflow::run,
+            input,
+            start_options(state, id, owner),
+        )
+        .await;
+    match started {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {
+            let mut conn = db::conn(&state.pool).await?;
+            db::cart::mark_started(&mut conn, id).await?;
+            Ok(true)
+        }
+        Err(e) => {
+            tracing::warn!(request = %id, error = %e, "workflow not started yet; the outbox will retry");
+            Ok(false)
+        }
+    }
+}
+
+/// One pass over the outbox; returns how many workflows it started.
+pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
+    let pending = {
+        let mut conn = db::conn(&state.pool).await?;
+        db::cart::unstarted(&mut conn, 100).await?
+    };
+    let mut started = 0;
+    for request in pending {
+        let id = RequestId::from_uuid(request.id);
+        if start(
+            state,
+            id,
+            &request.description,
+            request.owner_id.map(OwnerId::from_uuid),
+        )
+        .await?
+        {
+            started += 1;
+        } else {
+            break; // Temporal is still away; the next pass tries again.
+        }
+    }
+    Ok(started)
+}
+
+/// Drains the outbox every `interval`, forever.
+pub async fn run(state: AppState, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match drain(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(started = n, "outbox: started workflows"),
+            Err(e) => tracing::warn!(error = %e, "outbox pass failed"),
+        }
+    }
+}

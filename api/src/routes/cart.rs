@@ -1,0 +1,582 @@
+//! The owner's cart and checkout.
+//!
+//! One open cart per owner. Each item is a visit to book (service, one of the owner's
+//! pets, one of their addresses, a wanted window, a turn-fee group, optionally a vet they
+//! ask for) and shows its current quote. Checkout, with an `Idempotency-Key`, re-quotes
+//! every item, freezes each price into a service request in `pending`, closes the cart,
+//! and starts one workflow per request (through the outbox: if Temporal is away, they
+//! start when it is back). A retry with the same key answers the same; the same key with
+//! another body is refused; concurrent submissions make one set of requests.
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::{get, patch, post},
+};
+use chrono::{DateTime, Utc};
+use db::cart::{Frozen, ItemFields, ItemRow};
+use diesel_async::AsyncConnection;
+use domain::{Actor, Description, OwnerId, RequestId, RequestState, pricing::Breakdown};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem, parse_id},
+    routes::pricing::{QuoteBody, quote},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(show_cart, add_item, update_item, delete_item, checkout))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cart", get(show_cart))
+        .route("/cart/items", post(add_item))
+        .route("/cart/items/{id}", patch(update_item).delete(delete_item))
+        .route("/cart/checkout", post(checkout))
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::Validation(vec![FieldError::new(field, message)])
+}
+
+/// The cart belongs to pet owners (staff book through an owner's account for now).
+fn cart_owner(user: &AuthUser) -> Result<OwnerId, ApiError> {
+    user.owner
+        .ok_or_else(|| ApiError::Forbidden("only pet owners have a cart".into()))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CartItem {
+    pub id: Uuid,
+    pub service_id: Uuid,
+    pub pet_id: Uuid,
+    pub address_id: Uuid,
+    pub vet_id: Option<Uuid>,
+    pub wanted_start: DateTime<Utc>,
+    pub wanted_end: DateTime<Utc>,
+    pub turn_fee_group_id: Option<Uuid>,
+    /// The price now; none when the item can no longer be priced (see `problem`).
+    pub quote: Option<Breakdown>,
+    /// Why it cannot be priced now (e.g. the service was retired).
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Cart {
+    pub id: Uuid,
+    pub items: Vec<CartItem>,
+    /// The sum of the items' current totals.
+    #[schema(value_type = String, example = "25000.00")]
+    pub total: Decimal,
+    #[schema(example = "ARS")]
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemBody {
+    pub service_id: Uuid,
+    pub pet_id: Uuid,
+    pub address_id: Uuid,
+    /// The window the owner wants the visit in: from at least the minimum notice ahead…
+    pub wanted_start: DateTime<Utc>,
+    /// …to within the booking horizon; long enough for the service.
+    pub wanted_end: DateTime<Utc>,
+    pub turn_fee_group_id: Option<Uuid>,
+    pub vet_id: Option<Uuid>,
+}
+
+/// A partial change of an item; omitted fields stay, `null` clears the optional ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemPatch {
+    pub service_id: Option<Uuid>,
+    pub pet_id: Option<Uuid>,
+    pub address_id: Option<Uuid>,
+    pub wanted_start: Option<DateTime<Utc>>,
+    pub wanted_end: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub turn_fee_group_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "crate::double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub vet_id: Option<Option<Uuid>>,
+}
+
+impl ItemBody {
+    fn quote_body(&self) -> QuoteBody {
+        QuoteBody {
+            service_id: self.service_id,
+            pet_id: self.pet_id,
+            address_id: self.address_id,
+            start: self.wanted_start,
+            turn_fee_group_id: self.turn_fee_group_id,
+            vet_id: self.vet_id,
+        }
+    }
+
+    fn from_row(row: &ItemRow) -> Self {
+        Self {
+            service_id: row.service_id,
+            pet_id: row.pet_id,
+            address_id: row.address_id,
+            wanted_start: row.wanted_start,
+            wanted_end: row.wanted_end,
+            turn_fee_group_id: row.turn_fee_group_id,
+            vet_id: row.vet_id,
+        }
+    }
+}
+
+/// Checks the window against the booking rules and the service's duration, then quotes.
+async fn validated_quote(
+    state: &AppState,
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: OwnerId,
+    body: &ItemBody,
+) -> Result<(Breakdown, ItemFields), ApiError> {
+    let now = Utc::now();
+    let rules = state.settings.booking;
+    let mut errors = Vec::new();
+    if body.wanted_start < now + rules.min_notice {
+        errors.push(FieldError::new(
+            "wanted_start",
+            format!(
+                "must be at least {} minutes from now",
+                rules.min_notice.num_minutes()
+            ),
+        ));
+    }
+    if body.wanted_end > now + rules.horizon {
+        errors.push(FieldError::new(
+            "wanted_end",
+            format!("must be within {} days from now", rules.horizon.num_days()),
+        ));
+    }
+    if body.wanted_end <= body.wanted_start {
+        errors.push(FieldError::new("wanted_end", "must be after wanted_start"));
+    } else if let Some(service) = db::catalog::service(conn, body.service_id).await?
+        && (body.wanted_end - body.wanted_start).num_minutes() < i64::from(service.duration_minutes)
+    {
+        errors.push(FieldError::new(
+            "wanted_end",
+            format!(
+                "the window must fit the service's {} minutes",
+                service.duration_minutes
+            ),
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let quote = quote(conn, Some(owner), &body.quote_body()).await?;
+    let fields = ItemFields {
+        service_id: body.service_id,
+        pet_id: body.pet_id,
+        address_id: body.address_id,
+        vet_id: body.vet_id,
+        wanted_start: body.wanted_start,
+        wanted_end: body.wanted_end,
+        turn_fee_group_id: body.turn_fee_group_id,
+        quote: serde_json::to_value(&quote.breakdown).map_err(anyhow::Error::from)?,
+    };
+    Ok((quote.breakdown, fields))
+}
+
+/// The item with its current quote (or why it has none).
+async fn priced(
+    conn: &mut diesel_async::AsyncPgConnection,
+    owner: OwnerId,
+    row: ItemRow,
+) -> Result<CartItem, ApiError> {
+    let body = ItemBody::from_row(&row);
+    let (quote, problem) = match quote(conn, Some(owner), &body.quote_body()).await {
+        Ok(q) => (Some(q.breakdown), None),
+        Err(ApiError::Validation(errors)) => (
+            None,
+            Some(
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
+        Err(other) => return Err(other),
+    };
+    Ok(CartItem {
+        id: row.id,
+        service_id: row.service_id,
+        pet_id: row.pet_id,
+        address_id: row.address_id,
+        vet_id: row.vet_id,
+        wanted_start: row.wanted_start,
+        wanted_end: row.wanted_end,
+        turn_fee_group_id: row.turn_fee_group_id,
+        quote,
+        problem,
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
+    responses((status = 200, body = Cart), (status = 403, body = Problem)))]
+/// The owner's open cart (created empty when there is none), each item priced now.
+async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json<Cart>, ApiError> {
+    let owner = cart_owner(&user)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let mut items = Vec::new();
+    for row in db::cart::items(&mut conn, cart).await? {
+        items.push(priced(&mut conn, owner, row).await?);
+    }
+    let total = items
+        .iter()
+        .filter_map(|i| i.quote.as_ref().map(|q| q.total))
+        .sum::<Decimal>();
+    Ok(Json(Cart {
+        id: cart,
+        items,
+        total,
+        currency: "ARS".into(),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/cart/items", tag = "cart", request_body = ItemBody, security(("bearer" = [])),
+    responses((status = 201, body = CartItem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+/// Adds a visit to the cart, priced.
+async fn add_item(
+    user: AuthUser,
+    State(state): State<AppState>,
+    body: Result<Json<ItemBody>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let owner = cart_owner(&user)?;
+    let Json(body) = body?;
+    let mut conn = db::conn(&state.pool).await?;
+    let (breakdown, fields) = validated_quote(&state, &mut conn, owner, &body).await?;
+    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let row = db::cart::insert_item(&mut conn, cart, &fields).await?;
+    let mut item = priced(&mut conn, owner, row).await?;
+    item.quote = Some(breakdown);
+    Ok((StatusCode::CREATED, Json(item)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/cart/items/{id}", tag = "cart", params(("id" = Uuid, Path)),
+    request_body = ItemPatch, security(("bearer" = [])),
+    responses((status = 200, body = CartItem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+/// Changes an item; it is re-validated and re-priced as a whole.
+async fn update_item(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ItemPatch>, JsonRejection>,
+) -> Result<Json<CartItem>, ApiError> {
+    let owner = cart_owner(&user)?;
+    let id: Uuid = parse_id(&id, "id")?;
+    let Json(patch) = body?;
+    let mut conn = db::conn(&state.pool).await?;
+    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let existing = db::cart::items(&mut conn, cart)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or(ApiError::NotFound("cart item"))?;
+    let current = ItemBody::from_row(&existing);
+    let body = ItemBody {
+        service_id: patch.service_id.unwrap_or(current.service_id),
+        pet_id: patch.pet_id.unwrap_or(current.pet_id),
+        address_id: patch.address_id.unwrap_or(current.address_id),
+        wanted_start: patch.wanted_start.unwrap_or(current.wanted_start),
+        wanted_end: patch.wanted_end.unwrap_or(current.wanted_end),
+        turn_fee_group_id: patch.turn_fee_group_id.unwrap_or(current.turn_fee_group_id),
+        vet_id: patch.vet_id.unwrap_or(current.vet_id),
+    };
+    let (breakdown, fields) = validated_quote(&state, &mut conn, owner, &body).await?;
+    let row = db::cart::update_item(&mut conn, cart, id, &fields)
+        .await?
+        .ok_or(ApiError::NotFound("cart item"))?;
+    let mut item = priced(&mut conn, owner, row).await?;
+    item.quote = Some(breakdown);
+    Ok(Json(item))
+}
+
+#[utoipa::path(delete, path = "/api/v1/cart/items/{id}", tag = "cart", params(("id" = Uuid, Path)), security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete_item(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let owner = cart_owner(&user)?;
+    let id: Uuid = parse_id(&id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    if db::cart::delete_item(&mut conn, cart, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound("cart item"))
+    }
+}
+
+/// Optional; the default checks out every item.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    /// Only these items (the rest stay in a new cart). Default: all.
+    pub item_ids: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckedOut {
+    pub id: RequestId,
+    pub workflow_id: String,
+    pub cart_item_id: Uuid,
+    #[schema(example = "Consulta para Luna")]
+    pub description: String,
+    pub state: RequestState,
+    /// The frozen price.
+    pub breakdown: Breakdown,
+    /// The price differs from the one the cart showed; it is charged at the current one.
+    pub price_changed: bool,
+    /// What the cart showed, when it changed.
+    #[schema(value_type = Option<String>)]
+    pub previous_total: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CheckoutResult {
+    pub requests: Vec<CheckedOut>,
+    #[schema(value_type = String, example = "25000.00")]
+    pub total: Decimal,
+    pub currency: String,
+    /// The cart items whose price changed since they were quoted.
+    pub changed_items: Vec<Uuid>,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            invalid(
+                "Idempotency-Key",
+                "the header is required (a unique value per checkout, e.g. a UUID)",
+            )
+        })?
+        .to_str()
+        .map_err(|_| invalid("Idempotency-Key", "must be visible ASCII"))?
+        .trim()
+        .to_owned();
+    if key.is_empty() || key.len() > 200 {
+        return Err(invalid("Idempotency-Key", "must be 1 to 200 characters"));
+    }
+    Ok(key)
+}
+
+#[utoipa::path(post, path = "/api/v1/cart/checkout", tag = "cart", request_body = CheckoutBody, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per checkout; a retry with the same key answers the same")),
+    responses((status = 201, body = CheckoutResult), (status = 403, body = Problem),
+        (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem)))]
+/// Turns the cart into service requests at the current prices and starts their workflows.
+async fn checkout(
+    user: AuthUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let owner = cart_owner(&user)?;
+    let key = idempotency_key(&headers)?;
+    let parsed: CheckoutBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CheckoutBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| invalid("body", e.to_string()))?
+    };
+    // The hash of what was asked, in a canonical form (so whitespace does not matter).
+    let mut wanted = parsed.item_ids.clone();
+    if let Some(ids) = &mut wanted {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    let hash = Sha256::digest(serde_json::to_vec(&wanted).map_err(anyhow::Error::from)?).to_vec();
+
+    let mut conn = db::conn(&state.pool).await?;
+    let key_in = key.clone();
+    let result: CheckoutResult = conn
+        .transaction::<_, ApiError, _>(async move |conn| {
+            if let Some(earlier) = db::cart::claim_key(conn, owner, &key_in, &hash).await? {
+                if earlier.request_hash != hash {
+                    return Err(invalid(
+                        "Idempotency-Key",
+                        "already used for a different checkout; use a new key",
+                    ));
+                }
+                let response = earlier
+                    .response
+                    .ok_or_else(|| anyhow::anyhow!("a claimed checkout without a response"))?;
+                return Ok(serde_json::from_value(response).map_err(anyhow::Error::from)?);
+            }
+            let cart = db::cart::lock_open_cart(conn, owner)
+                .await?
+                .ok_or_else(|| invalid("cart", "the cart is empty"))?;
+            let all = db::cart::items(conn, cart).await?;
+            let chosen: Vec<ItemRow> = match &wanted {
+                None => all.clone(),
+                Some(ids) => {
+                    let chosen: Vec<ItemRow> = all
+                        .iter()
+                        .filter(|i| ids.contains(&i.id))
+                        .cloned()
+                        .collect();
+                    if chosen.len() != ids.len() {
+                        return Err(invalid(
+                            "item_ids",
+                            "not all of these are items of your cart",
+                        ));
+                    }
+                    chosen
+                }
+            };
+            if chosen.is_empty() {
+                return Err(invalid("cart", "the cart is empty"));
+            }
+            let mut requests = Vec::new();
+            let mut changed_items = Vec::new();
+            let mut total = Decimal::ZERO;
+            for (n, item) in chosen.iter().enumerate() {
+                let body = ItemBody::from_row(item);
+                let quote =
+                    quote(conn, Some(owner), &body.quote_body())
+                        .await
+                        .map_err(|e| match e {
+                            ApiError::Validation(errors) => ApiError::Validation(
+                                errors
+                                    .into_iter()
+                                    .map(|e| {
+                                        FieldError::new(
+                                            format!("items[{n}].{}", e.field),
+                                            e.message,
+                                        )
+                                    })
+                                    .collect(),
+                            ),
+                            other => other,
+                        })?;
+                if body.wanted_start < Utc::now() {
+                    return Err(invalid(
+                        format!("items[{n}].wanted_start").as_str(),
+                        "is in the past",
+                    ));
+                }
+                let previous: Option<Breakdown> = item
+                    .quote
+                    .clone()
+                    .and_then(|q| serde_json::from_value(q).ok());
+                let previous_total = previous.map(|p| p.total);
+                let price_changed = previous_total != Some(quote.breakdown.total);
+                if price_changed {
+                    changed_items.push(item.id);
+                }
+                let service = db::catalog::service(conn, item.service_id)
+                    .await?
+                    .ok_or_else(|| invalid("item_ids", "a service is gone"))?;
+                let pet = db::pets::pet(conn, item.pet_id, Some(owner))
+                    .await?
+                    .ok_or_else(|| invalid("item_ids", "a pet is gone"))?;
+                let description =
+                    Description::parse(&format!("{} para {}", service.name, pet.name))
+                        .map_err(|e| ApiError::Internal(anyhow::anyhow!("description: {e}")))?;
+                let id = RequestId::new();
+                db::requests::insert_request(
+                    conn,
+                    &db::requests::NewRequest {
+                        id,
+                        description: description.as_str().to_owned(),
+                        created_by: Actor::Owner(owner),
+                    },
+                    Utc::now(),
+                )
+                .await?;
+                db::cart::freeze_request(
+                    conn,
+                    id,
+                    &Frozen {
+                        owner_id: owner,
+                        item: item.clone(),
+                        breakdown: serde_json::to_value(&quote.breakdown)
+                            .map_err(anyhow::Error::from)?,
+                        total: quote.breakdown.total.to_string(),
+                        checkout_key: key_in.clone(),
+                    },
+                )
+                .await?;
+                total += quote.breakdown.total;
+                requests.push(CheckedOut {
+                    id,
+                    workflow_id: id.workflow_id(),
+                    cart_item_id: item.id,
+                    description: description.as_str().to_owned(),
+                    state: RequestState::Pending,
+                    breakdown: quote.breakdown,
+                    price_changed,
+                    previous_total: if price_changed { previous_total } else { None },
+                });
+            }
+            db::cart::close_cart(conn, cart).await?;
+            // Items not checked out move to the owner's next cart.
+            let rest: Vec<&ItemRow> = all
+                .iter()
+                .filter(|i| !chosen.iter().any(|c| c.id == i.id))
+                .collect();
+            if !rest.is_empty() {
+                let next = db::cart::open_cart(conn, owner).await?;
+                for item in rest {
+                    db::cart::insert_item(
+                        conn,
+                        next,
+                        &ItemFields {
+                            service_id: item.service_id,
+                            pet_id: item.pet_id,
+                            address_id: item.address_id,
+                            vet_id: item.vet_id,
+                            wanted_start: item.wanted_start,
+                            wanted_end: item.wanted_end,
+                            turn_fee_group_id: item.turn_fee_group_id,
+                            quote: item.quote.clone().unwrap_or(serde_json::Value::Null),
+                        },
+                    )
+                    .await?;
+                }
+            }
+            let result = CheckoutResult {
+                requests,
+                total,
+                currency: "ARS".into(),
+                changed_items,
+            };
+            let response = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
+            db::cart::record_response(conn, owner, &key_in, &response).await?;
+            Ok(result)
+        })
+        .await?;
+    drop(conn);
+
+    // After the commit: start the workflows now if Temporal is there; the outbox
+    // catches whatever is not (and a replay finds them already started).
+    for request in &result.requests {
+        if let Err(e) =
+            crate::outbox::start(&state, request.id, &request.description, Some(owner)).await
+        {
+            tracing::warn!(request = %request.id, error = %e, "could not start the workflow now");
+        }
+    }
+    tracing::info!(owner = %owner, requests = result.requests.len(), "checkout");
+    Ok((StatusCode::CREATED, Json(result)))
+}
