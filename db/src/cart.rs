@@ -39,6 +39,19 @@ pub async fn open_cart(conn: &mut AsyncPgConnection, owner: OwnerId) -> Result<U
     )
 }
 
+/// The owner's open cart, if there is one (nothing is created).
+pub async fn find_open_cart(
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+) -> Result<Option<Uuid>, Error> {
+    let rows: Vec<Id> =
+        diesel::sql_query("SELECT id FROM carts WHERE owner_id = $1 AND status = 'open'")
+            .bind::<SqlUuid, _>(owner.into_uuid())
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().next().map(|r| r.id))
+}
+
 /// Locks the owner's open cart for a checkout; `None` when there is none.
 pub async fn lock_open_cart(
     conn: &mut AsyncPgConnection,

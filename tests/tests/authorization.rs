@@ -28,6 +28,9 @@ enum Class {
     Owner,
     /// A vet's record (Martín's): anyone but him and staff 404.
     Vet,
+    /// Acts on the caller's own records named in the body (Ana's, here): another owner is
+    /// told they are not theirs (422 naming the field), a vet 403.
+    OwnRef,
 }
 
 use Class::*;
@@ -237,6 +240,54 @@ fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
             Vet,
             None,
         ),
+        ("get", "/api/v1/services/{service}/prices", Public, None),
+        (
+            "post",
+            "/api/v1/services/{service}/prices",
+            Staff,
+            Some(json!({ "amount": "1", "valid_from": "2099-01-01" })),
+        ),
+        ("get", "/api/v1/turn-fee-groups", Public, None),
+        (
+            "post",
+            "/api/v1/turn-fee-groups",
+            Staff,
+            Some(json!({ "code": "X", "name": "X", "kind": "fixed", "value": "1" })),
+        ),
+        ("delete", "/api/v1/turn-fee-groups/{turn_fee}", Staff, None),
+        ("get", "/api/v1/discounts", Public, None),
+        (
+            "post",
+            "/api/v1/discounts",
+            Staff,
+            Some(json!({ "name": "X", "kind": "fixed", "value": "1", "valid_from": "2099-01-01" })),
+        ),
+        ("delete", "/api/v1/discounts/{discount}", Staff, None),
+        (
+            "post",
+            "/api/v1/quotes",
+            OwnRef,
+            Some(
+                json!({ "service_id": "{service}", "pet_id": "{pet}", "address_id": "{address}", "start": "{start}" }),
+            ),
+        ),
+        ("get", "/api/v1/cart", Own, None),
+        (
+            "post",
+            "/api/v1/cart/items",
+            OwnRef,
+            Some(
+                json!({ "service_id": "{service}", "pet_id": "{pet}", "address_id": "{address}", "wanted_start": "{start}", "wanted_end": "{end}" }),
+            ),
+        ),
+        (
+            "patch",
+            "/api/v1/cart/items/{cart_item}",
+            Owner,
+            Some(json!({ "turn_fee_group_id": null })),
+        ),
+        ("delete", "/api/v1/cart/items/{cart_item}", Owner, None),
+        ("post", "/api/v1/cart/checkout", Own, None),
         (
             "post",
             "/api/v1/service-requests",
@@ -338,6 +389,29 @@ async fn build_world(app: &TestApp) -> World {
             json!({ "name": "Palermo", "area": square, "distance_coefficient": "1.1" }),
         )
         .await;
+    let (status, _) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!("/api/v1/services/{service}/prices"),
+            Some(json!({ "amount": "10000", "valid_from": chrono::Utc::now().date_naive() })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let turn_fee = app
+        .create(
+            &staff,
+            "/api/v1/turn-fee-groups",
+            json!({ "code": "URGENT", "name": "Urgente", "kind": "percent", "value": "50" }),
+        )
+        .await;
+    let discount = app
+        .create(
+            &staff,
+            "/api/v1/discounts",
+            json!({ "name": "Promo", "kind": "fixed", "value": "500", "valid_from": "2026-01-01" }),
+        )
+        .await;
     let carla = app
         .create(
             &staff,
@@ -389,6 +463,19 @@ async fn build_world(app: &TestApp) -> World {
         .expect("json");
     let file = uploaded["id"].as_str().expect("file id").to_owned();
 
+    let start = (chrono::Utc::now() + chrono::Duration::days(3))
+        .date_naive()
+        .and_hms_opt(13, 0, 0)
+        .expect("time")
+        .and_utc();
+    let end = start + chrono::Duration::hours(2);
+    let cart_item = app
+        .create(
+            &ana_token,
+            "/api/v1/cart/items",
+            json!({ "service_id": service, "pet_id": pet, "address_id": address, "wanted_start": start, "wanted_end": end }),
+        )
+        .await;
     let (vet, vet_token) = app.vet(&staff, "martin@example.com", "20-12345678-6").await;
     let area = app
         .create(
@@ -437,6 +524,11 @@ async fn build_world(app: &TestApp) -> World {
         ("slot", &slot),
         ("time_off", &time_off),
         ("request", &request),
+        ("turn_fee", &turn_fee),
+        ("discount", &discount),
+        ("cart_item", &cart_item),
+        ("start", &start.to_rfc3339()),
+        ("end", &end.to_rfc3339()),
     ] {
         ids.insert(name, id.clone());
     }
@@ -576,6 +668,11 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
                 ("signed out", "", 401),
                 ("an owner", &bruno, 404),
                 ("another vet", &lucia, 404),
+            ],
+            OwnRef => vec![
+                ("signed out", "", 401),
+                ("another owner", &bruno, 422),
+                ("a vet", &lucia, 403),
             ],
         };
         for (who, token, want) in callers {

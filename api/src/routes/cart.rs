@@ -73,7 +73,8 @@ pub struct CartItem {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Cart {
-    pub id: Uuid,
+    /// None until the first item is added.
+    pub id: Option<Uuid>,
     pub items: Vec<CartItem>,
     /// The sum of the items' current totals.
     #[schema(value_type = String, example = "25000.00")]
@@ -230,14 +231,16 @@ async fn priced(
 
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, body = Cart), (status = 403, body = Problem)))]
-/// The owner's open cart (created empty when there is none), each item priced now.
+/// The owner's open cart, each item priced now.
 async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json<Cart>, ApiError> {
     let owner = cart_owner(&user)?;
     let mut conn = db::conn(&state.pool).await?;
-    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let cart = db::cart::find_open_cart(&mut conn, owner).await?;
     let mut items = Vec::new();
-    for row in db::cart::items(&mut conn, cart).await? {
-        items.push(priced(&mut conn, owner, row).await?);
+    if let Some(cart) = cart {
+        for row in db::cart::items(&mut conn, cart).await? {
+            items.push(priced(&mut conn, owner, row).await?);
+        }
     }
     let total = items
         .iter()
@@ -284,7 +287,9 @@ async fn update_item(
     let id: Uuid = parse_id(&id, "id")?;
     let Json(patch) = body?;
     let mut conn = db::conn(&state.pool).await?;
-    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let cart = db::cart::find_open_cart(&mut conn, owner)
+        .await?
+        .ok_or(ApiError::NotFound("cart item"))?;
     let existing = db::cart::items(&mut conn, cart)
         .await?
         .into_iter()
@@ -319,7 +324,9 @@ async fn delete_item(
     let owner = cart_owner(&user)?;
     let id: Uuid = parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
-    let cart = db::cart::open_cart(&mut conn, owner).await?;
+    let cart = db::cart::find_open_cart(&mut conn, owner)
+        .await?
+        .ok_or(ApiError::NotFound("cart item"))?;
     if db::cart::delete_item(&mut conn, cart, id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
