@@ -256,7 +256,8 @@ mod tests {
         use AmountKind::*;
         use LineKind::*;
         // (terms, expected lines, expected total)
-        let cases: Vec<(PriceTerms, Vec<(LineKind, &str)>, &str)> = vec![
+        type Case = (PriceTerms, Vec<(LineKind, &'static str)>, &'static str);
+        let cases: Vec<Case> = vec![
             // The plain case: base only, coefficient 1.
             (terms("12000", "1"), vec![(Base, "12000.00")], "12000.00"),
             // Distance: 12000 × 1.15 = 13800.
