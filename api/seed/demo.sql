@@ -98,3 +98,24 @@ SELECT ('00000000-0000-4000-8000-0000000009' || v.n || d)::uuid, v.id, d, '09:00
 FROM (VALUES ('00000000-0000-4000-8000-000000000801'::uuid, '1'), ('00000000-0000-4000-8000-000000000802'::uuid, '2')) AS v(id, n),
      generate_series(1, 5) AS d
 ON CONFLICT DO NOTHING;
+
+-- Prices (ARS) from 2026-01-01, open-ended: the general ones, and Martín's own consult.
+INSERT INTO prices (id, service_id, vet_id, amount, valid_from) VALUES
+    ('00000000-0000-4000-8000-000000000901', '00000000-0000-4000-8000-000000000401', NULL, 35000, '2026-01-01'),
+    ('00000000-0000-4000-8000-000000000902', '00000000-0000-4000-8000-000000000402', NULL, 25000, '2026-01-01'),
+    ('00000000-0000-4000-8000-000000000903', '00000000-0000-4000-8000-000000000403', NULL, 30000, '2026-01-01'),
+    ('00000000-0000-4000-8000-000000000904', '00000000-0000-4000-8000-000000000401', '00000000-0000-4000-8000-000000000801', 38000, '2026-01-01')
+ON CONFLICT DO NOTHING;
+
+-- Turn-fee groups an owner may choose.
+INSERT INTO turn_fee_groups (id, code, name, kind, value) VALUES
+    ('00000000-0000-4000-8000-000000000911', 'URGENTE', 'Urgente (mismo día)', 'percent', 50),
+    ('00000000-0000-4000-8000-000000000912', 'NOCTURNO', 'Nocturno (20 a 8 h)', 'fixed', 8000),
+    ('00000000-0000-4000-8000-000000000913', 'FINDE', 'Fin de semana', 'percent', 20)
+ON CONFLICT DO NOTHING;
+
+-- Discounts: quiet Monday and Tuesday mornings; vaccination in winter.
+INSERT INTO discounts (id, name, service_id, kind, value, valid_from, valid_until, weekdays, time_from, time_until) VALUES
+    ('00000000-0000-4000-8000-000000000921', 'Mañanas de lunes y martes', NULL, 'percent', 10, '2026-01-01', NULL, '{1,2}', '08:00', '12:00'),
+    ('00000000-0000-4000-8000-000000000922', 'Campaña de vacunación de invierno', '00000000-0000-4000-8000-000000000402', 'fixed', 3000, '2027-06-01', '2027-09-01', NULL, NULL, NULL)
+ON CONFLICT DO NOTHING;

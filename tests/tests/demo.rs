@@ -64,4 +64,37 @@ async fn the_demo_data_loads_twice_and_its_accounts_work() {
     assert_eq!(status, 200, "{vets}");
     assert_eq!(vets.as_array().map(|v| v.len()), Some(1), "{vets}");
     assert_eq!(vets[0]["full_name"], "Martín Gómez");
+
+    // Ana can price a consult for Luna at home: on a Monday at 10:00 local the morning
+    // discount applies; asking for Martín uses his own price.
+    let mut monday = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    while chrono::Datelike::weekday(&monday).number_from_monday() != 1 {
+        monday += chrono::Duration::days(1);
+    }
+    let start = monday.and_hms_opt(13, 0, 0).expect("time").and_utc();
+    let quote = json!({
+        "service_id": "00000000-0000-4000-8000-000000000401", "pet_id": "00000000-0000-4000-8000-000000000721",
+        "address_id": "00000000-0000-4000-8000-000000000711", "start": start,
+    });
+    let (status, general) = app
+        .call(
+            &tokens[1],
+            Method::POST,
+            "/api/v1/quotes",
+            Some(quote.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{general}");
+    assert_eq!(general["breakdown"]["total"], "31500.00", "35000 − 10%");
+    let mut with_martin = quote;
+    with_martin["vet_id"] = json!("00000000-0000-4000-8000-000000000801");
+    let (_, martins) = app
+        .call(
+            &tokens[1],
+            Method::POST,
+            "/api/v1/quotes",
+            Some(with_martin),
+        )
+        .await;
+    assert_eq!(martins["breakdown"]["total"], "34200.00", "38000 − 10%");
 }

@@ -575,14 +575,23 @@ async fn checkout(
         .await?;
     drop(conn);
 
-    // After the commit: start the workflows now if Temporal is there; the outbox
-    // catches whatever is not (and a replay finds them already started).
-    for request in &result.requests {
-        if let Err(e) =
-            crate::outbox::start(&state, request.id, &request.description, Some(owner)).await
-        {
-            tracing::warn!(request = %request.id, error = %e, "could not start the workflow now");
+    // After the commit: start the workflows now if Temporal answers promptly; the outbox
+    // starts whatever is not (and a replay finds them already started). The owner is
+    // not kept waiting on an unreachable Temporal.
+    let start_now = async {
+        for request in &result.requests {
+            if let Err(e) =
+                crate::outbox::start(&state, request.id, &request.description, Some(owner)).await
+            {
+                tracing::warn!(request = %request.id, error = %e, "could not start the workflow now");
+            }
         }
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(2), start_now)
+        .await
+        .is_err()
+    {
+        tracing::warn!(owner = %owner, "Temporal is slow or away; the outbox will start the workflows");
     }
     tracing::info!(owner = %owner, requests = result.requests.len(), "checkout");
     Ok((StatusCode::CREATED, Json(result)))
