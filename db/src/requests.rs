@@ -19,6 +19,11 @@ pub struct RequestRow {
     pub state_seq: i32,
     pub description: String,
     pub vet_id: Option<uuid::Uuid>,
+    pub owner_id: Option<uuid::Uuid>,
+    pub service_id: Option<uuid::Uuid>,
+    pub pet_id: Option<uuid::Uuid>,
+    /// The price frozen at checkout (a `domain::pricing::Breakdown`).
+    pub price_breakdown: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -237,4 +242,29 @@ pub async fn find_request(
         history,
         offers,
     }))
+}
+
+/// Requests, newest first: `owner` narrows to one owner's, `state` to one state.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    owner: Option<domain::OwnerId>,
+    state: Option<RequestState>,
+    page: crate::pets::Page,
+) -> Result<Vec<RequestRow>, Error> {
+    let mut query = service_requests::table
+        .select(RequestRow::as_select())
+        .order((
+            service_requests::created_at.desc(),
+            service_requests::id.desc(),
+        ))
+        .limit(page.limit)
+        .offset(page.offset)
+        .into_boxed();
+    if let Some(owner) = owner {
+        query = query.filter(service_requests::owner_id.eq(owner.into_uuid()));
+    }
+    if let Some(state) = state {
+        query = query.filter(service_requests::state.eq(state));
+    }
+    Ok(query.load(conn).await?)
 }

@@ -294,7 +294,8 @@ fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
             Staff,
             Some(json!({ "description": "Consulta" })),
         ),
-        ("get", "/api/v1/service-requests/{request}", Staff, None),
+        ("get", "/api/v1/service-requests", Own, None),
+        ("get", "/api/v1/service-requests/{request}", Owner, None),
         (
             "get",
             "/api/v1/service-requests/{request}/live",

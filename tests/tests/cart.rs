@@ -316,6 +316,35 @@ async fn checkout_freezes_current_prices_into_requests_and_a_retry_changes_nothi
     let (_, cart) = app.call(&w.ana, Method::GET, "/api/v1/cart", None).await;
     assert_eq!(cart["items"], json!([]), "the cart is empty");
 
+    // Ana sees her requests with their frozen prices; nobody else does.
+    let (status, mine) = app
+        .call(&w.ana, Method::GET, "/api/v1/service-requests", None)
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    let mut totals: Vec<&str> = mine["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["total"].as_str())
+        .collect();
+    totals.sort_unstable();
+    assert_eq!(totals, ["12000.00", "19800.00"]);
+    let one = format!(
+        "/api/v1/service-requests/{}",
+        requests[1]["id"].as_str().expect("id")
+    );
+    let (status, shown) = app.call(&w.ana, Method::GET, &one, None).await;
+    assert_eq!(status, 200, "{shown}");
+    assert_eq!(shown["price"], requests[1]["breakdown"]);
+    assert_eq!(shown["description"], "Consulta para Luna");
+    let (bruno, _) = app.owner("bruno@example.com").await;
+    let (status, _) = app.call(&bruno, Method::GET, &one, None).await;
+    assert_eq!(status, 404);
+    let (_, theirs) = app
+        .call(&bruno, Method::GET, "/api/v1/service-requests", None)
+        .await;
+    assert_eq!(theirs["items"], json!([]));
+
     // The same key again: the same answer, nothing new.
     let (status, again) = checkout(&app, &w.ana, Some("key-1"), None).await;
     assert_eq!((status, &again), (201, &done));

@@ -1,8 +1,9 @@
 //! Service requests: create (starts the workflow), read (from PostgreSQL), the live view
 //! (a workflow query) and a vet's answer (a workflow update).
 //!
-//! Staff only for now: owners will create requests through checkout and see their own;
-//! vets will answer through signed links and their own API.
+//! Owners create requests through checkout and read their own here; staff read all, and
+//! create requests directly (the original skeleton path). Vets will answer through signed
+//! links and their own API.
 
 use axum::{
     Json, Router,
@@ -15,7 +16,9 @@ use chrono::DateTime;
 use chrono::Utc;
 use db::requests::{NewRequest, RequestDetail};
 use diesel_async::AsyncConnection;
-use domain::{Actor, Description, RequestId, RequestState, VetAnswer, VetId};
+use domain::{
+    Actor, Description, OwnerId, RequestId, RequestState, VetAnswer, VetId, pricing::Breakdown,
+};
 use serde::{Deserialize, Serialize};
 use temporalio_client::{
     WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowQueryOptions,
@@ -37,12 +40,12 @@ use crate::{
 
 /// The endpoints of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, show, live, vet_response))]
+#[openapi(paths(create, list, show, live, vet_response))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/service-requests", post(create))
+        .route("/service-requests", get(list).post(create))
         .route("/service-requests/{id}", get(show))
         .route("/service-requests/{id}/live", get(live))
         .route("/service-requests/{id}/vet-response", post(vet_response))
@@ -166,6 +169,11 @@ pub struct RequestView {
     pub state_seq: i32,
     pub description: String,
     pub vet_id: Option<VetId>,
+    pub owner_id: Option<OwnerId>,
+    pub service_id: Option<uuid::Uuid>,
+    pub pet_id: Option<uuid::Uuid>,
+    /// The price frozen at checkout, line by line.
+    pub price: Option<Breakdown>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Every state change, oldest first.
@@ -204,6 +212,12 @@ impl From<RequestDetail> for RequestView {
             state_seq: r.state_seq,
             description: r.description,
             vet_id: r.vet_id.map(VetId::from_uuid),
+            owner_id: r.owner_id.map(OwnerId::from_uuid),
+            service_id: r.service_id,
+            pet_id: r.pet_id,
+            price: r
+                .price_breakdown
+                .and_then(|p| serde_json::from_value(p).ok()),
             created_at: r.created_at,
             updated_at: r.updated_at,
             history: detail
@@ -252,13 +266,89 @@ async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, ApiError> {
-    user.require_staff()?;
+    let scope = crate::routes::pets::owner_scope(&user)?;
     let id = parse_id(&id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::requests::find_request(&mut conn, id)
         .await?
+        .filter(|detail| {
+            scope.is_none_or(|owner| detail.request.owner_id == Some(owner.into_uuid()))
+        })
         .map(|detail| Json(detail.into()))
         .ok_or(ApiError::NotFound("service request"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RequestListParams {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    /// default 0.
+    pub offset: Option<i64>,
+    /// Only requests in this state.
+    pub state: Option<RequestState>,
+}
+
+/// A line of the requests list.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RequestSummary {
+    pub id: RequestId,
+    pub state: RequestState,
+    pub description: String,
+    pub owner_id: Option<OwnerId>,
+    pub vet_id: Option<VetId>,
+    /// The frozen total, when checkout priced it.
+    #[schema(value_type = Option<String>)]
+    pub total: Option<rust_decimal::Decimal>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/service-requests",
+    tag = "service-requests",
+    security(("bearer" = [])),
+    params(RequestListParams),
+    responses(
+        (status = 200, body = crate::routes::pets::Listing<RequestSummary>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// An owner's own requests, newest first; staff see every request.
+async fn list(
+    user: AuthUser,
+    State(state): State<AppState>,
+    params: Result<
+        axum::extract::Query<RequestListParams>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Json<crate::routes::pets::Listing<RequestSummary>>, ApiError> {
+    let scope = crate::routes::pets::owner_scope(&user)?;
+    let axum::extract::Query(params) =
+        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let page = crate::routes::pets::page(params.limit, params.offset)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let rows = db::requests::list(&mut conn, scope, params.state, page).await?;
+    Ok(Json(crate::routes::pets::Listing {
+        items: rows
+            .into_iter()
+            .map(|r| RequestSummary {
+                id: RequestId::from_uuid(r.id),
+                state: r.state,
+                total: r
+                    .price_breakdown
+                    .and_then(|p| serde_json::from_value::<Breakdown>(p).ok())
+                    .map(|b| b.total),
+                description: r.description,
+                owner_id: r.owner_id.map(OwnerId::from_uuid),
+                vet_id: r.vet_id.map(VetId::from_uuid),
+                created_at: r.created_at,
+            })
+            .collect(),
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
 /// The workflow's own view of a request.
