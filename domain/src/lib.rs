@@ -1,5 +1,6 @@
 //! Pure types and rules of AMAR Mascotas. Nothing here performs I/O.
 
+pub mod dispatch;
 pub mod geo;
 pub mod ids;
 pub mod pets;
