@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod messages;
 pub mod pets;
 pub mod pricing;
 pub mod reference;

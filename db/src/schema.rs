@@ -586,6 +586,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbound_messages (key) {
+        key -> Text,
+        channel -> Text,
+        recipient -> Text,
+        template -> Text,
+        params -> Jsonb,
+        provider_id -> Nullable<Text>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(breeds -> species (species_id));
 diesel::joinable!(cart_items -> carts (cart_id));
 diesel::joinable!(cart_items -> owner_addresses (address_id));
@@ -644,6 +657,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_attempts,
     mp_preferences,
     neighborhoods,
+    outbound_messages,
     owner_addresses,
     password_tokens,
     payments,

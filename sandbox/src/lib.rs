@@ -1,5 +1,5 @@
-//! Local emulators of the external services, speaking their real contracts.
-//!
-//! Empty in the walking skeleton: the first integration (Mercately, for vet offers)
-//! brings the first emulator. Each emulator starts in-process on port 0 for tests and on
-//! a fixed port in `make run`.
+//! Local emulators of the external services, speaking their real contracts and enforcing
+//! them (keys, required fields), recording what they receive and failing on demand.
+//! Each starts in-process on port 0 for tests.
+
+pub mod mercately;
