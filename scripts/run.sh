@@ -14,8 +14,8 @@ export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"
 
-log "building the api and worker"
-cargo build --quiet --bin api --bin worker
+log "building the api, the worker and the sandbox emulators"
+cargo build --quiet --bin api --bin worker --bin sandbox
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET_DIR/debug"
 
@@ -46,6 +46,10 @@ log "applying migrations"
 log "loading demo data"
 "$BIN/api" seed-demo
 
+# The external services' emulators (Mercately so far); deployments point the clients at
+# the real services instead.
+"$BIN/sandbox" &
+pids+=($!)
 "$BIN/worker" &
 pids+=($!)
 "$BIN/api" serve &
@@ -59,6 +63,7 @@ cat <<MSG
     API docs     http://$API_BIND/api/docs  (OpenAPI: http://$API_BIND/api/v1/openapi.json)
     Health       http://$API_BIND/readyz
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
+    WhatsApp     http://127.0.0.1:8091/_emulator/messages  (what the Mercately emulator received)
 
   Try it:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
