@@ -66,16 +66,6 @@ pub async fn insert_service(
     .await?)
 }
 
-pub async fn delete_service(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
-    let n = diesel::sql_query(
-        "UPDATE services SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
-}
-
 #[derive(Debug, Clone, QueryableByName, Serialize, Deserialize)]
 pub struct NeighborhoodRow {
     #[diesel(sql_type = SqlUuid)]
@@ -251,14 +241,4 @@ pub async fn update_neighborhood(
     .load(conn)
     .await?;
     Ok(Ok(rows.into_iter().next()))
-}
-
-pub async fn delete_neighborhood(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
-    let n = diesel::sql_query(
-        "UPDATE neighborhoods SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
 }

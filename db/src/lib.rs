@@ -98,3 +98,49 @@ pub async fn ping(pool: &Pool) -> Result<(), Error> {
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())
 }
+
+/// The catalog and reference tables staff retire with a soft delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retirable {
+    Services,
+    Neighborhoods,
+    Vaccines,
+    TurnFeeGroups,
+    Discounts,
+    Species,
+    Specialties,
+    StudyTypes,
+}
+
+impl Retirable {
+    const fn table(self) -> &'static str {
+        match self {
+            Self::Services => "services",
+            Self::Neighborhoods => "neighborhoods",
+            Self::Vaccines => "vaccines",
+            Self::TurnFeeGroups => "turn_fee_groups",
+            Self::Discounts => "discounts",
+            Self::Species => "species",
+            Self::Specialties => "specialties",
+            Self::StudyTypes => "study_types",
+        }
+    }
+}
+
+/// Soft-deletes row `id` of `table`: it disappears from every read, and rows that refer
+/// to it keep working. False when there was no such live row.
+pub async fn retire(
+    conn: &mut AsyncPgConnection,
+    table: Retirable,
+    id: uuid::Uuid,
+) -> Result<bool, Error> {
+    use diesel_async::RunQueryDsl;
+    let n = diesel::sql_query(format!(
+        "UPDATE {} SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        table.table()
+    ))
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

@@ -513,13 +513,3 @@ pub async fn update_vaccine(
     .await?;
     Ok(rows.into_iter().next())
 }
-
-pub async fn delete_vaccine(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
-    let n = diesel::sql_query(
-        "UPDATE vaccines SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
-}

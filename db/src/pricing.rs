@@ -195,16 +195,6 @@ pub async fn insert_turn_fee_group(
     .await?)
 }
 
-pub async fn delete_turn_fee_group(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
-    let n = diesel::sql_query(
-        "UPDATE turn_fee_groups SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
-}
-
 #[derive(Debug, Clone, QueryableByName, Serialize, Deserialize)]
 pub struct DiscountRow {
     #[diesel(sql_type = SqlUuid)]
@@ -292,14 +282,4 @@ pub async fn insert_discount(
     .bind::<Nullable<Time>, _>(new.time_until)
     .get_result(conn)
     .await?)
-}
-
-pub async fn delete_discount(conn: &mut AsyncPgConnection, id: Uuid) -> Result<bool, Error> {
-    let n = diesel::sql_query(
-        "UPDATE discounts SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-    )
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
 }

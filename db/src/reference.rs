@@ -93,20 +93,13 @@ pub async fn rename(
     Ok(rows.into_iter().next())
 }
 
-/// Soft delete; rows that refer to it keep working, new ones cannot pick it from lists.
-pub async fn delete(
-    conn: &mut AsyncPgConnection,
-    list: NamedList,
-    id: Uuid,
-) -> Result<bool, Error> {
-    let n = diesel::sql_query(format!(
-        "UPDATE {} SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        list.table()
-    ))
-    .bind::<SqlUuid, _>(id)
-    .execute(conn)
-    .await?;
-    Ok(n == 1)
+/// The table a list is kept in, for [`crate::retire`].
+pub const fn retirable(list: NamedList) -> crate::Retirable {
+    match list {
+        NamedList::Species => crate::Retirable::Species,
+        NamedList::Specialties => crate::Retirable::Specialties,
+        NamedList::StudyTypes => crate::Retirable::StudyTypes,
+    }
 }
 
 /// A row of an AFIP code table (document types, VAT conditions).

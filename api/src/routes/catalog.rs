@@ -245,14 +245,7 @@ async fn delete_service(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::catalog::delete_service(&mut conn, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("service"))
-    }
+    super::retire(&user, &state, &id, db::Retirable::Services, "service").await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -438,14 +431,14 @@ async fn delete_neighborhood(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::catalog::delete_neighborhood(&mut conn, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("neighborhood"))
-    }
+    super::retire(
+        &user,
+        &state,
+        &id,
+        db::Retirable::Neighborhoods,
+        "neighborhood",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -11,3 +11,25 @@ pub mod reference;
 pub mod requests;
 pub mod studies;
 pub mod vets;
+
+use axum::http::StatusCode;
+
+use crate::{AppState, auth::AuthUser, error::ApiError};
+
+/// Staff retire (soft-delete) a catalog or reference row: `204`, or `404` naming `what`.
+pub(crate) async fn retire(
+    user: &AuthUser,
+    state: &AppState,
+    raw_id: &str,
+    table: db::Retirable,
+    what: &'static str,
+) -> Result<StatusCode, ApiError> {
+    user.require_staff()?;
+    let id: uuid::Uuid = crate::error::parse_id(raw_id, "id")?;
+    let mut conn = db::conn(&state.pool).await?;
+    if db::retire(&mut conn, table, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(what))
+    }
+}

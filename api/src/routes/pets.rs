@@ -936,14 +936,7 @@ async fn delete_vaccine(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id = uuid_param(&id, "id")?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::pets::delete_vaccine(&mut conn, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("vaccine"))
-    }
+    super::retire(&user, &state, &id, db::Retirable::Vaccines, "vaccine").await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

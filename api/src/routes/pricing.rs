@@ -322,14 +322,14 @@ async fn delete_turn_fee_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::pricing::delete_turn_fee_group(&mut conn, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("turn-fee group"))
-    }
+    super::retire(
+        &user,
+        &state,
+        &id,
+        db::Retirable::TurnFeeGroups,
+        "turn-fee group",
+    )
+    .await
 }
 
 // ---- discounts ----------------------------------------------------------------------------------
@@ -496,14 +496,7 @@ async fn delete_discount(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::pricing::delete_discount(&mut conn, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("discount"))
-    }
+    super::retire(&user, &state, &id, db::Retirable::Discounts, "discount").await
 }
 
 // ---- quotes -------------------------------------------------------------------------------------

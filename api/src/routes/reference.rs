@@ -146,14 +146,7 @@ async fn remove(
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let list = named_list(&slug)?;
-    user.require_staff()?;
-    let id = parse_id(&id)?;
-    let mut conn = db::conn(&state.pool).await?;
-    if db::reference::delete(&mut conn, list, id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError::NotFound("entry"))
-    }
+    super::retire(&user, &state, &id, db::reference::retirable(list), "entry").await
 }
 
 #[utoipa::path(get, path = "/api/v1/document-types", tag = "reference", responses((status = 200, body = [Code])))]
