@@ -7,6 +7,8 @@
 
 pub mod temporal;
 
+pub mod fixtures;
+
 use std::{
     hash::{DefaultHasher, Hash, Hasher},
     path::PathBuf,

@@ -6,85 +6,14 @@ use std::{sync::Arc, time::Duration as StdDuration};
 
 use chrono::{Duration, Utc};
 use e2e::{
-    InProcessWorker, TcpProxy, TestApp, TestDb, dev_server_address, eventually, problem_fields,
-    quick_policy, temporal_settings, unique_task_queue,
+    InProcessWorker, TcpProxy, TestApp, TestDb, dev_server_address, eventually,
+    fixtures::{Booking as World, booking as world},
+    problem_fields, quick_policy, temporal_settings, unique_task_queue,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 const WAIT: StdDuration = StdDuration::from_secs(30);
-
-struct World {
-    staff: String,
-    ana: String,
-    service: String,
-    pet: String,
-    home: String,
-    urgent: String,
-}
-
-fn square() -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[-58.44, -34.60], [-58.40, -34.60], [-58.40, -34.56], [-58.44, -34.56], [-58.44, -34.60]]] })
-}
-
-async fn world(app: &TestApp) -> World {
-    let staff = app.staff().await;
-    let dog = app
-        .create(&staff, "/api/v1/species", json!({ "name": "Perro" }))
-        .await;
-    let service = app
-        .create(
-            &staff,
-            "/api/v1/services",
-            json!({ "code": "CONS", "name": "Consulta", "duration_minutes": 60 }),
-        )
-        .await;
-    let (status, _) = app
-        .call(
-            &staff,
-            Method::POST,
-            &format!("/api/v1/services/{service}/prices"),
-            Some(json!({ "amount": "10000", "valid_from": Utc::now().date_naive() })),
-        )
-        .await;
-    assert_eq!(status, 201);
-    app.create(
-        &staff,
-        "/api/v1/neighborhoods",
-        json!({ "name": "Palermo", "area": square(), "distance_coefficient": "1.2" }),
-    )
-    .await;
-    let urgent = app
-        .create(
-            &staff,
-            "/api/v1/turn-fee-groups",
-            json!({ "code": "URGENT", "name": "Urgente", "kind": "percent", "value": "50" }),
-        )
-        .await;
-    let (ana, owner) = app.owner("ana@example.com").await;
-    let home = app
-        .create(
-            &ana,
-            &format!("/api/v1/owners/{owner}/addresses"),
-            json!({ "street": "Gurruchaga 1234", "lat": -34.585, "lon": -58.418 }),
-        )
-        .await;
-    let pet = app
-        .create(
-            &ana,
-            "/api/v1/pets",
-            json!({ "name": "Luna", "species_id": dog }),
-        )
-        .await;
-    World {
-        staff,
-        ana,
-        service,
-        pet,
-        home,
-        urgent,
-    }
-}
 
 /// A valid item `days` days ahead, 10:00–12:00 UTC.
 fn item(w: &World, days: i64) -> Value {
