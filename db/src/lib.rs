@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod dispatch;
 pub mod messages;
 pub mod pets;
 pub mod pricing;

@@ -505,6 +505,7 @@ diesel::table! {
         answered_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
     }
 }
 
