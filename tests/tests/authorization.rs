@@ -537,6 +537,7 @@ async fn build_world(app: &TestApp) -> World {
     ids.insert("id", species.clone());
     let secrets = [
         ana.clone(),
+        cart_item.clone(),
         pet.clone(),
         address.clone(),
         study.clone(),
