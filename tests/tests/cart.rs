@@ -244,6 +244,7 @@ async fn checkout_freezes_current_prices_into_requests_and_a_retry_changes_nothi
     }
     let (_, cart) = app.call(&w.ana, Method::GET, "/api/v1/cart", None).await;
     assert_eq!(cart["items"], json!([]), "the cart is empty");
+    assert_eq!(cart["total"], "0.00");
 
     // Ana sees her requests with their frozen prices; nobody else does.
     let (status, mine) = app

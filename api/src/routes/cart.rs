@@ -242,10 +242,12 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
             items.push(priced(&mut conn, owner, row).await?);
         }
     }
-    let total = items
+    let mut total = items
         .iter()
         .filter_map(|i| i.quote.as_ref().map(|q| q.total))
         .sum::<Decimal>();
+    total.rescale(2); // "0.00" for an empty cart, like every other amount
+
     Ok(Json(Cart {
         id: cart,
         items,
