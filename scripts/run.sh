@@ -10,6 +10,8 @@ TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL_PORT}"
 # A fixed secret for local runs only; deployments set their own.
 export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
+export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$API_BIND}"
 
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"

@@ -1,6 +1,7 @@
 //! Activity implementations. Each one is idempotent: running it twice has the effect of
 //! running it once, because Temporal retries activities whose completion it did not see.
 
+pub mod dispatch;
 pub mod mercately;
 pub mod requests;
 pub mod settings;

@@ -41,6 +41,19 @@ where
     }
 }
 
+/// A secret key from `name`: required, at least 32 bytes, never echoed in errors.
+pub fn env_secret(name: &'static str) -> Result<Vec<u8>, SettingsError> {
+    let secret: String = env_required(name)?;
+    if secret.len() < 32 {
+        return Err(SettingsError::Invalid {
+            name,
+            value: "***".into(),
+            reason: "must be at least 32 bytes".into(),
+        });
+    }
+    Ok(secret.into_bytes())
+}
+
 fn parse<T>(name: &'static str, value: String) -> Result<T, SettingsError>
 where
     T: FromStr,

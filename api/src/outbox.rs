@@ -10,7 +10,7 @@ use std::time::Duration;
 use domain::{OwnerId, RequestId, RequestState};
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
 use temporalio_common::search_attributes::SearchAttributes;
-use workflows::{ServiceRequestInput, ServiceRequestWorkflow, search};
+use workflows::{DispatchMode, ServiceRequestInput, ServiceRequestWorkflow, search};
 
 use crate::AppState;
 
@@ -46,6 +46,7 @@ pub async fn start(
         request: id,
         description: description.to_owned(),
         policy: state.settings.dispatch,
+        mode: DispatchMode::Candidates,
     };
     let started = state
         .temporal

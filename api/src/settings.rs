@@ -33,6 +33,8 @@ pub struct ApiSettings {
     /// `OUTBOX_INTERVAL_SECS`, default 5: how often workflows not yet started (Temporal
     /// was unreachable at checkout) are started.
     pub outbox_interval: Duration,
+    /// `OFFER_LINK_SECRET`: checks the signed offer links the worker sends vets.
+    pub offer_link_secret: Vec<u8>,
 }
 
 /// When a visit may be booked.
@@ -57,6 +59,7 @@ impl ApiSettings {
                     defaults.vet_followup_delay_secs,
                 )?,
                 vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
+                offer_batch_size: env_or("OFFER_BATCH_SIZE", defaults.offer_batch_size)?.max(1),
             },
             auth: auth_from_env()?,
             storage: StorageSettings::from_env()?,
@@ -66,6 +69,7 @@ impl ApiSettings {
                 horizon: chrono::Duration::days(env_or("BOOKING_HORIZON_DAYS", 60)?),
             },
             outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
+            offer_link_secret: activities::settings::env_secret("OFFER_LINK_SECRET")?,
         })
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryableByName,
-    sql_types::{Array, BigInt, Double, Nullable, Timestamptz, Uuid as SqlUuid},
+    sql_types::{Array, BigInt, Double, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{LatLon, RequestId, VetId, dispatch::Candidate};
@@ -27,6 +27,9 @@ pub struct Target {
     pub wanted_end: DateTime<Utc>,
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub requested_vet_id: Option<Uuid>,
+    /// How long the visit takes (the service's duration).
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub duration_minutes: i32,
 }
 
 /// `None` for a request without an address or window (created directly by staff).
@@ -37,7 +40,7 @@ pub async fn target(
     let rows: Vec<Target> = diesel::sql_query(
         "SELECT ST_Y(a.location::geometry) AS lat, ST_X(a.location::geometry) AS lon, \
                 s.specialty_id, lower(r.wanted) AS wanted_start, upper(r.wanted) AS wanted_end, \
-                r.requested_vet_id \
+                r.requested_vet_id, COALESCE(s.duration_minutes, 60) AS duration_minutes \
          FROM service_requests r \
          JOIN owner_addresses a ON a.id = r.address_id \
          LEFT JOIN services s ON s.id = r.service_id \
@@ -103,4 +106,185 @@ pub async fn candidates(
         candidates,
         target.requested_vet_id.map(VetId::from_uuid),
     ))
+}
+
+/// What an offer message says and where it goes: the vet's phone and first name, the
+/// service, the pet, the neighbourhood (never the street before acceptance) and the
+/// wanted window in local time.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct OfferContext {
+    #[diesel(sql_type = Text)]
+    pub vet_phone: String,
+    #[diesel(sql_type = Text)]
+    pub vet_name: String,
+    #[diesel(sql_type = Text)]
+    pub service: String,
+    #[diesel(sql_type = Text)]
+    pub pet: String,
+    #[diesel(sql_type = Text)]
+    pub neighborhood: String,
+    /// e.g. `lun 30/11 10:00–12:00`.
+    #[diesel(sql_type = Text)]
+    pub window: String,
+}
+
+pub async fn offer_context(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    vet: VetId,
+) -> Result<Option<OfferContext>, Error> {
+    let rows: Vec<OfferContext> = diesel::sql_query(format!(
+        "SELECT v.phone AS vet_phone, v.full_name AS vet_name, \
+                COALESCE(s.name, r.description) AS service, COALESCE(p.name, '-') AS pet, \
+                COALESCE((SELECT n.name FROM neighborhoods n \
+                           WHERE n.deleted_at IS NULL AND ST_Covers(n.area, a.location) \
+                           ORDER BY n.name LIMIT 1), a.city) AS neighborhood, \
+                to_char(lower(r.wanted) AT TIME ZONE '{LOCAL_TZ}', 'DD/MM HH24:MI') || '-' || \
+                to_char(upper(r.wanted) AT TIME ZONE '{LOCAL_TZ}', 'HH24:MI') AS window \
+         FROM service_requests r \
+         JOIN veterinarians v ON v.id = $2 \
+         JOIN owner_addresses a ON a.id = r.address_id \
+         LEFT JOIN services s ON s.id = r.service_id \
+         LEFT JOIN pets p ON p.id = r.pet_id \
+         WHERE r.id = $1 AND r.wanted IS NOT NULL"
+    ))
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// Who to tell about a request: the owner's name and WhatsApp number, if known.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct OwnerContact {
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub phone: Option<String>,
+}
+
+pub async fn owner_contact(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<OwnerContact>, Error> {
+    let rows: Vec<OwnerContact> = diesel::sql_query(
+        "SELECT o.full_name AS name, o.phone FROM service_requests r \
+         JOIN pet_owners o ON o.id = r.owner_id WHERE r.id = $1",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
+}
+
+/// What booking the vet's time gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Booking {
+    Booked,
+    /// The vet already has a visit overlapping that time.
+    Overlap,
+}
+
+/// Books the vet for the visit and sets the request's start, in one transaction.
+/// Idempotent: the request's live visit at that same time and vet counts as booked. The
+/// `visits_vet_not_double_booked` exclusion constraint settles concurrent bookings.
+pub async fn book_visit(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    vet: VetId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Booking, Error> {
+    use diesel_async::AsyncConnection;
+    let result = conn
+        .transaction::<_, Error, _>(async move |conn| {
+            let existing: i64 = diesel::sql_query(
+                "SELECT count(*) AS n FROM visits WHERE request_id = $1 AND vet_id = $2 \
+                   AND scheduled = tstzrange($3, $4) AND status <> 'cancelled' AND deleted_at IS NULL",
+            )
+            .bind::<SqlUuid, _>(request.into_uuid())
+            .bind::<SqlUuid, _>(vet.into_uuid())
+            .bind::<Timestamptz, _>(start)
+            .bind::<Timestamptz, _>(end)
+            .get_result::<Count>(conn)
+            .await?
+            .n;
+            if existing == 0 {
+                // Another time for this request (a changed coordination) is released.
+                release(conn, request).await?;
+                diesel::sql_query(
+                    "INSERT INTO visits (id, request_id, vet_id, scheduled) \
+                     VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4))",
+                )
+                .bind::<SqlUuid, _>(request.into_uuid())
+                .bind::<SqlUuid, _>(vet.into_uuid())
+                .bind::<Timestamptz, _>(start)
+                .bind::<Timestamptz, _>(end)
+                .execute(conn)
+                .await?;
+            }
+            diesel::sql_query(
+                "UPDATE service_requests SET scheduled_start = $2, updated_at = now() WHERE id = $1",
+            )
+            .bind::<SqlUuid, _>(request.into_uuid())
+            .bind::<Timestamptz, _>(start)
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(()) => Ok(Booking::Booked),
+        Err(e) if e.constraint() == Some("visits_vet_not_double_booked") => Ok(Booking::Overlap),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Cancels the request's live visit (reassignment, expiry), freeing the vet's time, and
+/// clears its start. Idempotent.
+pub async fn release_visit(conn: &mut AsyncPgConnection, request: RequestId) -> Result<(), Error> {
+    release(conn, request).await?;
+    diesel::sql_query(
+        "UPDATE service_requests SET scheduled_start = NULL, updated_at = now() WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn release(conn: &mut AsyncPgConnection, request: RequestId) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE visits SET status = 'cancelled', updated_at = now() \
+         WHERE request_id = $1 AND status <> 'cancelled' AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `vet` was ever offered `request` (the cheap check before asking the workflow).
+pub async fn was_offered(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    vet: VetId,
+) -> Result<bool, Error> {
+    let found: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM vet_offers WHERE request_id = $1 AND vet_id = $2",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .get_result::<Count>(conn)
+    .await?
+    .n;
+    Ok(found > 0)
 }

@@ -48,6 +48,7 @@ pub struct OfferRow {
     pub followups_sent: i32,
     pub answer: Option<VetAnswer>,
     pub answered_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// What the API knows when a request is created.
@@ -136,13 +137,17 @@ pub async fn record_transition(
                 .set((
                     service_requests::state.eq(change.to),
                     service_requests::state_seq.eq(change.seq),
+                    // Back to dispatch detaches the vet; otherwise a change attaches
+                    // one or keeps the current.
                     service_requests::vet_id.eq(diesel::dsl::sql::<
                         diesel::sql_types::Nullable<diesel::sql_types::Uuid>,
-                    >("COALESCE(")
+                    >("CASE WHEN ")
+                    .bind::<diesel::sql_types::Bool, _>(change.to == RequestState::VetAsked)
+                    .sql(" THEN NULL ELSE COALESCE(")
                     .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(
                         vet.map(VetId::into_uuid),
                     )
-                    .sql(", vet_id)")),
+                    .sql(", vet_id) END")),
                     service_requests::updated_at.eq(diesel::dsl::now),
                 ))
                 .execute(conn)
@@ -162,6 +167,10 @@ pub struct OfferRecord {
     pub offered_at: DateTime<Utc>,
     pub followups_sent: i32,
     pub answer: Option<(VetAnswer, DateTime<Utc>)>,
+    /// When the offer stops being open: its planned expiry, or earlier when it closed
+    /// (another vet won, the request moved on). Absent in the staff-dispatched path.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Upserts an offer. Idempotent, and monotonic: a replayed older record never lowers the
@@ -179,6 +188,7 @@ pub async fn record_offer(conn: &mut AsyncPgConnection, offer: &OfferRecord) -> 
             vet_offers::followups_sent.eq(offer.followups_sent),
             vet_offers::answer.eq(answer),
             vet_offers::answered_at.eq(answered_at),
+            vet_offers::expires_at.eq(offer.expires_at),
         ))
         .on_conflict((vet_offers::request_id, vet_offers::offer_no))
         .do_update()
@@ -195,6 +205,12 @@ pub async fn record_offer(conn: &mut AsyncPgConnection, offer: &OfferRecord) -> 
                 "COALESCE(vet_offers.answered_at, excluded.answered_at)"
             )),
             vet_offers::vet_id.eq(excluded(vet_offers::vet_id)),
+            // An offer only ever closes earlier (LEAST ignores NULL).
+            vet_offers::expires_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >(
+                "LEAST(vet_offers.expires_at, excluded.expires_at)"
+            )),
             vet_offers::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)

@@ -246,11 +246,26 @@ pub struct DispatchPolicy {
     pub vet_followup_delay_secs: u64,
     /// How many times the offer is re-sent before giving up on that vet.
     pub vet_max_followups: u32,
+    /// How many vets are asked at once; the first to accept wins. Histories from before
+    /// batches existed read as 1.
+    #[serde(default = "one")]
+    pub offer_batch_size: u32,
+}
+
+const fn one() -> u32 {
+    1
 }
 
 impl DispatchPolicy {
     pub fn vet_followup_delay(&self) -> Duration {
         Duration::from_secs(self.vet_followup_delay_secs)
+    }
+
+    /// How long an offer stays open: the first message and every follow-up each get one
+    /// delay to be answered.
+    pub fn offer_lifetime(&self) -> Duration {
+        self.vet_followup_delay()
+            .saturating_mul(self.vet_max_followups.saturating_add(1))
     }
 }
 
@@ -259,6 +274,7 @@ impl Default for DispatchPolicy {
         Self {
             vet_followup_delay_secs: 2 * 60 * 60,
             vet_max_followups: 2,
+            offer_batch_size: 1,
         }
     }
 }

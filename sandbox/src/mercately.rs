@@ -101,7 +101,14 @@ impl Mercately {
                 Template {
                     internal_id: "owner_update".into(),
                     name: "Novedades de tu solicitud".into(),
+                    // owner's name, the news
                     params: 2,
+                },
+                Template {
+                    internal_id: "staff_alert".into(),
+                    name: "Alerta para el equipo".into(),
+                    // request id and what happened
+                    params: 1,
                 },
             ],
         )

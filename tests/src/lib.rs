@@ -198,6 +198,7 @@ pub fn quick_policy() -> DispatchPolicy {
     DispatchPolicy {
         vet_followup_delay_secs: 3600,
         vet_max_followups: 2,
+        offer_batch_size: 1,
     }
 }
 
@@ -241,13 +242,19 @@ pub struct WorkerProcess {
 }
 
 impl WorkerProcess {
-    pub fn start(db: &TestDb, temporal: &TemporalSettings) -> Self {
+    pub fn start(settings: &WorkerSettings) -> Self {
         let exe = binary("worker");
+        let temporal = &settings.temporal;
         let child = tokio::process::Command::new(&exe)
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", &settings.database_url)
             .env("TEMPORAL_ADDRESS", temporal.address.as_str())
             .env("TEMPORAL_NAMESPACE", &temporal.namespace)
             .env("TEMPORAL_TASK_QUEUE", &temporal.task_queue)
+            .env("MERCATELY_BASE_URL", &settings.mercately.base_url)
+            .env("MERCATELY_API_KEY", &settings.mercately.api_key)
+            .env("PUBLIC_BASE_URL", &settings.links.public_base_url)
+            .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
+            .env("STAFF_ALERT_PHONE", STAFF_PHONE)
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -286,6 +293,9 @@ pub struct TestApp {
     pub temporal: Client,
     pub settings: TemporalSettings,
     staff_token: tokio::sync::OnceCell<String>,
+    /// The Mercately emulator this app's workers send WhatsApp messages to.
+    pub mercately: sandbox::mercately::Mercately,
+    pub mercately_base: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -343,7 +353,9 @@ impl TestApp {
                 horizon: chrono::Duration::days(60),
             },
             outbox_interval: Duration::from_millis(200),
+            offer_link_secret: TEST_LINK_SECRET.as_bytes().to_vec(),
         };
+        let (mercately, mercately_base) = mercately_emulator().await;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let stopped = async move {
@@ -361,6 +373,8 @@ impl TestApp {
             temporal: client,
             settings: temporal,
             staff_token: tokio::sync::OnceCell::new(),
+            mercately,
+            mercately_base,
             _shutdown: shutdown,
         }
     }
@@ -370,11 +384,12 @@ impl TestApp {
     }
 
     pub fn worker_settings(&self) -> WorkerSettings {
-        WorkerSettings {
-            database_url: self.db.url.clone(),
-            database_pool_size: 4,
-            temporal: self.settings.clone(),
-        }
+        worker_settings(
+            &self.db.url,
+            self.settings.clone(),
+            &self.mercately_base,
+            &self.base,
+        )
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -486,7 +501,8 @@ impl TestApp {
                 "/api/v1/vets",
                 Some(serde_json::json!({
                     "email": email, "password": "vet password 123", "full_name": email,
-                    "license_number": format!("MP {email}"), "cuit": cuit, "phone": "+5491100000000"
+                    "license_number": format!("MP {email}"), "cuit": cuit,
+                    "phone": vet_phone(cuit)
                 })),
             )
             .await;
@@ -525,6 +541,57 @@ impl TestApp {
 }
 
 /// Real auth settings with a test secret; login limits small enough to reach in a test.
+/// A vet's WhatsApp number in tests, told apart by their CUIT.
+pub fn vet_phone(cuit: &str) -> String {
+    format!("+54{}", cuit.replace('-', ""))
+}
+
+/// The offer-link secret shared by the test API and workers.
+pub const TEST_LINK_SECRET: &str = "test-offer-link-secret-test-offer-link";
+pub const MERCATELY_KEY: &str = "test-mercately-key";
+/// The staff WhatsApp number of the test workers.
+pub const STAFF_PHONE: &str = "+5491100000000";
+
+/// A Mercately emulator on a port of its own, and its API base URL.
+pub async fn mercately_emulator() -> (sandbox::mercately::Mercately, String) {
+    let emulator = sandbox::mercately::Mercately::with_amar_templates(MERCATELY_KEY);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://{}/retailers/api/v1",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, base)
+}
+
+/// A worker's settings for tests: `mercately` is the emulator's base URL, `public` the
+/// API's address put in offer links.
+pub fn worker_settings(
+    database_url: &str,
+    temporal: TemporalSettings,
+    mercately: &str,
+    public: &str,
+) -> WorkerSettings {
+    WorkerSettings {
+        database_url: database_url.to_owned(),
+        database_pool_size: 4,
+        temporal,
+        mercately: activities::mercately::MercatelySettings {
+            base_url: mercately.to_owned(),
+            api_key: MERCATELY_KEY.to_owned(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+        },
+        links: activities::dispatch::OfferLinks {
+            secret: TEST_LINK_SECRET.as_bytes().to_vec(),
+            public_base_url: public.to_owned(),
+        },
+        staff_alert_phone: Some(STAFF_PHONE.to_owned()),
+    }
+}
+
 pub fn test_auth_settings() -> api::auth::AuthSettings {
     api::auth::AuthSettings {
         secret: b"test-secret-test-secret-test-secret!".to_vec(),

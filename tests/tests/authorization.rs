@@ -308,6 +308,31 @@ fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
             Staff,
             Some(json!({ "answer": "accept" })),
         ),
+        // The signed link is the credential; forged and foreign links are tested in
+        // dispatch_flow.rs.
+        ("get", "/api/v1/offers/{token}/{answer}", Public, None),
+        ("post", "/api/v1/offers/{token}/{answer}", Public, None),
+        // Only a vet with an offer may answer: everyone here is refused (403), Lucía
+        // because this staff-dispatched request has no offer of hers.
+        (
+            "post",
+            "/api/v1/service-requests/{request}/answer",
+            Staff,
+            Some(json!({ "answer": "accept" })),
+        ),
+        // Only the accepted vet or staff: nobody here.
+        (
+            "post",
+            "/api/v1/service-requests/{request}/coordinate",
+            Staff,
+            Some(json!({ "start": "2030-01-07T13:00:00Z" })),
+        ),
+        (
+            "post",
+            "/api/v1/service-requests/{request}/reassign",
+            Staff,
+            Some(json!({ "reason": "el veterinario enfermó" })),
+        ),
     ]
 }
 
@@ -586,7 +611,7 @@ fn as_documented(template: &str) -> String {
             out.push('/');
         }
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some("list") => out.push_str("{list}"),
+            Some(name @ ("list" | "token" | "answer")) => out.push_str(&format!("{{{name}}}")),
             Some(_) if first => {
                 first = false;
                 out.push_str("{id}");
@@ -756,7 +781,8 @@ async fn public_reads_need_no_sign_in() {
     let app = TestApp::start().await;
     let world = build_world(&app).await;
     for (verb, template, class, _) in table() {
-        if class != Public || verb != "get" {
+        // Offer links need a token signed for a real offer: dispatch_flow.rs opens them.
+        if class != Public || verb != "get" || template.contains("{token}") {
             continue;
         }
         let path = fill(template, &world.ids);

@@ -17,7 +17,7 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     let db = Arc::new(TestDb::new().await);
     let settings = temporal_settings(dev_server_address(), &unique_task_queue());
     let app = TestApp::spawn(db.clone(), settings.clone(), quick_policy()).await;
-    let first = WorkerProcess::start(&db, &settings);
+    let first = WorkerProcess::start(&app.worker_settings());
 
     let (status, created) = app
         .staff_post(
@@ -52,7 +52,7 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     .await;
 
     first.kill().await;
-    let _second = WorkerProcess::start(&db, &settings);
+    let _second = WorkerProcess::start(&app.worker_settings());
 
     let (status, answer) = app
         .staff_post(

@@ -201,6 +201,7 @@ async fn a_create_the_workflow_refuses_leaves_no_row_behind() {
                 request: id.into(),
                 description: "ya existe".into(),
                 policy: quick_policy(),
+                mode: workflows::DispatchMode::Staff,
             },
             temporalio_client::WorkflowStartOptions::new(
                 app.settings.task_queue.clone(),

@@ -17,7 +17,6 @@ use temporalio_common::HasWorkflowDefinition;
 use temporalio_common::protos::temporal::api::testservice::v1::{
     LockTimeSkippingRequest, SleepRequest, UnlockTimeSkippingRequest,
 };
-use worker::WorkerSettings;
 use workflows::{ServiceRequestInput, ServiceRequestWorkflow, VetResponse};
 
 const DAY: u64 = 24 * 60 * 60;
@@ -40,11 +39,13 @@ async fn setup() -> Setup {
         .connect()
         .await
         .expect("connect to the test server");
-    let worker = InProcessWorker::start(WorkerSettings {
-        database_url: db.url.clone(),
-        database_pool_size: 4,
-        temporal: settings,
-    });
+    let (_mercately, mercately_base) = e2e::mercately_emulator().await;
+    let worker = InProcessWorker::start(e2e::worker_settings(
+        &db.url,
+        settings,
+        &mercately_base,
+        "http://127.0.0.1:9",
+    ));
     Setup {
         _server: server,
         _worker: worker,
@@ -70,6 +71,7 @@ async fn start(
                 request,
                 description: "Control de rutina".into(),
                 policy,
+                mode: workflows::DispatchMode::Staff,
             },
             WorkflowStartOptions::new(setup.task_queue.clone(), request.workflow_id()).build(),
         )
@@ -109,6 +111,7 @@ async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
     let policy = DispatchPolicy {
         vet_followup_delay_secs: 2 * DAY,
         vet_max_followups: 2,
+        offer_batch_size: 1,
     };
     let (workflow_id, handle) = start(&setup, policy).await;
 
@@ -163,6 +166,7 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
     let policy = DispatchPolicy {
         vet_followup_delay_secs: 2 * DAY,
         vet_max_followups: 3,
+        offer_batch_size: 1,
     };
     let (workflow_id, handle) = start(&setup, policy).await;
     let request = workflow_id
@@ -203,6 +207,8 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
             VetResponse {
                 answer: domain::VetAnswer::Accept,
                 vet: None,
+                offer_no: None,
+                by_vet: false,
             },
             WorkflowExecuteUpdateOptions::default(),
         )

@@ -5,6 +5,8 @@ use std::future::Future;
 
 use activities::{
     RequestActivities,
+    dispatch::{DispatchActivities, OfferLinks},
+    mercately::{MercatelyClient, MercatelySettings},
     settings::{SettingsError, TemporalSettings, env_or, env_required},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
@@ -18,6 +20,12 @@ pub struct WorkerSettings {
     /// `DATABASE_POOL_SIZE`, connections the activities may hold at once.
     pub database_pool_size: usize,
     pub temporal: TemporalSettings,
+    /// `MERCATELY_*`: where WhatsApp messages go.
+    pub mercately: MercatelySettings,
+    /// `OFFER_LINK_SECRET`, `PUBLIC_BASE_URL`: the offer links in those messages.
+    pub links: OfferLinks,
+    /// `STAFF_ALERT_PHONE`: staff's WhatsApp for alerts (unset: alerts are only logged).
+    pub staff_alert_phone: Option<String>,
 }
 
 impl WorkerSettings {
@@ -26,6 +34,10 @@ impl WorkerSettings {
             database_url: env_required("DATABASE_URL")?,
             database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
             temporal: TemporalSettings::from_env()?,
+            mercately: MercatelySettings::from_env()?,
+            links: OfferLinks::from_env()?,
+            staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
+                .filter(|p| !p.is_empty()),
         })
     }
 }
@@ -43,7 +55,13 @@ pub async fn run(
     let runtime = temporalio_sdk::Runtime::from_current_tokio(Default::default())?;
     let options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
-        .register_activities(RequestActivities::new(pool))
+        .register_activities(RequestActivities::new(pool.clone()))
+        .register_activities(DispatchActivities::new(
+            pool,
+            MercatelyClient::new(settings.mercately.clone())?,
+            settings.links.clone(),
+            settings.staff_alert_phone.clone(),
+        ))
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     let stop = worker.shutdown_handle();

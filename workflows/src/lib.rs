@@ -4,7 +4,8 @@
 pub mod service_request;
 
 pub use service_request::{
-    RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
+    Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign, RequestStatus,
+    ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
 };
 
 /// Names shared by the worker, the API and the Temporal UI, in one place.
@@ -13,6 +14,8 @@ pub mod names {
     pub const DEFAULT_TASK_QUEUE: &str = "service-requests";
     pub const SERVICE_REQUEST_WORKFLOW: &str = "ServiceRequestWorkflow";
     pub const VET_RESPONSE_UPDATE: &str = "vet_response";
+    pub const COORDINATE_UPDATE: &str = "coordinate";
+    pub const REASSIGN_UPDATE: &str = "reassign";
     pub const STATUS_QUERY: &str = "status";
 }
 

@@ -1,11 +1,26 @@
 //! `ServiceRequestWorkflow`: one durable workflow per service request, the single writer
 //! of its state after creation.
+//!
+//! A checked-out request is dispatched: its ranked candidate vets get WhatsApp offers,
+//! `offer_batch_size` at a time, each followed up `vet_max_followups` times; a reject or
+//! silence moves on to the next vets, nobody left expires the request (owner and staff
+//! are told). The first vet to accept wins; the vet (or staff) then sets the start inside
+//! the wanted window, which books the vet's time (`coordinated`). Staff may reassign an
+//! accepted or coordinated request: its vet is released and excluded, dispatch starts
+//! again.
+//!
+//! A request created directly by staff (no address, no window) is dispatched by hand:
+//! one open offer whose answer staff record for a vet — the original walking skeleton,
+//! whose command sequence is kept so that its workflows in flight still replay.
 
 use std::{pin::pin, time::Duration};
 
-use activities::{RecordTransition, RequestActivities};
+use activities::{
+    RecordTransition, RequestActivities,
+    dispatch::{Audience, BookVisit, DispatchActivities, Notice, Plan, PlanInput, SendOffer},
+};
 use chrono::{DateTime, Utc};
-use db::requests::OfferRecord;
+use db::{dispatch::Booking, requests::OfferRecord};
 use domain::{
     Actor, DispatchPolicy, RequestId, RequestState, StateChange, VetAnswer, VetId, check_transition,
 };
@@ -19,21 +34,41 @@ use temporalio_sdk::{
 
 use crate::{names, search};
 
-/// What checkout (for now the create endpoint) hands the workflow.
+/// How a request finds its vet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispatchMode {
+    /// Created by staff without address or window: staff record which vet answered.
+    /// (Inputs from before dispatch existed read as this.)
+    #[default]
+    Staff,
+    /// Checked out by an owner: offered to the candidate vets on WhatsApp.
+    Candidates,
+}
+
+/// What checkout (or the staff create endpoint) hands the workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRequestInput {
     pub request: RequestId,
     pub description: String,
     pub policy: DispatchPolicy,
+    #[serde(default)]
+    pub mode: DispatchMode,
 }
 
 /// A vet's answer, sent as the `vet_response` update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VetResponse {
     pub answer: VetAnswer,
-    /// The vet answering, when known (the offer links of dispatch will always know).
+    /// The vet answering (required for dispatched requests).
     #[serde(default)]
     pub vet: Option<VetId>,
+    /// The offer answered (from a link); absent from the vet's API: their latest offer.
+    #[serde(default)]
+    pub offer_no: Option<i32>,
+    /// Sent by the vet (a link, their API), not recorded by staff.
+    #[serde(default)]
+    pub by_vet: bool,
 }
 
 /// What the caller of `vet_response` learns at once.
@@ -42,6 +77,66 @@ pub struct VetResponse {
 pub enum VetResponseOutcome {
     Accepted,
     Rejected,
+    /// Another vet accepted first.
+    Taken,
+    /// The offer closed unanswered (no answer in time, or the request moved on).
+    Expired,
+    /// This offer was answered already (a link works once).
+    AlreadyAnswered,
+    /// No such offer was made to this vet.
+    NotYours,
+}
+
+/// The `coordinate` update: the visit's exact start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordinate {
+    pub start: DateTime<Utc>,
+    /// The accepted vet or staff.
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CoordinateOutcome {
+    Coordinated {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    /// The vet already has a visit overlapping that time; nothing changed.
+    Overlap,
+}
+
+/// The `reassign` update: staff send the request back to dispatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassign {
+    pub actor: Actor,
+    pub reason: String,
+}
+
+/// One offer as the workflow sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub offer_no: i32,
+    pub vet: VetId,
+    pub status: OfferStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Open,
+    Accepted,
+    Rejected,
+    /// Closed unanswered.
+    Closed,
+}
+
+/// The wanted window and the visit's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub duration_minutes: i32,
 }
 
 /// The live view answered by the `status` query, and the workflow's result.
@@ -51,10 +146,17 @@ pub struct RequestStatus {
     pub state: RequestState,
     /// seq of the last state change; matches `state_seq` in PostgreSQL once recorded.
     pub seq: i32,
+    /// Follow-ups sent for the offers now open (the staff path: for its one offer).
     pub followups_sent: u32,
     /// Whether a vet's answer is being waited for.
     pub awaiting_vet: bool,
     pub vet: Option<VetId>,
+    /// Every offer made, in order.
+    #[serde(default)]
+    pub offers: Vec<Offer>,
+    /// The coordinated visit.
+    #[serde(default)]
+    pub scheduled: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 #[workflow]
@@ -63,8 +165,19 @@ pub struct ServiceRequestWorkflow {
     state: RequestState,
     seq: i32,
     followups_sent: u32,
+    /// The staff path's one answer.
     response: Option<VetResponse>,
     vet: Option<VetId>,
+    offers: Vec<Offer>,
+    /// Offers whose answer is not yet in PostgreSQL, with when it came.
+    unrecorded: Vec<(i32, VetAnswer, DateTime<Utc>)>,
+    window: Option<Window>,
+    scheduled: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A `coordinate` update is booking the vet's time.
+    coordinating: bool,
+    reassign: Option<Reassign>,
+    /// Vets taken off this request by reassignment, never asked again.
+    excluded: Vec<VetId>,
 }
 
 /// Recording a state change or an offer: PostgreSQL may be briefly away, so retry
@@ -75,6 +188,19 @@ fn db_activity() -> ActivityOptions {
             initial_interval: Some(Duration::from_millis(200).try_into().unwrap_or_default()),
             backoff_coefficient: 2.0,
             maximum_interval: Some(Duration::from_secs(30).try_into().unwrap_or_default()),
+            ..Default::default()
+        })
+        .build()
+}
+
+/// Sending a WhatsApp message: the client retries quickly inside one attempt; between
+/// attempts back off up to a minute. Refusals fail at once (non-retryable).
+fn send_activity() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(90))
+        .retry_policy(RetryPolicy {
+            initial_interval: Some(Duration::from_secs(1).try_into().unwrap_or_default()),
+            backoff_coefficient: 2.0,
+            maximum_interval: Some(Duration::from_secs(60).try_into().unwrap_or_default()),
             ..Default::default()
         })
         .build()
@@ -95,11 +221,358 @@ impl ServiceRequestWorkflow {
             followups_sent: 0,
             response: None,
             vet: None,
+            offers: Vec::new(),
+            unrecorded: Vec::new(),
+            window: None,
+            scheduled: None,
+            coordinating: false,
+            reassign: None,
+            excluded: Vec::new(),
         }
     }
 
     #[run(name = names::SERVICE_REQUEST_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
+        match ctx.state(|s| s.input.mode) {
+            DispatchMode::Staff => Self::run_staff_dispatched(ctx).await,
+            DispatchMode::Candidates => Self::run_dispatched(ctx).await,
+        }
+    }
+
+    /// Candidates, offers, acceptance, coordination; again after a reassignment.
+    async fn run_dispatched(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
+        let (request, policy) = ctx.state(|s| (s.input.request, s.input.policy));
+        loop {
+            let exclude = ctx.state(|s| s.excluded.clone());
+            let plan = ctx
+                .execute_activity(
+                    DispatchActivities::plan_dispatch,
+                    PlanInput { request, exclude },
+                    db_activity(),
+                )
+                .await?;
+            let Some(plan) = plan else {
+                let reason = "the request has no address or window to dispatch".to_owned();
+                return Self::expire(ctx, reason).await;
+            };
+            ctx.state_mut(|s| {
+                s.window = Some(Window {
+                    start: plan.window_start,
+                    end: plan.window_end,
+                    duration_minutes: plan.duration_minutes,
+                });
+            });
+            if plan.candidates.is_empty() {
+                let reason = "no vet covering the address is available in the wanted window";
+                return Self::expire(ctx, reason.to_owned()).await;
+            }
+            if ctx.state(|s| s.state) == RequestState::Pending {
+                let reason = format!("{} candidate vets", plan.candidates.len());
+                Self::transition(ctx, RequestState::VetAsked, Actor::System, Some(reason)).await?;
+            }
+
+            let Some(vet) = Self::offer_in_batches(ctx, &policy, &plan).await? else {
+                let asked = ctx.state(|s| s.offers.len());
+                let reason = format!("none of the {asked} vets asked accepted");
+                return Self::expire(ctx, reason).await;
+            };
+            Self::transition(ctx, RequestState::VetAccepted, Actor::Vet(vet), None).await?;
+            Self::notify(
+                ctx,
+                Audience::Owner,
+                "accepted",
+                "¡Un veterinario aceptó tu solicitud! Te confirmamos el horario en breve.".into(),
+            )
+            .await?;
+
+            // Coordination happens in the `coordinate` update; here we wait for staff to
+            // send the request back to dispatch (payment joins this wait next).
+            ctx.wait_condition(|s| s.reassign.is_some()).await?;
+            let Reassign { actor, reason } = ctx
+                .state_mut(|s| s.reassign.take())
+                .unwrap_or_else(|| unreachable!("the condition above"));
+            if ctx.state(|s| s.scheduled.is_some()) {
+                ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
+                    .await?;
+            }
+            ctx.state_mut(|s| {
+                if let Some(vet) = s.vet.take() {
+                    s.excluded.push(vet);
+                }
+                s.scheduled = None;
+            });
+            ctx.upsert_search_attributes([search::VET_ID.value_unset()]);
+            Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await?;
+        }
+    }
+
+    /// Offers the request to the candidates, a batch at a time, with follow-ups. The
+    /// first vet to accept, or `None` when every batch passed.
+    async fn offer_in_batches(
+        ctx: &mut WorkflowContext<Self>,
+        policy: &DispatchPolicy,
+        plan: &Plan,
+    ) -> WorkflowResult<Option<VetId>> {
+        let request = ctx.state(|s| s.input.request);
+        let batch_size = usize::try_from(policy.offer_batch_size.max(1)).unwrap_or(1);
+        for batch in plan.candidates.chunks(batch_size) {
+            let offered_at = to_utc(ctx.workflow_time());
+            let expires_at = offered_at
+                + chrono::Duration::from_std(policy.offer_lifetime())
+                    .unwrap_or(chrono::Duration::MAX);
+            let mut numbers = Vec::with_capacity(batch.len());
+            for &vet in batch {
+                let offer_no = ctx.state_mut(|s| {
+                    let offer_no = i32::try_from(s.offers.len()).unwrap_or(i32::MAX) + 1;
+                    s.offers.push(Offer {
+                        offer_no,
+                        vet,
+                        status: OfferStatus::Open,
+                    });
+                    s.followups_sent = 0;
+                    offer_no
+                });
+                numbers.push(offer_no);
+                let record = OfferRecord {
+                    request,
+                    offer_no,
+                    vet: Some(vet),
+                    offered_at,
+                    followups_sent: 0,
+                    answer: None,
+                    expires_at: Some(expires_at),
+                };
+                Self::record_offer(ctx, &record).await?;
+            }
+            for (&vet, &offer_no) in batch.iter().zip(&numbers) {
+                Self::send_offer(ctx, vet, offer_no, 0, expires_at).await?;
+            }
+
+            let mut followups = 0;
+            loop {
+                let next_followup = offered_at
+                    + chrono::Duration::from_std(policy.vet_followup_delay())
+                        .unwrap_or(chrono::Duration::MAX)
+                        * i32::try_from(followups + 1).unwrap_or(i32::MAX);
+                let wait = (next_followup - to_utc(ctx.workflow_time()))
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+                let woken = {
+                    let batch_done = |s: &Self| {
+                        !s.unrecorded.is_empty()
+                            || s.offers.iter().any(|o| o.status == OfferStatus::Accepted)
+                            || !numbers.iter().any(|n| s.offer_open(*n))
+                    };
+                    let mut timer = pin!(ctx.timer(wait.max(Duration::from_millis(1))));
+                    let mut answered = pin!(ctx.wait_condition(batch_done));
+                    let woken = select! {
+                        _ = answered => true,
+                        _ = timer => false
+                    };
+                    if woken {
+                        timer.cancel();
+                    }
+                    woken
+                };
+                if woken {
+                    Self::record_answers(ctx, request, offered_at, followups).await?;
+                    let winner = ctx.state(|s| {
+                        s.offers
+                            .iter()
+                            .find(|o| o.status == OfferStatus::Accepted)
+                            .map(|o| o.vet)
+                    });
+                    let open = ctx.state(|s| numbers.iter().any(|n| s.offer_open(*n)));
+                    if winner.is_some() {
+                        Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                        return Ok(winner);
+                    }
+                    if !open {
+                        // Everyone in the batch rejected: on to the next.
+                        break;
+                    }
+                    continue;
+                }
+                if followups >= policy.vet_max_followups {
+                    Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                    break;
+                }
+                followups += 1;
+                ctx.state_mut(|s| s.followups_sent = followups);
+                let open: Vec<(i32, VetId)> = ctx.state(|s| {
+                    s.offers
+                        .iter()
+                        .filter(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Open)
+                        .map(|o| (o.offer_no, o.vet))
+                        .collect()
+                });
+                for (offer_no, vet) in open {
+                    Self::send_offer(ctx, vet, offer_no, followups, expires_at).await?;
+                    let record = OfferRecord {
+                        request,
+                        offer_no,
+                        vet: Some(vet),
+                        offered_at,
+                        followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                        answer: None,
+                        expires_at: Some(expires_at),
+                    };
+                    Self::record_offer(ctx, &record).await?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn offer_open(&self, offer_no: i32) -> bool {
+        self.offers
+            .iter()
+            .any(|o| o.offer_no == offer_no && o.status == OfferStatus::Open)
+    }
+
+    /// Writes the answers that came in since the last look.
+    async fn record_answers(
+        ctx: &mut WorkflowContext<Self>,
+        request: RequestId,
+        offered_at: DateTime<Utc>,
+        followups: u32,
+    ) -> WorkflowResult<()> {
+        let answers = ctx.state_mut(|s| std::mem::take(&mut s.unrecorded));
+        for (offer_no, answer, at) in answers {
+            let vet = ctx.state(|s| {
+                s.offers
+                    .iter()
+                    .find(|o| o.offer_no == offer_no)
+                    .map(|o| o.vet)
+            });
+            let record = OfferRecord {
+                request,
+                offer_no,
+                vet,
+                offered_at,
+                followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                answer: Some((answer, at)),
+                expires_at: None,
+            };
+            Self::record_offer(ctx, &record).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the batch's offers still open: their links stop working now.
+    async fn close_open(
+        ctx: &mut WorkflowContext<Self>,
+        request: RequestId,
+        numbers: &[i32],
+        offered_at: DateTime<Utc>,
+        followups: u32,
+    ) -> WorkflowResult<()> {
+        let now = to_utc(ctx.workflow_time());
+        let closed: Vec<(i32, VetId)> = ctx.state_mut(|s| {
+            s.offers
+                .iter_mut()
+                .filter(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Open)
+                .map(|o| {
+                    o.status = OfferStatus::Closed;
+                    (o.offer_no, o.vet)
+                })
+                .collect()
+        });
+        for (offer_no, vet) in closed {
+            let record = OfferRecord {
+                request,
+                offer_no,
+                vet: Some(vet),
+                offered_at,
+                followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                answer: None,
+                expires_at: Some(now),
+            };
+            Self::record_offer(ctx, &record).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_offer(
+        ctx: &mut WorkflowContext<Self>,
+        vet: VetId,
+        offer_no: i32,
+        attempt: u32,
+        expires_at: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let request = ctx.state(|s| s.input.request);
+        ctx.execute_activity(
+            DispatchActivities::send_offer,
+            SendOffer {
+                request,
+                vet,
+                offer_no,
+                attempt,
+                expires_at,
+            },
+            send_activity(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn notify(
+        ctx: &mut WorkflowContext<Self>,
+        audience: Audience,
+        key: &str,
+        text: String,
+    ) -> WorkflowResult<()> {
+        let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
+        ctx.execute_activity(
+            DispatchActivities::notify,
+            Notice {
+                request,
+                audience,
+                // One notice per state change: a second round after a reassignment
+                // tells again.
+                key: format!("{key}:{seq}"),
+                text,
+            },
+            send_activity(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Nobody can take the request: `expired`, and the owner and staff are told.
+    async fn expire(
+        ctx: &mut WorkflowContext<Self>,
+        reason: String,
+    ) -> WorkflowResult<RequestStatus> {
+        Self::transition(
+            ctx,
+            RequestState::Expired,
+            Actor::System,
+            Some(reason.clone()),
+        )
+        .await?;
+        Self::notify(
+            ctx,
+            Audience::Owner,
+            "expired",
+            "Lo sentimos: ningún veterinario pudo tomar tu solicitud en ese horario. No se te cobró nada.".into(),
+        )
+        .await?;
+        Self::notify(
+            ctx,
+            Audience::Staff,
+            "expired",
+            format!("solicitud vencida: {reason}"),
+        )
+        .await?;
+        Ok(ctx.state(Self::status))
+    }
+
+    /// The staff path (see the module documentation). Its commands must stay as they
+    /// are: saved histories replay them.
+    async fn run_staff_dispatched(
+        ctx: &mut WorkflowContext<Self>,
+    ) -> WorkflowResult<RequestStatus> {
         let (request, policy) = ctx.state(|s| (s.input.request, s.input.policy));
 
         Self::transition(ctx, RequestState::VetAsked, Actor::System, None).await?;
@@ -111,12 +584,13 @@ impl ServiceRequestWorkflow {
             offered_at,
             followups_sent: 0,
             answer: None,
+            expires_at: None,
         };
         Self::record_offer(ctx, &offer).await?;
 
         let response = Self::await_vet_answer(ctx, &policy, &mut offer).await?;
         match response {
-            Some(VetResponse { answer, vet }) => {
+            Some(VetResponse { answer, vet, .. }) => {
                 offer.answer = Some((answer, to_utc(ctx.workflow_time())));
                 offer.vet = vet;
                 Self::record_offer(ctx, &offer).await?;
@@ -238,13 +712,19 @@ impl ServiceRequestWorkflow {
     }
 
     fn status(&self) -> RequestStatus {
+        let awaiting_vet = match self.input.mode {
+            DispatchMode::Staff => self.state == RequestState::VetAsked && self.response.is_none(),
+            DispatchMode::Candidates => self.offers.iter().any(|o| o.status == OfferStatus::Open),
+        };
         RequestStatus {
             request: self.input.request,
             state: self.state,
             seq: self.seq,
             followups_sent: self.followups_sent,
-            awaiting_vet: self.state == RequestState::VetAsked && self.response.is_none(),
+            awaiting_vet,
             vet: self.vet,
+            offers: self.offers.clone(),
+            scheduled: self.scheduled,
         }
     }
 
@@ -257,29 +737,189 @@ impl ServiceRequestWorkflow {
     fn validate_vet_response(
         &self,
         _ctx: &WorkflowContextView,
-        _response: &VetResponse,
+        response: &VetResponse,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if self.state != RequestState::VetAsked {
-            return Err(format!("the request is {}, no offer is open", self.state).into());
-        }
-        if self.response.is_some() {
-            return Err("the offer has already been answered".into());
+        match self.input.mode {
+            DispatchMode::Staff => {
+                if response.by_vet {
+                    return Err("vet: this request is dispatched by staff".into());
+                }
+                if self.state != RequestState::VetAsked {
+                    return Err(format!("the request is {}, no offer is open", self.state).into());
+                }
+                if self.response.is_some() {
+                    return Err("the offer has already been answered".into());
+                }
+            }
+            DispatchMode::Candidates => {
+                if response.vet.is_none() {
+                    return Err("vet_id: which vet is answering is required".into());
+                }
+            }
         }
         Ok(())
     }
 
-    /// The vet's answer. An update, not a signal, so that the caller learns at once
-    /// whether it counted.
+    /// A vet's answer. An update, not a signal, so that the caller learns at once
+    /// whether it counted: accepted, rejected, taken by another vet, expired, already
+    /// answered, or not their offer. The first acceptance wins, whatever the timing:
+    /// updates are applied one at a time.
     #[update(name = names::VET_RESPONSE_UPDATE)]
     pub fn vet_response(
         &mut self,
-        _ctx: &mut SyncWorkflowContext<Self>,
+        ctx: &mut SyncWorkflowContext<Self>,
         response: VetResponse,
     ) -> VetResponseOutcome {
-        self.response = Some(response);
-        match response.answer {
-            VetAnswer::Accept => VetResponseOutcome::Accepted,
-            VetAnswer::Reject => VetResponseOutcome::Rejected,
+        if self.input.mode == DispatchMode::Staff {
+            self.response = Some(response);
+            return match response.answer {
+                VetAnswer::Accept => VetResponseOutcome::Accepted,
+                VetAnswer::Reject => VetResponseOutcome::Rejected,
+            };
         }
+        let Some(vet) = response.vet else {
+            return VetResponseOutcome::NotYours;
+        };
+        let found = match response.offer_no {
+            Some(no) => self.offers.iter().position(|o| o.offer_no == no),
+            None => self.offers.iter().rposition(|o| o.vet == vet),
+        };
+        let Some(index) = found.filter(|&i| self.offers[i].vet == vet) else {
+            return VetResponseOutcome::NotYours;
+        };
+        let taken = self
+            .offers
+            .iter()
+            .any(|o| o.status == OfferStatus::Accepted && o.vet != vet)
+            || (self.vet.is_some() && self.vet != Some(vet));
+        let offer = &mut self.offers[index];
+        match offer.status {
+            OfferStatus::Open if taken => VetResponseOutcome::Taken,
+            OfferStatus::Open => {
+                let at = to_utc(ctx.workflow_time());
+                self.unrecorded.push((offer.offer_no, response.answer, at));
+                match response.answer {
+                    VetAnswer::Accept => {
+                        offer.status = OfferStatus::Accepted;
+                        VetResponseOutcome::Accepted
+                    }
+                    VetAnswer::Reject => {
+                        offer.status = OfferStatus::Rejected;
+                        VetResponseOutcome::Rejected
+                    }
+                }
+            }
+            OfferStatus::Accepted | OfferStatus::Rejected => VetResponseOutcome::AlreadyAnswered,
+            OfferStatus::Closed if taken => VetResponseOutcome::Taken,
+            OfferStatus::Closed => VetResponseOutcome::Expired,
+        }
+    }
+
+    #[update_validator(coordinate)]
+    fn validate_coordinate(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Coordinate,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match input.actor {
+            Actor::Staff(_) => {}
+            Actor::Vet(vet) if Some(vet) == self.vet => {}
+            _ => return Err("vet: only the accepted vet or staff set the time".into()),
+        }
+        if self.state != RequestState::VetAccepted || self.input.mode == DispatchMode::Staff {
+            return Err(format!("the request is {}, not waiting for a time", self.state).into());
+        }
+        if self.coordinating || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        let Some(window) = self.window else {
+            return Err("the request has no window".into());
+        };
+        let end = input.start + chrono::Duration::minutes(window.duration_minutes.into());
+        if input.start < window.start || end > window.end {
+            return Err(format!(
+                "start: the visit ({} min) must fit inside the wanted window {} – {}",
+                window.duration_minutes, window.start, window.end
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The visit's exact start: books the vet's time (a database constraint refuses an
+    /// overlapping visit) and moves the request to `coordinated`.
+    #[update(name = names::COORDINATE_UPDATE)]
+    pub async fn coordinate(
+        ctx: &mut WorkflowContext<Self>,
+        input: Coordinate,
+    ) -> Result<CoordinateOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        let (request, vet, window) = ctx.state_mut(|s| {
+            s.coordinating = true;
+            (s.input.request, s.vet, s.window)
+        });
+        let (Some(vet), Some(window)) = (vet, window) else {
+            ctx.state_mut(|s| s.coordinating = false);
+            return Err("no vet or window".into());
+        };
+        let start = input.start;
+        let end = start + chrono::Duration::minutes(window.duration_minutes.into());
+        let booked = ctx
+            .execute_activity(
+                DispatchActivities::book_visit,
+                BookVisit {
+                    request,
+                    vet,
+                    start,
+                    end,
+                },
+                db_activity(),
+            )
+            .await;
+        let outcome = match booked {
+            Ok(Booking::Booked) => {
+                ctx.state_mut(|s| s.scheduled = Some((start, end)));
+                let reason = format!("visit at {start}");
+                Self::transition(ctx, RequestState::Coordinated, input.actor, Some(reason))
+                    .await
+                    .map(|()| CoordinateOutcome::Coordinated { start, end })
+                    .map_err(|e| e.to_string().into())
+            }
+            Ok(Booking::Overlap) => Ok(CoordinateOutcome::Overlap),
+            Err(e) => Err(e.to_string().into()),
+        };
+        ctx.state_mut(|s| s.coordinating = false);
+        outcome
+    }
+
+    #[update_validator(reassign)]
+    fn validate_reassign(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Reassign,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if !matches!(
+            self.state,
+            RequestState::VetAccepted | RequestState::Coordinated
+        ) || self.input.mode == DispatchMode::Staff
+        {
+            return Err(format!("the request is {}, it has no vet to replace", self.state).into());
+        }
+        if self.coordinating || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        if input.reason.trim().is_empty() {
+            return Err("reason: must not be blank".into());
+        }
+        Ok(())
+    }
+
+    /// Staff send the request back to dispatch: the current vet is released and not
+    /// asked again.
+    #[update(name = names::REASSIGN_UPDATE)]
+    pub fn reassign(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: Reassign) {
+        self.reassign = Some(Reassign {
+            actor: input.actor,
+            reason: input.reason.trim().to_owned(),
+        });
     }
 }

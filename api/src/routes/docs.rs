@@ -52,6 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::studies::Docs::openapi());
     doc.merge(routes::pricing::Docs::openapi());
     doc.merge(routes::cart::Docs::openapi());
+    doc.merge(routes::dispatch::Docs::openapi());
     doc
 }
 

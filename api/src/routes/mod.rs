@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cart;
 pub mod catalog;
+pub mod dispatch;
 pub mod docs;
 pub mod health;
 pub mod pets;

@@ -21,9 +21,8 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 use temporalio_client::{
-    WorkflowExecuteUpdateOptions, WorkflowIdReusePolicy, WorkflowQueryOptions,
-    WorkflowStartOptions, errors::WorkflowQueryError, errors::WorkflowStartError,
-    errors::WorkflowUpdateError,
+    WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions, errors::WorkflowQueryError,
+    errors::WorkflowStartError,
 };
 use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::ToSchema;
@@ -111,6 +110,7 @@ async fn create(
         request: id,
         description: description.as_str().to_owned(),
         policy: state.settings.dispatch,
+        mode: workflows::DispatchMode::Staff,
     };
     let options =
         WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id.workflow_id())
@@ -201,6 +201,8 @@ pub struct OfferView {
     pub followups_sent: i32,
     pub answer: Option<VetAnswer>,
     pub answered_at: Option<DateTime<Utc>>,
+    /// When the offer closes (or closed) if unanswered.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<RequestDetail> for RequestView {
@@ -242,6 +244,7 @@ impl From<RequestDetail> for RequestView {
                     followups_sent: o.followups_sent,
                     answer: o.answer,
                     answered_at: o.answered_at,
+                    expires_at: o.expires_at,
                 })
                 .collect(),
         }
@@ -447,8 +450,8 @@ pub struct VetResponseResult {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// A vet's answer, delivered as a workflow update so the caller learns at once whether
-/// it counted (409 when the offer is no longer open).
+/// Staff record a vet's answer (given by phone, say), delivered as a workflow update so
+/// the caller learns at once whether it counted (409 when the offer is no longer open).
 async fn vet_response(
     user: AuthUser,
     State(state): State<AppState>,
@@ -458,41 +461,18 @@ async fn vet_response(
     user.require_staff()?;
     let id = parse_id(&id)?;
     let Json(body) = body?;
-    let handle = state
-        .temporal
-        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
-    let update = handle.execute_update(
-        ServiceRequestWorkflow::vet_response,
+    let result = crate::routes::dispatch::deliver_answer(
+        &state,
+        id,
         VetResponse {
             answer: body.answer,
             vet: body.vet_id,
+            offer_no: None,
+            by_vet: false,
         },
-        WorkflowExecuteUpdateOptions::default(),
-    );
-    match tokio::time::timeout(state.settings.query_timeout, update).await {
-        Ok(Ok(outcome)) => Ok(Json(VetResponseResult { outcome })),
-        // A finished workflow is "not found" to Temporal; to the vet the offer is closed.
-        Ok(Err(WorkflowUpdateError::NotFound(_))) => {
-            let mut conn = db::conn(&state.pool).await?;
-            match db::requests::find_request(&mut conn, id).await? {
-                Some(found) => Err(ApiError::Conflict {
-                    kind: "offer-closed",
-                    detail: format!("the request is {}, no offer is open", found.request.state),
-                }),
-                None => Err(ApiError::NotFound("service request")),
-            }
-        }
-        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(ApiError::Conflict {
-            kind: "offer-closed",
-            detail: failure.message,
-        }),
-        Ok(Err(e)) => Err(ApiError::Unavailable {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            detail: format!("vet response update failed: {e}"),
-        }),
-        Err(_) => Err(ApiError::Unavailable {
-            status: StatusCode::GATEWAY_TIMEOUT,
-            detail: "the workflow did not accept the answer in time".to_owned(),
-        }),
-    }
+    )
+    .await?;
+    Ok(Json(VetResponseResult {
+        outcome: result.outcome,
+    }))
 }

@@ -1,0 +1,513 @@
+//! A vet's side of dispatch: the signed offer links of the WhatsApp messages (no login:
+//! opening one shows what the vet is about to confirm, confirming is a POST), the same
+//! answer through the vet's own API, setting the visit's time, and staff reassignment.
+//! Every answer is a workflow update, so the caller learns the outcome at once.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State, rejection::JsonRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use domain::{Actor, RequestId, RequestState, VetAnswer, VetId, dispatch::OfferToken};
+use serde::{Deserialize, Serialize};
+use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
+use utoipa::ToSchema;
+use workflows::{
+    Coordinate, CoordinateOutcome, Reassign, ServiceRequestWorkflow, VetResponse,
+    VetResponseOutcome,
+};
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(show_offer, answer_offer, answer, coordinate, reassign))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/offers/{token}/{answer}",
+            get(show_offer).post(answer_offer),
+        )
+        .route("/service-requests/{id}/answer", post(answer))
+        .route("/service-requests/{id}/coordinate", post(coordinate))
+        .route("/service-requests/{id}/reassign", post(reassign))
+}
+
+/// What an answer did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AnswerResult {
+    /// `accepted` or `rejected`.
+    #[schema(value_type = String, example = "accepted")]
+    pub outcome: VetResponseOutcome,
+}
+
+/// Delivers an answer to the request's workflow and turns the outcome into a response:
+/// `200` accepted/rejected; `409` taken by another vet, expired, already answered;
+/// `403` not this vet's offer.
+pub(crate) async fn deliver_answer(
+    state: &AppState,
+    id: RequestId,
+    response: VetResponse,
+) -> Result<AnswerResult, ApiError> {
+    let outcome = run_update(
+        state,
+        id,
+        ServiceRequestWorkflow::vet_response,
+        response,
+        "the request is closed to answers",
+    )
+    .await?;
+    match outcome {
+        VetResponseOutcome::Accepted | VetResponseOutcome::Rejected => Ok(AnswerResult { outcome }),
+        VetResponseOutcome::Taken => Err(ApiError::Conflict {
+            kind: "offer-taken",
+            detail: "another vet accepted this request first".into(),
+        }),
+        VetResponseOutcome::Expired => Err(ApiError::Conflict {
+            kind: "offer-expired",
+            detail: "this offer has expired".into(),
+        }),
+        VetResponseOutcome::AlreadyAnswered => Err(ApiError::Conflict {
+            kind: "offer-answered",
+            detail: "this offer was already answered".into(),
+        }),
+        VetResponseOutcome::NotYours => Err(ApiError::Forbidden("this offer is not yours".into())),
+    }
+}
+
+/// Runs a workflow update with the API's deadline. A validator's refusal written as
+/// `field: message` is a 422 naming the field (`vet: …` a 403); any other is a 409. A
+/// finished workflow is a 409 with `closed` when the request exists, else 404.
+async fn run_update<U>(
+    state: &AppState,
+    id: RequestId,
+    update: U,
+    input: U::Input,
+    closed: &str,
+) -> Result<U::Output, ApiError>
+where
+    U: temporalio_common::UpdateDefinition<
+            Workflow = <ServiceRequestWorkflow as temporalio_common::HasWorkflowDefinition>::Run,
+        >,
+    U::Input: Send + 'static,
+    U::Output: 'static,
+{
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let call = handle.execute_update(update, input, WorkflowExecuteUpdateOptions::default());
+    match tokio::time::timeout(state.settings.query_timeout, call).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(WorkflowUpdateError::NotFound(_))) => {
+            let mut conn = db::conn(&state.pool).await?;
+            match db::requests::find_request(&mut conn, id).await? {
+                Some(found) => Err(ApiError::Conflict {
+                    kind: "offer-closed",
+                    detail: format!("{closed}: it is {}", found.request.state),
+                }),
+                None => Err(ApiError::NotFound("service request")),
+            }
+        }
+        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message)),
+        Ok(Err(e)) => Err(ApiError::Unavailable {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: format!("update failed: {e}"),
+        }),
+        Err(_) => Err(ApiError::Unavailable {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            detail: "the workflow did not answer in time".to_owned(),
+        }),
+    }
+}
+
+fn refusal(message: &str) -> ApiError {
+    match message.split_once(": ") {
+        Some(("vet", detail)) => ApiError::Forbidden(detail.to_owned()),
+        Some((field @ ("start" | "reason" | "vet_id"), detail)) => {
+            ApiError::Validation(vec![FieldError::new(field, detail)])
+        }
+        _ => ApiError::Conflict {
+            kind: "offer-closed",
+            detail: message.to_owned(),
+        },
+    }
+}
+
+/// A vet acts only on requests offered to them: anything else is refused here, without
+/// troubling the workflow (which checks the details).
+async fn require_offered(state: &AppState, id: RequestId, vet: VetId) -> Result<(), ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    if db::dispatch::was_offered(&mut conn, id, vet).await? {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "this request was not offered to you".into(),
+        ))
+    }
+}
+
+/// What an offer link shows before the vet confirms.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OfferView {
+    pub request_id: RequestId,
+    pub offer_no: i32,
+    /// What confirming does: `accept` or `reject`.
+    #[schema(value_type = String, example = "accept")]
+    pub answer: VetAnswer,
+    pub vet_name: String,
+    pub service: String,
+    pub pet: String,
+    pub neighborhood: String,
+    /// Local time, e.g. `30/11 10:00-12:00`.
+    pub window: String,
+    pub expires_at: DateTime<Utc>,
+    /// The request's state now.
+    pub state: RequestState,
+}
+
+fn verify(state: &AppState, raw: &str, answer: &str) -> Result<(OfferToken, VetAnswer), ApiError> {
+    let answer: VetAnswer = answer
+        .parse()
+        .map_err(|_| ApiError::NotFound("offer link"))?;
+    let token = OfferToken::verify(
+        raw,
+        &state.settings.offer_link_secret,
+        Utc::now().timestamp(),
+    )
+    .map_err(|e| match e {
+        domain::dispatch::TokenError::Expired => ApiError::Conflict {
+            kind: "offer-expired",
+            detail: "this offer has expired".into(),
+        },
+        _ => ApiError::NotFound("offer link"),
+    })?;
+    Ok((token, answer))
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/offers/{token}/{answer}",
+    tag = "dispatch",
+    params(
+        ("token" = String, Path, description = "The signed token of the WhatsApp link"),
+        ("answer" = String, Path, description = "`accept` or `reject`"),
+    ),
+    responses(
+        (status = 200, description = "What confirming will do (HTML for a browser)", body = OfferView),
+        (status = 404, description = "Not a link of ours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The offer has expired", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Opens an offer link: shows the request (service, pet, neighbourhood, window) and what
+/// confirming will do. Changes nothing; a browser gets a page with the confirm button.
+async fn show_offer(
+    State(state): State<AppState>,
+    Path((raw, answer)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (token, answer) = verify(&state, &raw, &answer)?;
+    let mut conn = db::conn(&state.pool).await?;
+    let context = db::dispatch::offer_context(&mut conn, token.request, token.vet)
+        .await?
+        .ok_or(ApiError::NotFound("offer link"))?;
+    let request = db::requests::find_request(&mut conn, token.request)
+        .await?
+        .ok_or(ApiError::NotFound("offer link"))?;
+    let view = OfferView {
+        request_id: token.request,
+        offer_no: token.offer_no,
+        answer,
+        vet_name: context.vet_name,
+        service: context.service,
+        pet: context.pet,
+        neighborhood: context.neighborhood,
+        window: context.window,
+        expires_at: DateTime::from_timestamp(token.expires_at, 0).unwrap_or_default(),
+        state: request.request.state,
+    };
+    if !wants_html(&headers) {
+        return Ok(Json(view).into_response());
+    }
+    let verb = match answer {
+        VetAnswer::Accept => "Aceptar",
+        VetAnswer::Reject => "Rechazar",
+    };
+    Ok(page(
+        &format!("{verb} la visita"),
+        &format!(
+            "<p>Hola {}: {} para {} en {}, {}.</p>\
+             <form method=\"post\"><button type=\"submit\">{verb}</button></form>",
+            escape(&view.vet_name),
+            escape(&view.service),
+            escape(&view.pet),
+            escape(&view.neighborhood),
+            escape(&view.window),
+        ),
+    ))
+}
+
+fn page(title: &str, body: &str) -> Response {
+    Html(format!(
+        "<!doctype html><html lang=\"es\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{title}</title></head>\
+         <body><h1>{title}</h1>{body}</body></html>"
+    ))
+    .into_response()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/offers/{token}/{answer}",
+    tag = "dispatch",
+    params(
+        ("token" = String, Path, description = "The signed token of the WhatsApp link"),
+        ("answer" = String, Path, description = "`accept` or `reject`"),
+    ),
+    responses(
+        (status = 200, body = AnswerResult),
+        (status = 403, description = "Not this vet's offer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not a link of ours", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Confirms an offer link's answer. Works once: a second POST is `409 offer-answered`.
+/// A browser's form post gets a page saying what happened.
+async fn answer_offer(
+    State(state): State<AppState>,
+    Path((raw, answer)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (token, answer) = verify(&state, &raw, &answer)?;
+    let result = deliver_answer(
+        &state,
+        token.request,
+        VetResponse {
+            answer,
+            vet: Some(token.vet),
+            offer_no: Some(token.offer_no),
+            by_vet: true,
+        },
+    )
+    .await;
+    tracing::info!(request = %token.request, vet = %token.vet, offer_no = token.offer_no, ok = result.is_ok(), "offer link answered");
+    if !wants_html(&headers) {
+        return Ok(Json(result?).into_response());
+    }
+    let (status, text) = match result {
+        Ok(AnswerResult {
+            outcome: VetResponseOutcome::Accepted,
+        }) => (
+            StatusCode::OK,
+            "¡Listo! La visita es tuya. Te escribimos para fijar el horario.".to_owned(),
+        ),
+        Ok(_) => (
+            StatusCode::OK,
+            "Registramos que no podés tomarla. ¡Gracias!".to_owned(),
+        ),
+        Err(e) => {
+            let status = e.clone_status();
+            (status, format!("No se pudo registrar tu respuesta: {e}."))
+        }
+    };
+    let mut response = page("AMAR Mascotas", &format!("<p>{}</p>", escape(&text)));
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    #[schema(value_type = String, example = "accept")]
+    pub answer: VetAnswer,
+    /// The offer answered; default: the vet's latest offer of this request.
+    #[serde(default)]
+    pub offer_no: Option<i32>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests/{id}/answer",
+    tag = "dispatch",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The service request id")),
+    request_body = AnswerBody,
+    responses(
+        (status = 200, body = AnswerResult),
+        (status = 403, description = "Not a vet, or not this vet's offer", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// A vet answers an offer made to them, signed in.
+async fn answer(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<AnswerBody>, JsonRejection>,
+) -> Result<Json<AnswerResult>, ApiError> {
+    let vet = user
+        .vet
+        .ok_or_else(|| ApiError::Forbidden("vets only".into()))?;
+    let id: RequestId = crate::error::parse_id(&id, "id")?;
+    let Json(body) = body?;
+    require_offered(&state, id, vet).await?;
+    deliver_answer(
+        &state,
+        id,
+        VetResponse {
+            answer: body.answer,
+            vet: Some(vet),
+            offer_no: body.offer_no,
+            by_vet: true,
+        },
+    )
+    .await
+    .map(Json)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CoordinateBody {
+    /// The visit's exact start; the visit must fit inside the wanted window.
+    pub start: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Coordinated {
+    pub state: RequestState,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests/{id}/coordinate",
+    tag = "dispatch",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The service request id")),
+    request_body = CoordinateBody,
+    responses(
+        (status = 200, body = Coordinated),
+        (status = 403, description = "Not the accepted vet nor staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not waiting for a time, or the vet is booked then", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Outside the wanted window", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// The accepted vet (or staff) sets the visit's start: the vet's time is booked (never
+/// twice for overlapping times) and the request is `coordinated`.
+async fn coordinate(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<CoordinateBody>, JsonRejection>,
+) -> Result<Json<Coordinated>, ApiError> {
+    let actor = match (user.is_staff, user.vet) {
+        (true, _) => Actor::Staff(user.id.into_uuid()),
+        (false, Some(vet)) => Actor::Vet(vet),
+        _ => return Err(ApiError::Forbidden("only the accepted vet or staff".into())),
+    };
+    let id: RequestId = crate::error::parse_id(&id, "id")?;
+    let Json(body) = body?;
+    if let Actor::Vet(vet) = actor {
+        require_offered(&state, id, vet).await?;
+    }
+    let outcome = run_update(
+        &state,
+        id,
+        ServiceRequestWorkflow::coordinate,
+        Coordinate {
+            start: body.start,
+            actor,
+        },
+        "the request is not waiting for a time",
+    )
+    .await?;
+    match outcome {
+        CoordinateOutcome::Coordinated { start, end } => Ok(Json(Coordinated {
+            state: RequestState::Coordinated,
+            start,
+            end,
+        })),
+        CoordinateOutcome::Overlap => Err(ApiError::Conflict {
+            kind: "vet-double-booked",
+            detail: "the vet already has a visit at that time".into(),
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignBody {
+    /// Why, kept in the state history.
+    pub reason: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests/{id}/reassign",
+    tag = "dispatch",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The service request id")),
+    request_body = ReassignBody,
+    responses(
+        (status = 202, description = "Dispatch starts again without the current vet"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request has no vet to replace", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Staff send an accepted or coordinated request back to dispatch, with a reason: the
+/// vet's time is released and the vet is not asked again.
+async fn reassign(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<ReassignBody>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    user.require_staff()?;
+    let id: RequestId = crate::error::parse_id(&id, "id")?;
+    let Json(body) = body?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::Validation(vec![FieldError::new(
+            "reason",
+            "must not be blank",
+        )]));
+    }
+    run_update(
+        &state,
+        id,
+        ServiceRequestWorkflow::reassign,
+        Reassign {
+            actor: Actor::Staff(user.id.into_uuid()),
+            reason: body.reason,
+        },
+        "the request has no vet to replace",
+    )
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
