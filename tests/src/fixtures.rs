@@ -117,3 +117,88 @@ pub async fn booking(app: &TestApp) -> Booking {
         night,
     }
 }
+
+/// A booking world with vets who cover Palermo and work the day of `start`, and Ana
+/// reachable on WhatsApp.
+pub struct Dispatch {
+    pub booking: Booking,
+    /// (vet id, the vet's token, the vet's WhatsApp number), in the order they rank
+    /// (created first ranks first among equals).
+    pub vets: Vec<(String, String, String)>,
+    /// A window start three days ahead, 10:00 local; the window lasts two hours.
+    pub start: chrono::DateTime<Utc>,
+}
+
+pub const ANA_PHONE: &str = "+5491155550001";
+const CUITS: [&str; 4] = [
+    "20-12345678-6",
+    "27-23456789-1",
+    "20-11111111-2",
+    "20-22222222-3",
+];
+
+pub async fn dispatch(app: &TestApp, vets: usize) -> Dispatch {
+    let booking = booking(app).await;
+    let day = (Utc::now() + Duration::days(3)).date_naive();
+    let start = day.and_hms_opt(13, 0, 0).expect("time").and_utc();
+    let weekday = day.weekday().number_from_monday();
+    let (_, me) = app
+        .call(&booking.ana, Method::GET, "/api/v1/me", None)
+        .await;
+    let owner = me["owner_id"].as_str().expect("owner id");
+    let (status, patched) = app
+        .call(
+            &booking.ana,
+            Method::PATCH,
+            &format!("/api/v1/owners/{owner}"),
+            Some(json!({ "phone": ANA_PHONE })),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    let mut out = Vec::new();
+    for (i, cuit) in CUITS.iter().take(vets).enumerate() {
+        let email = format!("vet{i}@example.com");
+        let (id, token) = app.vet(&booking.staff, &email, cuit).await;
+        app.create(
+            &token,
+            &format!("/api/v1/vets/{id}/coverage-areas"),
+            json!({ "name": "Zona", "area": square(-58.45, -34.61, -58.39, -34.55) }),
+        )
+        .await;
+        app.create(
+            &token,
+            &format!("/api/v1/vets/{id}/availability"),
+            json!({ "weekday": weekday, "starts_at": "07:00", "ends_at": "21:00" }),
+        )
+        .await;
+        out.push((id, token, crate::vet_phone(cuit)));
+    }
+    Dispatch {
+        booking,
+        vets: out,
+        start,
+    }
+}
+
+/// Ana checks out one visit in the two-hour window from `start`: the request's id.
+pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>) -> String {
+    app.create(
+        &w.booking.ana,
+        "/api/v1/cart/items",
+        json!({ "service_id": w.booking.service, "pet_id": w.booking.pet,
+                "address_id": w.booking.home,
+                "wanted_start": start, "wanted_end": start + Duration::hours(2) }),
+    )
+    .await;
+    let response = app
+        .http
+        .post(app.url("/api/v1/cart/checkout"))
+        .bearer_auth(&w.booking.ana)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .send()
+        .await
+        .expect("checkout");
+    assert_eq!(response.status(), 201);
+    let done: Value = response.json().await.expect("json");
+    done["requests"][0]["id"].as_str().expect("id").to_owned()
+}

@@ -383,6 +383,58 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// The WhatsApp template messages the emulator accepted for `phone`, oldest first.
+    pub fn messages_to(&self, phone: &str, template: &str) -> Vec<sandbox::mercately::Message> {
+        self.mercately
+            .messages()
+            .into_iter()
+            .filter(|m| m.phone_number == phone && m.internal_id.as_deref() == Some(template))
+            .collect()
+    }
+
+    /// Waits until `phone` has `count` messages of `template`; returns them all.
+    pub async fn await_messages(
+        &self,
+        phone: &str,
+        template: &str,
+        count: usize,
+    ) -> Vec<sandbox::mercately::Message> {
+        eventually(
+            &format!("{count} {template} message(s) to {phone}"),
+            Duration::from_secs(30),
+            || async {
+                let got = self.messages_to(phone, template);
+                (got.len() >= count).then_some(got)
+            },
+        )
+        .await
+    }
+
+    /// A request as staff see it, once `check` holds for it.
+    pub async fn await_request(
+        &self,
+        id: &str,
+        what: &str,
+        check: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let path = format!("/api/v1/service-requests/{id}");
+        eventually(what, Duration::from_secs(30), || async {
+            let (_, body) = self.staff_get(&path).await;
+            check(&body).then_some(body)
+        })
+        .await
+    }
+
+    /// POSTs to a link (an offer link from a message): (status, JSON body).
+    pub async fn post_link(&self, link: &str) -> (u16, serde_json::Value) {
+        let response = self.http.post(link).send().await.expect("POST link");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     pub fn worker_settings(&self) -> WorkerSettings {
         worker_settings(
             &self.db.url,
@@ -541,6 +593,15 @@ impl TestApp {
 }
 
 /// Real auth settings with a test secret; login limits small enough to reach in a test.
+/// The accept (or reject) link of an offer message.
+pub fn offer_link(message: &sandbox::mercately::Message, answer: domain::VetAnswer) -> String {
+    let index = match answer {
+        domain::VetAnswer::Accept => 4,
+        domain::VetAnswer::Reject => 5,
+    };
+    message.template_params[index].clone()
+}
+
 /// A vet's WhatsApp number in tests, told apart by their CUIT.
 pub fn vet_phone(cuit: &str) -> String {
     format!("+54{}", cuit.replace('-', ""))

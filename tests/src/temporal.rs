@@ -157,3 +157,13 @@ pub fn workflow_duration(events: &[HistoryEvent]) -> chrono::Duration {
     };
     time(events.last()) - time(events.first())
 }
+
+/// With `UPDATE_HISTORIES=1`, saves a workflow's history under `tests/histories/` for the
+/// replay test. Refresh only for a change guarded by `ctx.patched(..)`.
+pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
+    if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
+        let json = history_json(client, workflow_id).await;
+        std::fs::write(crate::root().join("tests/histories").join(name), json)
+            .expect("write history");
+    }
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use domain::DispatchPolicy;
 use e2e::{
     InProcessWorker, TestDb, eventually,
-    temporal::{TimeSkippingServer, events, history_json, workflow_duration},
+    temporal::{TimeSkippingServer, events, workflow_duration},
     temporal_settings, unique_task_queue,
 };
 use temporalio_client::{
@@ -98,13 +98,6 @@ async fn lock(client: &Client) {
         .expect("lock time skipping");
 }
 
-fn save_history(name: &str, json: Vec<u8>) {
-    if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
-        std::fs::write(e2e::root().join("tests/histories").join(name), json)
-            .expect("write history");
-    }
-}
-
 #[tokio::test]
 async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
     let setup = setup().await;
@@ -154,10 +147,7 @@ async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
             .await,
         1
     );
-    save_history(
-        "expired-after-followups.json",
-        history_json(&setup.client, &workflow_id).await,
-    );
+    e2e::temporal::save_history(&setup.client, &workflow_id, "expired-after-followups.json").await;
 }
 
 #[tokio::test]
@@ -230,8 +220,5 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
         elapsed >= chrono::Duration::hours(60) && elapsed < chrono::Duration::days(4),
         "the workflow ended at the answer, not at a later timer: {elapsed}"
     );
-    save_history(
-        "accepted-after-followup.json",
-        history_json(&setup.client, &workflow_id).await,
-    );
+    e2e::temporal::save_history(&setup.client, &workflow_id, "accepted-after-followup.json").await;
 }

@@ -300,6 +300,12 @@ impl ServiceRequestWorkflow {
                     s.excluded.push(vet);
                 }
                 s.scheduled = None;
+                // The accepted offer no longer holds: a late click on it is expired.
+                for offer in &mut s.offers {
+                    if offer.status == OfferStatus::Accepted {
+                        offer.status = OfferStatus::Closed;
+                    }
+                }
             });
             ctx.upsert_search_attributes([search::VET_ID.value_unset()]);
             Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await?;
@@ -360,7 +366,7 @@ impl ServiceRequestWorkflow {
                 let woken = {
                     let batch_done = |s: &Self| {
                         !s.unrecorded.is_empty()
-                            || s.offers.iter().any(|o| o.status == OfferStatus::Accepted)
+                            || s.batch_winner(&numbers).is_some()
                             || !numbers.iter().any(|n| s.offer_open(*n))
                     };
                     let mut timer = pin!(ctx.timer(wait.max(Duration::from_millis(1))));
@@ -376,12 +382,7 @@ impl ServiceRequestWorkflow {
                 };
                 if woken {
                     Self::record_answers(ctx, request, offered_at, followups).await?;
-                    let winner = ctx.state(|s| {
-                        s.offers
-                            .iter()
-                            .find(|o| o.status == OfferStatus::Accepted)
-                            .map(|o| o.vet)
-                    });
+                    let winner = ctx.state(|s| s.batch_winner(&numbers));
                     let open = ctx.state(|s| numbers.iter().any(|n| s.offer_open(*n)));
                     if winner.is_some() {
                         Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
@@ -422,6 +423,14 @@ impl ServiceRequestWorkflow {
             }
         }
         Ok(None)
+    }
+
+    /// The vet who accepted one of these offers.
+    fn batch_winner(&self, numbers: &[i32]) -> Option<VetId> {
+        self.offers
+            .iter()
+            .find(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Accepted)
+            .map(|o| o.vet)
     }
 
     fn offer_open(&self, offer_no: i32) -> bool {

@@ -110,7 +110,11 @@ where
             let mut conn = db::conn(&state.pool).await?;
             match db::requests::find_request(&mut conn, id).await? {
                 Some(found) => Err(ApiError::Conflict {
-                    kind: "offer-closed",
+                    kind: if found.request.state == RequestState::Expired {
+                        "offer-expired"
+                    } else {
+                        "offer-closed"
+                    },
                     detail: format!("{closed}: it is {}", found.request.state),
                 }),
                 None => Err(ApiError::NotFound("service request")),
