@@ -1,0 +1,219 @@
+//! Dispatch end to end on the dev server, as a vet lives it: Ana checks out, the vet's
+//! WhatsApp (the Mercately emulator) gets the offer, the link in it opens and confirms,
+//! the vet sets the time. And the worker killed between the offer and the answer.
+
+use std::{sync::Arc, time::Duration};
+
+use domain::VetAnswer;
+use e2e::{
+    InProcessWorker, TestApp, TestDb, WorkerProcess, dev_server_address, eventually,
+    fixtures::{check_out, dispatch},
+    offer_link, quick_policy,
+    temporal::events,
+    temporal_settings, unique_task_queue,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use temporalio_client::WorkflowCountOptions;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
+
+/// Staff filter workflows in the Temporal UI by these; visibility is eventually
+/// consistent, so wait for the count.
+async fn visible(app: &TestApp, query: &str) {
+    eventually(
+        &format!("Temporal visibility to find {query}"),
+        Duration::from_secs(30),
+        || async {
+            let found = app
+                .temporal
+                .count_workflows(query, WorkflowCountOptions::default())
+                .await
+                .ok()?;
+            (found.count() == 1).then_some(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
+    e2e::logs();
+    let app = TestApp::start().await;
+    let _worker = InProcessWorker::start(app.worker_settings());
+    let w = dispatch(&app, 2).await;
+    let id = check_out(&app, &w, w.start).await;
+    let (vet, vet_token, phone) = &w.vets[0];
+
+    // The vet's phone gets the offer: what, for whom, where, when, and two links.
+    let offer = app.await_messages(phone, "vet_offer", 1).await.remove(0);
+    let accept = offer_link(&offer, VetAnswer::Accept);
+    eprintln!("WhatsApp to {phone}: {:?}", offer.template_params);
+    visible(
+        &app,
+        &format!("RequestId = '{id}' AND RequestState = 'vet_asked'"),
+    )
+    .await;
+
+    // Opening the link shows what will be confirmed, and changes nothing.
+    let shown: Value = app
+        .http
+        .get(&accept)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["request_id"], id);
+    assert_eq!(shown["vet_name"], "vet0@example.com");
+    assert_eq!(shown["service"], "Consulta");
+    assert_eq!(shown["neighborhood"], "Palermo");
+    assert_eq!(shown["state"], "vet_asked");
+
+    // A browser's form post confirms and gets a page back.
+    let page = app
+        .http
+        .post(&accept)
+        .header("Accept", "text/html")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("La visita es tuya")
+    );
+
+    let request = app
+        .await_request(&id, "the request to be accepted", |r| {
+            r["state"] == "vet_accepted"
+        })
+        .await;
+    assert_eq!(request["vet_id"], *vet);
+    visible(
+        &app,
+        &format!("RequestId = '{id}' AND RequestState = 'vet_accepted' AND VetId = '{vet}'"),
+    )
+    .await;
+
+    // The vet sets the time, signed in: coordinated, the visit booked.
+    let start = w.start + chrono::Duration::minutes(30);
+    let (status, coordinated) = app
+        .call(
+            vet_token,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{coordinated}");
+    let request = app
+        .await_request(&id, "the request to be coordinated", |r| {
+            r["state"] == "coordinated"
+        })
+        .await;
+    let states: Vec<&Value> = request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| &h["to_state"])
+        .collect();
+    assert_eq!(
+        states,
+        ["pending", "vet_asked", "vet_accepted", "coordinated"]
+    );
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND vet_id = '{vet}' \
+                 AND lower(scheduled) = '{}' AND status = 'scheduled'",
+                start.to_rfc3339()
+            ))
+            .await,
+        1
+    );
+    visible(
+        &app,
+        &format!("RequestId = '{id}' AND RequestState = 'coordinated'"),
+    )
+    .await;
+    // Ana sees her request coordinated; the other vet was never asked.
+    let (status, mine) = app
+        .call(
+            &w.booking.ana,
+            Method::GET,
+            &format!("/api/v1/service-requests/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &mine["state"]), (200, &json!("coordinated")));
+    assert!(app.messages_to(&w.vets[1].2, "vet_offer").is_empty());
+}
+
+#[tokio::test]
+async fn killing_the_worker_between_the_offer_and_the_answer_sends_nothing_twice() {
+    e2e::logs();
+    let db = Arc::new(TestDb::new().await);
+    let settings = temporal_settings(dev_server_address(), &unique_task_queue());
+    let app = TestApp::spawn(db, settings, quick_policy()).await;
+    let first = WorkerProcess::start(&app.worker_settings());
+    let w = dispatch(&app, 2).await;
+    let id = check_out(&app, &w, w.start).await;
+    let phone = &w.vets[0].2;
+    let workflow_id = format!("service-request:{id}");
+
+    let offer = app.await_messages(phone, "vet_offer", 1).await.remove(0);
+    // Wait until the workflow sits on its follow-up timer: everything before is done.
+    eventually(
+        "the workflow to wait for the answer",
+        Duration::from_secs(30),
+        || async {
+            let events = events(&app.temporal, &workflow_id).await;
+            matches!(
+                events.last().and_then(|e| e.attributes.as_ref()),
+                Some(Attributes::TimerStartedEventAttributes(_))
+            )
+            .then_some(())
+        },
+    )
+    .await;
+
+    first.kill().await;
+    let _second = WorkerProcess::start(&app.worker_settings());
+
+    let (status, answer) = app.post_link(&offer_link(&offer, VetAnswer::Accept)).await;
+    assert_eq!((status, answer), (200, json!({ "outcome": "accepted" })));
+    app.await_request(&id, "the request to be accepted", |r| {
+        r["state"] == "vet_accepted"
+    })
+    .await;
+    // The owner's news went out once, and the offer once: the new worker replayed the
+    // history instead of redoing it.
+    app.await_messages(e2e::fixtures::ANA_PHONE, "owner_update", 1)
+        .await;
+    assert_eq!(app.messages_to(phone, "vet_offer").len(), 1);
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM outbound_messages WHERE key LIKE 'offer:{id}:%'"
+            ))
+            .await,
+        1
+    );
+    assert!(app.messages_to(&w.vets[1].2, "vet_offer").is_empty());
+    let started = events(&app.temporal, &workflow_id)
+        .await
+        .iter()
+        .filter(|e| matches!(e.attributes, Some(Attributes::ActivityTaskStartedEventAttributes(ref a)) if a.attempt > 1))
+        .count();
+    assert_eq!(started, 0, "no activity needed a retry");
+    assert_eq!(
+        app.messages_to(e2e::fixtures::ANA_PHONE, "owner_update")
+            .len(),
+        1
+    );
+}
