@@ -33,6 +33,11 @@ pub fn local(date: NaiveDate, hour: u32) -> String {
         .to_rfc3339()
 }
 
+/// Today in Buenos Aires (UTC−3 all year), the date prices and bookings go by.
+pub fn local_today() -> NaiveDate {
+    (Utc::now() - Duration::hours(3)).date_naive()
+}
+
 /// The first Monday at least `days` days from today.
 pub fn monday_after(days: i64) -> NaiveDate {
     let mut date = (Utc::now() + Duration::days(days)).date_naive();
@@ -54,7 +59,7 @@ pub async fn booking(app: &TestApp) -> Booking {
             json!({ "code": "CONS", "name": "Consulta", "duration_minutes": 60 }),
         )
         .await;
-    let today = Utc::now().date_naive();
+    let today = local_today();
     let (status, price) = app
         .call(
             &staff,

@@ -420,7 +420,7 @@ async fn build_world(app: &TestApp) -> World {
             &staff,
             reqwest::Method::POST,
             &format!("/api/v1/services/{service}/prices"),
-            Some(json!({ "amount": "10000", "valid_from": chrono::Utc::now().date_naive() })),
+            Some(json!({ "amount": "10000", "valid_from": e2e::fixtures::local_today() })),
         )
         .await;
     assert_eq!(status, 201);

@@ -83,7 +83,7 @@ async fn a_quote_shows_base_distance_surcharge_and_discounts_line_by_line() {
             &w.staff,
             Method::POST,
             "/api/v1/discounts",
-            Some(json!({ "name": "Lunes mañana", "kind": "percent", "value": "10", "valid_from": Utc::now().date_naive(),
+            Some(json!({ "name": "Lunes mañana", "kind": "percent", "value": "10", "valid_from": e2e::fixtures::local_today(),
                          "weekdays": [1], "time_from": "08:00:00", "time_until": "12:00:00" })),
         )
         .await;
@@ -91,7 +91,7 @@ async fn a_quote_shows_base_distance_surcharge_and_discounts_line_by_line() {
     app.create(
         &w.staff,
         "/api/v1/discounts",
-        json!({ "name": "Promo", "kind": "fixed", "value": "500", "valid_from": Utc::now().date_naive(), "service_id": w.service }),
+        json!({ "name": "Promo", "kind": "fixed", "value": "500", "valid_from": e2e::fixtures::local_today(), "service_id": w.service }),
     )
     .await;
     let (_, q) = quote(&app, &w, json!({ "turn_fee_group_id": w.urgent })).await;
@@ -124,7 +124,7 @@ async fn the_vets_own_price_applies_and_a_scheduled_price_applies_from_its_date(
     let (lucia, _) = app
         .vet(&w.staff, "lucia@example.com", "27-23456789-1")
         .await;
-    let today = Utc::now().date_naive();
+    let today = e2e::fixtures::local_today();
 
     // A vet schedules their own price; not someone else's, nor the general one.
     let prices = format!("/api/v1/services/{}/prices", w.service);
