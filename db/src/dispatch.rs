@@ -212,11 +212,14 @@ pub async fn book_visit(
             .await?
             .n;
             if existing == 0 {
-                // Another time for this request (a changed coordination) is released.
-                release(conn, request).await?;
+                // One visit row per request: a new time, or a new vet after a
+                // reassignment, reuses it. The exclusion constraint checks the update too.
                 diesel::sql_query(
                     "INSERT INTO visits (id, request_id, vet_id, scheduled) \
-                     VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4))",
+                     VALUES (gen_random_uuid(), $1, $2, tstzrange($3, $4)) \
+                     ON CONFLICT (request_id) DO UPDATE SET vet_id = EXCLUDED.vet_id, \
+                       scheduled = EXCLUDED.scheduled, status = 'scheduled', deleted_at = NULL, \
+                       updated_at = now()",
                 )
                 .bind::<SqlUuid, _>(request.into_uuid())
                 .bind::<SqlUuid, _>(vet.into_uuid())

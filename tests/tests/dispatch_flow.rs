@@ -572,6 +572,34 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
             .await,
         1
     );
+    // The other vet takes it and books the same hour: the request's one visit row now
+    // holds his time.
+    let offer = app.await_messages(phone(w, 1), "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    state_is(app, booked, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.vets[1].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{booked}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    state_is(app, booked, "coordinated").await;
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{booked}' \
+                 AND vet_id = '{}' AND status = 'scheduled'",
+                vet_id(w, 1)
+            ))
+            .await,
+        1
+    );
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{booked}"),
