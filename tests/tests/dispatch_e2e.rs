@@ -141,6 +141,16 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
         &format!("RequestId = '{id}' AND RequestState = 'coordinated'"),
     )
     .await;
+    // Ana is told the time on WhatsApp, in her time zone.
+    let news = app
+        .await_messages(e2e::fixtures::ANA_PHONE, "owner_update", 2)
+        .await;
+    let when = (start - chrono::Duration::hours(3)).format("%d/%m a las %H:%M");
+    assert_eq!(
+        news[1].template_params[1],
+        format!("Tu visita quedó para el {when}.")
+    );
+    assert!(news[1].template_params[1].ends_with("a las 10:30."));
     // Ana sees her request coordinated; the other vet was never asked.
     let (status, mine) = app
         .call(
@@ -152,6 +162,12 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
         .await;
     assert_eq!((status, &mine["state"]), (200, &json!("coordinated")));
     assert!(app.messages_to(&w.vets[1].2, "vet_offer").is_empty());
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "dispatched-coordinated.json",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -206,6 +206,17 @@ fn send_activity() -> ActivityOptions {
         .build()
 }
 
+/// Owners are told the agreed time (added after the first dispatch histories).
+const OWNER_TOLD_THE_TIME: &str = "owner-told-the-time";
+
+/// `dd/mm a las HH:MM` in Buenos Aires time (UTC−3 all year, no daylight saving).
+fn local_text(at: DateTime<Utc>) -> String {
+    let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| unreachable!());
+    at.with_timezone(&offset)
+        .format("%d/%m a las %H:%M")
+        .to_string()
+}
+
 fn to_utc(time: Option<std::time::SystemTime>) -> DateTime<Utc> {
     time.map(DateTime::<Utc>::from).unwrap_or_default()
 }
@@ -888,10 +899,20 @@ impl ServiceRequestWorkflow {
             Ok(Booking::Booked) => {
                 ctx.state_mut(|s| s.scheduled = Some((start, end)));
                 let reason = format!("visit at {start}");
-                Self::transition(ctx, RequestState::Coordinated, input.actor, Some(reason))
-                    .await
-                    .map(|()| CoordinateOutcome::Coordinated { start, end })
-                    .map_err(|e| e.to_string().into())
+                let recorded =
+                    Self::transition(ctx, RequestState::Coordinated, input.actor, Some(reason))
+                        .await;
+                match recorded {
+                    Ok(()) if ctx.patched(OWNER_TOLD_THE_TIME) => {
+                        let text = format!("Tu visita quedó para el {}.", local_text(start));
+                        Self::notify(ctx, Audience::Owner, "coordinated", text)
+                            .await
+                            .map(|()| CoordinateOutcome::Coordinated { start, end })
+                            .map_err(|e| e.to_string().into())
+                    }
+                    Ok(()) => Ok(CoordinateOutcome::Coordinated { start, end }),
+                    Err(e) => Err(e.to_string().into()),
+                }
             }
             Ok(Booking::Overlap) => Ok(CoordinateOutcome::Overlap),
             Err(e) => Err(e.to_string().into()),
