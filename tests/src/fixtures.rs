@@ -163,19 +163,8 @@ pub async fn dispatch(app: &TestApp, vets: usize) -> Dispatch {
     let mut out = Vec::new();
     for (i, cuit) in CUITS.iter().take(vets).enumerate() {
         let email = format!("vet{i}@example.com");
-        let (id, token) = app.vet(&booking.staff, &email, cuit).await;
-        app.create(
-            &token,
-            &format!("/api/v1/vets/{id}/coverage-areas"),
-            json!({ "name": "Zona", "area": square(-58.45, -34.61, -58.39, -34.55) }),
-        )
-        .await;
-        app.create(
-            &token,
-            &format!("/api/v1/vets/{id}/availability"),
-            json!({ "weekday": weekday, "starts_at": "07:00", "ends_at": "21:00" }),
-        )
-        .await;
+        let area = square(-58.45, -34.61, -58.39, -34.55);
+        let (id, token) = working_vet(app, &booking.staff, &email, cuit, area, weekday).await;
         out.push((id, token, crate::vet_phone(cuit)));
     }
     Dispatch {
@@ -183,6 +172,32 @@ pub async fn dispatch(app: &TestApp, vets: usize) -> Dispatch {
         vets: out,
         start,
     }
+}
+
+/// A vet (created by `staff`) covering `area`, working 07:00–21:00 on `weekday` (1–7):
+/// (vet id, the vet's token).
+pub async fn working_vet(
+    app: &TestApp,
+    staff: &str,
+    email: &str,
+    cuit: &str,
+    area: Value,
+    weekday: u32,
+) -> (String, String) {
+    let (id, token) = app.vet(staff, email, cuit).await;
+    app.create(
+        &token,
+        &format!("/api/v1/vets/{id}/coverage-areas"),
+        json!({ "name": "Zona", "area": area }),
+    )
+    .await;
+    app.create(
+        &token,
+        &format!("/api/v1/vets/{id}/availability"),
+        json!({ "weekday": weekday, "starts_at": "07:00", "ends_at": "21:00" }),
+    )
+    .await;
+    (id, token)
 }
 
 /// Ana checks out one visit in the two-hour window from `start`: the request's id.

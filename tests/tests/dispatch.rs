@@ -6,7 +6,7 @@ use diesel_async::RunQueryDsl;
 use domain::RequestId;
 use e2e::{
     TestApp,
-    fixtures::{booking, square},
+    fixtures::{booking, square, working_vet},
 };
 use serde_json::json;
 
@@ -19,25 +19,12 @@ async fn vet(
     covers: bool,
     weekday: u32,
 ) -> (String, String) {
-    let (id, token) = app.vet(staff, email, cuit).await;
     let area = if covers {
         square(-58.45, -34.61, -58.39, -34.55)
     } else {
         square(-58.60, -34.70, -58.55, -34.65)
     };
-    app.create(
-        &token,
-        &format!("/api/v1/vets/{id}/coverage-areas"),
-        json!({ "name": "Zona", "area": area }),
-    )
-    .await;
-    app.create(
-        &token,
-        &format!("/api/v1/vets/{id}/availability"),
-        json!({ "weekday": weekday, "starts_at": "07:00", "ends_at": "21:00" }),
-    )
-    .await;
-    (id, token)
+    working_vet(app, staff, email, cuit, area, weekday).await
 }
 
 #[tokio::test]

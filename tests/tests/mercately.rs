@@ -8,22 +8,8 @@ use activities::mercately::{
     MercatelyClient, MercatelyError, MercatelySettings, send_template_once,
 };
 use e2e::TestDb;
-use sandbox::mercately::Mercately;
 
-const KEY: &str = "test-api-key";
-
-async fn emulator() -> (Mercately, String) {
-    let emulator = Mercately::with_amar_templates(KEY);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!(
-        "http://{}/retailers/api/v1",
-        listener.local_addr().expect("addr")
-    );
-    tokio::spawn(emulator.clone().serve(listener));
-    (emulator, base)
-}
+use e2e::{MERCATELY_KEY as KEY, mercately_emulator as emulator};
 
 fn client(base: &str, key: &str, attempts: u32, timeout: Duration) -> MercatelyClient {
     MercatelyClient::new(MercatelySettings {
