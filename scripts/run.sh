@@ -12,6 +12,7 @@ export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL
 export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$API_BIND}"
+export MP_WEBHOOK_SECRET="${MP_WEBHOOK_SECRET:-sandbox-mp-webhook-secret}"
 
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"

@@ -89,6 +89,8 @@ pub struct SendOffer {
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     Owner,
+    /// The request's vet.
+    Vet,
     Staff,
 }
 
@@ -253,6 +255,16 @@ impl DispatchActivities {
                     }) => (phone, "owner_update", vec![name, notice.text.clone()]),
                     _ => {
                         tracing::warn!(request = %notice.request, "owner has no WhatsApp number; not told");
+                        return Ok(());
+                    }
+                }
+            }
+            Audience::Vet => {
+                let mut conn = db::conn(&self.pool).await?;
+                match db::dispatch::vet_contact(&mut conn, notice.request).await? {
+                    Some((name, phone)) => (phone, "vet_update", vec![name, notice.text.clone()]),
+                    None => {
+                        tracing::warn!(request = %notice.request, "the request has no vet to tell");
                         return Ok(());
                     }
                 }

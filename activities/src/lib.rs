@@ -2,7 +2,9 @@
 //! running it once, because Temporal retries activities whose completion it did not see.
 
 pub mod dispatch;
+pub mod mercadopago;
 pub mod mercately;
+pub mod payments;
 pub mod requests;
 pub mod settings;
 

@@ -59,7 +59,8 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::studies::router(max_file_bytes))
                 .merge(routes::pricing::router())
                 .merge(routes::cart::router())
-                .merge(routes::dispatch::router()),
+                .merge(routes::dispatch::router())
+                .merge(routes::payments::router()),
         )
         .with_state(state)
         .layer(TraceLayer::new_for_http())

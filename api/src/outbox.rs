@@ -91,6 +91,20 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
             break; // Temporal is still away; the next pass tries again.
         }
     }
+    // Webhooks stored but not handed to their workflow (a crash, Temporal away).
+    let events = {
+        let mut conn = db::conn(&state.pool).await?;
+        db::payments::unprocessed_events(&mut conn, 100).await?
+    };
+    for event in events {
+        if let Err(e) =
+            crate::routes::payments::hand_over(state, event.id, &event.event_type, &event.data_id)
+                .await
+        {
+            tracing::warn!(error = %e, event = event.id, "webhook still not handed over");
+            break;
+        }
+    }
     Ok(started)
 }
 

@@ -35,6 +35,12 @@ pub struct ApiSettings {
     pub outbox_interval: Duration,
     /// `OFFER_LINK_SECRET`: checks the signed offer links the worker sends vets.
     pub offer_link_secret: Vec<u8>,
+    /// `MP_*`: the API fetches a notified payment to learn its request.
+    pub mercadopago: activities::mercadopago::MercadoPagoSettings,
+    /// `MP_WEBHOOK_SECRET`: checks MercadoPago's `x-signature`.
+    pub mp_webhook_secret: Vec<u8>,
+    /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
+    pub mp_webhook_max_age: Duration,
 }
 
 /// When a visit may be booked.
@@ -60,6 +66,14 @@ impl ApiSettings {
                 )?,
                 vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
                 offer_batch_size: env_or("OFFER_BATCH_SIZE", defaults.offer_batch_size)?.max(1),
+                payment_deadline_secs: env_or(
+                    "PAYMENT_DEADLINE_SECS",
+                    defaults.payment_deadline_secs,
+                )?,
+                payment_reminder_secs: env_or(
+                    "PAYMENT_REMINDER_SECS",
+                    defaults.payment_reminder_secs,
+                )?,
             },
             auth: auth_from_env()?,
             storage: StorageSettings::from_env()?,
@@ -70,8 +84,16 @@ impl ApiSettings {
             },
             outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
             offer_link_secret: activities::settings::env_secret("OFFER_LINK_SECRET")?,
+            mercadopago: activities::mercadopago::MercadoPagoSettings::from_env()?,
+            mp_webhook_secret: mp_webhook_secret()?,
+            mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
         })
     }
+}
+
+fn mp_webhook_secret() -> Result<Vec<u8>, SettingsError> {
+    let secret: String = env_required("MP_WEBHOOK_SECRET")?;
+    Ok(secret.into_bytes())
 }
 
 fn auth_from_env() -> Result<AuthSettings, SettingsError> {

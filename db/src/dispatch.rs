@@ -291,3 +291,38 @@ pub async fn was_offered(
     .n;
     Ok(found > 0)
 }
+
+/// Whether the request has a live (not cancelled) visit.
+pub async fn has_visit(conn: &mut AsyncPgConnection, request: RequestId) -> Result<bool, Error> {
+    let found: i64 = diesel::sql_query(
+        "SELECT count(*) AS n FROM visits WHERE request_id = $1 AND status <> 'cancelled' \
+           AND deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .get_result::<Count>(conn)
+    .await?
+    .n;
+    Ok(found > 0)
+}
+
+/// The request's vet: (full name, WhatsApp number).
+pub async fn vet_contact(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<(String, String)>, Error> {
+    #[derive(QueryableByName)]
+    struct Contact {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        phone: String,
+    }
+    let rows: Vec<Contact> = diesel::sql_query(
+        "SELECT v.full_name AS name, v.phone FROM service_requests r \
+         JOIN veterinarians v ON v.id = r.vet_id WHERE r.id = $1",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().map(|c| (c.name, c.phone)))
+}

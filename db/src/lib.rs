@@ -4,6 +4,7 @@ pub mod cart;
 pub mod catalog;
 pub mod dispatch;
 pub mod messages;
+pub mod payments;
 pub mod pets;
 pub mod pricing;
 pub mod reference;

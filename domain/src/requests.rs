@@ -250,6 +250,20 @@ pub struct DispatchPolicy {
     /// batches existed read as 1.
     #[serde(default = "one")]
     pub offer_batch_size: u32,
+    /// How long the owner has to pay once the visit is coordinated.
+    #[serde(default = "payment_deadline")]
+    pub payment_deadline_secs: u64,
+    /// How often the owner is reminded to pay before the deadline (0: never).
+    #[serde(default = "payment_reminder")]
+    pub payment_reminder_secs: u64,
+}
+
+const fn payment_deadline() -> u64 {
+    24 * 60 * 60
+}
+
+const fn payment_reminder() -> u64 {
+    6 * 60 * 60
 }
 
 const fn one() -> u32 {
@@ -275,6 +289,8 @@ impl Default for DispatchPolicy {
             vet_followup_delay_secs: 2 * 60 * 60,
             vet_max_followups: 2,
             offer_batch_size: 1,
+            payment_deadline_secs: payment_deadline(),
+            payment_reminder_secs: payment_reminder(),
         }
     }
 }

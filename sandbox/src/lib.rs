@@ -2,4 +2,5 @@
 //! them (keys, required fields), recording what they receive and failing on demand.
 //! Each starts in-process on port 0 for tests.
 
+pub mod mercadopago;
 pub mod mercately;

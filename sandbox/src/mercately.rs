@@ -105,6 +105,12 @@ impl Mercately {
                     params: 2,
                 },
                 Template {
+                    internal_id: "vet_update".into(),
+                    name: "Novedades de tu visita".into(),
+                    // vet's name, the news
+                    params: 2,
+                },
+                Template {
                     internal_id: "staff_alert".into(),
                     name: "Alerta para el equipo".into(),
                     // request id and what happened

@@ -199,6 +199,7 @@ pub fn quick_policy() -> DispatchPolicy {
         vet_followup_delay_secs: 3600,
         vet_max_followups: 2,
         offer_batch_size: 1,
+        ..DispatchPolicy::default()
     }
 }
 
@@ -255,6 +256,8 @@ impl WorkerProcess {
             .env("PUBLIC_BASE_URL", &settings.links.public_base_url)
             .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
             .env("STAFF_ALERT_PHONE", STAFF_PHONE)
+            .env("MP_BASE_URL", &settings.mercadopago.base_url)
+            .env("MP_ACCESS_TOKEN", &settings.mercadopago.access_token)
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -296,6 +299,9 @@ pub struct TestApp {
     /// The Mercately emulator this app's workers send WhatsApp messages to.
     pub mercately: sandbox::mercately::Mercately,
     pub mercately_base: String,
+    /// The MercadoPago emulator, delivering its webhooks to this app.
+    pub mercadopago: sandbox::mercadopago::MercadoPago,
+    pub mercadopago_base: String,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -337,6 +343,7 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
         let settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
@@ -354,6 +361,14 @@ impl TestApp {
             },
             outbox_interval: Duration::from_millis(200),
             offer_link_secret: TEST_LINK_SECRET.as_bytes().to_vec(),
+            mercadopago: activities::mercadopago::MercadoPagoSettings {
+                base_url: mercadopago_base.clone(),
+                access_token: MP_TOKEN.to_owned(),
+                timeout: Duration::from_secs(5),
+                max_attempts: 3,
+            },
+            mp_webhook_secret: MP_WEBHOOK_SECRET.as_bytes().to_vec(),
+            mp_webhook_max_age: Duration::from_secs(900),
         };
         let (mercately, mercately_base) = mercately_emulator().await;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -375,6 +390,8 @@ impl TestApp {
             staff_token: tokio::sync::OnceCell::new(),
             mercately,
             mercately_base,
+            mercadopago,
+            mercadopago_base,
             _shutdown: shutdown,
         }
     }
@@ -436,12 +453,20 @@ impl TestApp {
     }
 
     pub fn worker_settings(&self) -> WorkerSettings {
-        worker_settings(
-            &self.db.url,
-            self.settings.clone(),
-            &self.mercately_base,
-            &self.base,
-        )
+        WorkerSettings {
+            mercadopago: activities::mercadopago::MercadoPagoSettings {
+                base_url: self.mercadopago_base.clone(),
+                access_token: MP_TOKEN.to_owned(),
+                timeout: Duration::from_secs(5),
+                max_attempts: 3,
+            },
+            ..worker_settings(
+                &self.db.url,
+                self.settings.clone(),
+                &self.mercately_base,
+                &self.base,
+            )
+        }
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
@@ -613,6 +638,22 @@ pub const MERCATELY_KEY: &str = "test-mercately-key";
 /// The staff WhatsApp number of the test workers.
 pub const STAFF_PHONE: &str = "+5491100000000";
 
+pub const MP_TOKEN: &str = "test-mp-access-token";
+pub const MP_WEBHOOK_SECRET: &str = "test-mp-webhook-secret";
+
+/// A MercadoPago emulator on a port of its own (webhook retries every 200 ms), and its
+/// base URL.
+pub async fn mercadopago_emulator() -> (sandbox::mercadopago::MercadoPago, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let emulator = sandbox::mercadopago::MercadoPago::new(MP_TOKEN, MP_WEBHOOK_SECRET, &base);
+    emulator.set_retry_every(Duration::from_millis(200));
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, base)
+}
+
 /// A Mercately emulator on a port of its own, and its API base URL.
 pub async fn mercately_emulator() -> (sandbox::mercately::Mercately, String) {
     let emulator = sandbox::mercately::Mercately::with_amar_templates(MERCATELY_KEY);
@@ -650,6 +691,13 @@ pub fn worker_settings(
             public_base_url: public.to_owned(),
         },
         staff_alert_phone: Some(STAFF_PHONE.to_owned()),
+        // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
+        mercadopago: activities::mercadopago::MercadoPagoSettings {
+            base_url: "http://127.0.0.1:9".to_owned(),
+            access_token: MP_TOKEN.to_owned(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 1,
+        },
     }
 }
 

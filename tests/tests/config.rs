@@ -127,7 +127,12 @@ fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
         // The worker runs the activities, whose clients read their own settings.
         let mut files = match service {
             "worker" => sources(&["worker/src", "activities/src"]),
-            _ => sources(&[&format!("{service}/src")]),
+            // The API fetches notified payments with the MercadoPago client.
+            _ => {
+                let mut files = sources(&[&format!("{service}/src")]);
+                files.push("activities/src/mercadopago.rs".to_owned());
+                files
+            }
         };
         files.push(SHARED.to_owned());
         let (read_vars, required) = variables_read(&files);

@@ -26,6 +26,7 @@ fn policy(batch: u32) -> DispatchPolicy {
         vet_followup_delay_secs: 2 * HOUR,
         vet_max_followups: 2,
         offer_batch_size: batch,
+        ..DispatchPolicy::default()
     }
 }
 

@@ -105,6 +105,7 @@ async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
         vet_followup_delay_secs: 2 * DAY,
         vet_max_followups: 2,
         offer_batch_size: 1,
+        ..DispatchPolicy::default()
     };
     let (workflow_id, handle) = start(&setup, policy).await;
 
@@ -157,6 +158,7 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
         vet_followup_delay_secs: 2 * DAY,
         vet_max_followups: 3,
         offer_batch_size: 1,
+        ..DispatchPolicy::default()
     };
     let (workflow_id, handle) = start(&setup, policy).await;
     let request = workflow_id

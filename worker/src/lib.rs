@@ -6,7 +6,9 @@ use std::future::Future;
 use activities::{
     RequestActivities,
     dispatch::{DispatchActivities, OfferLinks},
+    mercadopago::{MercadoPagoClient, MercadoPagoSettings},
     mercately::{MercatelyClient, MercatelySettings},
+    payments::{PaymentActivities, PaymentLinks},
     settings::{SettingsError, TemporalSettings, env_or, env_required},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
@@ -26,6 +28,8 @@ pub struct WorkerSettings {
     pub links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: staff's WhatsApp for alerts (unset: alerts are only logged).
     pub staff_alert_phone: Option<String>,
+    /// `MP_*`: payments.
+    pub mercadopago: MercadoPagoSettings,
 }
 
 impl WorkerSettings {
@@ -38,6 +42,7 @@ impl WorkerSettings {
             links: OfferLinks::from_env()?,
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
+            mercadopago: MercadoPagoSettings::from_env()?,
         })
     }
 }
@@ -56,6 +61,11 @@ pub async fn run(
     let options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
         .register_activities(RequestActivities::new(pool.clone()))
+        .register_activities(PaymentActivities::new(
+            pool.clone(),
+            MercadoPagoClient::new(settings.mercadopago.clone())?,
+            PaymentLinks::from_public_base(&settings.links.public_base_url),
+        ))
         .register_activities(DispatchActivities::new(
             pool,
             MercatelyClient::new(settings.mercately.clone())?,

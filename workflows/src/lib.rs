@@ -4,8 +4,8 @@
 pub mod service_request;
 
 pub use service_request::{
-    Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign, RequestStatus,
-    ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
+    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign,
+    RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
 };
 
 /// Names shared by the worker, the API and the Temporal UI, in one place.
@@ -16,6 +16,8 @@ pub mod names {
     pub const VET_RESPONSE_UPDATE: &str = "vet_response";
     pub const COORDINATE_UPDATE: &str = "coordinate";
     pub const REASSIGN_UPDATE: &str = "reassign";
+    pub const CANCEL_UPDATE: &str = "cancel";
+    pub const PAYMENT_SIGNAL: &str = "payment_notified";
     pub const STATUS_QUERY: &str = "status";
 }
 

@@ -18,6 +18,7 @@ use std::{pin::pin, time::Duration};
 use activities::{
     RecordTransition, RequestActivities,
     dispatch::{Audience, BookVisit, DispatchActivities, Notice, Plan, PlanInput, SendOffer},
+    payments::{CheckPayment, CreatePreference, PaymentActivities, RefundPayment, Verdict},
 };
 use chrono::{DateTime, Utc};
 use db::{dispatch::Booking, requests::OfferRecord};
@@ -113,6 +114,27 @@ pub struct Reassign {
     pub reason: String,
 }
 
+/// The `cancel` update: the owner (before payment) or staff call the request off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancel {
+    pub actor: Actor,
+    pub reason: Option<String>,
+}
+
+/// What follows a phase of the dispatched path.
+enum Next {
+    Redispatch,
+    Done,
+}
+
+/// How collecting the payment ended.
+enum Collected {
+    Paid(i64),
+    Unpaid,
+    /// A reassignment or cancellation arrived.
+    Interrupted,
+}
+
 /// One offer as the workflow sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
@@ -157,6 +179,9 @@ pub struct RequestStatus {
     /// The coordinated visit.
     #[serde(default)]
     pub scheduled: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Where the owner pays.
+    #[serde(default)]
+    pub payment_link: Option<String>,
 }
 
 #[workflow]
@@ -178,6 +203,12 @@ pub struct ServiceRequestWorkflow {
     reassign: Option<Reassign>,
     /// Vets taken off this request by reassignment, never asked again.
     excluded: Vec<VetId>,
+    /// Payments MercadoPago told us about (webhooks), not yet looked at.
+    payment_events: Vec<i64>,
+    /// The approved payment.
+    payment: Option<i64>,
+    payment_link: Option<String>,
+    cancel: Option<Cancel>,
 }
 
 /// Recording a state change or an offer: PostgreSQL may be briefly away, so retry
@@ -204,6 +235,13 @@ fn send_activity() -> ActivityOptions {
             ..Default::default()
         })
         .build()
+}
+
+/// Coordinated requests collect the payment (added after the first dispatch histories).
+const PAYMENT_PHASE: &str = "payment-phase";
+
+fn seconds(secs: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// Owners are told the agreed time (added after the first dispatch histories).
@@ -239,6 +277,10 @@ impl ServiceRequestWorkflow {
             coordinating: false,
             reassign: None,
             excluded: Vec::new(),
+            payment_events: Vec::new(),
+            payment: None,
+            payment_link: None,
+            cancel: None,
         }
     }
 
@@ -273,6 +315,10 @@ impl ServiceRequestWorkflow {
                     duration_minutes: plan.duration_minutes,
                 });
             });
+            if ctx.state(|s| s.cancel.is_some()) {
+                Self::cancel_now(ctx).await?;
+                return Ok(ctx.state(Self::status));
+            }
             if plan.candidates.is_empty() {
                 let reason = "no vet covering the address is available in the wanted window";
                 return Self::expire(ctx, reason.to_owned()).await;
@@ -282,7 +328,12 @@ impl ServiceRequestWorkflow {
                 Self::transition(ctx, RequestState::VetAsked, Actor::System, Some(reason)).await?;
             }
 
-            let Some(vet) = Self::offer_in_batches(ctx, &policy, &plan).await? else {
+            let accepted = Self::offer_in_batches(ctx, &policy, &plan).await?;
+            if ctx.state(|s| s.cancel.is_some()) {
+                Self::cancel_now(ctx).await?;
+                return Ok(ctx.state(Self::status));
+            }
+            let Some(vet) = accepted else {
                 let asked = ctx.state(|s| s.offers.len());
                 let reason = format!("none of the {asked} vets asked accepted");
                 return Self::expire(ctx, reason).await;
@@ -296,31 +347,369 @@ impl ServiceRequestWorkflow {
             )
             .await?;
 
-            // Coordination happens in the `coordinate` update; here we wait for staff to
-            // send the request back to dispatch (payment joins this wait next).
-            ctx.wait_condition(|s| s.reassign.is_some()).await?;
-            let Reassign { actor, reason } = ctx
-                .state_mut(|s| s.reassign.take())
-                .unwrap_or_else(|| unreachable!("the condition above"));
-            if ctx.state(|s| s.scheduled.is_some()) {
-                ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
-                    .await?;
+            match Self::after_acceptance(ctx).await? {
+                Next::Redispatch => continue,
+                Next::Done => return Ok(ctx.state(Self::status)),
             }
-            ctx.state_mut(|s| {
-                if let Some(vet) = s.vet.take() {
-                    s.excluded.push(vet);
+        }
+    }
+
+    /// From `vet_accepted`: coordination (in the `coordinate` update), then payment and
+    /// confirmation; or a reassignment, or a cancellation, whenever they come.
+    async fn after_acceptance(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Next> {
+        ctx.wait_condition(|s| {
+            s.reassign.is_some()
+                || s.cancel.is_some()
+                || (s.state == RequestState::Coordinated && !s.coordinating)
+        })
+        .await?;
+        if ctx.state(|s| s.reassign.is_some()) {
+            Self::reassign_now(ctx).await?;
+            return Ok(Next::Redispatch);
+        }
+        if ctx.state(|s| s.cancel.is_some()) {
+            Self::cancel_now(ctx).await?;
+            return Ok(Next::Done);
+        }
+        if !ctx.patched(PAYMENT_PHASE) {
+            // Workflows coordinated before payment existed wait for staff only.
+            ctx.wait_condition(|s| s.reassign.is_some()).await?;
+            Self::reassign_now(ctx).await?;
+            return Ok(Next::Redispatch);
+        }
+        match Self::collect_payment(ctx).await? {
+            Collected::Paid(payment) => {
+                Self::confirm(ctx, payment).await?;
+                Self::after_confirmation(ctx).await?;
+                Ok(Next::Done)
+            }
+            Collected::Unpaid => {
+                Self::expire_unpaid(ctx).await?;
+                Ok(Next::Done)
+            }
+            Collected::Interrupted => {
+                if ctx.state(|s| s.reassign.is_some()) {
+                    Self::reassign_now(ctx).await?;
+                    Ok(Next::Redispatch)
+                } else {
+                    Self::cancel_now(ctx).await?;
+                    Ok(Next::Done)
                 }
-                s.scheduled = None;
-                // The accepted offer no longer holds: a late click on it is expired.
-                for offer in &mut s.offers {
-                    if offer.status == OfferStatus::Accepted {
-                        offer.status = OfferStatus::Closed;
+            }
+        }
+    }
+
+    /// Staff took the vet off: the visit is released, the vet excluded, dispatch again.
+    async fn reassign_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let request = ctx.state(|s| s.input.request);
+        let Reassign { actor, reason } = ctx
+            .state_mut(|s| s.reassign.take())
+            .unwrap_or_else(|| unreachable!("called with a reassignment pending"));
+        if ctx.state(|s| s.scheduled.is_some()) {
+            ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
+                .await?;
+        }
+        ctx.state_mut(|s| {
+            if let Some(vet) = s.vet.take() {
+                s.excluded.push(vet);
+            }
+            s.scheduled = None;
+            // The accepted offer no longer holds: a late click on it is expired.
+            for offer in &mut s.offers {
+                if offer.status == OfferStatus::Accepted {
+                    offer.status = OfferStatus::Closed;
+                }
+            }
+        });
+        ctx.upsert_search_attributes([search::VET_ID.value_unset()]);
+        Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await
+    }
+
+    /// The payment link, reminders, and the webhooks' news until paid or the deadline
+    /// (when MercadoPago is searched once more, in case a webhook was lost).
+    async fn collect_payment(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Collected> {
+        let (request, policy, seq, scheduled) =
+            ctx.state(|s| (s.input.request, s.input.policy, s.seq, s.scheduled));
+        let started = to_utc(ctx.workflow_time());
+        let deadline = started + seconds(policy.payment_deadline_secs);
+        let link = ctx
+            .execute_activity(
+                PaymentActivities::create_preference,
+                CreatePreference {
+                    request,
+                    idempotency_key: format!("preference:{request}:{seq}"),
+                    expires_at: deadline,
+                },
+                send_activity(),
+            )
+            .await?;
+        ctx.state_mut(|s| s.payment_link = Some(link.url.clone()));
+        let when = scheduled.map_or_else(String::new, |(start, _)| local_text(start));
+        Self::notify(
+            ctx,
+            Audience::Owner,
+            "payment-link",
+            format!(
+                "Para confirmar tu visita del {when}, pagá acá: {} (hasta el {}).",
+                link.url,
+                local_text(deadline)
+            ),
+        )
+        .await?;
+
+        let mut reminders: u32 = 0;
+        loop {
+            let next_reminder = (policy.payment_reminder_secs > 0).then(|| {
+                started
+                    + seconds(policy.payment_reminder_secs)
+                        * i32::try_from(reminders + 1).unwrap_or(i32::MAX)
+            });
+            let (wake_at, at_deadline) = match next_reminder {
+                Some(at) if at < deadline => (at, false),
+                _ => (deadline, true),
+            };
+            let wait = (wake_at - to_utc(ctx.workflow_time()))
+                .to_std()
+                .unwrap_or(Duration::ZERO);
+            let woken = {
+                let mut timer = pin!(ctx.timer(wait.max(Duration::from_millis(1))));
+                let mut news = pin!(ctx.wait_condition(|s| {
+                    !s.payment_events.is_empty() || s.reassign.is_some() || s.cancel.is_some()
+                }));
+                let woken = select! {
+                    _ = news => true,
+                    _ = timer => false
+                };
+                if woken {
+                    timer.cancel();
+                }
+                woken
+            };
+            if woken {
+                if ctx.state(|s| s.reassign.is_some() || s.cancel.is_some()) {
+                    return Ok(Collected::Interrupted);
+                }
+                let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
+                for payment in events {
+                    let verdict = ctx
+                        .execute_activity(
+                            PaymentActivities::check_payment,
+                            CheckPayment { request, payment },
+                            send_activity(),
+                        )
+                        .await?;
+                    if let Some(paid) = Self::weigh(ctx, verdict).await? {
+                        return Ok(Collected::Paid(paid));
                     }
                 }
-            });
-            ctx.upsert_search_attributes([search::VET_ID.value_unset()]);
-            Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await?;
+                continue;
+            }
+            if at_deadline {
+                let verdict = ctx
+                    .execute_activity(
+                        PaymentActivities::reconcile_payments,
+                        request,
+                        send_activity(),
+                    )
+                    .await?;
+                return Ok(match Self::weigh(ctx, verdict).await? {
+                    Some(paid) => Collected::Paid(paid),
+                    None => Collected::Unpaid,
+                });
+            }
+            reminders += 1;
+            let url = ctx.state(|s| s.payment_link.clone()).unwrap_or_default();
+            Self::notify(
+                ctx,
+                Audience::Owner,
+                &format!("payment-reminder-{reminders}"),
+                format!(
+                    "Recordatorio: tu visita se confirma al pagar: {url} (hasta el {}).",
+                    local_text(deadline)
+                ),
+            )
+            .await?;
         }
+    }
+
+    /// Acts on what a payment turned out to be; the approved payment's id, if it is one.
+    async fn weigh(
+        ctx: &mut WorkflowContext<Self>,
+        verdict: Verdict,
+    ) -> WorkflowResult<Option<i64>> {
+        match verdict {
+            Verdict::Approved { payment } => return Ok(Some(payment)),
+            Verdict::Rejected { payment } => {
+                Self::notify(
+                    ctx,
+                    Audience::Owner,
+                    &format!("payment-rejected-{payment}"),
+                    "Tu pago no se aprobó. Podés intentarlo de nuevo con el mismo link.".into(),
+                )
+                .await?;
+            }
+            Verdict::Mismatch {
+                payment,
+                amount,
+                currency,
+            } => {
+                Self::notify(
+                    ctx,
+                    Audience::Staff,
+                    &format!("payment-mismatch-{payment}"),
+                    format!("el pago {payment} se aprobó por {amount} {currency}, no por el precio acordado"),
+                )
+                .await?;
+            }
+            Verdict::Reversed { payment, status } => {
+                Self::notify(
+                    ctx,
+                    Audience::Staff,
+                    &format!("payment-{status}-{payment}"),
+                    format!("el pago {payment} figura {status} en MercadoPago"),
+                )
+                .await?;
+            }
+            Verdict::Nothing => {}
+        }
+        Ok(None)
+    }
+
+    /// Paid: `payed`, the confirmation seam (calendar, sheet, invoice), `confirmed`, and
+    /// owner and vet are told.
+    async fn confirm(ctx: &mut WorkflowContext<Self>, payment: i64) -> WorkflowResult<()> {
+        let request = ctx.state_mut(|s| {
+            s.payment = Some(payment);
+            s.input.request
+        });
+        let reason = format!("MercadoPago payment {payment} approved");
+        Self::transition(ctx, RequestState::Payed, Actor::System, Some(reason)).await?;
+        ctx.execute_activity(PaymentActivities::confirm_visit, request, db_activity())
+            .await?;
+        Self::transition(ctx, RequestState::Confirmed, Actor::System, None).await?;
+        let when = ctx
+            .state(|s| s.scheduled)
+            .map_or_else(String::new, |(start, _)| local_text(start));
+        Self::notify(
+            ctx,
+            Audience::Owner,
+            "confirmed",
+            format!("¡Pago recibido! Tu visita del {when} está confirmada."),
+        )
+        .await?;
+        Self::notify(
+            ctx,
+            Audience::Vet,
+            "confirmed",
+            format!("Visita confirmada y pagada: {when}."),
+        )
+        .await
+    }
+
+    /// Confirmed: waits for a cancellation (with a refund) while watching for refunds or
+    /// charge-backs MercadoPago reports.
+    async fn after_confirmation(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let request = ctx.state(|s| s.input.request);
+        loop {
+            ctx.wait_condition(|s| s.cancel.is_some() || !s.payment_events.is_empty())
+                .await?;
+            if ctx.state(|s| s.cancel.is_some()) {
+                return Self::cancel_now(ctx).await;
+            }
+            let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
+            for payment in events {
+                let verdict = ctx
+                    .execute_activity(
+                        PaymentActivities::check_payment,
+                        CheckPayment { request, payment },
+                        send_activity(),
+                    )
+                    .await?;
+                if !matches!(verdict, Verdict::Approved { .. }) {
+                    Self::weigh(ctx, verdict).await?;
+                }
+            }
+        }
+    }
+
+    /// Not paid by the deadline: `expired`, the vet's time released, both told.
+    async fn expire_unpaid(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let (request, scheduled) = ctx.state(|s| (s.input.request, s.scheduled));
+        ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
+            .await?;
+        ctx.state_mut(|s| s.scheduled = None);
+        let reason = "not paid by the deadline".to_owned();
+        Self::transition(ctx, RequestState::Expired, Actor::System, Some(reason)).await?;
+        let when = scheduled.map_or_else(String::new, |(start, _)| local_text(start));
+        Self::notify(
+            ctx,
+            Audience::Owner,
+            "unpaid",
+            format!("Venció el plazo de pago y liberamos el turno del {when}."),
+        )
+        .await?;
+        Self::notify(
+            ctx,
+            Audience::Vet,
+            "unpaid",
+            format!("La visita del {when} no se pagó: tu horario quedó libre."),
+        )
+        .await
+    }
+
+    /// A cancellation: a payment is refunded, the vet's time released, `cancelled`.
+    async fn cancel_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let (request, payment, had_vet) =
+            ctx.state(|s| (s.input.request, s.payment, s.vet.is_some()));
+        let Cancel { actor, reason } = ctx
+            .state_mut(|s| s.cancel.take())
+            .unwrap_or_else(|| unreachable!("called with a cancellation pending"));
+        ctx.state_mut(|s| {
+            for offer in &mut s.offers {
+                if offer.status == OfferStatus::Open {
+                    offer.status = OfferStatus::Closed;
+                }
+            }
+        });
+        let mut refunded = None;
+        if let Some(payment) = payment {
+            let amount = ctx
+                .execute_activity(
+                    PaymentActivities::refund_payment,
+                    RefundPayment {
+                        request,
+                        payment,
+                        idempotency_key: format!("refund:{request}:{payment}"),
+                    },
+                    send_activity(),
+                )
+                .await?;
+            refunded = Some(amount);
+        }
+        ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
+            .await?;
+        ctx.state_mut(|s| s.scheduled = None);
+        let reason = match (&reason, &refunded) {
+            (Some(r), Some(amount)) => Some(format!("{r} (refunded {amount})")),
+            (None, Some(amount)) => Some(format!("refunded {amount}")),
+            (r, None) => r.clone(),
+        };
+        Self::transition(ctx, RequestState::Cancelled, actor, reason).await?;
+        let text = match &refunded {
+            Some(amount) => format!("Cancelamos tu visita y te devolvimos $ {amount}."),
+            None => "Cancelamos tu solicitud.".to_owned(),
+        };
+        Self::notify(ctx, Audience::Owner, "cancelled", text).await?;
+        if had_vet {
+            Self::notify(
+                ctx,
+                Audience::Vet,
+                "cancelled",
+                "La visita se canceló: tu horario quedó libre.".into(),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Offers the request to the candidates, a batch at a time, with follow-ups. The
@@ -377,6 +766,7 @@ impl ServiceRequestWorkflow {
                 let woken = {
                     let batch_done = |s: &Self| {
                         !s.unrecorded.is_empty()
+                            || s.cancel.is_some()
                             || s.batch_winner(&numbers).is_some()
                             || !numbers.iter().any(|n| s.offer_open(*n))
                     };
@@ -393,6 +783,10 @@ impl ServiceRequestWorkflow {
                 };
                 if woken {
                     Self::record_answers(ctx, request, offered_at, followups).await?;
+                    if ctx.state(|s| s.cancel.is_some()) {
+                        Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                        return Ok(None);
+                    }
                     let winner = ctx.state(|s| s.batch_winner(&numbers));
                     let open = ctx.state(|s| numbers.iter().any(|n| s.offer_open(*n)));
                     if winner.is_some() {
@@ -745,6 +1139,7 @@ impl ServiceRequestWorkflow {
             vet: self.vet,
             offers: self.offers.clone(),
             scheduled: self.scheduled,
+            payment_link: self.payment_link.clone(),
         }
     }
 
@@ -941,6 +1336,49 @@ impl ServiceRequestWorkflow {
             return Err("reason: must not be blank".into());
         }
         Ok(())
+    }
+
+    /// MercadoPago says something happened to payment `payment` (the API forwards each
+    /// webhook once); the workflow fetches the payment itself and trusts only that.
+    #[signal(name = names::PAYMENT_SIGNAL)]
+    pub fn payment_notified(&mut self, _ctx: &mut SyncWorkflowContext<Self>, payment: i64) {
+        if !self.payment_events.contains(&payment) {
+            self.payment_events.push(payment);
+        }
+    }
+
+    #[update_validator(cancel)]
+    fn validate_cancel(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Cancel,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if self.input.mode == DispatchMode::Staff || self.state.is_terminal() {
+            return Err(
+                format!("the request is {}, it cannot be cancelled here", self.state).into(),
+            );
+        }
+        if self.coordinating || self.cancel.is_some() || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        match input.actor {
+            Actor::Staff(_) => {}
+            Actor::Owner(_)
+                if matches!(self.state, RequestState::Payed | RequestState::Confirmed) =>
+            {
+                return Err("the request is paid: staff cancel it, with a refund".into());
+            }
+            Actor::Owner(_) => {}
+            _ => return Err("vet: only the owner or staff cancel a request".into()),
+        }
+        Ok(())
+    }
+
+    /// Calls the request off: before payment, the owner or staff; after, staff, and the
+    /// payment is refunded. The workflow does the rest (refund, release, `cancelled`).
+    #[update(name = names::CANCEL_UPDATE)]
+    pub fn cancel(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: Cancel) {
+        self.cancel = Some(input);
     }
 
     /// Staff send the request back to dispatch: the current vet is released and not

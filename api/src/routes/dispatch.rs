@@ -86,7 +86,7 @@ pub(crate) async fn deliver_answer(
 /// Runs a workflow update with the API's deadline. A validator's refusal written as
 /// `field: message` is a 422 naming the field (`vet: …` a 403); any other is a 409. A
 /// finished workflow is a 409 with `closed` when the request exists, else 404.
-async fn run_update<U>(
+pub(crate) async fn run_update<U>(
     state: &AppState,
     id: RequestId,
     update: U,

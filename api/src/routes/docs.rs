@@ -53,6 +53,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::pricing::Docs::openapi());
     doc.merge(routes::cart::Docs::openapi());
     doc.merge(routes::dispatch::Docs::openapi());
+    doc.merge(routes::payments::Docs::openapi());
     doc
 }
 

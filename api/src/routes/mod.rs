@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod dispatch;
 pub mod docs;
 pub mod health;
+pub mod payments;
 pub mod pets;
 pub mod pricing;
 pub mod reference;

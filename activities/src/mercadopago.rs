@@ -1,0 +1,274 @@
+//! The MercadoPago client: Checkout Pro preferences, payments, payment search and
+//! refunds. Bearer token, an `X-Idempotency-Key` on every POST (the caller's, reused on
+//! retries, so a retried call creates nothing twice), `X-Request-Id` on every request,
+//! timeouts, and retries on network errors, 423, 429 and 5xx.
+
+use std::{str::FromStr, time::Duration};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::settings::{SettingsError, env_or};
+
+#[derive(Debug, Clone)]
+pub struct MercadoPagoSettings {
+    /// `MP_BASE_URL`, default the sandbox emulator of `make run`.
+    pub base_url: String,
+    /// `MP_ACCESS_TOKEN`.
+    pub access_token: String,
+    /// `MP_TIMEOUT_MS`, default 10 000.
+    pub timeout: Duration,
+    /// `MP_MAX_ATTEMPTS`, default 4.
+    pub max_attempts: u32,
+}
+
+impl MercadoPagoSettings {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Ok(Self {
+            base_url: env_or("MP_BASE_URL", "http://127.0.0.1:8092".to_owned())?,
+            access_token: env_or("MP_ACCESS_TOKEN", "sandbox-mp-access-token".to_owned())?,
+            timeout: Duration::from_millis(env_or("MP_TIMEOUT_MS", 10_000)?),
+            max_attempts: env_or("MP_MAX_ATTEMPTS", 4)?,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MercadoPagoError {
+    /// MercadoPago refused the call (400/401/403/404/409): retrying it cannot help.
+    #[error("MercadoPago refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// Still failing after every attempt (network, 423, 429, 5xx).
+    #[error("MercadoPago unavailable after {attempts} attempts: {last}")]
+    Unavailable { attempts: u32, last: String },
+    #[error("MercadoPago answered something unexpected: {0}")]
+    Unexpected(String),
+}
+
+impl MercadoPagoError {
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::Refused { .. })
+    }
+}
+
+/// What a Checkout Pro preference is made of (the fields we use).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PreferenceRequest {
+    pub title: String,
+    pub amount: Decimal,
+    pub external_reference: String,
+    pub notification_url: String,
+    pub back_url: String,
+    pub expires_at: DateTime<Utc>,
+    pub payer_email: Option<String>,
+    pub payer_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preference {
+    pub id: String,
+    pub init_point: String,
+}
+
+/// A payment as MercadoPago reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: i64,
+    pub status: String,
+    pub status_detail: Option<String>,
+    pub external_reference: Option<String>,
+    pub amount: Decimal,
+    pub currency: String,
+    pub date_approved: Option<DateTime<Utc>>,
+    /// The whole answer, kept for the record.
+    pub raw: Value,
+}
+
+impl Payment {
+    fn from_json(raw: Value) -> Result<Self, MercadoPagoError> {
+        let unexpected = || MercadoPagoError::Unexpected(raw.to_string());
+        let amount = match &raw["transaction_amount"] {
+            Value::Number(n) => Decimal::from_str(&n.to_string())
+                .or_else(|_| Decimal::from_scientific(&n.to_string()))
+                .map_err(|_| unexpected())?,
+            Value::String(s) => Decimal::from_str(s).map_err(|_| unexpected())?,
+            _ => return Err(unexpected()),
+        };
+        Ok(Self {
+            id: raw["id"].as_i64().ok_or_else(unexpected)?,
+            status: raw["status"].as_str().ok_or_else(unexpected)?.to_owned(),
+            status_detail: raw["status_detail"].as_str().map(str::to_owned),
+            external_reference: raw["external_reference"].as_str().map(str::to_owned),
+            amount,
+            currency: raw["currency_id"].as_str().unwrap_or_default().to_owned(),
+            date_approved: raw["date_approved"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            raw,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: i64,
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone)]
+pub struct MercadoPagoClient {
+    settings: MercadoPagoSettings,
+    http: reqwest::Client,
+}
+
+impl MercadoPagoClient {
+    pub fn new(settings: MercadoPagoSettings) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Self { settings, http })
+    }
+
+    /// Creates a Checkout Pro preference; the same `idempotency_key` never creates two.
+    pub async fn create_preference(
+        &self,
+        request: &PreferenceRequest,
+        idempotency_key: &str,
+    ) -> Result<Preference, MercadoPagoError> {
+        let amount: f64 = request.amount.try_into().unwrap_or_default();
+        let body = serde_json::json!({
+            "items": [{
+                "id": request.external_reference,
+                "title": request.title,
+                "quantity": 1,
+                "currency_id": "ARS",
+                "unit_price": amount,
+            }],
+            "payer": { "email": request.payer_email, "name": request.payer_name },
+            "back_urls": {
+                "success": request.back_url,
+                "pending": request.back_url,
+                "failure": request.back_url,
+            },
+            "auto_return": "approved",
+            "notification_url": request.notification_url,
+            "external_reference": request.external_reference,
+            "expires": true,
+            "expiration_date_to": request.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        let answer = self
+            .call(
+                reqwest::Method::POST,
+                "/checkout/preferences",
+                Some((&body, idempotency_key)),
+            )
+            .await?;
+        let text = |k: &str| answer[k].as_str().map(str::to_owned);
+        match (text("id"), text("init_point")) {
+            (Some(id), Some(init_point)) => Ok(Preference { id, init_point }),
+            _ => Err(MercadoPagoError::Unexpected(answer.to_string())),
+        }
+    }
+
+    pub async fn payment(&self, id: i64) -> Result<Payment, MercadoPagoError> {
+        let answer = self
+            .call(reqwest::Method::GET, &format!("/v1/payments/{id}"), None)
+            .await?;
+        Payment::from_json(answer)
+    }
+
+    /// Every payment made for `external_reference` (reconciliation).
+    pub async fn search(&self, external_reference: &str) -> Result<Vec<Payment>, MercadoPagoError> {
+        let answer = self
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/payments/search?external_reference={external_reference}"),
+                None,
+            )
+            .await?;
+        answer["results"]
+            .as_array()
+            .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?
+            .iter()
+            .cloned()
+            .map(Payment::from_json)
+            .collect()
+    }
+
+    /// Refunds a payment in full; the same `idempotency_key` never refunds twice.
+    pub async fn refund(
+        &self,
+        payment: i64,
+        idempotency_key: &str,
+    ) -> Result<Refund, MercadoPagoError> {
+        let answer = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/v1/payments/{payment}/refunds"),
+                Some((&serde_json::json!({}), idempotency_key)),
+            )
+            .await?;
+        let amount = Decimal::from_str(&answer["amount"].to_string()).unwrap_or_default();
+        Ok(Refund {
+            id: answer["id"]
+                .as_i64()
+                .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?,
+            amount,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&Value, &str)>,
+    ) -> Result<Value, MercadoPagoError> {
+        let url = format!("{}{path}", self.settings.base_url.trim_end_matches('/'));
+        let attempts = self.settings.max_attempts.max(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                let backoff =
+                    Duration::from_millis(100 << attempt.min(6)).min(Duration::from_secs(5));
+                tokio::time::sleep(backoff).await;
+            }
+            let mut request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.settings.access_token)
+                .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
+            if let Some((json, key)) = body {
+                request = request.header("X-Idempotency-Key", key).json(json);
+            }
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => {
+                    last = format!("network: {e}");
+                    continue;
+                }
+            };
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            if status.is_success() {
+                return serde_json::from_str(&text).map_err(|_| MercadoPagoError::Unexpected(text));
+            }
+            if matches!(status.as_u16(), 423 | 429) || status.is_server_error() {
+                last = format!("{status}: {text}");
+                continue;
+            }
+            let message = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_owned))
+                .unwrap_or(text);
+            return Err(MercadoPagoError::Refused {
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Err(MercadoPagoError::Unavailable { attempts, last })
+    }
+}

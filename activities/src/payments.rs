@@ -1,0 +1,286 @@
+//! Activities of payment: the MercadoPago preference, checking what a payment really is
+//! (never trusting a webhook's word), reconciliation, refunds, and the seam where a
+//! confirmed visit goes on to the calendar, the sheet and the invoice.
+
+use std::{str::FromStr, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use domain::RequestId;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use temporalio_macros::activities;
+use temporalio_sdk::{
+    ApplicationFailure,
+    activities::{ActivityContext, ActivityError},
+};
+
+use crate::mercadopago::{MercadoPagoClient, MercadoPagoError, Payment, PreferenceRequest};
+
+/// Where MercadoPago calls us back and sends the payer afterwards.
+#[derive(Debug, Clone)]
+pub struct PaymentLinks {
+    /// `{PUBLIC_BASE_URL}/api/v1/webhooks/mercadopago`.
+    pub notification_url: String,
+    /// Where the payer lands after paying.
+    pub back_url: String,
+}
+
+impl PaymentLinks {
+    pub fn from_public_base(base: &str) -> Self {
+        let base = base.trim_end_matches('/');
+        Self {
+            notification_url: format!("{base}/api/v1/webhooks/mercadopago"),
+            back_url: format!("{base}/api/v1/healthz"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreatePreference {
+    pub request: RequestId,
+    /// Derived by the workflow, so a retry (or a replay) asks for the same preference.
+    pub idempotency_key: String,
+    /// The payment deadline: the link stops working then.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLink {
+    pub preference_id: String,
+    pub url: String,
+}
+
+/// What a payment means for the request, checked against MercadoPago and the frozen
+/// price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Approved, for the frozen amount and currency.
+    Approved { payment: i64 },
+    /// Rejected or cancelled: the owner may try again.
+    Rejected { payment: i64 },
+    /// Approved, but not for what was asked.
+    Mismatch {
+        payment: i64,
+        amount: String,
+        currency: String,
+    },
+    /// Refunded or charged back after the fact.
+    Reversed { payment: i64, status: String },
+    /// Pending, in process, or not this request's.
+    Nothing,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckPayment {
+    pub request: RequestId,
+    pub payment: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefundPayment {
+    pub request: RequestId,
+    pub payment: i64,
+    pub idempotency_key: String,
+}
+
+pub struct PaymentActivities {
+    pool: db::Pool,
+    mp: MercadoPagoClient,
+    links: PaymentLinks,
+}
+
+impl PaymentActivities {
+    pub fn new(pool: db::Pool, mp: MercadoPagoClient, links: PaymentLinks) -> Self {
+        Self { pool, mp, links }
+    }
+
+    /// Reads the payment's verdict and records the payment.
+    async fn judge(&self, request: RequestId, payment: &Payment) -> Result<Verdict, ActivityError> {
+        if payment.external_reference.as_deref() != Some(&request.to_string()) {
+            return Ok(Verdict::Nothing);
+        }
+        let mut conn = db::conn(&self.pool).await?;
+        db::payments::record_payment(
+            &mut conn,
+            payment.id,
+            request,
+            &payment.status,
+            payment.status_detail.as_deref(),
+            &payment.amount.to_string(),
+            &payment.currency,
+            payment.date_approved,
+            &payment.raw,
+        )
+        .await?;
+        let charge = db::payments::charge(&mut conn, request)
+            .await?
+            .ok_or_else(|| non_retryable(format!("request {request} has no price")))?;
+        let total = Decimal::from_str(&charge.total)
+            .map_err(|e| non_retryable(format!("frozen total {}: {e}", charge.total)))?;
+        let id = payment.id;
+        Ok(match payment.status.as_str() {
+            "approved" if payment.amount == total && payment.currency == charge.currency => {
+                Verdict::Approved { payment: id }
+            }
+            "approved" => Verdict::Mismatch {
+                payment: id,
+                amount: payment.amount.to_string(),
+                currency: payment.currency.clone(),
+            },
+            "rejected" | "cancelled" => Verdict::Rejected { payment: id },
+            "refunded" | "charged_back" => Verdict::Reversed {
+                payment: id,
+                status: payment.status.clone(),
+            },
+            _ => Verdict::Nothing,
+        })
+    }
+}
+
+fn non_retryable(message: String) -> ActivityError {
+    ActivityError::application(ApplicationFailure::non_retryable(anyhow::anyhow!(message)))
+}
+
+fn mp_error(e: MercadoPagoError) -> ActivityError {
+    if e.is_retryable() {
+        anyhow::Error::from(e).into()
+    } else {
+        ActivityError::application(ApplicationFailure::non_retryable(e))
+    }
+}
+
+#[activities]
+impl PaymentActivities {
+    /// A Checkout Pro preference for the frozen price, expiring at the deadline. Once per
+    /// idempotency key: a retry finds the one recorded, or MercadoPago answers the same.
+    #[activity(name = "create_preference")]
+    pub async fn create_preference(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CreatePreference,
+    ) -> Result<PaymentLink, ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        if let Some(done) = db::payments::preference(&mut conn, &input.idempotency_key).await? {
+            return Ok(PaymentLink {
+                preference_id: done.id,
+                url: done.init_point,
+            });
+        }
+        let charge = db::payments::charge(&mut conn, input.request)
+            .await?
+            .ok_or_else(|| non_retryable(format!("request {} has no price", input.request)))?;
+        drop(conn);
+        let amount = Decimal::from_str(&charge.total)
+            .map_err(|e| non_retryable(format!("frozen total {}: {e}", charge.total)))?;
+        let preference = self
+            .mp
+            .create_preference(
+                &PreferenceRequest {
+                    title: charge.title,
+                    amount,
+                    external_reference: input.request.to_string(),
+                    notification_url: self.links.notification_url.clone(),
+                    back_url: self.links.back_url.clone(),
+                    expires_at: input.expires_at,
+                    payer_email: charge.payer_email,
+                    payer_name: charge.payer_name,
+                },
+                &input.idempotency_key,
+            )
+            .await
+            .map_err(mp_error)?;
+        let mut conn = db::conn(&self.pool).await?;
+        db::payments::insert_preference(
+            &mut conn,
+            &preference.id,
+            input.request,
+            &input.idempotency_key,
+            &preference.init_point,
+            &charge.total,
+            input.expires_at,
+        )
+        .await?;
+        tracing::info!(request = %input.request, preference = %preference.id, "payment link created");
+        Ok(PaymentLink {
+            preference_id: preference.id,
+            url: preference.init_point,
+        })
+    }
+
+    /// Fetches the payment from MercadoPago (a webhook only says "look at payment N")
+    /// and judges it against the frozen price.
+    #[activity(name = "check_payment")]
+    pub async fn check_payment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: CheckPayment,
+    ) -> Result<Verdict, ActivityError> {
+        let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
+        let verdict = self.judge(input.request, &payment).await?;
+        tracing::info!(request = %input.request, payment = input.payment, status = %payment.status, ?verdict, "payment checked");
+        Ok(verdict)
+    }
+
+    /// Before giving up on a payment: asks MercadoPago for every payment of the request,
+    /// in case a webhook was lost. The approved one wins; otherwise the latest verdict.
+    #[activity(name = "reconcile_payments")]
+    pub async fn reconcile_payments(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: RequestId,
+    ) -> Result<Verdict, ActivityError> {
+        let payments = self
+            .mp
+            .search(&request.to_string())
+            .await
+            .map_err(mp_error)?;
+        let mut found = Verdict::Nothing;
+        for payment in &payments {
+            let verdict = self.judge(request, payment).await?;
+            if matches!(verdict, Verdict::Approved { .. }) {
+                return Ok(verdict);
+            }
+            if matches!(verdict, Verdict::Mismatch { .. }) || found == Verdict::Nothing {
+                found = verdict;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Refunds a payment in full, once per key, and records it.
+    #[activity(name = "refund_payment")]
+    pub async fn refund_payment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: RefundPayment,
+    ) -> Result<String, ActivityError> {
+        let refund = self
+            .mp
+            .refund(input.payment, &input.idempotency_key)
+            .await
+            .map_err(mp_error)?;
+        let mut conn = db::conn(&self.pool).await?;
+        db::payments::record_refund(&mut conn, input.payment, &refund.amount.to_string()).await?;
+        tracing::info!(request = %input.request, payment = input.payment, refund = refund.id, "refunded");
+        Ok(refund.amount.to_string())
+    }
+
+    /// The seam of a confirmed visit: the calendar event, the sheet row and the invoice
+    /// go here. For now it checks the visit is booked.
+    #[activity(name = "confirm_visit")]
+    pub async fn confirm_visit(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: RequestId,
+    ) -> Result<(), ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        let booked = db::dispatch::has_visit(&mut conn, request).await?;
+        if !booked {
+            return Err(non_retryable(format!(
+                "request {request} has no booked visit"
+            )));
+        }
+        Ok(())
+    }
+}

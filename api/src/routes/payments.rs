@@ -1,0 +1,343 @@
+//! MercadoPago's webhook and cancellations.
+//!
+//! A notification is believed only as far as its signature goes, and even then it only
+//! says "look at payment N": it is stored once (a repeat delivery is acknowledged and
+//! ignored), answered at once, and handed to the workflow of the payment's request,
+//! which fetches the payment from MercadoPago itself.
+
+use std::collections::HashMap;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{Path, Query, State},
+    http::{HeaderMap, StatusCode},
+    routing::post,
+};
+use domain::{Actor, RequestId};
+use serde::{Deserialize, Serialize};
+use temporalio_client::{WorkflowSignalOptions, errors::WorkflowInteractionError};
+use utoipa::ToSchema;
+use workflows::{Cancel, ServiceRequestWorkflow};
+
+use crate::{
+    AppState,
+    auth::AuthUser,
+    error::{ApiError, FieldError, Problem},
+};
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(mercadopago_webhook, cancel))]
+pub struct Docs;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/webhooks/mercadopago", post(mercadopago_webhook))
+        .route("/service-requests/{id}/cancel", post(cancel))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Received {
+    /// `received`, or `duplicate` for an event already stored.
+    pub status: String,
+}
+
+/// Checks `x-signature: ts=<ts>,v1=<hex>` over
+/// `id:<data.id>;request-id:<x-request-id>;ts:<ts>;` (a pair whose value is missing is
+/// left out), HMAC-SHA256 with the webhook secret, in constant time; and that `ts` (ms)
+/// is recent.
+fn verify_signature(
+    secret: &[u8],
+    headers: &HeaderMap,
+    data_id: Option<&str>,
+    max_age: std::time::Duration,
+) -> Result<(), &'static str> {
+    use hmac::Mac;
+    let signature = headers
+        .get("x-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no x-signature")?;
+    let mut ts = None;
+    let mut v1 = None;
+    for part in signature.split(',') {
+        match part.trim().split_once('=') {
+            Some(("ts", value)) => ts = Some(value),
+            Some(("v1", value)) => v1 = Some(value),
+            _ => {}
+        }
+    }
+    let (ts, v1) = ts.zip(v1).ok_or("x-signature lacks ts or v1")?;
+    let expected = decode_hex(v1).ok_or("v1 is not hex")?;
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok());
+    let mut manifest = String::new();
+    if let Some(id) = data_id {
+        manifest.push_str(&format!("id:{id};"));
+    }
+    if let Some(request_id) = request_id {
+        manifest.push_str(&format!("request-id:{request_id};"));
+    }
+    manifest.push_str(&format!("ts:{ts};"));
+    let mut mac =
+        <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret).map_err(|_| "unusable secret")?;
+    mac.update(manifest.as_bytes());
+    mac.verify_slice(&expected)
+        .map_err(|_| "signature mismatch")?;
+    let sent_ms: i64 = ts.parse().map_err(|_| "ts is not a number")?;
+    let age_ms = chrono::Utc::now().timestamp_millis() - sent_ms;
+    let max_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
+    if age_ms > max_ms || age_ms < -60_000 {
+        return Err("stale or future ts");
+    }
+    Ok(())
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/webhooks/mercadopago",
+    tag = "payments",
+    params(
+        ("data.id" = String, Query, description = "The payment notified"),
+        ("type" = String, Query, description = "`payment`"),
+    ),
+    responses(
+        (status = 200, description = "Stored (or a repeat, ignored)", body = Received),
+        (status = 400, description = "Not a notification", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Bad or missing signature; nothing stored", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// MercadoPago's notification: signature checked, stored once, answered at once; the
+/// payment's workflow is told right after (and by the outbox, should that fail).
+async fn mercadopago_webhook(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Received>, ApiError> {
+    let data_id = query.get("data.id").map(String::as_str);
+    if let Err(why) = verify_signature(
+        &state.settings.mp_webhook_secret,
+        &headers,
+        data_id,
+        state.settings.mp_webhook_max_age,
+    ) {
+        tracing::warn!(why, data_id, "MercadoPago webhook refused");
+        return Err(ApiError::Unauthorized(
+            "the notification's signature does not check".into(),
+        ));
+    }
+    let payload: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: "the notification is not JSON".into(),
+        })?;
+    let kind = payload["type"].as_str().unwrap_or_default().to_owned();
+    let action = payload["action"].as_str().unwrap_or_default().to_owned();
+    let body_id = match &payload["data"]["id"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
+    // The signature covers the query's data.id only: a body naming another payment is
+    // someone replaying a signature.
+    if kind.is_empty() || action.is_empty() || Some(body_id.as_str()) != data_id {
+        tracing::warn!(
+            data_id,
+            body_id,
+            "MercadoPago webhook body does not match its signature"
+        );
+        return Err(ApiError::BadRequest {
+            status: StatusCode::BAD_REQUEST,
+            detail: "the notification's body does not match its signed data.id".into(),
+        });
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    let stored =
+        db::payments::store_event(&mut conn, "mercadopago", &kind, &body_id, &action, &payload)
+            .await?;
+    drop(conn);
+    let Some(event) = stored else {
+        tracing::info!(data_id, action, "MercadoPago webhook repeated; ignored");
+        return Ok(Json(Received {
+            status: "duplicate".into(),
+        }));
+    };
+    let background = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = hand_over(&background, event, &kind, &body_id).await {
+            tracing::warn!(error = %e, event, "webhook not handed over yet; the outbox retries");
+        }
+    });
+    Ok(Json(Received {
+        status: "received".into(),
+    }))
+}
+
+/// Tells the workflow of the payment's request about it, and marks the event done.
+pub async fn hand_over(
+    state: &AppState,
+    event: i64,
+    kind: &str,
+    data_id: &str,
+) -> anyhow::Result<()> {
+    let payment_id = data_id.parse::<i64>().ok().filter(|_| kind == "payment");
+    let Some(payment_id) = payment_id else {
+        let mut conn = db::conn(&state.pool).await?;
+        db::payments::mark_processed(&mut conn, event, None).await?;
+        return Ok(());
+    };
+    let client =
+        activities::mercadopago::MercadoPagoClient::new(state.settings.mercadopago.clone())?;
+    let payment = client.payment(payment_id).await?;
+    let request = payment
+        .external_reference
+        .as_deref()
+        .and_then(|r| r.parse::<uuid::Uuid>().ok())
+        .map(RequestId::from_uuid);
+    if let Some(request) = request {
+        let handle = state
+            .temporal
+            .get_workflow_handle::<ServiceRequestWorkflow>(request.workflow_id());
+        match handle
+            .signal(
+                ServiceRequestWorkflow::payment_notified,
+                payment_id,
+                WorkflowSignalOptions::default(),
+            )
+            .await
+        {
+            Ok(()) => {}
+            // The request's workflow is over: nothing left to tell.
+            Err(WorkflowInteractionError::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    db::payments::mark_processed(&mut conn, event, request.map(|r| r.to_string()).as_deref())
+        .await?;
+    tracing::info!(event, payment = payment_id, request = ?request, "payment notification handed over");
+    Ok(())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    /// Why; required of staff, kept in the history.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/service-requests/{id}/cancel",
+    tag = "payments",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The service request id")),
+    request_body = CancelBody,
+    responses(
+        (status = 202, description = "The request is being cancelled (refunded if paid)"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too late for this caller, or already over", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// The owner cancels their own request before paying; staff cancel any, with a reason
+/// (a paid one is refunded through MercadoPago).
+async fn cancel(
+    user: AuthUser,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<CancelBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id: RequestId = crate::error::parse_id(&id, "id")?;
+    let Json(body) = body?;
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    let actor = if user.is_staff {
+        if reason.is_none() {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "reason",
+                "staff say why they cancel",
+            )]));
+        }
+        Actor::Staff(user.id.into_uuid())
+    } else {
+        let owner = user
+            .owner
+            .ok_or_else(|| ApiError::Forbidden("owners and staff cancel requests".into()))?;
+        let mut conn = db::conn(&state.pool).await?;
+        let mine = db::requests::find_request(&mut conn, id)
+            .await?
+            .is_some_and(|r| r.request.owner_id == Some(owner.into_uuid()));
+        if !mine {
+            return Err(ApiError::NotFound("service request"));
+        }
+        Actor::Owner(owner)
+    };
+    crate::routes::dispatch::run_update(
+        &state,
+        id,
+        ServiceRequestWorkflow::cancel,
+        Cancel { actor, reason },
+        "the request cannot be cancelled",
+    )
+    .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_check_the_manifest_the_age_and_the_key() {
+        use hmac::Mac;
+        let secret = b"webhook-secret";
+        let now = chrono::Utc::now().timestamp_millis().to_string();
+        let sign = |data: &str, request: &str, ts: &str, key: &[u8]| {
+            let mut mac = <hmac::Hmac<sha2::Sha256>>::new_from_slice(key).expect("key");
+            mac.update(format!("id:{data};request-id:{request};ts:{ts};").as_bytes());
+            mac.finalize()
+                .into_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        };
+        let headers = |ts: &str, v1: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "x-signature",
+                format!("ts={ts},v1={v1}").parse().expect("header"),
+            );
+            h.insert("x-request-id", "req-1".parse().expect("header"));
+            h
+        };
+        let age = std::time::Duration::from_secs(900);
+        let good = sign("123", "req-1", &now, secret);
+        assert_eq!(
+            verify_signature(secret, &headers(&now, &good), Some("123"), age),
+            Ok(())
+        );
+        // Another payment, another key, a tampered hex, an old timestamp: refused.
+        assert!(verify_signature(secret, &headers(&now, &good), Some("124"), age).is_err());
+        let foreign = sign("123", "req-1", &now, b"other");
+        assert!(verify_signature(secret, &headers(&now, &foreign), Some("123"), age).is_err());
+        assert!(verify_signature(secret, &headers(&now, &good[1..]), Some("123"), age).is_err());
+        let old = (chrono::Utc::now().timestamp_millis() - 3_600_000).to_string();
+        let old_sig = sign("123", "req-1", &old, secret);
+        assert!(verify_signature(secret, &headers(&old, &old_sig), Some("123"), age).is_err());
+        assert!(verify_signature(secret, &HeaderMap::new(), Some("123"), age).is_err());
+    }
+}
