@@ -125,7 +125,7 @@ impl PaymentActivities {
             }
             "approved" => Verdict::Mismatch {
                 payment: id,
-                amount: payment.amount.to_string(),
+                amount: money(payment.amount),
                 currency: payment.currency.clone(),
             },
             "rejected" | "cancelled" => Verdict::Rejected { payment: id },
@@ -136,6 +136,12 @@ impl PaymentActivities {
             _ => Verdict::Nothing,
         })
     }
+}
+
+/// An amount as people read it: two decimals (`12000.00`).
+fn money(mut amount: Decimal) -> String {
+    amount.rescale(2);
+    amount.to_string()
 }
 
 fn non_retryable(message: String) -> ActivityError {
@@ -260,10 +266,11 @@ impl PaymentActivities {
             .refund(input.payment, &input.idempotency_key)
             .await
             .map_err(mp_error)?;
+        let amount = money(refund.amount);
         let mut conn = db::conn(&self.pool).await?;
-        db::payments::record_refund(&mut conn, input.payment, &refund.amount.to_string()).await?;
+        db::payments::record_refund(&mut conn, input.payment, &amount).await?;
         tracing::info!(request = %input.request, payment = input.payment, refund = refund.id, "refunded");
-        Ok(refund.amount.to_string())
+        Ok(amount)
     }
 
     /// The seam of a confirmed visit: the calendar event, the sheet row and the invoice

@@ -8,6 +8,7 @@
 pub mod temporal;
 
 pub mod fixtures;
+pub mod flow;
 
 use std::{
     hash::{DefaultHasher, Hash, Hasher},

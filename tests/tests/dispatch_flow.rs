@@ -3,20 +3,18 @@
 //! vet's API. Hours of follow-ups pass in an instant; assertions are on what vets and
 //! owners receive and what PostgreSQL records.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use domain::{DispatchPolicy, VetAnswer, dispatch::OfferToken};
 use e2e::{
-    InProcessWorker, STAFF_PHONE, TEST_LINK_SECRET, TestApp, TestDb,
-    fixtures::{ANA_PHONE, Dispatch, check_out, dispatch},
+    STAFF_PHONE, TEST_LINK_SECRET, TestApp,
+    fixtures::{ANA_PHONE, Dispatch, check_out},
+    flow::{Flow, advance},
     offer_link,
-    temporal::{TimeSkippingServer, events, workflow_duration},
-    temporal_settings, unique_task_queue,
+    temporal::{events, workflow_duration},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-use temporalio_client::tonic::IntoRequest;
-use temporalio_common::protos::temporal::api::testservice::v1::SleepRequest;
 
 const HOUR: u64 = 60 * 60;
 
@@ -30,46 +28,8 @@ fn policy(batch: u32) -> DispatchPolicy {
     }
 }
 
-struct Flow {
-    app: TestApp,
-    w: Dispatch,
-    _worker: InProcessWorker,
-    _server: TimeSkippingServer,
-}
-
 async fn flow(vets: usize, batch: u32) -> Flow {
-    e2e::logs();
-    let server = TimeSkippingServer::start().await;
-    let db = Arc::new(TestDb::new().await);
-    let app = TestApp::spawn(
-        db,
-        temporal_settings(server.address.clone(), &unique_task_queue()),
-        policy(batch),
-    )
-    .await;
-    let worker = InProcessWorker::start(app.worker_settings());
-    let w = dispatch(&app, vets).await;
-    Flow {
-        app,
-        w,
-        _worker: worker,
-        _server: server,
-    }
-}
-
-/// Lets `by` of workflow time pass (timers fire), then stops time again.
-async fn advance(app: &TestApp, by: Duration) {
-    app.temporal
-        .connection()
-        .test_service()
-        .unlock_time_skipping_with_sleep(
-            SleepRequest {
-                duration: Some(by.try_into().expect("duration")),
-            }
-            .into_request(),
-        )
-        .await
-        .expect("sleep on the test server");
+    Flow::start(vets, policy(batch)).await
 }
 
 fn phone(w: &Dispatch, vet: usize) -> &str {

@@ -1,0 +1,60 @@
+//! A whole stack on the time-skipping server: the API, an in-process worker, the
+//! emulators and the booking world with vets, for tests of the request's paths.
+
+use std::{sync::Arc, time::Duration};
+
+use domain::DispatchPolicy;
+use temporalio_client::tonic::IntoRequest;
+use temporalio_common::protos::temporal::api::testservice::v1::SleepRequest;
+
+use crate::{
+    InProcessWorker, TestApp, TestDb,
+    fixtures::{Dispatch, dispatch},
+    temporal::TimeSkippingServer,
+    temporal_settings, unique_task_queue,
+};
+
+pub struct Flow {
+    pub app: TestApp,
+    pub w: Dispatch,
+    _worker: InProcessWorker,
+    _server: TimeSkippingServer,
+}
+
+impl Flow {
+    /// `vets` vets working the day of the window, and `policy` for every request.
+    pub async fn start(vets: usize, policy: DispatchPolicy) -> Self {
+        crate::logs();
+        let server = TimeSkippingServer::start().await;
+        let db = Arc::new(TestDb::new().await);
+        let app = TestApp::spawn(
+            db,
+            temporal_settings(server.address.clone(), &unique_task_queue()),
+            policy,
+        )
+        .await;
+        let worker = InProcessWorker::start(app.worker_settings());
+        let w = dispatch(&app, vets).await;
+        Self {
+            app,
+            w,
+            _worker: worker,
+            _server: server,
+        }
+    }
+}
+
+/// Lets `by` of workflow time pass (timers fire), then stops time again.
+pub async fn advance(app: &TestApp, by: Duration) {
+    app.temporal
+        .connection()
+        .test_service()
+        .unlock_time_skipping_with_sleep(
+            SleepRequest {
+                duration: Some(by.try_into().expect("duration")),
+            }
+            .into_request(),
+        )
+        .await
+        .expect("sleep on the test server");
+}

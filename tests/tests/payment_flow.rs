@@ -1,0 +1,504 @@
+//! Payment, each path, on the time-skipping server: a coordinated visit gets a
+//! MercadoPago payment link on WhatsApp; the emulator's checkout pays (or not) and
+//! delivers signed webhooks to the API; the workflow trusts only what it fetches.
+
+use std::time::Duration;
+
+use domain::{DispatchPolicy, VetAnswer};
+use e2e::{
+    MP_WEBHOOK_SECRET, STAFF_PHONE, TestApp,
+    fixtures::{ANA_PHONE, check_out},
+    flow::{Flow, advance},
+    offer_link,
+};
+use reqwest::Method;
+use sandbox::mercadopago::DeliveryMode;
+use serde_json::{Value, json};
+
+const HOUR: u64 = 60 * 60;
+
+/// A day to pay, a reminder every six hours.
+fn policy() -> DispatchPolicy {
+    DispatchPolicy {
+        vet_followup_delay_secs: 2 * HOUR,
+        vet_max_followups: 2,
+        offer_batch_size: 1,
+        payment_deadline_secs: 24 * HOUR,
+        payment_reminder_secs: 6 * HOUR,
+    }
+}
+
+/// A request accepted by the first vet and coordinated at the window's start; its id and
+/// the preference id of the payment link Ana got.
+async fn coordinated(flow: &Flow) -> (String, String) {
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    state_is(app, &id, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let link = payment_link(app).await;
+    let preference = link
+        .split("pref_id=")
+        .nth(1)
+        .expect("a checkout link")
+        .to_owned();
+    (id, preference)
+}
+
+/// The payment link in Ana's WhatsApp.
+async fn payment_link(app: &TestApp) -> String {
+    let messages = e2e::eventually("the payment link", Duration::from_secs(30), || async {
+        app.messages_to(ANA_PHONE, "owner_update")
+            .into_iter()
+            .find(|m| m.template_params[1].contains("pagá acá"))
+    })
+    .await;
+    let text = &messages.template_params[1];
+    text.split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .expect("a link in the message")
+        .to_owned()
+}
+
+async fn state_is(app: &TestApp, id: &str, state: &'static str) -> Value {
+    app.await_request(id, &format!("the request to be {state}"), |r| {
+        r["state"] == state
+    })
+    .await
+}
+
+fn ana_heard(app: &TestApp, words: &str) -> usize {
+    app.messages_to(ANA_PHONE, "owner_update")
+        .iter()
+        .filter(|m| m.template_params[1].contains(words))
+        .count()
+}
+
+fn history_states(request: &Value) -> Vec<String> {
+    request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["to_state"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn paid_at_once_the_visit_is_confirmed_and_both_are_told() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, preference) = coordinated(&flow).await;
+    let asked = &app.mercadopago.preferences()[0];
+    assert_eq!(asked["external_reference"], id);
+    assert_eq!(
+        asked["items"][0]["unit_price"], 12000.0,
+        "10000 × 1.2 Palermo"
+    );
+    assert!(
+        asked["notification_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&app.base) && u.ends_with("/webhooks/mercadopago"))
+    );
+
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    let request = state_is(app, &id, "confirmed").await;
+    assert_eq!(
+        history_states(&request)[3..],
+        ["coordinated", "payed", "confirmed"]
+    );
+    let payed = &request["history"][4];
+    assert_eq!(payed["actor"], "system");
+    assert_eq!(
+        payed["reason"],
+        format!("MercadoPago payment {} approved", payment["id"])
+    );
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND status = 'approved' AND amount = 12000"
+            ))
+            .await,
+        1
+    );
+    e2e::eventually("both told", Duration::from_secs(30), || async {
+        (ana_heard(app, "está confirmada") == 1
+            && !app.messages_to(&w.vets[0].2, "vet_update").is_empty())
+        .then_some(())
+    })
+    .await;
+    // Both events stored once and handed over; one preference, ever.
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events WHERE processed_at IS NOT NULL")
+            .await,
+        2
+    );
+    assert_eq!(app.mercadopago.preferences().len(), 1);
+}
+
+#[tokio::test]
+async fn reminders_go_out_until_paid_and_stop_then() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    advance(app, Duration::from_secs(13 * HOUR)).await;
+    e2e::eventually("two reminders", Duration::from_secs(30), || async {
+        (ana_heard(app, "Recordatorio") == 2).then_some(())
+    })
+    .await;
+    app.mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    state_is(app, &id, "confirmed").await;
+    advance(app, Duration::from_secs(12 * HOUR)).await;
+    assert_eq!(
+        ana_heard(app, "Recordatorio"),
+        2,
+        "no reminder after paying"
+    );
+}
+
+#[tokio::test]
+async fn never_paid_the_request_expires_and_the_vets_time_is_released() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, _) = coordinated(&flow).await;
+    advance(app, Duration::from_secs(25 * HOUR)).await;
+    let request = state_is(app, &id, "expired").await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert_eq!(last["from_state"], "coordinated");
+    assert_eq!(last["reason"], "not paid by the deadline");
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = 'cancelled'"
+            ))
+            .await,
+        1
+    );
+    assert_eq!(ana_heard(app, "Recordatorio"), 3);
+    e2e::eventually("both told", Duration::from_secs(30), || async {
+        (ana_heard(app, "Venció el plazo") == 1
+            && app
+                .messages_to(&w.vets[0].2, "vet_update")
+                .iter()
+                .any(|m| m.template_params[1].contains("quedó libre")))
+        .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rejected_payment_is_told_and_a_later_approval_confirms() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    app.mercadopago
+        .pay(&preference, "rejected", None)
+        .expect("rejected");
+    e2e::eventually("Ana told", Duration::from_secs(30), || async {
+        (ana_heard(app, "no se aprobó") == 1).then_some(())
+    })
+    .await;
+    state_is(app, &id, "coordinated").await;
+    app.mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    state_is(app, &id, "confirmed").await;
+}
+
+#[tokio::test]
+async fn a_payment_for_another_amount_alerts_staff_and_confirms_nothing() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    app.mercadopago
+        .pay(&preference, "approved", Some(100.0))
+        .expect("paid short");
+    let alert = app.await_messages(STAFF_PHONE, "staff_alert", 1).await;
+    assert!(
+        alert[0].template_params[0].contains("no por el precio acordado"),
+        "{alert:?}"
+    );
+    let request = state_is(app, &id, "coordinated").await;
+    assert!(!history_states(&request).contains(&"payed".to_owned()));
+}
+
+#[tokio::test]
+async fn duplicated_and_reordered_webhooks_confirm_once() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    app.mercadopago.set_delivery(DeliveryMode {
+        duplicate: true,
+        reorder: true,
+        ..DeliveryMode::default()
+    });
+    app.mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    let request = state_is(app, &id, "confirmed").await;
+    e2e::eventually("four deliveries", Duration::from_secs(30), || async {
+        (app.mercadopago.deliveries().len() == 4).then_some(())
+    })
+    .await;
+    let actions: Vec<String> = app
+        .mercadopago
+        .deliveries()
+        .into_iter()
+        .map(|d| d.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "payment.updated",
+            "payment.updated",
+            "payment.created",
+            "payment.created"
+        ]
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events")
+            .await,
+        2,
+        "each event stored once"
+    );
+    let payed = history_states(&request)
+        .iter()
+        .filter(|s| *s == "payed")
+        .count();
+    assert_eq!(payed, 1);
+}
+
+#[tokio::test]
+async fn a_lost_webhook_is_found_by_reconciliation_at_the_deadline() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    app.mercadopago.set_delivery(DeliveryMode {
+        drop: true,
+        ..DeliveryMode::default()
+    });
+    app.mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    state_is(app, &id, "coordinated").await;
+    advance(app, Duration::from_secs(25 * HOUR)).await;
+    let request = state_is(app, &id, "confirmed").await;
+    assert!(!history_states(&request).contains(&"expired".to_owned()));
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, _) = coordinated(&flow).await;
+    let cancel = format!("/api/v1/service-requests/{id}/cancel");
+    // Not the vet, not another owner.
+    let (status, _) = app
+        .call(&w.vets[0].1, Method::POST, &cancel, Some(json!({})))
+        .await;
+    assert_eq!(status, 403);
+    let (bruno, _) = app.owner("bruno@example.com").await;
+    let (status, _) = app
+        .call(&bruno, Method::POST, &cancel, Some(json!({})))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, body) = app
+        .call(
+            &w.booking.ana,
+            Method::POST,
+            &cancel,
+            Some(json!({ "reason": "Luna ya está bien" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let request = state_is(app, &id, "cancelled").await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert!(
+        last["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("owner:"))
+    );
+    assert_eq!(last["reason"], "Luna ya está bien");
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = 'cancelled'"
+            ))
+            .await,
+        1
+    );
+    app.await_messages(&w.vets[0].2, "vet_update", 1).await;
+}
+
+#[tokio::test]
+async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, preference) = coordinated(&flow).await;
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    state_is(app, &id, "confirmed").await;
+    let cancel = format!("/api/v1/service-requests/{id}/cancel");
+
+    let (status, body) = app
+        .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = app
+        .call(&w.booking.staff, Method::POST, &cancel, Some(json!({})))
+        .await;
+    assert_eq!(status, 422, "staff give a reason: {body}");
+    let (status, body) = app
+        .call(
+            &w.booking.staff,
+            Method::POST,
+            &cancel,
+            Some(json!({ "reason": "la veterinaria no puede ir" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let request = state_is(app, &id, "cancelled").await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert_eq!(
+        last["reason"],
+        "la veterinaria no puede ir (refunded 12000.00)"
+    );
+    let refunded = app
+        .mercadopago
+        .payments()
+        .into_iter()
+        .find(|p| p["id"] == payment["id"])
+        .expect("the payment");
+    assert_eq!(refunded["status"], "refunded");
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND refunded_amount = 12000"
+            ))
+            .await,
+        1
+    );
+    e2e::eventually(
+        "Ana told of the refund",
+        Duration::from_secs(30),
+        || async { (ana_heard(app, "te devolvimos $ 12000.00") == 1).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_forged_or_replayed_webhook_changes_nothing() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    // A real payment, whose notifications we keep from arriving.
+    app.mercadopago.set_delivery(DeliveryMode {
+        drop: true,
+        ..DeliveryMode::default()
+    });
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    let data_id = payment["id"].to_string();
+    let url = app.url(&format!(
+        "/api/v1/webhooks/mercadopago?data.id={data_id}&type=payment"
+    ));
+    let body =
+        |id: &str| json!({ "type": "payment", "action": "payment.created", "data": { "id": id } });
+    let send = |ts: String, v1: String, body: Value| {
+        let url = url.clone();
+        async move {
+            let response = app
+                .http
+                .post(&url)
+                .header("x-signature", format!("ts={ts},v1={v1}"))
+                .header("x-request-id", "req-1")
+                .json(&body)
+                .send()
+                .await
+                .expect("POST");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let good = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &ts);
+
+    // A bad key, a missing signature, an old one: 401.
+    let forged = sandbox::mercadopago::sign("not-the-secret", &data_id, "req-1", &ts);
+    assert_eq!(send(ts.clone(), forged, body(&data_id)).await.0, 401);
+    let response = app
+        .http
+        .post(&url)
+        .json(&body(&data_id))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 401);
+    let old = (chrono::Utc::now().timestamp_millis() - 2 * 3_600_000).to_string();
+    let old_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &old);
+    assert_eq!(send(old, old_sig, body(&data_id)).await.0, 401);
+    // The signature of this payment on a body naming another: 400.
+    assert_eq!(send(ts.clone(), good.clone(), body("999")).await.0, 400);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events")
+            .await,
+        0
+    );
+    state_is(app, &id, "coordinated").await;
+
+    // The genuine one counts, and its replay is acknowledged and ignored.
+    let (status, first) = send(ts.clone(), good.clone(), body(&data_id)).await;
+    assert_eq!((status, &first["status"]), (200, &json!("received")));
+    let (status, again) = send(ts, good, body(&data_id)).await;
+    assert_eq!((status, &again["status"]), (200, &json!("duplicate")));
+    state_is(app, &id, "confirmed").await;
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events")
+            .await,
+        1
+    );
+}
