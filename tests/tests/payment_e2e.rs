@@ -1,0 +1,154 @@
+//! The whole lifecycle on the dev server, through HTTP only, as its people live it:
+//! Ana checks out, the vet accepts from WhatsApp and sets the time, Ana pays on the
+//! (emulated) MercadoPago checkout page, the signed webhook confirms the visit. And a
+//! worker killed after the payment link was made.
+
+use std::{sync::Arc, time::Duration};
+
+use domain::VetAnswer;
+use e2e::{
+    InProcessWorker, TestApp, TestDb, WorkerProcess, dev_server_address, eventually,
+    fixtures::{ANA_PHONE, check_out, dispatch},
+    offer_link, quick_policy, temporal_settings, unique_task_queue,
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn state_is(app: &TestApp, id: &str, state: &'static str) -> Value {
+    app.await_request(id, &format!("the request to be {state}"), |r| {
+        r["state"] == state
+    })
+    .await
+}
+
+/// Accepts the first vet's offer and coordinates at the window's start; the payment link.
+async fn accept_and_coordinate(app: &TestApp, w: &e2e::fixtures::Dispatch, id: &str) -> String {
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    state_is(app, id, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let message = eventually("the payment link", Duration::from_secs(30), || async {
+        app.messages_to(ANA_PHONE, "owner_update")
+            .into_iter()
+            .find(|m| m.template_params[1].contains("pagá acá"))
+    })
+    .await;
+    message.template_params[1]
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .expect("a link")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
+    e2e::logs();
+    let app = TestApp::start().await;
+    let _worker = InProcessWorker::start(app.worker_settings());
+    let w = dispatch(&app, 1).await;
+    let id = check_out(&app, &w, w.start).await;
+    let link = accept_and_coordinate(&app, &w, &id).await;
+
+    // Ana opens the link: MercadoPago's checkout page for her visit.
+    let page = app
+        .http
+        .get(&link)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Consulta - Luna") && page.contains("12000"),
+        "{page}"
+    );
+    // She pays.
+    let paid = app
+        .http
+        .post(&link)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("status=approved")
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(paid.status(), 200);
+
+    let request = state_is(&app, &id, "confirmed").await;
+    let states: Vec<&Value> = request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| &h["to_state"])
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "pending",
+            "vet_asked",
+            "vet_accepted",
+            "coordinated",
+            "payed",
+            "confirmed"
+        ]
+    );
+    // The webhooks arrived signed and were answered 2xx the first time.
+    let deliveries = app.mercadopago.deliveries();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert!(deliveries.iter().all(|d| d.status == 200 && d.attempt == 1));
+    // Ana sees it.
+    let (status, mine) = app
+        .call(
+            &w.booking.ana,
+            Method::GET,
+            &format!("/api/v1/service-requests/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, &mine["state"]), (200, &json!("confirmed")));
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_the_payment_link_was_made_makes_no_second_one() {
+    e2e::logs();
+    let db = Arc::new(TestDb::new().await);
+    let settings = temporal_settings(dev_server_address(), &unique_task_queue());
+    let app = TestApp::spawn(db, settings, quick_policy()).await;
+    let first = WorkerProcess::start(&app.worker_settings());
+    let w = dispatch(&app, 1).await;
+    let id = check_out(&app, &w, w.start).await;
+    let link = accept_and_coordinate(&app, &w, &id).await;
+    assert_eq!(app.mercadopago.preferences().len(), 1);
+
+    first.kill().await;
+    let _second = WorkerProcess::start(&app.worker_settings());
+    let preference = link.split("pref_id=").nth(1).expect("pref id");
+    app.mercadopago
+        .pay(preference, "approved", None)
+        .expect("paid");
+    state_is(&app, &id, "confirmed").await;
+    assert_eq!(
+        app.mercadopago.preferences().len(),
+        1,
+        "no second preference"
+    );
+    assert_eq!(
+        app.messages_to(ANA_PHONE, "owner_update")
+            .iter()
+            .filter(|m| m.template_params[1].contains("pagá acá"))
+            .count(),
+        1,
+        "one payment link message"
+    );
+}
