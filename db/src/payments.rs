@@ -155,13 +155,15 @@ pub async fn record_refund(
     Ok(())
 }
 
-/// Stores a webhook event once: `Some(id)` when new, `None` for a repeat delivery.
+/// Stores a webhook event once (per notification): `Some(id)` when new, `None` for a
+/// repeat delivery.
 pub async fn store_event(
     conn: &mut AsyncPgConnection,
     provider: &str,
     event_type: &str,
     data_id: &str,
     action: &str,
+    notification_id: &str,
     payload: &serde_json::Value,
 ) -> Result<Option<i64>, Error> {
     #[derive(QueryableByName)]
@@ -170,13 +172,14 @@ pub async fn store_event(
         id: i64,
     }
     let rows: Vec<Id> = diesel::sql_query(
-        "INSERT INTO webhook_events (provider, event_type, data_id, action, payload) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT ON CONSTRAINT webhook_events_once DO NOTHING RETURNING id",
+        "INSERT INTO webhook_events (provider, event_type, data_id, action, notification_id, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT ON CONSTRAINT webhook_events_once DO NOTHING RETURNING id",
     )
     .bind::<Text, _>(provider)
     .bind::<Text, _>(event_type)
     .bind::<Text, _>(data_id)
     .bind::<Text, _>(action)
+    .bind::<Text, _>(notification_id)
     .bind::<Jsonb, _>(payload)
     .load(conn)
     .await?;

@@ -584,6 +584,7 @@ diesel::table! {
         payload -> Jsonb,
         received_at -> Timestamptz,
         processed_at -> Nullable<Timestamptz>,
+        notification_id -> Text,
     }
 }
 

@@ -350,16 +350,31 @@ impl MercadoPago {
         if mode.duplicate {
             actions = actions.into_iter().flat_map(|a| [a.clone(), a]).collect();
         }
+        // Each event gets its own notification id, which its repeats keep.
+        let events: Vec<(u64, String)> = {
+            let mut inner = self.lock();
+            let mut numbered = BTreeMap::new();
+            actions
+                .into_iter()
+                .map(|action| {
+                    let number = *numbered.entry(action.clone()).or_insert_with(|| {
+                        inner.next_id += 1;
+                        inner.next_id
+                    });
+                    (number, action)
+                })
+                .collect()
+        };
         let emulator = self.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
-            for action in actions {
-                emulator.deliver(&url, id, &action).await;
+            for (notification, action) in events {
+                emulator.deliver(&url, id, notification, &action).await;
             }
         });
     }
 
-    async fn deliver(&self, url: &str, payment_id: u64, action: &str) {
+    async fn deliver(&self, url: &str, payment_id: u64, notification: u64, action: &str) {
         let (secret, every, max) = {
             let inner = self.lock();
             (
@@ -371,7 +386,7 @@ impl MercadoPago {
         let separator = if url.contains('?') { '&' } else { '?' };
         let target = format!("{url}{separator}data.id={payment_id}&type=payment");
         let body = json!({
-            "id": payment_id * 10 + u64::from(action == "payment.updated"),
+            "id": notification,
             "live_mode": false,
             "type": "payment",
             "date_created": Utc::now(),

@@ -117,6 +117,11 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
         )
         .await;
     assert_eq!((status, &mine["state"]), (200, &json!("confirmed")));
+    assert_eq!(
+        mine["payment_link"],
+        json!(link),
+        "Ana can pay from the app too"
+    );
 }
 
 #[tokio::test]

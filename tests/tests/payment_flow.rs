@@ -502,3 +502,51 @@ async fn a_forged_or_replayed_webhook_changes_nothing() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    state_is(app, &id, "confirmed").await;
+    let changed = app
+        .http
+        .post(format!(
+            "{}/_emulator/payments/{}/status",
+            app.mercadopago_base, payment["id"]
+        ))
+        .json(&json!({ "status": "charged_back" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(changed.status(), 200);
+    let alert = app.await_messages(STAFF_PHONE, "staff_alert", 1).await;
+    assert!(
+        alert[0].template_params[0].contains("charged_back"),
+        "{alert:?}"
+    );
+    let request = app
+        .await_request(&id, "the charge-back in the history", |r| {
+            r["history"].as_array().is_some_and(|h| {
+                h.last().is_some_and(|e| {
+                    e["reason"]
+                        .as_str()
+                        .is_some_and(|x| x.contains("charged_back"))
+                })
+            })
+        })
+        .await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("entry");
+    assert_eq!(
+        (&last["from_state"], &last["to_state"]),
+        (&json!("confirmed"), &json!("confirmed"))
+    );
+    assert_eq!(request["state"], "confirmed");
+}

@@ -562,6 +562,8 @@ impl ServiceRequestWorkflow {
                 .await?;
             }
             Verdict::Reversed { payment, status } => {
+                let reason = format!("MercadoPago reports payment {payment} {status}");
+                Self::note(ctx, reason).await?;
                 Self::notify(
                     ctx,
                     Audience::Staff,
@@ -1107,6 +1109,31 @@ impl ServiceRequestWorkflow {
             attributes.push(search::VET_ID.value_set(vet.to_string()));
         }
         ctx.upsert_search_attributes(attributes);
+        ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
+            .await?;
+        Ok(())
+    }
+
+    /// Something happened that does not move the request (a charge-back): a history
+    /// entry from the state to itself, with why.
+    async fn note(ctx: &mut WorkflowContext<Self>, reason: String) -> WorkflowResult<()> {
+        let at = to_utc(ctx.workflow_time());
+        let input = ctx.state_mut(|s| {
+            s.seq += 1;
+            RecordTransition {
+                request: s.input.request,
+                description: s.input.description.clone(),
+                change: StateChange {
+                    seq: s.seq,
+                    from: Some(s.state),
+                    to: s.state,
+                    actor: Actor::System,
+                    reason: Some(reason),
+                    at,
+                },
+                vet: None,
+            }
+        });
         ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
             .await?;
         Ok(())

@@ -160,10 +160,22 @@ async fn mercadopago_webhook(
             detail: "the notification's body does not match its signed data.id".into(),
         });
     }
+    let notification = match &payload["id"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => String::new(),
+    };
     let mut conn = db::conn(&state.pool).await?;
-    let stored =
-        db::payments::store_event(&mut conn, "mercadopago", &kind, &body_id, &action, &payload)
-            .await?;
+    let stored = db::payments::store_event(
+        &mut conn,
+        "mercadopago",
+        &kind,
+        &body_id,
+        &action,
+        &notification,
+        &payload,
+    )
+    .await?;
     drop(conn);
     let Some(event) = stored else {
         tracing::info!(data_id, action, "MercadoPago webhook repeated; ignored");

@@ -180,6 +180,8 @@ pub struct RequestView {
     pub history: Vec<HistoryEntry>,
     /// Every offer made to a vet.
     pub offers: Vec<OfferView>,
+    /// Where the owner pays (MercadoPago's checkout), once the visit is coordinated.
+    pub payment_link: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -247,6 +249,7 @@ impl From<RequestDetail> for RequestView {
                     expires_at: o.expires_at,
                 })
                 .collect(),
+            payment_link: None,
         }
     }
 }
@@ -272,13 +275,15 @@ async fn show(
     let scope = crate::routes::pets::owner_scope(&user)?;
     let id = parse_id(&id)?;
     let mut conn = db::conn(&state.pool).await?;
-    db::requests::find_request(&mut conn, id)
+    let detail = db::requests::find_request(&mut conn, id)
         .await?
         .filter(|detail| {
             scope.is_none_or(|owner| detail.request.owner_id == Some(owner.into_uuid()))
         })
-        .map(|detail| Json(detail.into()))
-        .ok_or(ApiError::NotFound("service request"))
+        .ok_or(ApiError::NotFound("service request"))?;
+    let mut view = RequestView::from(detail);
+    view.payment_link = db::payments::payment_link(&mut conn, id).await?;
+    Ok(Json(view))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
