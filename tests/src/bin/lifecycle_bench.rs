@@ -1,0 +1,418 @@
+//! `make bench` (`cargo run -p e2e --bin lifecycle-bench -- [N] [CONCURRENCY]`): drives N
+//! complete lifecycles — checkout → the vet accepts from the WhatsApp link → coordinate →
+//! paid on the MercadoPago emulator → confirmed — through the HTTP API and the emulators
+//! of a running local stack (`make run`), and prints lifecycles per second, the p50/p99
+//! latency from the vet's accept request to `vet_accepted` being visible in `GET`, and
+//! the worker's CPU time and peak memory (from `/proc`).
+//!
+//! A benchmark, not a test: the numbers depend on the machine. Each run makes its own
+//! owner and vet (requested by name, so the offers go to it), and books hourly slots from
+//! two days ahead so runs never collide.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::{Duration as Days, Utc};
+use serde_json::{Value, json};
+
+const API: &str = "http://127.0.0.1:8080/api/v1";
+const MERCATELY: &str = "http://127.0.0.1:8091";
+const MERCADOPAGO: &str = "http://127.0.0.1:8092";
+/// Demo data: the home consultation (clinical specialty).
+const SERVICE: &str = "00000000-0000-4000-8000-000000000401";
+const CLINICAL: &str = "00000000-0000-4000-8000-000000000201";
+
+struct Stack {
+    http: reqwest::Client,
+    owner: String,
+    vet: String,
+    vet_token: String,
+    vet_phone: String,
+    pet: String,
+    address: String,
+}
+
+async fn call(
+    http: &reqwest::Client,
+    token: Option<&str>,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    let mut request = http.request(method.clone(), url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{method} {url}"))?;
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("{method} {url}: {status} {text}");
+    }
+    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn login(http: &reqwest::Client, email: &str, password: &str) -> anyhow::Result<String> {
+    let tokens = call(
+        http,
+        None,
+        reqwest::Method::POST,
+        &format!("{API}/auth/login"),
+        Some(json!({ "email": email, "password": password })),
+    )
+    .await?;
+    Ok(tokens["access_token"]
+        .as_str()
+        .context("a token")?
+        .to_owned())
+}
+
+/// A valid CUIT `20-<number>-<check>` (AFIP's mod-11), for a fresh vet.
+fn cuit(mut number: u32) -> String {
+    loop {
+        let digits = format!("20{number:08}");
+        let weights = [5, 4, 3, 2, 7, 6, 5, 4, 3, 2];
+        let sum: u32 = digits
+            .chars()
+            .zip(weights)
+            .map(|(c, w)| c.to_digit(10).unwrap_or(0) * w)
+            .sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => {
+                number += 1;
+                continue;
+            }
+            n => n,
+        };
+        return format!("20-{number:08}-{check}");
+    }
+}
+
+async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
+    let run = Utc::now().timestamp() % 100_000_000;
+    let staff = login(http, "staff@demo.amarmascotas.ar", "demo-staff-2026").await?;
+    let email = format!("bench-{run}@example.com");
+    let registered = call(
+        http,
+        None,
+        reqwest::Method::POST,
+        &format!("{API}/auth/register"),
+        Some(
+            json!({ "email": email, "password": "bench password 123", "full_name": "Bench Owner",
+                     "phone": format!("+54911{:08}", run) }),
+        ),
+    )
+    .await?;
+    let owner = registered["access_token"]
+        .as_str()
+        .context("token")?
+        .to_owned();
+    let me = call(
+        http,
+        Some(&owner),
+        reqwest::Method::GET,
+        &format!("{API}/me"),
+        None,
+    )
+    .await?;
+    let owner_id = me["owner_id"].as_str().context("owner id")?;
+    let address = call(
+        http,
+        Some(&owner),
+        reqwest::Method::POST,
+        &format!("{API}/owners/{owner_id}/addresses"),
+        Some(json!({ "street": "Gurruchaga 1234", "lat": -34.585, "lon": -58.418 })),
+    )
+    .await?["id"]
+        .as_str()
+        .context("address")?
+        .to_owned();
+    let species = call(
+        http,
+        None,
+        reqwest::Method::GET,
+        &format!("{API}/species"),
+        None,
+    )
+    .await?;
+    let species = species["items"][0]["id"]
+        .as_str()
+        .or_else(|| species[0]["id"].as_str())
+        .context("a species")?
+        .to_owned();
+    let pet = call(
+        http,
+        Some(&owner),
+        reqwest::Method::POST,
+        &format!("{API}/pets"),
+        Some(json!({ "name": "Bench", "species_id": species })),
+    )
+    .await?["id"]
+        .as_str()
+        .context("pet")?
+        .to_owned();
+    let vet_email = format!("bench-vet-{run}@example.com");
+    let vet_phone = format!("+54922{:08}", run);
+    let vet = call(
+        http,
+        Some(&staff),
+        reqwest::Method::POST,
+        &format!("{API}/vets"),
+        Some(json!({ "email": vet_email, "password": "bench password 123", "full_name": "Bench Vet",
+                     "license_number": format!("MP B{run}"), "cuit": cuit(u32::try_from(run).unwrap_or(1)),
+                     "phone": vet_phone })),
+    )
+    .await?["id"]
+        .as_str()
+        .context("vet")?
+        .to_owned();
+    let vet_token = login(http, &vet_email, "bench password 123").await?;
+    call(
+        http,
+        Some(&vet_token),
+        reqwest::Method::PUT,
+        &format!("{API}/vets/{vet}/specialties"),
+        Some(json!({ "specialty_ids": [CLINICAL] })),
+    )
+    .await?;
+    call(
+        http,
+        Some(&vet_token),
+        reqwest::Method::POST,
+        &format!("{API}/vets/{vet}/coverage-areas"),
+        Some(json!({ "name": "Palermo", "area": { "type": "Polygon", "coordinates":
+            [[[-58.45, -34.61], [-58.39, -34.61], [-58.39, -34.55], [-58.45, -34.55], [-58.45, -34.61]]] } })),
+    )
+    .await?;
+    for weekday in 1..=7 {
+        call(
+            http,
+            Some(&vet_token),
+            reqwest::Method::POST,
+            &format!("{API}/vets/{vet}/availability"),
+            Some(json!({ "weekday": weekday, "starts_at": "06:00", "ends_at": "22:00" })),
+        )
+        .await?;
+    }
+    Ok(Stack {
+        http: http.clone(),
+        owner,
+        vet,
+        vet_token,
+        vet_phone,
+        pet,
+        address,
+    })
+}
+
+async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(found) = check().await? {
+            return Ok(found);
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            bail!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The request's id inside an offer link's token (`<base64url JSON>.<signature>`).
+fn token_request(link: &str) -> Option<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let token = link.rsplit('/').nth(1)?;
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let json: Value = serde_json::from_slice(&payload).ok()?;
+    json["r"].as_str().map(str::to_owned)
+}
+
+/// One lifecycle in slot `slot`; the accept → visible latency.
+async fn lifecycle(
+    stack: &Stack,
+    slot: usize,
+    cart: &tokio::sync::Mutex<()>,
+) -> anyhow::Result<Duration> {
+    let http = &stack.http;
+    let day = Utc::now().date_naive() + Days::days(2 + i64::try_from(slot / 15)?);
+    let hour = 6 + u32::try_from(slot % 15)?; // local 06:00 … 20:00
+    let start = day.and_hms_opt(hour + 3, 0, 0).context("time")?.and_utc();
+    // One owner has one cart: add and check out one at a time.
+    let id = {
+        let _cart = cart.lock().await;
+        call(
+            http,
+            Some(&stack.owner),
+            reqwest::Method::POST,
+            &format!("{API}/cart/items"),
+            Some(json!({ "service_id": SERVICE, "pet_id": stack.pet, "address_id": stack.address,
+                         "wanted_start": start, "wanted_end": start + Days::hours(2), "vet_id": stack.vet })),
+        )
+        .await?;
+        let done = http
+            .post(format!("{API}/cart/checkout"))
+            .bearer_auth(&stack.owner)
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .send()
+            .await?
+            .json::<Value>()
+            .await?;
+        done["requests"][0]["id"]
+            .as_str()
+            .context("a request")?
+            .to_owned()
+    };
+    let phone = stack.vet_phone.replace('+', "%2B");
+    let link = poll("the WhatsApp offer", || async {
+        let messages = call(
+            http,
+            None,
+            reqwest::Method::GET,
+            &format!("{MERCATELY}/_emulator/messages?phone_number={phone}"),
+            None,
+        )
+        .await?;
+        Ok(messages.as_array().and_then(|all| {
+            all.iter()
+                .filter_map(|m| m["template_params"][4].as_str())
+                .find(|link| token_request(link).as_deref() == Some(id.as_str()))
+                .map(str::to_owned)
+        }))
+    })
+    .await?;
+    let path = format!("{API}/service-requests/{id}");
+    let accepted_at = Instant::now();
+    call(http, None, reqwest::Method::POST, &link, None).await?;
+    poll("vet_accepted in GET", || async {
+        let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
+        Ok((request["state"] == "vet_accepted").then_some(()))
+    })
+    .await?;
+    let latency = accepted_at.elapsed();
+    call(
+        http,
+        Some(&stack.vet_token),
+        reqwest::Method::POST,
+        &format!("{path}/coordinate"),
+        Some(json!({ "start": start })),
+    )
+    .await?;
+    let link = poll("the payment link", || async {
+        let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
+        Ok(request["payment_link"].as_str().map(str::to_owned))
+    })
+    .await?;
+    let preference = link.split("pref_id=").nth(1).context("pref_id")?;
+    call(
+        http,
+        None,
+        reqwest::Method::POST,
+        &format!("{MERCADOPAGO}/_emulator/pay"),
+        Some(json!({ "preference_id": preference, "status": "approved" })),
+    )
+    .await?;
+    poll("confirmed", || async {
+        let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
+        Ok((request["state"] == "confirmed").then_some(()))
+    })
+    .await?;
+    Ok(latency)
+}
+
+/// (CPU seconds, peak resident KiB) of the worker process, from /proc.
+fn worker_usage() -> Option<(f64, u64)> {
+    let pid = std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let exe = cmdline.split(|b| *b == 0).next()?;
+            String::from_utf8_lossy(exe)
+                .ends_with("/worker")
+                .then_some(pid)
+        })?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((ticks / 100.0, peak))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let n: usize = args.next().map_or(Ok(20), |a| a.parse())?;
+    let concurrency: usize = args.next().map_or(Ok(4), |a| a.parse())?;
+    if n == 0 || n > 800 {
+        bail!("N must be 1..=800 (hourly slots within the booking horizon)");
+    }
+    let http = reqwest::Client::new();
+    let stack = setup(&http).await?;
+    let before = worker_usage();
+    let cart = tokio::sync::Mutex::new(());
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let runs = (0..concurrency.max(1)).map(|_| async {
+        let mut latencies = Vec::new();
+        loop {
+            let slot = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if slot >= n {
+                return Ok::<_, anyhow::Error>(latencies);
+            }
+            latencies.push(lifecycle(&stack, slot, &cart).await?);
+        }
+    });
+    let mut latencies: Vec<Duration> = futures::future::try_join_all(runs)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let elapsed = started.elapsed();
+    latencies.sort();
+    println!(
+        "{n} lifecycles (checkout → accept → coordinate → pay → confirmed), {concurrency} at a time, in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "throughput: {:.2} lifecycles/s",
+        n as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "vet accept → vet_accepted visible in GET: p50 {:.1} ms, p99 {:.1} ms",
+        percentile(&latencies, 50.0).as_secs_f64() * 1000.0,
+        percentile(&latencies, 99.0).as_secs_f64() * 1000.0
+    );
+    match (before, worker_usage()) {
+        (Some((cpu0, _)), Some((cpu1, peak))) => println!(
+            "worker: {:.2} s CPU during the run, peak resident {:.1} MiB",
+            cpu1 - cpu0,
+            peak as f64 / 1024.0
+        ),
+        _ => println!("worker: not found in /proc (is `make run` up on this machine?)"),
+    }
+    Ok(())
+}
