@@ -49,8 +49,8 @@ log "applying migrations"
 log "loading demo data"
 "$BIN/api" seed-demo
 
-# The external services' emulators (Mercately so far); deployments point the clients at
-# the real services instead.
+# The external services' emulators (Mercately, MercadoPago); deployments point the
+# clients at the real services instead.
 "$BIN/sandbox" &
 pids+=($!)
 "$BIN/worker" &
@@ -67,6 +67,7 @@ cat <<MSG
     Health       http://$API_BIND/readyz
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
     WhatsApp     http://127.0.0.1:8091/_emulator/messages  (what the Mercately emulator received)
+    Payments     http://127.0.0.1:8092/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
 
   Try it:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\

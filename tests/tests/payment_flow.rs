@@ -550,3 +550,29 @@ async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
     );
     assert_eq!(request["state"], "confirmed");
 }
+
+#[tokio::test]
+async fn the_payment_deadline_is_never_after_the_visit() {
+    // Five days to pay, but the visit is in three: the link expires at the visit.
+    let flow = Flow::start(
+        1,
+        DispatchPolicy {
+            payment_deadline_secs: 5 * 24 * HOUR,
+            payment_reminder_secs: 0,
+            ..policy()
+        },
+    )
+    .await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, _) = coordinated(&flow).await;
+    let expires = app.mercadopago.preferences()[0]["expiration_date_to"]
+        .as_str()
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+        .expect("an expiry");
+    assert_eq!(expires, w.start);
+    let until_visit = (w.start - chrono::Utc::now()).to_std().expect("ahead");
+    advance(app, until_visit + Duration::from_secs(HOUR)).await;
+    let request = state_is(app, &id, "expired").await;
+    assert_eq!(ana_heard(app, "Recordatorio"), 0);
+    assert!(history_states(&request).ends_with(&["coordinated".to_owned(), "expired".to_owned()]));
+}

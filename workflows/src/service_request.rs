@@ -431,7 +431,9 @@ impl ServiceRequestWorkflow {
         let (request, policy, seq, scheduled) =
             ctx.state(|s| (s.input.request, s.input.policy, s.seq, s.scheduled));
         let started = to_utc(ctx.workflow_time());
-        let deadline = started + seconds(policy.payment_deadline_secs);
+        // Never later than the visit itself.
+        let deadline = (started + seconds(policy.payment_deadline_secs))
+            .min(scheduled.map_or(DateTime::<Utc>::MAX_UTC, |(start, _)| start));
         let link = ctx
             .execute_activity(
                 PaymentActivities::create_preference,
