@@ -149,6 +149,12 @@ async fn paid_at_once_the_visit_is_confirmed_and_both_are_told() {
         2
     );
     assert_eq!(app.mercadopago.preferences().len(), 1);
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "paid-confirmed.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -419,6 +425,12 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
         "Ana told of the refund",
         Duration::from_secs(30),
         || async { (ana_heard(app, "te devolvimos $ 12000.00") == 1).then_some(()) },
+    )
+    .await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "paid-cancelled-refunded.json",
     )
     .await;
 }
