@@ -2,6 +2,7 @@
 //! running it once, because Temporal retries activities whose completion it did not see.
 
 pub mod dispatch;
+pub mod http;
 pub mod mercadopago;
 pub mod mercately;
 pub mod payments;

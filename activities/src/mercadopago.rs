@@ -10,7 +10,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::settings::{SettingsError, env_or};
+use crate::{
+    http::{Outcome, busy, send_with_retries},
+    settings::{SettingsError, env_or},
+};
 
 #[derive(Debug, Clone)]
 pub struct MercadoPagoSettings {
@@ -228,47 +231,39 @@ impl MercadoPagoClient {
         body: Option<(&Value, &str)>,
     ) -> Result<Value, MercadoPagoError> {
         let url = format!("{}{path}", self.settings.base_url.trim_end_matches('/'));
-        let attempts = self.settings.max_attempts.max(1);
-        let mut last = String::new();
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                let backoff =
-                    Duration::from_millis(100 << attempt.min(6)).min(Duration::from_secs(5));
-                tokio::time::sleep(backoff).await;
-            }
-            let mut request = self
-                .http
-                .request(method.clone(), &url)
-                .bearer_auth(&self.settings.access_token)
-                .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
-            if let Some((json, key)) = body {
-                request = request.header("X-Idempotency-Key", key).json(json);
-            }
-            let response = match request.send().await {
-                Ok(response) => response,
-                Err(e) => {
-                    last = format!("network: {e}");
-                    continue;
+        let outcome = send_with_retries(
+            self.settings.max_attempts,
+            || {
+                let request = self
+                    .http
+                    .request(method.clone(), &url)
+                    .bearer_auth(&self.settings.access_token)
+                    .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
+                match body {
+                    Some((json, key)) => request.header("X-Idempotency-Key", key).json(json),
+                    None => request,
                 }
-            };
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            if status.is_success() {
-                return serde_json::from_str(&text).map_err(|_| MercadoPagoError::Unexpected(text));
+            },
+            // 423: the idempotency key is locked by a call in flight.
+            |status| busy(status) || status.as_u16() == 423,
+        )
+        .await;
+        let (status, text) = match outcome {
+            Outcome::Answered { status, body } => (status, body),
+            Outcome::GaveUp { attempts, last } => {
+                return Err(MercadoPagoError::Unavailable { attempts, last });
             }
-            if matches!(status.as_u16(), 423 | 429) || status.is_server_error() {
-                last = format!("{status}: {text}");
-                continue;
-            }
-            let message = serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                .unwrap_or(text);
-            return Err(MercadoPagoError::Refused {
-                status: status.as_u16(),
-                message,
-            });
+        };
+        if status.is_success() {
+            return serde_json::from_str(&text).map_err(|_| MercadoPagoError::Unexpected(text));
         }
-        Err(MercadoPagoError::Unavailable { attempts, last })
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        Err(MercadoPagoError::Refused {
+            status: status.as_u16(),
+            message,
+        })
     }
 }

@@ -9,7 +9,10 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::settings::{SettingsError, env_or};
+use crate::{
+    http::{Outcome, busy, send_with_retries},
+    settings::{SettingsError, env_or},
+};
 
 #[derive(Debug, Clone)]
 pub struct MercatelySettings {
@@ -105,53 +108,39 @@ impl MercatelyClient {
 
     async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Sent, MercatelyError> {
         let url = format!("{}{path}", self.settings.base_url.trim_end_matches('/'));
-        let mut last = String::new();
-        let attempts = self.settings.max_attempts.max(1);
-        for attempt in 1..=attempts {
-            if attempt > 1 {
-                // 200 ms, 400 ms, 800 ms … capped at 5 s.
-                let backoff =
-                    Duration::from_millis(100 << attempt.min(6)).min(Duration::from_secs(5));
-                tokio::time::sleep(backoff).await;
+        let outcome = send_with_retries(
+            self.settings.max_attempts,
+            || {
+                self.http
+                    .post(&url)
+                    .header("api-key", &self.settings.api_key)
+                    .json(body)
+            },
+            busy,
+        )
+        .await;
+        let (status, text) = match outcome {
+            Outcome::Answered { status, body } => (status, body),
+            Outcome::GaveUp { attempts, last } => {
+                return Err(MercatelyError::Unavailable { attempts, last });
             }
-            let response = self
-                .http
-                .post(&url)
-                .header("api-key", &self.settings.api_key)
-                .json(body)
-                .send()
-                .await;
-            let response = match response {
-                Ok(response) => response,
-                Err(e) => {
-                    last = format!("network: {e}");
-                    continue;
-                }
-            };
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            if status.is_success() {
-                let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-                let provider_id = parsed["id"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| parsed["id"].as_i64().map(|n| n.to_string()));
-                return Ok(Sent { provider_id });
-            }
-            if status.as_u16() == 429 || status.is_server_error() {
-                last = format!("{status}: {text}");
-                continue;
-            }
-            let message = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v["message"].as_str().map(str::to_owned))
-                .unwrap_or(text);
-            return Err(MercatelyError::Refused {
-                status: status.as_u16(),
-                message,
-            });
+        };
+        if status.is_success() {
+            let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let provider_id = parsed["id"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| parsed["id"].as_i64().map(|n| n.to_string()));
+            return Ok(Sent { provider_id });
         }
-        Err(MercatelyError::Unavailable { attempts, last })
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v["message"].as_str().map(str::to_owned))
+            .unwrap_or(text);
+        Err(MercatelyError::Refused {
+            status: status.as_u16(),
+            message,
+        })
     }
 }
 

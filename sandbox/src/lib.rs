@@ -2,5 +2,6 @@
 //! them (keys, required fields), recording what they receive and failing on demand.
 //! Each starts in-process on port 0 for tests.
 
+pub mod failures;
 pub mod mercadopago;
 pub mod mercately;

@@ -24,6 +24,7 @@ use std::{
     time::Duration,
 };
 
+use crate::failures::Failures;
 use axum::{
     Form, Json, Router,
     extract::{Path, Query, State, rejection::JsonRejection},
@@ -60,13 +61,6 @@ pub struct DeliveryMode {
     /// Wait this long before delivering.
     #[serde(default)]
     pub delay_ms: u64,
-}
-
-#[derive(Debug, Default)]
-struct Failures {
-    status: u16,
-    remaining: u32,
-    delay: Duration,
 }
 
 #[derive(Debug)]
@@ -145,11 +139,7 @@ impl MercadoPago {
     }
 
     pub fn fail_next(&self, count: u32, status: u16, delay: Duration) {
-        self.lock().failures = Failures {
-            status,
-            remaining: count,
-            delay,
-        };
+        self.lock().failures = Failures::new(count, status, delay);
     }
 
     pub fn set_delivery(&self, mode: DeliveryMode) {
@@ -200,12 +190,7 @@ impl MercadoPago {
     async fn gate(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let (failure, token_ok) = {
             let mut inner = self.lock();
-            let failure = if inner.failures.remaining > 0 {
-                inner.failures.remaining -= 1;
-                Some((inner.failures.status, inner.failures.delay))
-            } else {
-                None
-            };
+            let failure = inner.failures.take();
             let token_ok = headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())

@@ -13,6 +13,7 @@ use std::{
     time::Duration,
 };
 
+use crate::failures::Failures;
 use axum::{
     Json, Router,
     extract::{Query, State, rejection::JsonRejection},
@@ -44,13 +45,6 @@ pub struct Message {
     pub template_params: Vec<String>,
     pub message: Option<String>,
     pub received_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Default)]
-struct Failures {
-    status: u16,
-    remaining: u32,
-    delay: Duration,
 }
 
 #[derive(Debug)]
@@ -126,11 +120,7 @@ impl Mercately {
 
     /// The next `count` API calls answer `status` (after `delay`).
     pub fn fail_next(&self, count: u32, status: u16, delay: Duration) {
-        self.lock().failures = Failures {
-            status,
-            remaining: count,
-            delay,
-        };
+        self.lock().failures = Failures::new(count, status, delay);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -162,12 +152,7 @@ impl Mercately {
     async fn gate(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let (failure, key_ok) = {
             let mut inner = self.lock();
-            let failure = if inner.failures.remaining > 0 {
-                inner.failures.remaining -= 1;
-                Some((inner.failures.status, inner.failures.delay))
-            } else {
-                None
-            };
+            let failure = inner.failures.take();
             let key_ok = headers
                 .get("api-key")
                 .and_then(|v| v.to_str().ok())

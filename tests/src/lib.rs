@@ -443,6 +443,14 @@ impl TestApp {
         .await
     }
 
+    /// The request as staff see it, once it is in `state`.
+    pub async fn await_state(&self, id: &str, state: &'static str) -> serde_json::Value {
+        self.await_request(id, &format!("the request to be {state}"), |r| {
+            r["state"] == state
+        })
+        .await
+    }
+
     /// POSTs to a link (an offer link from a message): (status, JSON body).
     pub async fn post_link(&self, link: &str) -> (u16, serde_json::Value) {
         let response = self.http.post(link).send().await.expect("POST link");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use domain::{DispatchPolicy, VetAnswer, dispatch::OfferToken};
 use e2e::{
-    STAFF_PHONE, TEST_LINK_SECRET, TestApp,
+    STAFF_PHONE, TEST_LINK_SECRET,
     fixtures::{ANA_PHONE, Dispatch, check_out},
     flow::{Flow, advance},
     offer_link,
@@ -38,13 +38,6 @@ fn phone(w: &Dispatch, vet: usize) -> &str {
 
 fn vet_id(w: &Dispatch, vet: usize) -> &str {
     &w.vets[vet].0
-}
-
-async fn state_is(app: &TestApp, id: &str, state: &'static str) -> Value {
-    app.await_request(id, &format!("the request to be {state}"), |r| {
-        r["state"] == state
-    })
-    .await
 }
 
 fn problem_type(body: &Value) -> &str {
@@ -83,7 +76,7 @@ async fn an_unanswered_offer_is_followed_up_and_a_later_accept_wins_the_visit() 
         .post_link(&offer_link(&followups[0], VetAnswer::Accept))
         .await;
     assert_eq!((status, &answer), (200, &json!({ "outcome": "accepted" })));
-    let request = state_is(app, &id, "vet_accepted").await;
+    let request = app.await_state(&id, "vet_accepted").await;
     assert_eq!(request["vet_id"], vet_id(w, 0));
     let history = request["history"].as_array().expect("history");
     let states: Vec<&Value> = history.iter().map(|h| &h["to_state"]).collect();
@@ -132,7 +125,7 @@ async fn a_reject_moves_the_offer_to_the_next_vet_who_accepts() {
         .post_link(&offer_link(&second[0], VetAnswer::Accept))
         .await;
     assert_eq!(status, 200);
-    let request = state_is(app, &id, "vet_accepted").await;
+    let request = app.await_state(&id, "vet_accepted").await;
     assert_eq!(request["vet_id"], vet_id(w, 1));
     let answers: Vec<&Value> = request["offers"]
         .as_array()
@@ -170,7 +163,7 @@ async fn when_nobody_accepts_the_request_expires_and_owner_and_staff_are_told() 
     assert!(problem_type(&late).ends_with("offer-expired"), "{late}");
 
     advance(app, Duration::from_secs(7 * HOUR)).await;
-    let request = state_is(app, &id, "expired").await;
+    let request = app.await_state(&id, "expired").await;
     let last = request["history"]
         .as_array()
         .and_then(|h| h.last())
@@ -240,7 +233,7 @@ async fn two_vets_of_a_batch_accepting_at_the_same_moment_exactly_one_wins() {
         "{loser_body}"
     );
 
-    let request = state_is(app, &id, "vet_accepted").await;
+    let request = app.await_state(&id, "vet_accepted").await;
     assert_eq!(request["vet_id"], winner);
     // The loser's offer is closed at once, not left open until its expiry.
     let closed_early = |o: &Value| {
@@ -349,7 +342,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
         .post_link(&format!("{}/api/v1/offers/{raw}/maybe", app.base))
         .await;
     assert_eq!(status, 404, "a made-up answer");
-    let request = state_is(app, &id, "vet_asked").await;
+    let request = app.await_state(&id, "vet_asked").await;
     assert!(request["offers"][0]["answer"].is_null());
 
     let shown: Value = app
@@ -389,7 +382,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
         )
         .await;
     assert_eq!((status, body), (200, json!({ "outcome": "accepted" })));
-    state_is(app, &id, "vet_accepted").await;
+    app.await_state(&id, "vet_accepted").await;
 }
 
 #[tokio::test]
@@ -408,8 +401,8 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
         assert_eq!(status, 200);
     }
     let (first, second) = (ids[0].clone(), ids[1].clone());
-    state_is(app, &first, "vet_accepted").await;
-    state_is(app, &second, "vet_accepted").await;
+    app.await_state(&first, "vet_accepted").await;
+    app.await_state(&second, "vet_accepted").await;
     let coordinate = |id: &str| format!("/api/v1/service-requests/{id}/coordinate");
     let vet = &w.vets[0].1;
 
@@ -456,7 +449,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
             .await,
         1
     );
-    state_is(app, booked, "coordinated").await;
+    app.await_state(booked, "coordinated").await;
     // The refused one is still waiting for a time; an hour later fits.
     let later = w.start + chrono::Duration::hours(1);
     let (status, coordinated) = app
@@ -475,7 +468,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
             .map(|e| e.parse::<chrono::DateTime<chrono::Utc>>().expect("time")),
         Some(later + chrono::Duration::minutes(60)),
     );
-    state_is(app, refused, "coordinated").await;
+    app.await_state(refused, "coordinated").await;
 
     // Staff reassign the first: a reason is required; then its visit is released and the
     // other vet is asked, never the first again.
@@ -498,7 +491,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let request = state_is(app, booked, "vet_asked").await;
+    let request = app.await_state(booked, "vet_asked").await;
     let last = request["history"]
         .as_array()
         .and_then(|h| h.last())
@@ -540,7 +533,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
         .post_link(&offer_link(&offer[0], VetAnswer::Accept))
         .await;
     assert_eq!(status, 200);
-    state_is(app, booked, "vet_accepted").await;
+    app.await_state(booked, "vet_accepted").await;
     let (status, body) = app
         .call(
             &w.vets[1].1,
@@ -550,7 +543,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    state_is(app, booked, "coordinated").await;
+    app.await_state(booked, "coordinated").await;
     assert_eq!(
         app.db
             .count(&format!(

@@ -14,13 +14,6 @@ use e2e::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn state_is(app: &TestApp, id: &str, state: &'static str) -> Value {
-    app.await_request(id, &format!("the request to be {state}"), |r| {
-        r["state"] == state
-    })
-    .await
-}
-
 /// Accepts the first vet's offer and coordinates at the window's start; the payment link.
 async fn accept_and_coordinate(app: &TestApp, w: &e2e::fixtures::Dispatch, id: &str) -> String {
     let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
@@ -28,7 +21,7 @@ async fn accept_and_coordinate(app: &TestApp, w: &e2e::fixtures::Dispatch, id: &
         .post_link(&offer_link(&offer[0], VetAnswer::Accept))
         .await;
     assert_eq!(status, 200);
-    state_is(app, id, "vet_accepted").await;
+    app.await_state(id, "vet_accepted").await;
     let (status, body) = app
         .call(
             &w.vets[0].1,
@@ -85,7 +78,7 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
         .expect("POST");
     assert_eq!(paid.status(), 200);
 
-    let request = state_is(&app, &id, "confirmed").await;
+    let request = app.await_state(&id, "confirmed").await;
     let states: Vec<&Value> = request["history"]
         .as_array()
         .expect("history")
@@ -142,7 +135,7 @@ async fn a_worker_killed_after_the_payment_link_was_made_makes_no_second_one() {
     app.mercadopago
         .pay(preference, "approved", None)
         .expect("paid");
-    state_is(&app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
     assert_eq!(
         app.mercadopago.preferences().len(),
         1,

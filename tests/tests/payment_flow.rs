@@ -38,7 +38,7 @@ async fn coordinated(flow: &Flow) -> (String, String) {
         .post_link(&offer_link(&offer[0], VetAnswer::Accept))
         .await;
     assert_eq!(status, 200);
-    state_is(app, &id, "vet_accepted").await;
+    app.await_state(&id, "vet_accepted").await;
     let (status, body) = app
         .call(
             &w.vets[0].1,
@@ -70,13 +70,6 @@ async fn payment_link(app: &TestApp) -> String {
         .find(|w| w.starts_with("http"))
         .expect("a link in the message")
         .to_owned()
-}
-
-async fn state_is(app: &TestApp, id: &str, state: &'static str) -> Value {
-    app.await_request(id, &format!("the request to be {state}"), |r| {
-        r["state"] == state
-    })
-    .await
 }
 
 fn ana_heard(app: &TestApp, words: &str) -> usize {
@@ -116,7 +109,7 @@ async fn paid_at_once_the_visit_is_confirmed_and_both_are_told() {
         .mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    let request = state_is(app, &id, "confirmed").await;
+    let request = app.await_state(&id, "confirmed").await;
     assert_eq!(
         history_states(&request)[3..],
         ["coordinated", "payed", "confirmed"]
@@ -170,7 +163,7 @@ async fn reminders_go_out_until_paid_and_stop_then() {
     app.mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    state_is(app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
     advance(app, Duration::from_secs(12 * HOUR)).await;
     assert_eq!(
         ana_heard(app, "Recordatorio"),
@@ -185,7 +178,7 @@ async fn never_paid_the_request_expires_and_the_vets_time_is_released() {
     let (app, w) = (&flow.app, &flow.w);
     let (id, _) = coordinated(&flow).await;
     advance(app, Duration::from_secs(25 * HOUR)).await;
-    let request = state_is(app, &id, "expired").await;
+    let request = app.await_state(&id, "expired").await;
     let last = request["history"]
         .as_array()
         .and_then(|h| h.last())
@@ -224,11 +217,11 @@ async fn a_rejected_payment_is_told_and_a_later_approval_confirms() {
         (ana_heard(app, "no se aprobó") == 1).then_some(())
     })
     .await;
-    state_is(app, &id, "coordinated").await;
+    app.await_state(&id, "coordinated").await;
     app.mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    state_is(app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
 }
 
 #[tokio::test]
@@ -244,7 +237,7 @@ async fn a_payment_for_another_amount_alerts_staff_and_confirms_nothing() {
         alert[0].template_params[0].contains("no por el precio acordado"),
         "{alert:?}"
     );
-    let request = state_is(app, &id, "coordinated").await;
+    let request = app.await_state(&id, "coordinated").await;
     assert!(!history_states(&request).contains(&"payed".to_owned()));
 }
 
@@ -261,7 +254,7 @@ async fn duplicated_and_reordered_webhooks_confirm_once() {
     app.mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    let request = state_is(app, &id, "confirmed").await;
+    let request = app.await_state(&id, "confirmed").await;
     e2e::eventually("four deliveries", Duration::from_secs(30), || async {
         (app.mercadopago.deliveries().len() == 4).then_some(())
     })
@@ -308,9 +301,9 @@ async fn a_lost_webhook_is_found_by_reconciliation_at_the_deadline() {
         .pay(&preference, "approved", None)
         .expect("paid");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    state_is(app, &id, "coordinated").await;
+    app.await_state(&id, "coordinated").await;
     advance(app, Duration::from_secs(25 * HOUR)).await;
-    let request = state_is(app, &id, "confirmed").await;
+    let request = app.await_state(&id, "confirmed").await;
     assert!(!history_states(&request).contains(&"expired".to_owned()));
     assert_eq!(
         app.db
@@ -346,7 +339,7 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let request = state_is(app, &id, "cancelled").await;
+    let request = app.await_state(&id, "cancelled").await;
     let last = request["history"]
         .as_array()
         .and_then(|h| h.last())
@@ -377,7 +370,7 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
         .mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    state_is(app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
     let cancel = format!("/api/v1/service-requests/{id}/cancel");
 
     let (status, body) = app
@@ -397,7 +390,7 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
         )
         .await;
     assert_eq!(status, 202, "{body}");
-    let request = state_is(app, &id, "cancelled").await;
+    let request = app.await_state(&id, "cancelled").await;
     let last = request["history"]
         .as_array()
         .and_then(|h| h.last())
@@ -499,14 +492,14 @@ async fn a_forged_or_replayed_webhook_changes_nothing() {
             .await,
         0
     );
-    state_is(app, &id, "coordinated").await;
+    app.await_state(&id, "coordinated").await;
 
     // The genuine one counts, and its replay is acknowledged and ignored.
     let (status, first) = send(ts.clone(), good.clone(), body(&data_id)).await;
     assert_eq!((status, &first["status"]), (200, &json!("received")));
     let (status, again) = send(ts, good, body(&data_id)).await;
     assert_eq!((status, &again["status"]), (200, &json!("duplicate")));
-    state_is(app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
     assert_eq!(
         app.db
             .count("SELECT count(*) AS n FROM webhook_events")
@@ -524,7 +517,7 @@ async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
         .mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    state_is(app, &id, "confirmed").await;
+    app.await_state(&id, "confirmed").await;
     let changed = app
         .http
         .post(format!(
@@ -584,7 +577,7 @@ async fn the_payment_deadline_is_never_after_the_visit() {
     assert_eq!(expires, w.start);
     let until_visit = (w.start - chrono::Utc::now()).to_std().expect("ahead");
     advance(app, until_visit + Duration::from_secs(HOUR)).await;
-    let request = state_is(app, &id, "expired").await;
+    let request = app.await_state(&id, "expired").await;
     assert_eq!(ana_heard(app, "Recordatorio"), 0);
     assert!(history_states(&request).ends_with(&["coordinated".to_owned(), "expired".to_owned()]));
 }
