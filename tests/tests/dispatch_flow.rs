@@ -561,3 +561,31 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_visit_cannot_be_set_in_the_past() {
+    let flow = flow(1, 1).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let offer = app.await_messages(phone(w, 0), "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    app.await_state(&id, "vet_accepted").await;
+    // The vet takes too long: the window has passed in workflow time.
+    let past_window = (w.start - chrono::Utc::now()).to_std().expect("ahead");
+    advance(app, past_window + Duration::from_secs(3 * HOUR)).await;
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start + chrono::Duration::minutes(30) })),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(e2e::problem_fields(&body), ["start"]);
+    app.await_state(&id, "vet_accepted").await;
+    assert_eq!(app.db.count("SELECT count(*) AS n FROM visits").await, 0);
+}

@@ -1297,6 +1297,10 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         input: Coordinate,
     ) -> Result<CoordinateOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        // (The validator has no clock; a visit in the past is refused here.)
+        if input.start <= to_utc(ctx.workflow_time()) {
+            return Err("start: must be in the future".into());
+        }
         let (request, vet, window) = ctx.state_mut(|s| {
             s.coordinating = true;
             (s.input.request, s.vet, s.window)
