@@ -102,7 +102,6 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
                 .await
         {
             tracing::warn!(error = %e, event = event.id, "webhook still not handed over");
-            break;
         }
     }
     Ok(started)

@@ -581,3 +581,29 @@ async fn the_payment_deadline_is_never_after_the_visit() {
     assert_eq!(ana_heard(app, "Recordatorio"), 0);
     assert!(history_states(&request).ends_with(&["coordinated".to_owned(), "expired".to_owned()]));
 }
+
+#[tokio::test]
+async fn a_notification_of_an_unknown_payment_is_acknowledged_and_dropped() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let v1 = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, "424242", "req-9", &ts);
+    let response = app
+        .http
+        .post(app.url("/api/v1/webhooks/mercadopago?data.id=424242&type=payment"))
+        .header("x-signature", format!("ts={ts},v1={v1}"))
+        .header("x-request-id", "req-9")
+        .json(&json!({ "id": 7, "type": "payment", "action": "payment.created", "data": { "id": "424242" } }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(response.status(), 200);
+    e2e::eventually("the event handled", Duration::from_secs(30), || async {
+        (app.db
+            .count("SELECT count(*) AS n FROM webhook_events WHERE processed_at IS NOT NULL AND request_id IS NULL")
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+}

@@ -209,7 +209,17 @@ pub async fn hand_over(
     };
     let client =
         activities::mercadopago::MercadoPagoClient::new(state.settings.mercadopago.clone())?;
-    let payment = client.payment(payment_id).await?;
+    let payment = match client.payment(payment_id).await {
+        Ok(payment) => payment,
+        // MercadoPago does not know it (or refuses us): nothing to hand over, ever.
+        Err(e) if !e.is_retryable() => {
+            tracing::warn!(error = %e, event, payment = payment_id, "notified payment not found; dropped");
+            let mut conn = db::conn(&state.pool).await?;
+            db::payments::mark_processed(&mut conn, event, None).await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let request = payment
         .external_reference
         .as_deref()
