@@ -589,3 +589,33 @@ async fn a_visit_cannot_be_set_in_the_past() {
     app.await_state(&id, "vet_accepted").await;
     assert_eq!(app.db.count("SELECT count(*) AS n FROM visits").await, 0);
 }
+
+#[tokio::test]
+async fn no_vet_is_asked_once_the_wanted_time_has_come() {
+    // A day and a half to answer and two follow-ups: the first vet's offer (4.5 days)
+    // outlasts the wait for the window, which starts in three to four days.
+    let flow = Flow::start(
+        2,
+        DispatchPolicy {
+            vet_followup_delay_secs: 36 * HOUR,
+            vet_max_followups: 2,
+            offer_batch_size: 1,
+            ..DispatchPolicy::default()
+        },
+    )
+    .await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    app.await_messages(phone(w, 0), "vet_offer", 1).await;
+    advance(app, Duration::from_secs(4 * 24 * HOUR + 13 * HOUR)).await;
+    let request = app.await_state(&id, "expired").await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert_eq!(
+        last["reason"],
+        "the wanted time came before any of the 1 vets asked accepted"
+    );
+    assert!(app.messages_to(phone(w, 1), "vet_offer").is_empty());
+}

@@ -335,7 +335,11 @@ impl ServiceRequestWorkflow {
             }
             let Some(vet) = accepted else {
                 let asked = ctx.state(|s| s.offers.len());
-                let reason = format!("none of the {asked} vets asked accepted");
+                let reason = if asked < plan.candidates.len() {
+                    format!("the wanted time came before any of the {asked} vets asked accepted")
+                } else {
+                    format!("none of the {asked} vets asked accepted")
+                };
                 return Self::expire(ctx, reason).await;
             };
             Self::transition(ctx, RequestState::VetAccepted, Actor::Vet(vet), None).await?;
@@ -727,6 +731,10 @@ impl ServiceRequestWorkflow {
         let batch_size = usize::try_from(policy.offer_batch_size.max(1)).unwrap_or(1);
         for batch in plan.candidates.chunks(batch_size) {
             let offered_at = to_utc(ctx.workflow_time());
+            if offered_at >= plan.window_start {
+                // The wanted time has come: asking more vets is pointless.
+                break;
+            }
             let expires_at = offered_at
                 + chrono::Duration::from_std(policy.offer_lifetime())
                     .unwrap_or(chrono::Duration::MAX);
