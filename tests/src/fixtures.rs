@@ -222,3 +222,38 @@ pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>
     let done: Value = response.json().await.expect("json");
     done["requests"][0]["id"].as_str().expect("id").to_owned()
 }
+
+/// The first vet accepts request `id` from its WhatsApp link and sets the visit at the
+/// window's start; returns the payment link Ana then gets on WhatsApp.
+pub async fn accept_and_coordinate(app: &TestApp, w: &Dispatch, id: &str) -> String {
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&crate::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    app.await_state(id, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let message = crate::eventually(
+        "the payment link",
+        std::time::Duration::from_secs(30),
+        || async {
+            app.messages_to(ANA_PHONE, "owner_update")
+                .into_iter()
+                .find(|m| m.template_params[1].contains("pagá acá"))
+        },
+    )
+    .await;
+    message.template_params[1]
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .expect("a link in the message")
+        .to_owned()
+}

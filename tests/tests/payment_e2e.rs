@@ -3,46 +3,15 @@
 //! (emulated) MercadoPago checkout page, the signed webhook confirms the visit. And a
 //! worker killed after the payment link was made.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
-use domain::VetAnswer;
 use e2e::{
-    InProcessWorker, TestApp, TestDb, WorkerProcess, dev_server_address, eventually,
-    fixtures::{ANA_PHONE, check_out, dispatch},
-    offer_link, quick_policy, temporal_settings, unique_task_queue,
+    InProcessWorker, TestApp, TestDb, WorkerProcess, dev_server_address,
+    fixtures::{ANA_PHONE, accept_and_coordinate, check_out, dispatch},
+    quick_policy, temporal_settings, unique_task_queue,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
-
-/// Accepts the first vet's offer and coordinates at the window's start; the payment link.
-async fn accept_and_coordinate(app: &TestApp, w: &e2e::fixtures::Dispatch, id: &str) -> String {
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
-    let (status, _) = app
-        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
-        .await;
-    assert_eq!(status, 200);
-    app.await_state(id, "vet_accepted").await;
-    let (status, body) = app
-        .call(
-            &w.vets[0].1,
-            Method::POST,
-            &format!("/api/v1/service-requests/{id}/coordinate"),
-            Some(json!({ "start": w.start })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let message = eventually("the payment link", Duration::from_secs(30), || async {
-        app.messages_to(ANA_PHONE, "owner_update")
-            .into_iter()
-            .find(|m| m.template_params[1].contains("pagá acá"))
-    })
-    .await;
-    message.template_params[1]
-        .split_whitespace()
-        .find(|w| w.starts_with("http"))
-        .expect("a link")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {

@@ -4,12 +4,11 @@
 
 use std::time::Duration;
 
-use domain::{DispatchPolicy, VetAnswer};
+use domain::DispatchPolicy;
 use e2e::{
     MP_WEBHOOK_SECRET, STAFF_PHONE, TestApp,
-    fixtures::{ANA_PHONE, check_out},
+    fixtures::{ANA_PHONE, accept_and_coordinate, check_out},
     flow::{Flow, advance},
-    offer_link,
 };
 use reqwest::Method;
 use sandbox::mercadopago::DeliveryMode;
@@ -33,43 +32,13 @@ fn policy() -> DispatchPolicy {
 async fn coordinated(flow: &Flow) -> (String, String) {
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
-    let (status, _) = app
-        .post_link(&offer_link(&offer[0], VetAnswer::Accept))
-        .await;
-    assert_eq!(status, 200);
-    app.await_state(&id, "vet_accepted").await;
-    let (status, body) = app
-        .call(
-            &w.vets[0].1,
-            Method::POST,
-            &format!("/api/v1/service-requests/{id}/coordinate"),
-            Some(json!({ "start": w.start })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let link = payment_link(app).await;
+    let link = accept_and_coordinate(app, w, &id).await;
     let preference = link
         .split("pref_id=")
         .nth(1)
         .expect("a checkout link")
         .to_owned();
     (id, preference)
-}
-
-/// The payment link in Ana's WhatsApp.
-async fn payment_link(app: &TestApp) -> String {
-    let messages = e2e::eventually("the payment link", Duration::from_secs(30), || async {
-        app.messages_to(ANA_PHONE, "owner_update")
-            .into_iter()
-            .find(|m| m.template_params[1].contains("pagá acá"))
-    })
-    .await;
-    let text = &messages.template_params[1];
-    text.split_whitespace()
-        .find(|w| w.starts_with("http"))
-        .expect("a link in the message")
-        .to_owned()
 }
 
 fn ana_heard(app: &TestApp, words: &str) -> usize {
