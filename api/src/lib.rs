@@ -39,6 +39,8 @@ pub struct AppState {
     pub temporal: Client,
     pub settings: Arc<ApiSettings>,
     pub storage: storage::Storage,
+    /// Fetches notified payments (webhook hand-over).
+    pub mercadopago: activities::mercadopago::MercadoPagoClient,
 }
 
 /// The whole HTTP surface.
@@ -90,10 +92,13 @@ pub async fn serve_on(
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
     let temporal = settings.temporal.connect().await?;
     let storage = storage::Storage::open(&settings.storage)?;
+    let mercadopago =
+        activities::mercadopago::MercadoPagoClient::new(settings.mercadopago.clone())?;
     let state = AppState {
         pool,
         temporal,
         storage,
+        mercadopago,
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));

@@ -346,6 +346,12 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
         .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
         .await;
     assert_eq!(status, 409, "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/request-state")),
+        "{body}"
+    );
     let (status, body) = app
         .call(&w.booking.staff, Method::POST, &cancel, Some(json!({})))
         .await;

@@ -62,6 +62,7 @@ pub(crate) async fn deliver_answer(
         id,
         ServiceRequestWorkflow::vet_response,
         response,
+        "offer-closed",
         "the request is closed to answers",
     )
     .await?;
@@ -84,13 +85,15 @@ pub(crate) async fn deliver_answer(
 }
 
 /// Runs a workflow update with the API's deadline. A validator's refusal written as
-/// `field: message` is a 422 naming the field (`vet: …` a 403); any other is a 409. A
-/// finished workflow is a 409 with `closed` when the request exists, else 404.
+/// `field: message` is a 422 naming the field (`vet: …` a 403); any other is a 409 of
+/// `kind`. A finished workflow is a 409 of `kind` saying `closed` when the request
+/// exists (`offer-expired` for an expired one's offers), else 404.
 pub(crate) async fn run_update<U>(
     state: &AppState,
     id: RequestId,
     update: U,
     input: U::Input,
+    kind: &'static str,
     closed: &str,
 ) -> Result<U::Output, ApiError>
 where
@@ -110,17 +113,18 @@ where
             let mut conn = db::conn(&state.pool).await?;
             match db::requests::find_request(&mut conn, id).await? {
                 Some(found) => Err(ApiError::Conflict {
-                    kind: if found.request.state == RequestState::Expired {
+                    kind: if kind == "offer-closed" && found.request.state == RequestState::Expired
+                    {
                         "offer-expired"
                     } else {
-                        "offer-closed"
+                        kind
                     },
                     detail: format!("{closed}: it is {}", found.request.state),
                 }),
                 None => Err(ApiError::NotFound("service request")),
             }
         }
-        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message)),
+        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message, kind)),
         Ok(Err(e)) => Err(ApiError::Unavailable {
             status: StatusCode::SERVICE_UNAVAILABLE,
             detail: format!("update failed: {e}"),
@@ -132,14 +136,14 @@ where
     }
 }
 
-fn refusal(message: &str) -> ApiError {
+fn refusal(message: &str, kind: &'static str) -> ApiError {
     match message.split_once(": ") {
         Some(("vet", detail)) => ApiError::Forbidden(detail.to_owned()),
         Some((field @ ("start" | "reason" | "vet_id"), detail)) => {
             ApiError::Validation(vec![FieldError::new(field, detail)])
         }
         _ => ApiError::Conflict {
-            kind: "offer-closed",
+            kind,
             detail: message.to_owned(),
         },
     }
@@ -447,6 +451,7 @@ async fn coordinate(
             start: body.start,
             actor,
         },
+        "request-state",
         "the request is not waiting for a time",
     )
     .await?;
@@ -510,6 +515,7 @@ async fn reassign(
             actor: Actor::Staff(user.id.into_uuid()),
             reason: body.reason,
         },
+        "request-state",
         "the request has no vet to replace",
     )
     .await?;

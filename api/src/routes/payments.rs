@@ -207,9 +207,7 @@ pub async fn hand_over(
         db::payments::mark_processed(&mut conn, event, None).await?;
         return Ok(());
     };
-    let client =
-        activities::mercadopago::MercadoPagoClient::new(state.settings.mercadopago.clone())?;
-    let payment = match client.payment(payment_id).await {
+    let payment = match state.mercadopago.payment(payment_id).await {
         Ok(payment) => payment,
         // MercadoPago does not know it (or refuses us): nothing to hand over, ever.
         Err(e) if !e.is_retryable() => {
@@ -313,6 +311,7 @@ async fn cancel(
         id,
         ServiceRequestWorkflow::cancel,
         Cancel { actor, reason },
+        "request-state",
         "the request cannot be cancelled",
     )
     .await?;
