@@ -582,3 +582,83 @@ async fn a_notification_of_an_unknown_payment_is_acknowledged_and_dropped() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_cancel_racing_a_payment_refunds_it() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, preference) = coordinated(&flow).await;
+    // Ana pays, and cancels before MercadoPago's news arrives (here: never).
+    app.mercadopago.set_delivery(DeliveryMode {
+        drop: true,
+        ..DeliveryMode::default()
+    });
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    let (status, body) = app
+        .call(
+            &w.booking.ana,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/cancel"),
+            Some(json!({ "reason": "me equivoqué de día" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let request = app.await_state(&id, "cancelled").await;
+    let last = request["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .expect("history");
+    assert_eq!(last["reason"], "me equivoqué de día (refunded 12000.00)");
+    let refunded = app
+        .mercadopago
+        .payments()
+        .into_iter()
+        .find(|p| p["id"] == payment["id"])
+        .expect("the payment");
+    assert_eq!(refunded["status"], "refunded");
+}
+
+#[tokio::test]
+async fn a_payment_made_after_cancelling_is_returned() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let (id, preference) = coordinated(&flow).await;
+    let (status, _) = app
+        .call(
+            &w.booking.ana,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/cancel"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    app.await_state(&id, "cancelled").await;
+    // The link still works at MercadoPago; Ana pays anyway.
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    e2e::eventually("the payment returned", Duration::from_secs(30), || async {
+        app.mercadopago
+            .payments()
+            .into_iter()
+            .any(|p| p["id"] == payment["id"] && p["status"] == "refunded")
+            .then_some(())
+    })
+    .await;
+    e2e::eventually("the refund recorded", Duration::from_secs(30), || async {
+        (app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND refunded_amount = 12000"
+            ))
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    let request = app.await_state(&id, "cancelled").await;
+    assert!(!history_states(&request).contains(&"payed".to_owned()));
+}

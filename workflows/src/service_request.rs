@@ -667,8 +667,28 @@ impl ServiceRequestWorkflow {
 
     /// A cancellation: a payment is refunded, the vet's time released, `cancelled`.
     async fn cancel_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        let (request, payment, had_vet) =
-            ctx.state(|s| (s.input.request, s.payment, s.vet.is_some()));
+        let (request, mut payment, had_vet, link) = ctx.state(|s| {
+            (
+                s.input.request,
+                s.payment,
+                s.vet.is_some(),
+                s.payment_link.is_some(),
+            )
+        });
+        if payment.is_none() && link {
+            // The owner may have paid a moment ago, the news not here yet: ask
+            // MercadoPago, so that a payment is never kept for a cancelled visit.
+            let verdict = ctx
+                .execute_activity(
+                    PaymentActivities::reconcile_payments,
+                    request,
+                    send_activity(),
+                )
+                .await?;
+            if let Verdict::Approved { payment: found } = verdict {
+                payment = Some(found);
+            }
+        }
         let Cancel { actor, reason } = ctx
             .state_mut(|s| s.cancel.take())
             .unwrap_or_else(|| unreachable!("called with a cancellation pending"));

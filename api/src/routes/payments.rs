@@ -194,6 +194,46 @@ async fn mercadopago_webhook(
     }))
 }
 
+/// A payment approved for a request that is already over (paid through a link still
+/// open after a cancellation): refunded, with the same key the workflow would use, and
+/// recorded.
+async fn return_closed_payment(
+    state: &AppState,
+    request: RequestId,
+    payment: &activities::mercadopago::Payment,
+) -> anyhow::Result<()> {
+    let mut conn = db::conn(&state.pool).await?;
+    let closed = db::requests::find_request(&mut conn, request)
+        .await?
+        .is_some_and(|r| r.request.state.is_terminal());
+    if payment.status != "approved" || !closed {
+        return Ok(());
+    }
+    db::payments::record_payment(
+        &mut conn,
+        payment.id,
+        request,
+        &payment.status,
+        payment.status_detail.as_deref(),
+        &payment.amount.to_string(),
+        &payment.currency,
+        payment.date_approved,
+        &payment.raw,
+    )
+    .await?;
+    drop(conn);
+    let refund = state
+        .mercadopago
+        .refund(payment.id, &format!("refund:{request}:{}", payment.id))
+        .await?;
+    let mut amount = refund.amount;
+    amount.rescale(2);
+    let mut conn = db::conn(&state.pool).await?;
+    db::payments::record_refund(&mut conn, payment.id, &amount.to_string()).await?;
+    tracing::warn!(%request, payment = payment.id, %amount, "payment for a closed request refunded");
+    Ok(())
+}
+
 /// Tells the workflow of the payment's request about it, and marks the event done.
 pub async fn hand_over(
     state: &AppState,
@@ -236,8 +276,11 @@ pub async fn hand_over(
             .await
         {
             Ok(()) => {}
-            // The request's workflow is over: nothing left to tell.
-            Err(WorkflowInteractionError::NotFound(_)) => {}
+            // The request's workflow is over (cancelled, expired): nobody will use this
+            // money, so an approved payment goes back.
+            Err(WorkflowInteractionError::NotFound(_)) => {
+                return_closed_payment(state, request, &payment).await?;
+            }
             Err(e) => return Err(e.into()),
         }
     }
