@@ -99,6 +99,13 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// Where this run's payment and notification ids start: from the clock (a thousand a
+/// second), so that a restarted emulator never hands out an id an earlier run used,
+/// just as MercadoPago never reuses one.
+fn first_id() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(1_000_000_000_000)
+}
+
 fn refusal(status: u16, error: &str, message: &str) -> Refusal {
     Refusal {
         status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -118,7 +125,7 @@ impl MercadoPago {
                 preferences: BTreeMap::new(),
                 idempotency: BTreeMap::new(),
                 payments: BTreeMap::new(),
-                next_id: 1_000_000_000,
+                next_id: first_id(),
                 failures: Failures::default(),
                 mode: DeliveryMode::default(),
                 deliveries: Vec::new(),
@@ -382,7 +389,8 @@ impl MercadoPago {
         });
         for attempt in 1..=max {
             let request_id = uuid::Uuid::new_v4().to_string();
-            let ts = Utc::now().timestamp_millis().to_string();
+            // Unix seconds, as MercadoPago signs (`ts=1704908010`).
+            let ts = Utc::now().timestamp().to_string();
             let signature = sign(&secret, &payment_id.to_string(), &request_id, &ts);
             let status = self
                 .http

@@ -442,10 +442,11 @@ async fn a_forged_or_replayed_webhook_changes_nothing() {
             )
         }
     };
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    // MercadoPago's `ts` is in Unix seconds.
+    let ts = chrono::Utc::now().timestamp().to_string();
     let good = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &ts);
 
-    // A bad key, a missing signature, an old one: 401.
+    // A bad key, a missing signature, an old one, one from the future: 401.
     let forged = sandbox::mercadopago::sign("not-the-secret", &data_id, "req-1", &ts);
     assert_eq!(send(ts.clone(), forged, body(&data_id)).await.0, 401);
     let response = app
@@ -456,9 +457,15 @@ async fn a_forged_or_replayed_webhook_changes_nothing() {
         .await
         .expect("POST");
     assert_eq!(response.status(), 401);
-    let old = (chrono::Utc::now().timestamp_millis() - 2 * 3_600_000).to_string();
+    let old = (chrono::Utc::now().timestamp() - 2 * 3_600).to_string();
     let old_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &old);
     assert_eq!(send(old, old_sig, body(&data_id)).await.0, 401);
+    let future = (chrono::Utc::now().timestamp() + 2 * 3_600).to_string();
+    let future_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &future);
+    assert_eq!(send(future, future_sig, body(&data_id)).await.0, 401);
+    // The signature of this payment under another request id: 401.
+    let other_request = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-2", &ts);
+    assert_eq!(send(ts.clone(), other_request, body(&data_id)).await.0, 401);
     // The signature of this payment on a body naming another: 400.
     assert_eq!(send(ts.clone(), good.clone(), body("999")).await.0, 400);
     assert_eq!(
@@ -474,6 +481,11 @@ async fn a_forged_or_replayed_webhook_changes_nothing() {
     assert_eq!((status, &first["status"]), (200, &json!("received")));
     let (status, again) = send(ts, good, body(&data_id)).await;
     assert_eq!((status, &again["status"]), (200, &json!("duplicate")));
+    // The same notification signed in milliseconds reads the same: a repeat.
+    let ts_ms = chrono::Utc::now().timestamp_millis().to_string();
+    let ms_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &ts_ms);
+    let (status, in_ms) = send(ts_ms, ms_sig, body(&data_id)).await;
+    assert_eq!((status, &in_ms["status"]), (200, &json!("duplicate")));
     app.await_state(&id, "confirmed").await;
     assert_eq!(
         app.db
@@ -561,7 +573,7 @@ async fn the_payment_deadline_is_never_after_the_visit() {
 async fn a_notification_of_an_unknown_payment_is_acknowledged_and_dropped() {
     let flow = Flow::start(1, policy()).await;
     let app = &flow.app;
-    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
     let v1 = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, "424242", "req-9", &ts);
     let response = app
         .http

@@ -44,8 +44,9 @@ pub struct Received {
 
 /// Checks `x-signature: ts=<ts>,v1=<hex>` over
 /// `id:<data.id>;request-id:<x-request-id>;ts:<ts>;` (a pair whose value is missing is
-/// left out), HMAC-SHA256 with the webhook secret, in constant time; and that `ts` (ms)
-/// is recent.
+/// left out), HMAC-SHA256 with the webhook secret, in constant time; and that `ts` is
+/// recent. MercadoPago sends `ts` in Unix seconds (`ts=1704908010`); a 13-digit value is
+/// read as milliseconds, as some of its integrations sign.
 fn verify_signature(
     secret: &[u8],
     headers: &HeaderMap,
@@ -82,13 +83,22 @@ fn verify_signature(
     mac.update(manifest.as_bytes());
     mac.verify_slice(&expected)
         .map_err(|_| "signature mismatch")?;
-    let sent_ms: i64 = ts.parse().map_err(|_| "ts is not a number")?;
+    let sent_ms = ts_millis(ts).ok_or("ts is not a Unix time")?;
     let age_ms = chrono::Utc::now().timestamp_millis() - sent_ms;
     let max_ms = i64::try_from(max_age.as_millis()).unwrap_or(i64::MAX);
     if age_ms > max_ms || age_ms < -60_000 {
         return Err("stale or future ts");
     }
     Ok(())
+}
+
+/// `ts` as milliseconds: seconds (up to 12 digits) or milliseconds (13 digits).
+fn ts_millis(ts: &str) -> Option<i64> {
+    if ts.is_empty() || ts.len() > 13 || !ts.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: i64 = ts.parse().ok()?;
+    Some(if ts.len() == 13 { value } else { value * 1000 })
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -369,7 +379,7 @@ mod tests {
     fn signatures_check_the_manifest_the_age_and_the_key() {
         use hmac::Mac;
         let secret = b"webhook-secret";
-        let now = chrono::Utc::now().timestamp_millis().to_string();
+        let now = chrono::Utc::now().timestamp().to_string();
         let sign = |data: &str, request: &str, ts: &str, key: &[u8]| {
             let mut mac = <hmac::Hmac<sha2::Sha256>>::new_from_slice(key).expect("key");
             mac.update(format!("id:{data};request-id:{request};ts:{ts};").as_bytes());
@@ -399,9 +409,26 @@ mod tests {
         let foreign = sign("123", "req-1", &now, b"other");
         assert!(verify_signature(secret, &headers(&now, &foreign), Some("123"), age).is_err());
         assert!(verify_signature(secret, &headers(&now, &good[1..]), Some("123"), age).is_err());
-        let old = (chrono::Utc::now().timestamp_millis() - 3_600_000).to_string();
+        let old = (chrono::Utc::now().timestamp() - 3_600).to_string();
         let old_sig = sign("123", "req-1", &old, secret);
         assert!(verify_signature(secret, &headers(&old, &old_sig), Some("123"), age).is_err());
+        let future = (chrono::Utc::now().timestamp() + 3_600).to_string();
+        let future_sig = sign("123", "req-1", &future, secret);
+        assert!(
+            verify_signature(secret, &headers(&future, &future_sig), Some("123"), age).is_err()
+        );
         assert!(verify_signature(secret, &HeaderMap::new(), Some("123"), age).is_err());
+        // A millisecond timestamp, as some integrations sign, checks too.
+        let now_ms = chrono::Utc::now().timestamp_millis().to_string();
+        let ms_sig = sign("123", "req-1", &now_ms, secret);
+        assert_eq!(
+            verify_signature(secret, &headers(&now_ms, &ms_sig), Some("123"), age),
+            Ok(())
+        );
+        // Not a time: refused even when signed.
+        for ts in ["", "-5", "1e9", "17049080100000"] {
+            let sig = sign("123", "req-1", ts, secret);
+            assert!(verify_signature(secret, &headers(ts, &sig), Some("123"), age).is_err());
+        }
     }
 }
