@@ -1,0 +1,143 @@
+//! What the outside world sees of a service request's workflow: its input, the payloads
+//! of its updates and signals, what they answer, and the status it reports. These types
+//! reach Temporal's history: they are wire types, changed only by adding fields with
+//! defaults.
+
+use chrono::{DateTime, Utc};
+use domain::{Actor, DispatchPolicy, RequestId, RequestState, VetAnswer, VetId};
+use serde::{Deserialize, Serialize};
+
+/// How a request finds its vet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DispatchMode {
+    /// Created by staff without address or window: staff record which vet answered.
+    /// (Inputs from before dispatch existed read as this.)
+    #[default]
+    Staff,
+    /// Checked out by an owner: offered to the candidate vets on WhatsApp.
+    Candidates,
+}
+
+/// What checkout (or the staff create endpoint) hands the workflow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceRequestInput {
+    pub request: RequestId,
+    pub description: String,
+    pub policy: DispatchPolicy,
+    #[serde(default)]
+    pub mode: DispatchMode,
+}
+
+/// A vet's answer, sent as the `vet_response` update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VetResponse {
+    pub answer: VetAnswer,
+    /// The vet answering (required for dispatched requests).
+    #[serde(default)]
+    pub vet: Option<VetId>,
+    /// The offer answered (from a link); absent from the vet's API: their latest offer.
+    #[serde(default)]
+    pub offer_no: Option<i32>,
+    /// Sent by the vet (a link, their API), not recorded by staff.
+    #[serde(default)]
+    pub by_vet: bool,
+}
+
+/// What the caller of `vet_response` learns at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VetResponseOutcome {
+    Accepted,
+    Rejected,
+    /// Another vet accepted first.
+    Taken,
+    /// The offer closed unanswered (no answer in time, or the request moved on).
+    Expired,
+    /// This offer was answered already (a link works once).
+    AlreadyAnswered,
+    /// No such offer was made to this vet.
+    NotYours,
+}
+
+/// The `coordinate` update: the visit's exact start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coordinate {
+    pub start: DateTime<Utc>,
+    /// The accepted vet or staff.
+    pub actor: Actor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum CoordinateOutcome {
+    Coordinated {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    /// The vet already has a visit overlapping that time; nothing changed.
+    Overlap,
+}
+
+/// The `reassign` update: staff send the request back to dispatch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reassign {
+    pub actor: Actor,
+    pub reason: String,
+}
+
+/// The `cancel` update: the owner (before payment) or staff call the request off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancel {
+    pub actor: Actor,
+    pub reason: Option<String>,
+}
+
+/// One offer as the workflow sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    pub offer_no: i32,
+    pub vet: VetId,
+    pub status: OfferStatus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfferStatus {
+    Open,
+    Accepted,
+    Rejected,
+    /// Closed unanswered.
+    Closed,
+}
+
+/// The wanted window and the visit's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub duration_minutes: i32,
+}
+
+/// The live view answered by the `status` query, and the workflow's result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestStatus {
+    pub request: RequestId,
+    pub state: RequestState,
+    /// seq of the last state change; matches `state_seq` in PostgreSQL once recorded.
+    pub seq: i32,
+    /// Follow-ups sent for the offers now open (the staff path: for its one offer).
+    pub followups_sent: u32,
+    /// Whether a vet's answer is being waited for.
+    pub awaiting_vet: bool,
+    pub vet: Option<VetId>,
+    /// Every offer made, in order.
+    #[serde(default)]
+    pub offers: Vec<Offer>,
+    /// The coordinated visit.
+    #[serde(default)]
+    pub scheduled: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Where the owner pays.
+    #[serde(default)]
+    pub payment_link: Option<String>,
+}

@@ -1,0 +1,103 @@
+//! Coordination: the accepted vet (or staff) sets the visit's start, which books the
+//! vet's time; staff may send an accepted or coordinated request back to dispatch.
+
+use activities::dispatch::{Audience, BookVisit, DispatchActivities};
+use db::dispatch::Booking;
+use domain::RequestState;
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+use super::{
+    Coordinate, CoordinateOutcome, OfferStatus, Reassign, ServiceRequestWorkflow,
+    effects::{db_activity, to_utc},
+    texts,
+};
+use crate::search;
+
+/// Owners are told the agreed time (added after the first dispatch histories).
+const OWNER_TOLD_THE_TIME: &str = "owner-told-the-time";
+
+impl ServiceRequestWorkflow {
+    /// Staff took the vet off: the visit is released, the vet excluded, dispatch again.
+    pub(super) async fn reassign_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let request = ctx.state(|s| s.input.request);
+        let Reassign { actor, reason } = ctx
+            .state_mut(|s| s.reassign.take())
+            .unwrap_or_else(|| unreachable!("called with a reassignment pending"));
+        if ctx.state(|s| s.scheduled.is_some()) {
+            ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
+                .await?;
+        }
+        ctx.state_mut(|s| {
+            if let Some(vet) = s.vet.take() {
+                s.excluded.push(vet);
+            }
+            s.scheduled = None;
+            // The accepted offer no longer holds: a late click on it is expired.
+            for offer in &mut s.offers {
+                if offer.status == OfferStatus::Accepted {
+                    offer.status = OfferStatus::Closed;
+                }
+            }
+        });
+        ctx.upsert_search_attributes([search::VET_ID.value_unset()]);
+        Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await
+    }
+
+    /// The body of the `coordinate` update: books the vet's time (a database constraint
+    /// refuses an overlapping visit) and moves the request to `coordinated`.
+    pub(super) async fn coordinate_now(
+        ctx: &mut WorkflowContext<Self>,
+        input: Coordinate,
+    ) -> Result<CoordinateOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        // (The validator has no clock; a visit in the past is refused here.)
+        if input.start <= to_utc(ctx.workflow_time()) {
+            return Err("start: must be in the future".into());
+        }
+        let (request, vet, window) = ctx.state_mut(|s| {
+            s.coordinating = true;
+            (s.input.request, s.vet, s.window)
+        });
+        let (Some(vet), Some(window)) = (vet, window) else {
+            ctx.state_mut(|s| s.coordinating = false);
+            return Err("no vet or window".into());
+        };
+        let start = input.start;
+        let end = start + chrono::Duration::minutes(window.duration_minutes.into());
+        let booked = ctx
+            .execute_activity(
+                DispatchActivities::book_visit,
+                BookVisit {
+                    request,
+                    vet,
+                    start,
+                    end,
+                },
+                db_activity(),
+            )
+            .await;
+        let outcome = match booked {
+            Ok(Booking::Booked) => {
+                ctx.state_mut(|s| s.scheduled = Some((start, end)));
+                let reason = format!("visit at {start}");
+                let recorded =
+                    Self::transition(ctx, RequestState::Coordinated, input.actor, Some(reason))
+                        .await;
+                match recorded {
+                    Ok(()) if ctx.patched(OWNER_TOLD_THE_TIME) => {
+                        let text = texts::owner_coordinated(start);
+                        Self::notify(ctx, Audience::Owner, "coordinated", text)
+                            .await
+                            .map(|()| CoordinateOutcome::Coordinated { start, end })
+                            .map_err(|e| e.to_string().into())
+                    }
+                    Ok(()) => Ok(CoordinateOutcome::Coordinated { start, end }),
+                    Err(e) => Err(e.to_string().into()),
+                }
+            }
+            Ok(Booking::Overlap) => Ok(CoordinateOutcome::Overlap),
+            Err(e) => Err(e.to_string().into()),
+        };
+        ctx.state_mut(|s| s.coordinating = false);
+        outcome
+    }
+}

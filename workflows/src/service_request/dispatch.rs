@@ -1,0 +1,299 @@
+//! Dispatch: the candidates get offers a batch at a time, with follow-ups, until one
+//! accepts, all decline, or the wanted time comes; answers are recorded as they arrive.
+
+use std::time::Duration;
+
+use activities::dispatch::{Audience, DispatchActivities, Plan, SendOffer};
+use chrono::{DateTime, Utc};
+use db::requests::OfferRecord;
+use domain::{Actor, DispatchPolicy, RequestId, RequestState, VetAnswer, VetId};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+use super::{
+    DispatchMode, Offer, OfferStatus, RequestStatus, ServiceRequestWorkflow, VetResponse,
+    VetResponseOutcome,
+    effects::{Woken, send_activity, to_utc},
+    texts,
+};
+
+impl ServiceRequestWorkflow {
+    /// Offers the request to the candidates, a batch at a time, with follow-ups. The
+    /// first vet to accept, or `None` when every batch passed.
+    pub(super) async fn offer_in_batches(
+        ctx: &mut WorkflowContext<Self>,
+        policy: &DispatchPolicy,
+        plan: &Plan,
+    ) -> WorkflowResult<Option<VetId>> {
+        let request = ctx.state(|s| s.input.request);
+        let batch_size = usize::try_from(policy.offer_batch_size.max(1)).unwrap_or(1);
+        for batch in plan.candidates.chunks(batch_size) {
+            let offered_at = to_utc(ctx.workflow_time());
+            if offered_at >= plan.window_start {
+                // The wanted time has come: asking more vets is pointless.
+                break;
+            }
+            let expires_at = offered_at
+                + chrono::Duration::from_std(policy.offer_lifetime())
+                    .unwrap_or(chrono::Duration::MAX);
+            let mut numbers = Vec::with_capacity(batch.len());
+            for &vet in batch {
+                let offer_no = ctx.state_mut(|s| {
+                    let offer_no = i32::try_from(s.offers.len()).unwrap_or(i32::MAX) + 1;
+                    s.offers.push(Offer {
+                        offer_no,
+                        vet,
+                        status: OfferStatus::Open,
+                    });
+                    s.followups_sent = 0;
+                    offer_no
+                });
+                numbers.push(offer_no);
+                let record = OfferRecord {
+                    request,
+                    offer_no,
+                    vet: Some(vet),
+                    offered_at,
+                    followups_sent: 0,
+                    answer: None,
+                    expires_at: Some(expires_at),
+                };
+                Self::record_offer(ctx, &record).await?;
+            }
+            for (&vet, &offer_no) in batch.iter().zip(&numbers) {
+                Self::send_offer(ctx, vet, offer_no, 0, expires_at).await?;
+            }
+
+            let mut followups = 0;
+            loop {
+                let next_followup = offered_at
+                    + chrono::Duration::from_std(policy.vet_followup_delay())
+                        .unwrap_or(chrono::Duration::MAX)
+                        * i32::try_from(followups + 1).unwrap_or(i32::MAX);
+                let wait = (next_followup - to_utc(ctx.workflow_time()))
+                    .to_std()
+                    .unwrap_or(Duration::ZERO);
+                let batch_done = |s: &Self| {
+                    !s.unrecorded.is_empty()
+                        || s.cancel.is_some()
+                        || s.batch_winner(&numbers).is_some()
+                        || !numbers.iter().any(|n| s.offer_open(*n))
+                };
+                let woken =
+                    Self::timer_or(ctx, wait.max(Duration::from_millis(1)), batch_done).await?;
+                if woken == Woken::Condition {
+                    Self::record_answers(ctx, request, offered_at, followups).await?;
+                    if ctx.state(|s| s.cancel.is_some()) {
+                        Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                        return Ok(None);
+                    }
+                    let winner = ctx.state(|s| s.batch_winner(&numbers));
+                    let open = ctx.state(|s| numbers.iter().any(|n| s.offer_open(*n)));
+                    if winner.is_some() {
+                        Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                        return Ok(winner);
+                    }
+                    if !open {
+                        // Everyone in the batch rejected: on to the next.
+                        break;
+                    }
+                    continue;
+                }
+                if followups >= policy.vet_max_followups {
+                    Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
+                    break;
+                }
+                followups += 1;
+                ctx.state_mut(|s| s.followups_sent = followups);
+                let open: Vec<(i32, VetId)> = ctx.state(|s| {
+                    s.offers
+                        .iter()
+                        .filter(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Open)
+                        .map(|o| (o.offer_no, o.vet))
+                        .collect()
+                });
+                for (offer_no, vet) in open {
+                    Self::send_offer(ctx, vet, offer_no, followups, expires_at).await?;
+                    let record = OfferRecord {
+                        request,
+                        offer_no,
+                        vet: Some(vet),
+                        offered_at,
+                        followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                        answer: None,
+                        expires_at: Some(expires_at),
+                    };
+                    Self::record_offer(ctx, &record).await?;
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The vet who accepted one of these offers.
+    pub(super) fn batch_winner(&self, numbers: &[i32]) -> Option<VetId> {
+        self.offers
+            .iter()
+            .find(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Accepted)
+            .map(|o| o.vet)
+    }
+
+    pub(super) fn offer_open(&self, offer_no: i32) -> bool {
+        self.offers
+            .iter()
+            .any(|o| o.offer_no == offer_no && o.status == OfferStatus::Open)
+    }
+
+    /// Writes the answers that came in since the last look.
+    pub(super) async fn record_answers(
+        ctx: &mut WorkflowContext<Self>,
+        request: RequestId,
+        offered_at: DateTime<Utc>,
+        followups: u32,
+    ) -> WorkflowResult<()> {
+        let answers = ctx.state_mut(|s| std::mem::take(&mut s.unrecorded));
+        for (offer_no, answer, at) in answers {
+            let vet = ctx.state(|s| {
+                s.offers
+                    .iter()
+                    .find(|o| o.offer_no == offer_no)
+                    .map(|o| o.vet)
+            });
+            let record = OfferRecord {
+                request,
+                offer_no,
+                vet,
+                offered_at,
+                followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                answer: Some((answer, at)),
+                expires_at: None,
+            };
+            Self::record_offer(ctx, &record).await?;
+        }
+        Ok(())
+    }
+
+    /// Closes the batch's offers still open: their links stop working now.
+    pub(super) async fn close_open(
+        ctx: &mut WorkflowContext<Self>,
+        request: RequestId,
+        numbers: &[i32],
+        offered_at: DateTime<Utc>,
+        followups: u32,
+    ) -> WorkflowResult<()> {
+        let now = to_utc(ctx.workflow_time());
+        let closed: Vec<(i32, VetId)> = ctx.state_mut(|s| {
+            s.offers
+                .iter_mut()
+                .filter(|o| numbers.contains(&o.offer_no) && o.status == OfferStatus::Open)
+                .map(|o| {
+                    o.status = OfferStatus::Closed;
+                    (o.offer_no, o.vet)
+                })
+                .collect()
+        });
+        for (offer_no, vet) in closed {
+            let record = OfferRecord {
+                request,
+                offer_no,
+                vet: Some(vet),
+                offered_at,
+                followups_sent: i32::try_from(followups).unwrap_or(i32::MAX),
+                answer: None,
+                expires_at: Some(now),
+            };
+            Self::record_offer(ctx, &record).await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn send_offer(
+        ctx: &mut WorkflowContext<Self>,
+        vet: VetId,
+        offer_no: i32,
+        attempt: u32,
+        expires_at: DateTime<Utc>,
+    ) -> WorkflowResult<()> {
+        let request = ctx.state(|s| s.input.request);
+        ctx.execute_activity(
+            DispatchActivities::send_offer,
+            SendOffer {
+                request,
+                vet,
+                offer_no,
+                attempt,
+                expires_at,
+            },
+            send_activity(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Nobody can take the request: `expired`, and the owner and staff are told.
+    pub(super) async fn expire(
+        ctx: &mut WorkflowContext<Self>,
+        reason: String,
+    ) -> WorkflowResult<RequestStatus> {
+        Self::transition(
+            ctx,
+            RequestState::Expired,
+            Actor::System,
+            Some(reason.clone()),
+        )
+        .await?;
+        Self::notify(ctx, Audience::Owner, "expired", texts::owner_expired()).await?;
+        let alert = texts::staff_expired(&reason);
+        Self::notify(ctx, Audience::Staff, "expired", alert).await?;
+        Ok(ctx.state(Self::status))
+    }
+
+    /// The body of the `vet_response` update, at workflow time `at`.
+    pub(super) fn answer_offer(
+        &mut self,
+        at: DateTime<Utc>,
+        response: VetResponse,
+    ) -> VetResponseOutcome {
+        if self.input.mode == DispatchMode::Staff {
+            self.response = Some(response);
+            return match response.answer {
+                VetAnswer::Accept => VetResponseOutcome::Accepted,
+                VetAnswer::Reject => VetResponseOutcome::Rejected,
+            };
+        }
+        let Some(vet) = response.vet else {
+            return VetResponseOutcome::NotYours;
+        };
+        let found = match response.offer_no {
+            Some(no) => self.offers.iter().position(|o| o.offer_no == no),
+            None => self.offers.iter().rposition(|o| o.vet == vet),
+        };
+        let Some(index) = found.filter(|&i| self.offers[i].vet == vet) else {
+            return VetResponseOutcome::NotYours;
+        };
+        let taken = self
+            .offers
+            .iter()
+            .any(|o| o.status == OfferStatus::Accepted && o.vet != vet)
+            || (self.vet.is_some() && self.vet != Some(vet));
+        let offer = &mut self.offers[index];
+        match offer.status {
+            OfferStatus::Open if taken => VetResponseOutcome::Taken,
+            OfferStatus::Open => {
+                self.unrecorded.push((offer.offer_no, response.answer, at));
+                match response.answer {
+                    VetAnswer::Accept => {
+                        offer.status = OfferStatus::Accepted;
+                        VetResponseOutcome::Accepted
+                    }
+                    VetAnswer::Reject => {
+                        offer.status = OfferStatus::Rejected;
+                        VetResponseOutcome::Rejected
+                    }
+                }
+            }
+            OfferStatus::Accepted | OfferStatus::Rejected => VetResponseOutcome::AlreadyAnswered,
+            OfferStatus::Closed if taken => VetResponseOutcome::Taken,
+            OfferStatus::Closed => VetResponseOutcome::Expired,
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The workflow's effects, each in one place: activity options, recording a state
+//! change (`transition`) or a note, telling people (`notify`), recording an offer, and
+//! the one race of a timer against a condition.
+
+use std::{pin::pin, time::Duration};
+
+use activities::{
+    RecordTransition, RequestActivities,
+    dispatch::{Audience, DispatchActivities, Notice},
+};
+use chrono::{DateTime, Utc};
+use db::requests::OfferRecord;
+use domain::{Actor, RequestState, StateChange, check_transition};
+use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
+use temporalio_sdk::{
+    ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext, WorkflowResult,
+    workflows::select,
+};
+
+use super::ServiceRequestWorkflow;
+use crate::search;
+
+/// Recording a state change or an offer: PostgreSQL may be briefly away, so retry
+/// patiently; the activity is idempotent.
+pub(super) fn db_activity() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+        .retry_policy(RetryPolicy {
+            initial_interval: Some(Duration::from_millis(200).try_into().unwrap_or_default()),
+            backoff_coefficient: 2.0,
+            maximum_interval: Some(Duration::from_secs(30).try_into().unwrap_or_default()),
+            ..Default::default()
+        })
+        .build()
+}
+
+/// Sending a WhatsApp message: the client retries quickly inside one attempt; between
+/// attempts back off up to a minute. Refusals fail at once (non-retryable).
+pub(super) fn send_activity() -> ActivityOptions {
+    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(90))
+        .retry_policy(RetryPolicy {
+            initial_interval: Some(Duration::from_secs(1).try_into().unwrap_or_default()),
+            backoff_coefficient: 2.0,
+            maximum_interval: Some(Duration::from_secs(60).try_into().unwrap_or_default()),
+            ..Default::default()
+        })
+        .build()
+}
+
+pub(super) fn seconds(secs: u64) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+pub(super) fn to_utc(time: Option<std::time::SystemTime>) -> DateTime<Utc> {
+    time.map(DateTime::<Utc>::from).unwrap_or_default()
+}
+
+/// How a wait for something ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Woken {
+    /// The condition became true first.
+    Condition,
+    /// The time ran out first.
+    Timer,
+}
+
+impl ServiceRequestWorkflow {
+    /// Waits until `condition` holds or `wait` has passed, whichever comes first. A timer
+    /// that lost the race is cancelled (a timer dropped unfired would stay in the history
+    /// until then).
+    pub(super) async fn timer_or(
+        ctx: &mut WorkflowContext<Self>,
+        wait: Duration,
+        condition: impl FnMut(&Self) -> bool,
+    ) -> WorkflowResult<Woken> {
+        let mut timer = pin!(ctx.timer(wait));
+        let mut condition = pin!(ctx.wait_condition(condition));
+        let woken = select! {
+            result = condition => { result?; Woken::Condition }
+            _ = timer => Woken::Timer
+        };
+        if woken == Woken::Condition {
+            timer.cancel();
+        }
+        Ok(woken)
+    }
+
+    pub(super) async fn notify(
+        ctx: &mut WorkflowContext<Self>,
+        audience: Audience,
+        key: &str,
+        text: String,
+    ) -> WorkflowResult<()> {
+        let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
+        ctx.execute_activity(
+            DispatchActivities::notify,
+            Notice {
+                request,
+                audience,
+                // One notice per state change: a second round after a reassignment
+                // tells again.
+                key: format!("{key}:{seq}"),
+                text,
+            },
+            send_activity(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Moves the request to `to`: checks the move is legal, updates the search attribute,
+    /// and records it in PostgreSQL (projection and history, one transaction).
+    pub(super) async fn transition(
+        ctx: &mut WorkflowContext<Self>,
+        to: RequestState,
+        actor: Actor,
+        reason: Option<String>,
+    ) -> WorkflowResult<()> {
+        let at = to_utc(ctx.workflow_time());
+        let vet = match actor {
+            Actor::Vet(vet) if to == RequestState::VetAccepted => Some(vet),
+            _ => None,
+        };
+        let input = ctx
+            .state_mut(|s| {
+                check_transition(s.state, to)?;
+                s.seq += 1;
+                let change = StateChange {
+                    seq: s.seq,
+                    from: Some(s.state),
+                    to,
+                    actor,
+                    reason,
+                    at,
+                };
+                s.state = to;
+                if vet.is_some() {
+                    s.vet = vet;
+                }
+                Ok::<_, domain::TransitionError>(RecordTransition {
+                    request: s.input.request,
+                    description: s.input.description.clone(),
+                    change,
+                    vet,
+                })
+            })
+            .map_err(ApplicationFailure::non_retryable)?;
+        let mut attributes = vec![search::REQUEST_STATE.value_set(to.as_str().to_owned())];
+        if let Some(vet) = vet {
+            attributes.push(search::VET_ID.value_set(vet.to_string()));
+        }
+        ctx.upsert_search_attributes(attributes);
+        ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
+            .await?;
+        Ok(())
+    }
+
+    /// Something happened that does not move the request (a charge-back): a history
+    /// entry from the state to itself, with why.
+    pub(super) async fn note(
+        ctx: &mut WorkflowContext<Self>,
+        reason: String,
+    ) -> WorkflowResult<()> {
+        let at = to_utc(ctx.workflow_time());
+        let input = ctx.state_mut(|s| {
+            s.seq += 1;
+            RecordTransition {
+                request: s.input.request,
+                description: s.input.description.clone(),
+                change: StateChange {
+                    seq: s.seq,
+                    from: Some(s.state),
+                    to: s.state,
+                    actor: Actor::System,
+                    reason: Some(reason),
+                    at,
+                },
+                vet: None,
+            }
+        });
+        ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_offer(
+        ctx: &mut WorkflowContext<Self>,
+        offer: &OfferRecord,
+    ) -> WorkflowResult<()> {
+        ctx.execute_activity(
+            RequestActivities::record_offer,
+            offer.clone(),
+            db_activity(),
+        )
+        .await?;
+        Ok(())
+    }
+}

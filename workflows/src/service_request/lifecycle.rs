@@ -1,0 +1,150 @@
+//! The dispatched request from start to end, as a table of contents of its phases:
+//! dispatch ([`super::dispatch`]), coordination ([`super::coordination`]), payment
+//! ([`super::payment`]), then the confirmed visit ([`super::completion`]); a
+//! cancellation ([`super::cancellation`]) or a reassignment may come at any point.
+
+use activities::dispatch::{Audience, DispatchActivities, PlanInput};
+use domain::{Actor, RequestState};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+use super::{
+    DispatchMode, OfferStatus, RequestStatus, ServiceRequestWorkflow, Window, effects::db_activity,
+    payment::Collected, texts,
+};
+
+/// Coordinated requests collect the payment (added after the first dispatch histories).
+const PAYMENT_PHASE: &str = "payment-phase";
+
+/// What follows a phase of the dispatched path.
+pub(super) enum Next {
+    Redispatch,
+    Done,
+}
+
+impl ServiceRequestWorkflow {
+    /// Candidates, offers, acceptance, coordination; again after a reassignment.
+    pub(super) async fn run_dispatched(
+        ctx: &mut WorkflowContext<Self>,
+    ) -> WorkflowResult<RequestStatus> {
+        let (request, policy) = ctx.state(|s| (s.input.request, s.input.policy));
+        loop {
+            let exclude = ctx.state(|s| s.excluded.clone());
+            let plan = ctx
+                .execute_activity(
+                    DispatchActivities::plan_dispatch,
+                    PlanInput { request, exclude },
+                    db_activity(),
+                )
+                .await?;
+            let Some(plan) = plan else {
+                let reason = "the request has no address or window to dispatch".to_owned();
+                return Self::expire(ctx, reason).await;
+            };
+            ctx.state_mut(|s| {
+                s.window = Some(Window {
+                    start: plan.window_start,
+                    end: plan.window_end,
+                    duration_minutes: plan.duration_minutes,
+                });
+            });
+            if ctx.state(|s| s.cancel.is_some()) {
+                Self::cancel_now(ctx).await?;
+                return Ok(ctx.state(Self::status));
+            }
+            if plan.candidates.is_empty() {
+                let reason = "no vet covering the address is available in the wanted window";
+                return Self::expire(ctx, reason.to_owned()).await;
+            }
+            if ctx.state(|s| s.state) == RequestState::Pending {
+                let reason = format!("{} candidate vets", plan.candidates.len());
+                Self::transition(ctx, RequestState::VetAsked, Actor::System, Some(reason)).await?;
+            }
+
+            let accepted = Self::offer_in_batches(ctx, &policy, &plan).await?;
+            if ctx.state(|s| s.cancel.is_some()) {
+                Self::cancel_now(ctx).await?;
+                return Ok(ctx.state(Self::status));
+            }
+            let Some(vet) = accepted else {
+                let asked = ctx.state(|s| s.offers.len());
+                let reason = if asked < plan.candidates.len() {
+                    format!("the wanted time came before any of the {asked} vets asked accepted")
+                } else {
+                    format!("none of the {asked} vets asked accepted")
+                };
+                return Self::expire(ctx, reason).await;
+            };
+            Self::transition(ctx, RequestState::VetAccepted, Actor::Vet(vet), None).await?;
+            Self::notify(ctx, Audience::Owner, "accepted", texts::owner_accepted()).await?;
+
+            match Self::after_acceptance(ctx).await? {
+                Next::Redispatch => continue,
+                Next::Done => return Ok(ctx.state(Self::status)),
+            }
+        }
+    }
+
+    /// From `vet_accepted`: coordination (in the `coordinate` update), then payment and
+    /// confirmation; or a reassignment, or a cancellation, whenever they come.
+    async fn after_acceptance(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Next> {
+        ctx.wait_condition(|s| {
+            s.reassign.is_some()
+                || s.cancel.is_some()
+                || (s.state == RequestState::Coordinated && !s.coordinating)
+        })
+        .await?;
+        if ctx.state(|s| s.reassign.is_some()) {
+            Self::reassign_now(ctx).await?;
+            return Ok(Next::Redispatch);
+        }
+        if ctx.state(|s| s.cancel.is_some()) {
+            Self::cancel_now(ctx).await?;
+            return Ok(Next::Done);
+        }
+        if !ctx.patched(PAYMENT_PHASE) {
+            // Workflows coordinated before payment existed wait for staff only.
+            ctx.wait_condition(|s| s.reassign.is_some()).await?;
+            Self::reassign_now(ctx).await?;
+            return Ok(Next::Redispatch);
+        }
+        match Self::collect_payment(ctx).await? {
+            Collected::Paid(payment) => {
+                Self::confirm(ctx, payment).await?;
+                Self::after_confirmation(ctx).await?;
+                Ok(Next::Done)
+            }
+            Collected::Unpaid => {
+                Self::expire_unpaid(ctx).await?;
+                Ok(Next::Done)
+            }
+            Collected::Interrupted => {
+                if ctx.state(|s| s.reassign.is_some()) {
+                    Self::reassign_now(ctx).await?;
+                    Ok(Next::Redispatch)
+                } else {
+                    Self::cancel_now(ctx).await?;
+                    Ok(Next::Done)
+                }
+            }
+        }
+    }
+
+    /// What the `status` query answers, and the workflow's result.
+    pub(super) fn status(&self) -> RequestStatus {
+        let awaiting_vet = match self.input.mode {
+            DispatchMode::Staff => self.state == RequestState::VetAsked && self.response.is_none(),
+            DispatchMode::Candidates => self.offers.iter().any(|o| o.status == OfferStatus::Open),
+        };
+        RequestStatus {
+            request: self.input.request,
+            state: self.state,
+            seq: self.seq,
+            followups_sent: self.followups_sent,
+            awaiting_vet,
+            vet: self.vet,
+            offers: self.offers.clone(),
+            scheduled: self.scheduled,
+            payment_link: self.payment_link.clone(),
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `ServiceRequestWorkflow`: one durable workflow per service request, the single writer
+//! of its state after creation.
+//!
+//! A checked-out request is dispatched: its ranked candidate vets get WhatsApp offers,
+//! `offer_batch_size` at a time, each followed up `vet_max_followups` times; a reject or
+//! silence moves on to the next vets, nobody left expires the request (owner and staff
+//! are told). The first vet to accept wins; the vet (or staff) then sets the start inside
+//! the wanted window, which books the vet's time (`coordinated`). Staff may reassign an
+//! accepted or coordinated request: its vet is released and excluded, dispatch starts
+//! again.
+//!
+//! A request created directly by staff (no address, no window) is dispatched by hand:
+//! one open offer whose answer staff record for a vet — the original walking skeleton,
+//! whose command sequence is kept so that its workflows in flight still replay.
+//!
+//! Where things are: this file holds the workflow's state and its one
+//! `#[workflow_methods]` block (init, run, query, updates, signal and their validators);
+//! [`contract`] the types callers see; [`lifecycle`] the phases in order; [`dispatch`],
+//! [`coordination`], [`payment`], [`cancellation`] and [`completion`] one phase each;
+//! [`effects`] activity options, recording and notifying; [`texts`] what people are
+//! told; [`staff_path`] the frozen staff-created path.
+
+mod cancellation;
+mod completion;
+mod contract;
+mod coordination;
+mod dispatch;
+mod effects;
+mod lifecycle;
+mod payment;
+mod staff_path;
+mod texts;
+
+pub use contract::*;
+
+use chrono::{DateTime, Utc};
+use domain::{Actor, RequestState, VetAnswer, VetId};
+use temporalio_macros::{workflow, workflow_methods};
+use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
+
+use crate::names;
+use effects::to_utc;
+
+#[workflow]
+pub struct ServiceRequestWorkflow {
+    input: ServiceRequestInput,
+    state: RequestState,
+    seq: i32,
+    followups_sent: u32,
+    /// The staff path's one answer.
+    response: Option<VetResponse>,
+    vet: Option<VetId>,
+    offers: Vec<Offer>,
+    /// Offers whose answer is not yet in PostgreSQL, with when it came.
+    unrecorded: Vec<(i32, VetAnswer, DateTime<Utc>)>,
+    window: Option<Window>,
+    scheduled: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A `coordinate` update is booking the vet's time.
+    coordinating: bool,
+    reassign: Option<Reassign>,
+    /// Vets taken off this request by reassignment, never asked again.
+    excluded: Vec<VetId>,
+    /// Payments MercadoPago told us about (webhooks), not yet looked at.
+    payment_events: Vec<i64>,
+    /// The approved payment.
+    payment: Option<i64>,
+    payment_link: Option<String>,
+    cancel: Option<Cancel>,
+}
+
+#[workflow_methods]
+impl ServiceRequestWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, input: ServiceRequestInput) -> Self {
+        Self {
+            input,
+            state: RequestState::Pending,
+            seq: 0,
+            followups_sent: 0,
+            response: None,
+            vet: None,
+            offers: Vec::new(),
+            unrecorded: Vec::new(),
+            window: None,
+            scheduled: None,
+            coordinating: false,
+            reassign: None,
+            excluded: Vec::new(),
+            payment_events: Vec::new(),
+            payment: None,
+            payment_link: None,
+            cancel: None,
+        }
+    }
+
+    #[run(name = names::SERVICE_REQUEST_WORKFLOW)]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
+        match ctx.state(|s| s.input.mode) {
+            DispatchMode::Staff => Self::run_staff_dispatched(ctx).await,
+            DispatchMode::Candidates => Self::run_dispatched(ctx).await,
+        }
+    }
+
+    #[query(name = names::STATUS_QUERY)]
+    pub fn query_status(&self, _ctx: &WorkflowContextView) -> RequestStatus {
+        self.status()
+    }
+
+    #[update_validator(vet_response)]
+    fn validate_vet_response(
+        &self,
+        _ctx: &WorkflowContextView,
+        response: &VetResponse,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match self.input.mode {
+            DispatchMode::Staff => {
+                if response.by_vet {
+                    return Err("vet: this request is dispatched by staff".into());
+                }
+                if self.state != RequestState::VetAsked {
+                    return Err(format!("the request is {}, no offer is open", self.state).into());
+                }
+                if self.response.is_some() {
+                    return Err("the offer has already been answered".into());
+                }
+            }
+            DispatchMode::Candidates => {
+                if response.vet.is_none() {
+                    return Err("vet_id: which vet is answering is required".into());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A vet's answer. An update, not a signal, so that the caller learns at once
+    /// whether it counted: accepted, rejected, taken by another vet, expired, already
+    /// answered, or not their offer. The first acceptance wins, whatever the timing:
+    /// updates are applied one at a time.
+    #[update(name = names::VET_RESPONSE_UPDATE)]
+    pub fn vet_response(
+        &mut self,
+        ctx: &mut SyncWorkflowContext<Self>,
+        response: VetResponse,
+    ) -> VetResponseOutcome {
+        self.answer_offer(to_utc(ctx.workflow_time()), response)
+    }
+
+    #[update_validator(coordinate)]
+    fn validate_coordinate(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Coordinate,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match input.actor {
+            Actor::Staff(_) => {}
+            Actor::Vet(vet) if Some(vet) == self.vet => {}
+            _ => return Err("vet: only the accepted vet or staff set the time".into()),
+        }
+        if self.state != RequestState::VetAccepted || self.input.mode == DispatchMode::Staff {
+            return Err(format!("the request is {}, not waiting for a time", self.state).into());
+        }
+        if self.coordinating || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        let Some(window) = self.window else {
+            return Err("the request has no window".into());
+        };
+        let end = input.start + chrono::Duration::minutes(window.duration_minutes.into());
+        if input.start < window.start || end > window.end {
+            return Err(format!(
+                "start: the visit ({} min) must fit inside the wanted window {} – {}",
+                window.duration_minutes, window.start, window.end
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// The visit's exact start: books the vet's time (a database constraint refuses an
+    /// overlapping visit) and moves the request to `coordinated`.
+    #[update(name = names::COORDINATE_UPDATE)]
+    pub async fn coordinate(
+        ctx: &mut WorkflowContext<Self>,
+        input: Coordinate,
+    ) -> Result<CoordinateOutcome, Box<dyn std::error::Error + Send + Sync>> {
+        Self::coordinate_now(ctx, input).await
+    }
+
+    #[update_validator(reassign)]
+    fn validate_reassign(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Reassign,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if !matches!(
+            self.state,
+            RequestState::VetAccepted | RequestState::Coordinated
+        ) || self.input.mode == DispatchMode::Staff
+        {
+            return Err(format!("the request is {}, it has no vet to replace", self.state).into());
+        }
+        if self.coordinating || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        if input.reason.trim().is_empty() {
+            return Err("reason: must not be blank".into());
+        }
+        Ok(())
+    }
+
+    /// MercadoPago says something happened to payment `payment` (the API forwards each
+    /// webhook once); the workflow fetches the payment itself and trusts only that.
+    #[signal(name = names::PAYMENT_SIGNAL)]
+    pub fn payment_notified(&mut self, _ctx: &mut SyncWorkflowContext<Self>, payment: i64) {
+        if !self.payment_events.contains(&payment) {
+            self.payment_events.push(payment);
+        }
+    }
+
+    #[update_validator(cancel)]
+    fn validate_cancel(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &Cancel,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        if self.input.mode == DispatchMode::Staff || self.state.is_terminal() {
+            return Err(
+                format!("the request is {}, it cannot be cancelled here", self.state).into(),
+            );
+        }
+        if self.coordinating || self.cancel.is_some() || self.reassign.is_some() {
+            return Err("the request is changing; try again".into());
+        }
+        match input.actor {
+            Actor::Staff(_) => {}
+            Actor::Owner(_)
+                if matches!(self.state, RequestState::Payed | RequestState::Confirmed) =>
+            {
+                return Err("the request is paid: staff cancel it, with a refund".into());
+            }
+            Actor::Owner(_) => {}
+            _ => return Err("vet: only the owner or staff cancel a request".into()),
+        }
+        Ok(())
+    }
+
+    /// Calls the request off: before payment, the owner or staff; after, staff, and the
+    /// payment is refunded. The workflow does the rest (refund, release, `cancelled`).
+    #[update(name = names::CANCEL_UPDATE)]
+    pub fn cancel(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: Cancel) {
+        self.cancel = Some(input);
+    }
+
+    /// Staff send the request back to dispatch: the current vet is released and not
+    /// asked again.
+    #[update(name = names::REASSIGN_UPDATE)]
+    pub fn reassign(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: Reassign) {
+        self.reassign = Some(Reassign {
+            actor: input.actor,
+            reason: input.reason.trim().to_owned(),
+        });
+    }
+}
