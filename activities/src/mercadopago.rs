@@ -51,8 +51,10 @@ pub enum MercadoPagoError {
 }
 
 impl MercadoPagoError {
+    /// Only unavailability is worth retrying: a refusal or an answer we cannot read
+    /// would come back the same.
     pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Refused { .. })
+        matches!(self, Self::Unavailable { .. })
     }
 }
 
@@ -193,13 +195,21 @@ impl MercadoPagoClient {
                 None,
             )
             .await?;
-        answer["results"]
+        let results = answer["results"]
             .as_array()
-            .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?
+            .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?;
+        // One payment we cannot read does not hide the others.
+        Ok(results
             .iter()
             .cloned()
-            .map(Payment::from_json)
-            .collect()
+            .filter_map(|raw| match Payment::from_json(raw) {
+                Ok(payment) => Some(payment),
+                Err(e) => {
+                    tracing::warn!(error = %e, external_reference, "unreadable payment in a search; skipped");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Refunds a payment in full; the same `idempotency_key` never refunds twice.

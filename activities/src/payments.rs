@@ -254,6 +254,31 @@ impl PaymentActivities {
         Ok(found)
     }
 
+    /// Every approved payment MercadoPago holds for the request (for any amount): at the
+    /// end of a request, each one the visit is not paid with is refunded.
+    #[activity(name = "approved_payments")]
+    pub async fn approved_payments(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: RequestId,
+    ) -> Result<Vec<i64>, ActivityError> {
+        let payments = self
+            .mp
+            .search(&request.to_string())
+            .await
+            .map_err(mp_error)?;
+        let mut approved = Vec::new();
+        for payment in &payments {
+            match self.judge(request, payment).await? {
+                Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
+                    approved.push(payment);
+                }
+                _ => {}
+            }
+        }
+        Ok(approved)
+    }
+
     /// Refunds a payment in full, once per key, and records it.
     #[activity(name = "refund_payment")]
     pub async fn refund_payment(

@@ -53,7 +53,7 @@ pub struct BookingRules {
 impl ApiSettings {
     pub fn from_env() -> Result<Self, SettingsError> {
         let defaults = DispatchPolicy::default();
-        Ok(Self {
+        let settings = Self {
             bind: env_or("API_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             database_url: env_required("DATABASE_URL")?,
             database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
@@ -65,7 +65,7 @@ impl ApiSettings {
                     defaults.vet_followup_delay_secs,
                 )?,
                 vet_max_followups: env_or("VET_MAX_FOLLOWUPS", defaults.vet_max_followups)?,
-                offer_batch_size: env_or("OFFER_BATCH_SIZE", defaults.offer_batch_size)?.max(1),
+                offer_batch_size: env_or("OFFER_BATCH_SIZE", defaults.offer_batch_size)?,
                 payment_deadline_secs: env_or(
                     "PAYMENT_DEADLINE_SECS",
                     defaults.payment_deadline_secs,
@@ -73,6 +73,18 @@ impl ApiSettings {
                 payment_reminder_secs: env_or(
                     "PAYMENT_REMINDER_SECS",
                     defaults.payment_reminder_secs,
+                )?,
+                coordinate_reminder_secs: env_or(
+                    "COORDINATE_REMINDER_SECS",
+                    defaults.coordinate_reminder_secs,
+                )?,
+                coordinate_max_reminders: env_or(
+                    "COORDINATE_MAX_REMINDERS",
+                    defaults.coordinate_max_reminders,
+                )?,
+                completion_grace_secs: env_or(
+                    "COMPLETION_GRACE_SECS",
+                    defaults.completion_grace_secs,
                 )?,
             },
             auth: auth_from_env()?,
@@ -87,7 +99,16 @@ impl ApiSettings {
             mercadopago: activities::mercadopago::MercadoPagoSettings::from_env()?,
             mp_webhook_secret: mp_webhook_secret()?,
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
-        })
+        };
+        settings
+            .dispatch
+            .validate()
+            .map_err(|e| SettingsError::Invalid {
+                name: e.name,
+                value: std::env::var(e.name).unwrap_or_default(),
+                reason: e.reason,
+            })?;
+        Ok(settings)
     }
 }
 

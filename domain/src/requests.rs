@@ -256,6 +256,28 @@ pub struct DispatchPolicy {
     /// How often the owner is reminded to pay before the deadline (0: never).
     #[serde(default = "payment_reminder")]
     pub payment_reminder_secs: u64,
+    /// How long the accepted vet has to set the visit's time before being reminded;
+    /// after `coordinate_max_reminders` reminders the request goes back to dispatch.
+    #[serde(default = "coordinate_reminder")]
+    pub coordinate_reminder_secs: u64,
+    #[serde(default = "two")]
+    pub coordinate_max_reminders: u32,
+    /// How long after the visit's end it counts as done (`completed`).
+    #[serde(default = "completion_grace")]
+    pub completion_grace_secs: u64,
+}
+
+/// Upper bounds of the policy's counts: history grows with each follow-up or reminder.
+pub const MAX_FOLLOWUPS: u32 = 10;
+pub const MAX_BATCH_SIZE: u32 = 20;
+pub const MAX_COORDINATE_REMINDERS: u32 = 10;
+
+/// A policy value out of its range, named by its environment variable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{name}: {reason}")]
+pub struct PolicyError {
+    pub name: &'static str,
+    pub reason: String,
 }
 
 const fn payment_deadline() -> u64 {
@@ -270,9 +292,56 @@ const fn one() -> u32 {
     1
 }
 
+const fn two() -> u32 {
+    2
+}
+
+const fn coordinate_reminder() -> u64 {
+    4 * 60 * 60
+}
+
+const fn completion_grace() -> u64 {
+    2 * 60 * 60
+}
+
 impl DispatchPolicy {
     pub fn vet_followup_delay(&self) -> Duration {
         Duration::from_secs(self.vet_followup_delay_secs)
+    }
+
+    /// Checks every value is in its range (the worker and API refuse to start otherwise);
+    /// errors name the environment variable.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let fail = |name, reason: String| Err(PolicyError { name, reason });
+        if self.vet_followup_delay_secs == 0 {
+            return fail("VET_FOLLOWUP_DELAY_SECS", "must be at least 1".into());
+        }
+        if self.vet_max_followups > MAX_FOLLOWUPS {
+            return fail(
+                "VET_MAX_FOLLOWUPS",
+                format!("must be at most {MAX_FOLLOWUPS}"),
+            );
+        }
+        if self.offer_batch_size == 0 || self.offer_batch_size > MAX_BATCH_SIZE {
+            return fail("OFFER_BATCH_SIZE", format!("must be 1 to {MAX_BATCH_SIZE}"));
+        }
+        if self.payment_deadline_secs == 0 {
+            return fail("PAYMENT_DEADLINE_SECS", "must be at least 1".into());
+        }
+        if self.payment_reminder_secs != 0 && self.payment_reminder_secs < 60 {
+            return fail(
+                "PAYMENT_REMINDER_SECS",
+                "must be 0 (never) or at least 60".into(),
+            );
+        }
+        if self.coordinate_reminder_secs == 0 {
+            return fail("COORDINATE_REMINDER_SECS", "must be at least 1".into());
+        }
+        if self.coordinate_max_reminders > MAX_COORDINATE_REMINDERS {
+            let reason = format!("must be at most {MAX_COORDINATE_REMINDERS}");
+            return fail("COORDINATE_MAX_REMINDERS", reason);
+        }
+        Ok(())
     }
 
     /// How long an offer stays open: the first message and every follow-up each get one
@@ -291,6 +360,9 @@ impl Default for DispatchPolicy {
             offer_batch_size: 1,
             payment_deadline_secs: payment_deadline(),
             payment_reminder_secs: payment_reminder(),
+            coordinate_reminder_secs: coordinate_reminder(),
+            coordinate_max_reminders: two(),
+            completion_grace_secs: completion_grace(),
         }
     }
 }

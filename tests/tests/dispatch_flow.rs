@@ -564,7 +564,12 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
 
 #[tokio::test]
 async fn a_visit_cannot_be_set_in_the_past() {
-    let flow = flow(1, 1).await;
+    // A vet who may take a month to set the time (no reminder, no lapse meanwhile).
+    let patient = DispatchPolicy {
+        coordinate_reminder_secs: 30 * 24 * HOUR,
+        ..policy(1)
+    };
+    let flow = Flow::start(1, patient).await;
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let offer = app.await_messages(phone(w, 0), "vet_offer", 1).await;

@@ -24,6 +24,7 @@ fn policy() -> DispatchPolicy {
         offer_batch_size: 1,
         payment_deadline_secs: 24 * HOUR,
         payment_reminder_secs: 6 * HOUR,
+        ..DispatchPolicy::default()
     }
 }
 

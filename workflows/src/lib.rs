@@ -4,7 +4,7 @@
 pub mod service_request;
 
 pub use service_request::{
-    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign,
+    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign, Refusal,
     RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
 };
 

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
 use utoipa::ToSchema;
 use workflows::{
-    Coordinate, CoordinateOutcome, Reassign, ServiceRequestWorkflow, VetResponse,
+    Coordinate, CoordinateOutcome, Reassign, Refusal, ServiceRequestWorkflow, VetResponse,
     VetResponseOutcome,
 };
 
@@ -137,15 +137,12 @@ where
 }
 
 fn refusal(message: &str, kind: &'static str) -> ApiError {
-    match message.split_once(": ") {
-        Some(("vet", detail)) => ApiError::Forbidden(detail.to_owned()),
-        Some((field @ ("start" | "reason" | "vet_id"), detail)) => {
-            ApiError::Validation(vec![FieldError::new(field, detail)])
+    match Refusal::parse(message) {
+        Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
+        Refusal::Invalid { field, message } => {
+            ApiError::Validation(vec![FieldError::new(field, message)])
         }
-        _ => ApiError::Conflict {
-            kind,
-            detail: message.to_owned(),
-        },
+        Refusal::State(detail) => ApiError::Conflict { kind, detail },
     }
 }
 

@@ -280,7 +280,7 @@ pub async fn hand_over(
         match handle
             .signal(
                 ServiceRequestWorkflow::payment_notified,
-                payment_id,
+                serde_json::Value::from(payment_id),
                 WorkflowSignalOptions::default(),
             )
             .await

@@ -1,22 +1,24 @@
 //! Cancellation, by the owner before payment or by staff: a payment is found and
-//! refunded, the vet's time released, `cancelled`, and everyone told.
+//! refunded, the vet's time released, `cancelled`, and everyone told. Giving up on a
+//! request that cannot go on ends the same way, with a `needs attention` note.
 
 use activities::{
     dispatch::{Audience, DispatchActivities},
-    payments::{PaymentActivities, RefundPayment, Verdict},
+    payments::Verdict,
 };
-use domain::RequestState;
+use domain::{Actor, RequestState};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     Cancel, OfferStatus, ServiceRequestWorkflow,
-    effects::{db_activity, send_activity},
+    effects::{ATTENTION, db_activity},
     texts,
 };
 
 impl ServiceRequestWorkflow {
     /// A cancellation: a payment is refunded, the vet's time released, `cancelled`.
     pub(super) async fn cancel_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.state_mut(|s| s.closing = true);
         let (request, mut payment, had_vet, link) = ctx.state(|s| {
             (
                 s.input.request,
@@ -28,14 +30,7 @@ impl ServiceRequestWorkflow {
         if payment.is_none() && link {
             // The owner may have paid a moment ago, the news not here yet: ask
             // MercadoPago, so that a payment is never kept for a cancelled visit.
-            let verdict = ctx
-                .execute_activity(
-                    PaymentActivities::reconcile_payments,
-                    request,
-                    send_activity(),
-                )
-                .await?;
-            if let Verdict::Approved { payment: found } = verdict {
+            if let Some(Verdict::Approved { payment: found }) = Self::reconcile(ctx).await? {
                 payment = Some(found);
             }
         }
@@ -51,18 +46,7 @@ impl ServiceRequestWorkflow {
         });
         let mut refunded = None;
         if let Some(payment) = payment {
-            let amount = ctx
-                .execute_activity(
-                    PaymentActivities::refund_payment,
-                    RefundPayment {
-                        request,
-                        payment,
-                        idempotency_key: format!("refund:{request}:{payment}"),
-                    },
-                    send_activity(),
-                )
-                .await?;
-            refunded = Some(amount);
+            refunded = Self::refund(ctx, payment).await?;
         }
         ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
             .await?;
@@ -79,5 +63,26 @@ impl ServiceRequestWorkflow {
             Self::notify(ctx, Audience::Vet, "cancelled", texts::vet_cancelled()).await?;
         }
         Ok(())
+    }
+
+    /// The request cannot go on (a provider refused what it needs, or something
+    /// unexpected): staff are alerted, and it is cancelled by the system with its
+    /// compensation — a payment refunded, the vet's time released, owner and vet told.
+    pub(super) async fn give_up(
+        ctx: &mut WorkflowContext<Self>,
+        what: String,
+    ) -> WorkflowResult<()> {
+        Self::trouble(ctx, what.clone()).await?;
+        if ctx.state(|s| s.state.is_terminal()) {
+            return Ok(());
+        }
+        ctx.state_mut(|s| {
+            s.reassign = None;
+            s.cancel = Some(Cancel {
+                actor: Actor::System,
+                reason: Some(format!("{ATTENTION}{what}")),
+            });
+        });
+        Self::cancel_now(ctx).await
     }
 }

@@ -1,15 +1,79 @@
-//! The confirmed visit: refunds or charge-backs MercadoPago reports are recorded and
-//! staff told, until a cancellation.
+//! The confirmed visit: until it starts, staff may cancel it (with a refund); refunds,
+//! charge-backs and stray payments MercadoPago reports are handled all along; once the
+//! visit's end plus a grace period has passed it is `completed`.
 
-use activities::payments::{CheckPayment, PaymentActivities, Verdict};
+use std::time::Duration;
+
+use activities::{
+    dispatch::Audience,
+    payments::{CheckPayment, PaymentActivities, Verdict},
+};
+use chrono::{DateTime, Utc};
+use domain::{Actor, RequestState};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
-use super::{ServiceRequestWorkflow, effects::send_activity};
+use super::{
+    ServiceRequestWorkflow,
+    effects::{Woken, seconds, send_activity, to_utc},
+    texts,
+};
+
+/// Confirmed visits end in `completed` (added after the first payment histories).
+const VISIT_COMPLETION: &str = "visit-completion";
 
 impl ServiceRequestWorkflow {
-    /// Confirmed: waits for a cancellation (with a refund) while watching for refunds or
-    /// charge-backs MercadoPago reports.
+    /// Confirmed: until the visit starts a cancellation may come; then, after its end
+    /// and the grace period, `completed`. Payment news is read all along.
     pub(super) async fn after_confirmation(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        if !ctx.patched(VISIT_COMPLETION) {
+            return Self::confirmed_until_cancelled(ctx).await;
+        }
+        let Some((start, end)) = ctx.state(|s| s.scheduled) else {
+            let what = "a confirmed request has no visit time".to_owned();
+            return Self::give_up(ctx, what).await;
+        };
+        if Self::wait_watching_payments(ctx, start).await? {
+            return Self::cancel_now(ctx).await;
+        }
+        // From now on a cancellation is refused (the validator reads this).
+        ctx.state_mut(|s| s.visit_started = true);
+        let grace = seconds(ctx.state(|s| s.input.policy.completion_grace_secs));
+        if Self::wait_watching_payments(ctx, end + grace).await? {
+            return Self::cancel_now(ctx).await;
+        }
+        ctx.state_mut(|s| s.closing = true);
+        let reason = "the visit's time has passed".to_owned();
+        Self::transition(ctx, RequestState::Completed, Actor::System, Some(reason)).await?;
+        Self::notify(ctx, Audience::Owner, "completed", texts::owner_completed()).await
+    }
+
+    /// Waits until `until`, reading payment news as it comes; `true` when a
+    /// cancellation arrived first.
+    async fn wait_watching_payments(
+        ctx: &mut WorkflowContext<Self>,
+        until: DateTime<Utc>,
+    ) -> WorkflowResult<bool> {
+        loop {
+            let Ok(wait) = (until - to_utc(ctx.workflow_time())).to_std() else {
+                return Ok(false);
+            };
+            if wait.is_zero() {
+                return Ok(false);
+            }
+            let news = |s: &Self| s.cancel.is_some() || !s.payment_events.is_empty();
+            if Self::timer_or(ctx, wait.max(Duration::from_millis(1)), news).await? == Woken::Timer
+            {
+                return Ok(false);
+            }
+            if ctx.state(|s| s.cancel.is_some()) {
+                return Ok(true);
+            }
+            Self::read_payment_news(ctx).await?;
+        }
+    }
+
+    /// Histories from before completion existed: confirmed until a cancellation.
+    async fn confirmed_until_cancelled(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         let request = ctx.state(|s| s.input.request);
         loop {
             ctx.wait_condition(|s| s.cancel.is_some() || !s.payment_events.is_empty())

@@ -141,3 +141,56 @@ pub struct RequestStatus {
     #[serde(default)]
     pub payment_link: Option<String>,
 }
+
+/// Why an update was refused, as the validators say it and the API reads it. Its text
+/// is what reaches the history (`field: message` for a field, `vet: message` for a
+/// caller not allowed), so it stays byte-identical to what saved histories hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not this caller's to do (the API answers 403).
+    NotAllowed(String),
+    /// A field of the input is wrong (422 naming the field).
+    Invalid { field: String, message: String },
+    /// The request is not in a state for it (409).
+    State(String),
+}
+
+impl Refusal {
+    /// The fields a refusal may name.
+    pub const FIELDS: [&'static str; 3] = ["start", "reason", "vet_id"];
+
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// A refusal's text read back (by the API, from the update's failure).
+    pub fn parse(text: &str) -> Self {
+        match text.split_once(": ") {
+            Some(("vet", message)) => Self::NotAllowed(message.to_owned()),
+            Some((field, message)) if Self::FIELDS.contains(&field) => {
+                Self::invalid(field, message)
+            }
+            _ => Self::State(text.to_owned()),
+        }
+    }
+
+    /// The request is changing (an update in flight): the caller may try again.
+    pub fn busy() -> Self {
+        Self::State("the request is changing; try again".to_owned())
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotAllowed(message) => write!(f, "vet: {message}"),
+            Self::Invalid { field, message } => write!(f, "{field}: {message}"),
+            Self::State(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}

@@ -3,12 +3,14 @@
 
 use activities::dispatch::{Audience, BookVisit, DispatchActivities};
 use db::dispatch::Booking;
-use domain::RequestState;
+use std::time::Duration;
+
+use domain::{Actor, RequestState};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     Coordinate, CoordinateOutcome, OfferStatus, Reassign, ServiceRequestWorkflow,
-    effects::{db_activity, to_utc},
+    effects::{Woken, db_activity, to_utc},
     texts,
 };
 use crate::search;
@@ -16,7 +18,63 @@ use crate::search;
 /// Owners are told the agreed time (added after the first dispatch histories).
 const OWNER_TOLD_THE_TIME: &str = "owner-told-the-time";
 
+/// The accepted vet has a deadline to set the time (added after the payment histories).
+const COORDINATE_DEADLINE: &str = "coordinate-deadline";
+
 impl ServiceRequestWorkflow {
+    /// Waits in `vet_accepted` until the time is set, a reassignment or a cancellation.
+    /// The vet is reminded every `coordinate_reminder_secs`, up to
+    /// `coordinate_max_reminders` times; one wait later the vet is released and excluded,
+    /// staff alerted, and the request goes back to dispatch.
+    pub(super) async fn await_coordination(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let settled = |s: &Self| {
+            s.reassign.is_some()
+                || s.cancel.is_some()
+                || (s.state == RequestState::Coordinated && !s.coordinating)
+        };
+        if !ctx.patched(COORDINATE_DEADLINE) {
+            ctx.wait_condition(settled).await?;
+            return Ok(());
+        }
+        let policy = ctx.state(|s| s.input.policy);
+        let wait = Duration::from_secs(policy.coordinate_reminder_secs.max(1));
+        let mut reminders = 0;
+        loop {
+            if Self::timer_or(ctx, wait, settled).await? == Woken::Condition {
+                return Ok(());
+            }
+            if ctx.state(|s| s.coordinating) {
+                // A time is being booked right now: its outcome decides.
+                ctx.wait_condition(|s| !s.coordinating).await?;
+                if ctx.state(settled) {
+                    return Ok(());
+                }
+            }
+            if reminders < policy.coordinate_max_reminders {
+                reminders += 1;
+                let key = format!("coordinate-reminder-{reminders}");
+                Self::notify(ctx, Audience::Vet, &key, texts::vet_coordinate_reminder()).await?;
+                continue;
+            }
+            let vet = ctx
+                .state(|s| s.vet)
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            let lapsed = "coordinate-lapsed";
+            Self::notify(ctx, Audience::Vet, lapsed, texts::vet_coordinate_lapsed()).await?;
+            let alert = texts::staff_coordinate_lapsed(&vet);
+            Self::notify(ctx, Audience::Staff, lapsed, alert).await?;
+            let hours = wait.as_secs() * u64::from(reminders + 1) / 3600;
+            ctx.state_mut(|s| {
+                s.reassign = Some(Reassign {
+                    actor: Actor::System,
+                    reason: format!("the vet did not set a time within {hours} h of accepting"),
+                });
+            });
+            return Ok(());
+        }
+    }
+
     /// Staff took the vet off: the visit is released, the vet excluded, dispatch again.
     pub(super) async fn reassign_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         let request = ctx.state(|s| s.input.request);

@@ -12,7 +12,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 use super::{
     DispatchMode, Offer, OfferStatus, RequestStatus, ServiceRequestWorkflow, VetResponse,
     VetResponseOutcome,
-    effects::{Woken, send_activity, to_utc},
+    effects::{REFUSALS_HANDLED, Woken, send_activity, to_utc},
     texts,
 };
 
@@ -60,7 +60,10 @@ impl ServiceRequestWorkflow {
                 Self::record_offer(ctx, &record).await?;
             }
             for (&vet, &offer_no) in batch.iter().zip(&numbers) {
-                Self::send_offer(ctx, vet, offer_no, 0, expires_at).await?;
+                if !Self::send_offer(ctx, vet, offer_no, 0, expires_at).await? {
+                    // Never reached the vet: the offer closes, the next vets are asked.
+                    Self::close_open(ctx, request, &[offer_no], offered_at, 0).await?;
+                }
             }
 
             let mut followups = 0;
@@ -112,6 +115,7 @@ impl ServiceRequestWorkflow {
                         .collect()
                 });
                 for (offer_no, vet) in open {
+                    // A follow-up that cannot be sent is noted; the offer stays open.
                     Self::send_offer(ctx, vet, offer_no, followups, expires_at).await?;
                     let record = OfferRecord {
                         request,
@@ -206,27 +210,39 @@ impl ServiceRequestWorkflow {
         Ok(())
     }
 
+    /// Sends one offer message; `false` when it could not be sent (Mercately refused it,
+    /// or stayed away past the give-up time), which is noted and staff are alerted.
     pub(super) async fn send_offer(
         ctx: &mut WorkflowContext<Self>,
         vet: VetId,
         offer_no: i32,
         attempt: u32,
         expires_at: DateTime<Utc>,
-    ) -> WorkflowResult<()> {
+    ) -> WorkflowResult<bool> {
         let request = ctx.state(|s| s.input.request);
-        ctx.execute_activity(
-            DispatchActivities::send_offer,
-            SendOffer {
-                request,
-                vet,
-                offer_no,
-                attempt,
-                expires_at,
-            },
-            send_activity(),
-        )
-        .await?;
-        Ok(())
+        let sent = ctx
+            .execute_activity(
+                DispatchActivities::send_offer,
+                SendOffer {
+                    request,
+                    vet,
+                    offer_no,
+                    attempt,
+                    expires_at,
+                },
+                send_activity(),
+            )
+            .await;
+        match sent {
+            Ok(()) => Ok(true),
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                let what =
+                    format!("offer {offer_no} (message {attempt}) to vet {vet} not sent: {e}");
+                Self::trouble(ctx, what).await?;
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Nobody can take the request: `expired`, and the owner and staff are told.
@@ -234,6 +250,7 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         reason: String,
     ) -> WorkflowResult<RequestStatus> {
+        ctx.state_mut(|s| s.closing = true);
         Self::transition(
             ctx,
             RequestState::Expired,

@@ -13,8 +13,8 @@ use db::requests::OfferRecord;
 use domain::{Actor, RequestState, StateChange, check_transition};
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
 use temporalio_sdk::{
-    ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext, WorkflowResult,
-    workflows::select,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
+    WorkflowResult, workflows::select,
 };
 
 use super::ServiceRequestWorkflow;
@@ -33,18 +33,33 @@ pub(super) fn db_activity() -> ActivityOptions {
         .build()
 }
 
-/// Sending a WhatsApp message: the client retries quickly inside one attempt; between
-/// attempts back off up to a minute. Refusals fail at once (non-retryable).
+/// Calling a provider (WhatsApp, MercadoPago): the client retries quickly inside one
+/// attempt (at most `MERCATELY_MAX_ATTEMPTS` × `MERCATELY_TIMEOUT_MS` plus backoff, which
+/// the worker checks fits [`PROVIDER_ATTEMPT`] at start-up); between attempts back off up
+/// to a minute, and give up after [`PROVIDER_GIVE_UP`]. Refusals fail at once
+/// (non-retryable). A failure is the workflow's to handle, never its end.
 pub(super) fn send_activity() -> ActivityOptions {
-    ActivityOptions::with_start_to_close_timeout(Duration::from_secs(90))
-        .retry_policy(RetryPolicy {
-            initial_interval: Some(Duration::from_secs(1).try_into().unwrap_or_default()),
-            backoff_coefficient: 2.0,
-            maximum_interval: Some(Duration::from_secs(60).try_into().unwrap_or_default()),
-            ..Default::default()
-        })
-        .build()
+    ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+        schedule_to_close: PROVIDER_GIVE_UP,
+        start_to_close: PROVIDER_ATTEMPT,
+    })
+    .retry_policy(RetryPolicy {
+        initial_interval: Some(Duration::from_secs(1).try_into().unwrap_or_default()),
+        backoff_coefficient: 2.0,
+        maximum_interval: Some(Duration::from_secs(60).try_into().unwrap_or_default()),
+        ..Default::default()
+    })
+    .build()
 }
+
+/// One attempt of a provider activity.
+pub const PROVIDER_ATTEMPT: Duration = Duration::from_secs(90);
+/// How long a provider activity is retried before the workflow handles the failure.
+pub const PROVIDER_GIVE_UP: Duration = Duration::from_secs(15 * 60);
+
+/// Histories from before: a provider's refusal failed the workflow. With this patch it is
+/// handled: noted, staff alerted, the request goes on or ends with its compensation.
+pub(super) const REFUSALS_HANDLED: &str = "provider-refusals-handled";
 
 pub(super) fn seconds(secs: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
@@ -53,6 +68,9 @@ pub(super) fn seconds(secs: u64) -> chrono::Duration {
 pub(super) fn to_utc(time: Option<std::time::SystemTime>) -> DateTime<Utc> {
     time.map(DateTime::<Utc>::from).unwrap_or_default()
 }
+
+/// How the history and staff alerts mark what people must look at.
+pub(super) const ATTENTION: &str = "needs attention: ";
 
 /// How a wait for something ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +102,9 @@ impl ServiceRequestWorkflow {
         Ok(woken)
     }
 
+    /// Tells someone something, once per key and state change. Best effort: a message
+    /// that cannot be sent is noted in the history and staff are alerted; the request
+    /// goes on.
     pub(super) async fn notify(
         ctx: &mut WorkflowContext<Self>,
         audience: Audience,
@@ -91,19 +112,62 @@ impl ServiceRequestWorkflow {
         text: String,
     ) -> WorkflowResult<()> {
         let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
-        ctx.execute_activity(
-            DispatchActivities::notify,
-            Notice {
-                request,
-                audience,
-                // One notice per state change: a second round after a reassignment
-                // tells again.
-                key: format!("{key}:{seq}"),
-                text,
-            },
-            send_activity(),
-        )
-        .await?;
+        let sent = ctx
+            .execute_activity(
+                DispatchActivities::notify,
+                Notice {
+                    request,
+                    audience,
+                    // One notice per state change: a second round after a reassignment
+                    // tells again.
+                    key: format!("{key}:{seq}"),
+                    text,
+                },
+                send_activity(),
+            )
+            .await;
+        match sent {
+            Ok(()) => Ok(()),
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                let who = match audience {
+                    Audience::Owner => "the owner",
+                    Audience::Vet => "the vet",
+                    Audience::Staff => "staff",
+                };
+                let what = format!("{who} could not be told ({key}): {e}");
+                if audience == Audience::Staff {
+                    Self::note(ctx, format!("{ATTENTION}{what}")).await
+                } else {
+                    Self::trouble(ctx, what).await
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Something went wrong that people must look at: a `needs attention` note in the
+    /// request's history, and a staff alert (itself best effort: its failure is logged).
+    pub(super) async fn trouble(
+        ctx: &mut WorkflowContext<Self>,
+        what: String,
+    ) -> WorkflowResult<()> {
+        Self::note(ctx, format!("{ATTENTION}{what}")).await?;
+        let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
+        let alert = ctx
+            .execute_activity(
+                DispatchActivities::notify,
+                Notice {
+                    request,
+                    audience: Audience::Staff,
+                    key: format!("attention:{seq}"),
+                    text: format!("{ATTENTION}{what}"),
+                },
+                send_activity(),
+            )
+            .await;
+        if let Err(e) = alert {
+            tracing::error!(%request, error = %e, %what, "staff alert not sent");
+        }
         Ok(())
     }
 

@@ -5,11 +5,13 @@
 
 use activities::dispatch::{Audience, DispatchActivities, PlanInput};
 use domain::{Actor, RequestState};
-use temporalio_sdk::{WorkflowContext, WorkflowResult};
+use temporalio_sdk::{WorkflowContext, WorkflowResult, WorkflowTermination};
 
 use super::{
-    DispatchMode, OfferStatus, RequestStatus, ServiceRequestWorkflow, Window, effects::db_activity,
-    payment::Collected, texts,
+    DispatchMode, OfferStatus, RequestStatus, ServiceRequestWorkflow, Window,
+    effects::{REFUSALS_HANDLED, db_activity},
+    payment::Collected,
+    texts,
 };
 
 /// Coordinated requests collect the payment (added after the first dispatch histories).
@@ -87,12 +89,7 @@ impl ServiceRequestWorkflow {
     /// From `vet_accepted`: coordination (in the `coordinate` update), then payment and
     /// confirmation; or a reassignment, or a cancellation, whenever they come.
     async fn after_acceptance(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Next> {
-        ctx.wait_condition(|s| {
-            s.reassign.is_some()
-                || s.cancel.is_some()
-                || (s.state == RequestState::Coordinated && !s.coordinating)
-        })
-        .await?;
+        Self::await_coordination(ctx).await?;
         if ctx.state(|s| s.reassign.is_some()) {
             Self::reassign_now(ctx).await?;
             return Ok(Next::Redispatch);
@@ -109,8 +106,14 @@ impl ServiceRequestWorkflow {
         }
         match Self::collect_payment(ctx).await? {
             Collected::Paid(payment) => {
-                Self::confirm(ctx, payment).await?;
-                Self::after_confirmation(ctx).await?;
+                match Self::confirm(ctx, payment).await? {
+                    Ok(()) => Self::after_confirmation(ctx).await?,
+                    Err(why) => Self::give_up(ctx, why).await?,
+                }
+                Ok(Next::Done)
+            }
+            Collected::Refused(why) => {
+                Self::give_up(ctx, why).await?;
                 Ok(Next::Done)
             }
             Collected::Unpaid => {
@@ -127,6 +130,25 @@ impl ServiceRequestWorkflow {
                 }
             }
         }
+    }
+
+    /// The dispatched path, and whatever happens on it: a failure nobody foresaw ends
+    /// the request with its compensation (refund, release, staff alerted) instead of a
+    /// Failed workflow; then every payment is accounted for before the workflow ends.
+    pub(super) async fn run_dispatched_to_the_end(
+        ctx: &mut WorkflowContext<Self>,
+    ) -> WorkflowResult<RequestStatus> {
+        let ended = Self::run_dispatched(ctx).await;
+        if let Err(WorkflowTermination::Failed(e)) = &ended
+            && ctx.patched(REFUSALS_HANDLED)
+        {
+            let what = format!("the request stopped on an unexpected failure: {e}");
+            Self::give_up(ctx, what).await?;
+        } else {
+            ended?;
+        }
+        Self::settle_payments(ctx).await?;
+        Ok(ctx.state(Self::status))
     }
 
     /// What the `status` query answers, and the workflow's result.

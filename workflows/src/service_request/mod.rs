@@ -39,6 +39,16 @@ use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
 use crate::names;
+
+/// A MercadoPago payment id, as a number or a string of digits.
+fn payment_id(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|id| *id > 0)
+}
 use effects::to_utc;
 
 #[workflow]
@@ -66,6 +76,13 @@ pub struct ServiceRequestWorkflow {
     payment: Option<i64>,
     payment_link: Option<String>,
     cancel: Option<Cancel>,
+    /// The request is ending: no update may start anything new (set synchronously,
+    /// checked by every validator).
+    closing: bool,
+    /// The confirmed visit has started: too late to cancel it.
+    visit_started: bool,
+    /// Payments refunded so far.
+    refunded: Vec<i64>,
 }
 
 #[workflow_methods]
@@ -90,6 +107,9 @@ impl ServiceRequestWorkflow {
             payment: None,
             payment_link: None,
             cancel: None,
+            closing: false,
+            visit_started: false,
+            refunded: Vec::new(),
         }
     }
 
@@ -97,7 +117,7 @@ impl ServiceRequestWorkflow {
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
         match ctx.state(|s| s.input.mode) {
             DispatchMode::Staff => Self::run_staff_dispatched(ctx).await,
-            DispatchMode::Candidates => Self::run_dispatched(ctx).await,
+            DispatchMode::Candidates => Self::run_dispatched_to_the_end(ctx).await,
         }
     }
 
@@ -115,18 +135,26 @@ impl ServiceRequestWorkflow {
         match self.input.mode {
             DispatchMode::Staff => {
                 if response.by_vet {
-                    return Err("vet: this request is dispatched by staff".into());
+                    let why = "this request is dispatched by staff";
+                    return Err(Refusal::NotAllowed(why.into()).into());
                 }
                 if self.state != RequestState::VetAsked {
-                    return Err(format!("the request is {}, no offer is open", self.state).into());
+                    let why = format!("the request is {}, no offer is open", self.state);
+                    return Err(Refusal::State(why).into());
                 }
                 if self.response.is_some() {
-                    return Err("the offer has already been answered".into());
+                    let why = "the offer has already been answered";
+                    return Err(Refusal::State(why.into()).into());
                 }
             }
             DispatchMode::Candidates => {
                 if response.vet.is_none() {
-                    return Err("vet_id: which vet is answering is required".into());
+                    let why = "which vet is answering is required";
+                    return Err(Refusal::invalid("vet_id", why).into());
+                }
+                if self.closing {
+                    let why = format!("the request is {}, closed to answers", self.state);
+                    return Err(Refusal::State(why).into());
                 }
             }
         }
@@ -155,24 +183,31 @@ impl ServiceRequestWorkflow {
         match input.actor {
             Actor::Staff(_) => {}
             Actor::Vet(vet) if Some(vet) == self.vet => {}
-            _ => return Err("vet: only the accepted vet or staff set the time".into()),
+            _ => {
+                let why = "only the accepted vet or staff set the time";
+                return Err(Refusal::NotAllowed(why.into()).into());
+            }
         }
-        if self.state != RequestState::VetAccepted || self.input.mode == DispatchMode::Staff {
-            return Err(format!("the request is {}, not waiting for a time", self.state).into());
+        if self.state != RequestState::VetAccepted
+            || self.input.mode == DispatchMode::Staff
+            || self.closing
+        {
+            let why = format!("the request is {}, not waiting for a time", self.state);
+            return Err(Refusal::State(why).into());
         }
-        if self.coordinating || self.reassign.is_some() {
-            return Err("the request is changing; try again".into());
+        if self.coordinating || self.reassign.is_some() || self.cancel.is_some() {
+            return Err(Refusal::busy().into());
         }
         let Some(window) = self.window else {
-            return Err("the request has no window".into());
+            return Err(Refusal::State("the request has no window".into()).into());
         };
         let end = input.start + chrono::Duration::minutes(window.duration_minutes.into());
         if input.start < window.start || end > window.end {
-            return Err(format!(
-                "start: the visit ({} min) must fit inside the wanted window {} – {}",
+            let why = format!(
+                "the visit ({} min) must fit inside the wanted window {} – {}",
                 window.duration_minutes, window.start, window.end
-            )
-            .into());
+            );
+            return Err(Refusal::invalid("start", why).into());
         }
         Ok(())
     }
@@ -197,22 +232,33 @@ impl ServiceRequestWorkflow {
             self.state,
             RequestState::VetAccepted | RequestState::Coordinated
         ) || self.input.mode == DispatchMode::Staff
+            || self.closing
         {
-            return Err(format!("the request is {}, it has no vet to replace", self.state).into());
+            let why = format!("the request is {}, it has no vet to replace", self.state);
+            return Err(Refusal::State(why).into());
         }
-        if self.coordinating || self.reassign.is_some() {
-            return Err("the request is changing; try again".into());
+        if self.coordinating || self.reassign.is_some() || self.cancel.is_some() {
+            return Err(Refusal::busy().into());
         }
         if input.reason.trim().is_empty() {
-            return Err("reason: must not be blank".into());
+            return Err(Refusal::invalid("reason", "must not be blank").into());
         }
         Ok(())
     }
 
     /// MercadoPago says something happened to payment `payment` (the API forwards each
-    /// webhook once); the workflow fetches the payment itself and trusts only that.
+    /// webhook once); the workflow fetches the payment itself and trusts only that. The
+    /// id may come as a number or a string; anything else is logged and ignored.
     #[signal(name = names::PAYMENT_SIGNAL)]
-    pub fn payment_notified(&mut self, _ctx: &mut SyncWorkflowContext<Self>, payment: i64) {
+    pub fn payment_notified(
+        &mut self,
+        _ctx: &mut SyncWorkflowContext<Self>,
+        payment: serde_json::Value,
+    ) {
+        let Some(payment) = payment_id(&payment) else {
+            tracing::warn!(request = %self.input.request, %payment, "payment_notified without a payment id; ignored");
+            return;
+        };
         if !self.payment_events.contains(&payment) {
             self.payment_events.push(payment);
         }
@@ -224,23 +270,30 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &Cancel,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if self.input.mode == DispatchMode::Staff || self.state.is_terminal() {
-            return Err(
-                format!("the request is {}, it cannot be cancelled here", self.state).into(),
-            );
+        if self.input.mode == DispatchMode::Staff || self.state.is_terminal() || self.closing {
+            let why = format!("the request is {}, it cannot be cancelled here", self.state);
+            return Err(Refusal::State(why).into());
+        }
+        if self.visit_started {
+            let why = "the visit has started: it can no longer be cancelled";
+            return Err(Refusal::State(why.into()).into());
         }
         if self.coordinating || self.cancel.is_some() || self.reassign.is_some() {
-            return Err("the request is changing; try again".into());
+            return Err(Refusal::busy().into());
         }
         match input.actor {
             Actor::Staff(_) => {}
             Actor::Owner(_)
                 if matches!(self.state, RequestState::Payed | RequestState::Confirmed) =>
             {
-                return Err("the request is paid: staff cancel it, with a refund".into());
+                let why = "the request is paid: staff cancel it, with a refund";
+                return Err(Refusal::State(why.into()).into());
             }
             Actor::Owner(_) => {}
-            _ => return Err("vet: only the owner or staff cancel a request".into()),
+            _ => {
+                let why = "only the owner or staff cancel a request";
+                return Err(Refusal::NotAllowed(why.into()).into());
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use activities::{
     dispatch::{Audience, DispatchActivities},
-    payments::{CheckPayment, CreatePreference, PaymentActivities, Verdict},
+    payments::{CheckPayment, CreatePreference, PaymentActivities, RefundPayment, Verdict},
 };
 use chrono::{DateTime, Utc};
 use domain::{Actor, RequestState};
@@ -13,7 +13,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     ServiceRequestWorkflow,
-    effects::{Woken, db_activity, seconds, send_activity, to_utc},
+    effects::{REFUSALS_HANDLED, Woken, db_activity, seconds, send_activity, to_utc},
     texts,
 };
 
@@ -23,7 +23,14 @@ pub(super) enum Collected {
     Unpaid,
     /// A reassignment or cancellation arrived.
     Interrupted,
+    /// MercadoPago refused the payment link: the request cannot be paid.
+    Refused(String),
 }
+
+/// Payment news left unread by the payment phase is read later; at the end every
+/// approved payment the visit is not paid with is refunded (added after the first
+/// payment histories).
+pub(super) const PAYMENTS_SETTLED: &str = "payments-settled";
 
 impl ServiceRequestWorkflow {
     /// The payment link, reminders, and the webhooks' news until paid or the deadline
@@ -47,7 +54,14 @@ impl ServiceRequestWorkflow {
                 },
                 send_activity(),
             )
-            .await?;
+            .await;
+        let link = match link {
+            Ok(link) => link,
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                return Ok(Collected::Refused(format!("no payment link: {e}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
         ctx.state_mut(|s| s.payment_link = Some(link.url.clone()));
         let text = texts::owner_payment_link(&texts::when(scheduled), &link.url, deadline);
         Self::notify(ctx, Audience::Owner, "payment-link", text).await?;
@@ -75,28 +89,29 @@ impl ServiceRequestWorkflow {
                     return Ok(Collected::Interrupted);
                 }
                 let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
-                for payment in events {
-                    let verdict = ctx
-                        .execute_activity(
-                            PaymentActivities::check_payment,
-                            CheckPayment { request, payment },
-                            send_activity(),
-                        )
-                        .await?;
+                for (i, &payment) in events.iter().enumerate() {
+                    let Some(verdict) = Self::check_payment(ctx, payment).await? else {
+                        continue;
+                    };
                     if let Some(paid) = Self::weigh(ctx, verdict).await? {
+                        if ctx.patched(PAYMENTS_SETTLED) {
+                            // The rest is read once the visit is confirmed.
+                            let rest = events[i + 1..].to_vec();
+                            ctx.state_mut(|s| {
+                                s.payment_events.splice(0..0, rest);
+                            });
+                        }
                         return Ok(Collected::Paid(paid));
                     }
                 }
                 continue;
             }
             if at_deadline {
-                let verdict = ctx
-                    .execute_activity(
-                        PaymentActivities::reconcile_payments,
-                        request,
-                        send_activity(),
-                    )
-                    .await?;
+                let Some(verdict) = Self::reconcile(ctx).await? else {
+                    // Unknown whether it was paid: staff were told; the time is released,
+                    // and a payment found later is refunded when the request closes.
+                    return Ok(Collected::Unpaid);
+                };
                 return Ok(match Self::weigh(ctx, verdict).await? {
                     Some(paid) => Collected::Paid(paid),
                     None => Collected::Unpaid,
@@ -143,29 +158,210 @@ impl ServiceRequestWorkflow {
     }
 
     /// Paid: `payed`, the confirmation seam (calendar, sheet, invoice), `confirmed`, and
-    /// owner and vet are told.
+    /// owner and vet are told. `Err` with why when the visit cannot be confirmed (the
+    /// caller compensates: refund, release, staff told).
     pub(super) async fn confirm(
         ctx: &mut WorkflowContext<Self>,
         payment: i64,
-    ) -> WorkflowResult<()> {
+    ) -> WorkflowResult<Result<(), String>> {
         let request = ctx.state_mut(|s| {
             s.payment = Some(payment);
             s.input.request
         });
         let reason = format!("MercadoPago payment {payment} approved");
         Self::transition(ctx, RequestState::Payed, Actor::System, Some(reason)).await?;
-        ctx.execute_activity(PaymentActivities::confirm_visit, request, db_activity())
-            .await?;
+        let confirmed = ctx
+            .execute_activity(PaymentActivities::confirm_visit, request, db_activity())
+            .await;
+        match confirmed {
+            Ok(()) => {}
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                return Ok(Err(format!("the paid visit could not be confirmed: {e}")));
+            }
+            Err(e) => return Err(e.into()),
+        }
         Self::transition(ctx, RequestState::Confirmed, Actor::System, None).await?;
         let when = texts::when(ctx.state(|s| s.scheduled));
-        Self::notify(
-            ctx,
-            Audience::Owner,
-            "confirmed",
-            texts::owner_confirmed(&when),
-        )
-        .await?;
-        Self::notify(ctx, Audience::Vet, "confirmed", texts::vet_confirmed(&when)).await
+        let text = texts::owner_confirmed(&when);
+        Self::notify(ctx, Audience::Owner, "confirmed", text).await?;
+        Self::notify(ctx, Audience::Vet, "confirmed", texts::vet_confirmed(&when)).await?;
+        Ok(Ok(()))
+    }
+
+    /// What MercadoPago says of a payment; `None` (noted, staff alerted) when it cannot
+    /// say: refused (an unknown id), or away past the give-up time.
+    pub(super) async fn check_payment(
+        ctx: &mut WorkflowContext<Self>,
+        payment: i64,
+    ) -> WorkflowResult<Option<Verdict>> {
+        let request = ctx.state(|s| s.input.request);
+        let verdict = ctx
+            .execute_activity(
+                PaymentActivities::check_payment,
+                CheckPayment { request, payment },
+                send_activity(),
+            )
+            .await;
+        match verdict {
+            Ok(verdict) => Ok(Some(verdict)),
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                Self::trouble(ctx, format!("payment {payment} could not be checked: {e}")).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every payment MercadoPago holds for the request, judged: the approved one wins.
+    /// `None` (noted, staff alerted) when MercadoPago cannot be asked.
+    pub(super) async fn reconcile(
+        ctx: &mut WorkflowContext<Self>,
+    ) -> WorkflowResult<Option<Verdict>> {
+        let request = ctx.state(|s| s.input.request);
+        let verdict = ctx
+            .execute_activity(
+                PaymentActivities::reconcile_payments,
+                request,
+                send_activity(),
+            )
+            .await;
+        match verdict {
+            Ok(verdict) => Ok(Some(verdict)),
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                let what =
+                    format!("MercadoPago could not be searched for this request's payments: {e}");
+                Self::trouble(ctx, what).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads the payment news that came in: an approved payment the visit is not paid
+    /// with (a second tab, an old link) is refunded at once; refunds and charge-backs
+    /// are noted and staff told.
+    pub(super) async fn read_payment_news(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
+        for payment in events {
+            let Some(verdict) = Self::check_payment(ctx, payment).await? else {
+                continue;
+            };
+            match verdict {
+                Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
+                    if ctx.state(|s| s.payment != Some(payment)) {
+                        Self::refund_stray(ctx, payment).await?;
+                    }
+                }
+                // The news of a refund we made ourselves.
+                Verdict::Reversed { payment, .. }
+                    if ctx.state(|s| s.refunded.contains(&payment)) => {}
+                verdict => {
+                    Self::weigh(ctx, verdict).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Before the workflow ends: waits for updates still running, reads the news left,
+    /// and asks MercadoPago for every approved payment of the request; each one the
+    /// visit is not paid with is refunded, and owner and staff are told.
+    pub(super) async fn settle_payments(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        ctx.state_mut(|s| s.closing = true);
+        let handlers = ctx.clone();
+        ctx.wait_condition(move |_| handlers.all_handlers_finished())
+            .await?;
+        if !ctx.patched(PAYMENTS_SETTLED) {
+            return Ok(());
+        }
+        Self::read_payment_news(ctx).await?;
+        if ctx.state(|s| s.payment_link.is_none()) {
+            return Ok(());
+        }
+        let request = ctx.state(|s| s.input.request);
+        let approved = ctx
+            .execute_activity(
+                PaymentActivities::approved_payments,
+                request,
+                send_activity(),
+            )
+            .await;
+        let approved = match approved {
+            Ok(approved) => approved,
+            Err(e) => {
+                let what = format!(
+                    "the request closed, but MercadoPago could not be searched for payments to refund: {e}"
+                );
+                return Self::trouble(ctx, what).await;
+            }
+        };
+        for payment in approved {
+            if ctx.state(|s| s.payment != Some(payment) && !s.refunded.contains(&payment)) {
+                Self::refund_stray(ctx, payment).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Refunds a payment the visit is not paid with; owner and staff are told. A refund
+    /// MercadoPago refuses is noted for staff to do by hand.
+    pub(super) async fn refund_stray(
+        ctx: &mut WorkflowContext<Self>,
+        payment: i64,
+    ) -> WorkflowResult<()> {
+        match Self::refund(ctx, payment).await? {
+            Some(amount) => {
+                Self::note(
+                    ctx,
+                    format!("payment {payment} was not needed: refunded {amount}"),
+                )
+                .await?;
+                let key = format!("stray-refund-{payment}");
+                Self::notify(
+                    ctx,
+                    Audience::Owner,
+                    &key,
+                    texts::owner_stray_refund(&amount),
+                )
+                .await?;
+                let text = texts::staff_stray_refund(payment, &amount);
+                Self::notify(ctx, Audience::Staff, &key, text).await
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Refunds a payment in full (once per payment, whoever asks again); the amount, or
+    /// `None` when MercadoPago refused, which is noted for staff to refund by hand.
+    pub(super) async fn refund(
+        ctx: &mut WorkflowContext<Self>,
+        payment: i64,
+    ) -> WorkflowResult<Option<String>> {
+        let request = ctx.state(|s| s.input.request);
+        let refunded = ctx
+            .execute_activity(
+                PaymentActivities::refund_payment,
+                RefundPayment {
+                    request,
+                    payment,
+                    idempotency_key: format!("refund:{request}:{payment}"),
+                },
+                send_activity(),
+            )
+            .await;
+        match refunded {
+            Ok(amount) => {
+                ctx.state_mut(|s| s.refunded.push(payment));
+                Ok(Some(amount))
+            }
+            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+                let what =
+                    format!("payment {payment} could not be refunded, refund it by hand: {e}");
+                Self::trouble(ctx, what).await?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Not paid by the deadline: `expired`, the vet's time released, both told.
@@ -174,6 +370,7 @@ impl ServiceRequestWorkflow {
         ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
             .await?;
         ctx.state_mut(|s| s.scheduled = None);
+        ctx.state_mut(|s| s.closing = true);
         let reason = "not paid by the deadline".to_owned();
         Self::transition(ctx, RequestState::Expired, Actor::System, Some(reason)).await?;
         let when = texts::when(scheduled);

@@ -86,3 +86,27 @@ pub(super) fn owner_expired() -> String {
 pub(super) fn staff_expired(reason: &str) -> String {
     format!("solicitud vencida: {reason}")
 }
+
+pub(super) fn owner_stray_refund(amount: &str) -> String {
+    format!("Recibimos un pago de más por tu solicitud y te lo devolvimos: $ {amount}.")
+}
+
+pub(super) fn staff_stray_refund(payment: i64, amount: &str) -> String {
+    format!("el pago {payment} no correspondía (pago doble o link viejo): devuelto $ {amount}")
+}
+
+pub(super) fn vet_coordinate_reminder() -> String {
+    "Recordatorio: aceptaste una visita y falta fijar el horario. Fijalo en la app para que el dueño pueda pagarla.".into()
+}
+
+pub(super) fn vet_coordinate_lapsed() -> String {
+    "No fijaste el horario a tiempo: la visita se ofrece a otro veterinario.".into()
+}
+
+pub(super) fn staff_coordinate_lapsed(vet: &str) -> String {
+    format!("el veterinario {vet} aceptó y no fijó el horario: la solicitud vuelve a ofrecerse")
+}
+
+pub(super) fn owner_completed() -> String {
+    "¡Gracias por confiar en AMAR Mascotas! Tu visita quedó registrada como realizada.".into()
+}

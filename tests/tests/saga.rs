@@ -1,0 +1,296 @@
+//! A request always ends well, on the time-skipping server: a provider's refusal is
+//! handled (noted, staff alerted, the request goes on or ends with its compensation),
+//! every payment is accounted for, a confirmed visit completes, a vet who never sets the
+//! time is replaced, and the workflow itself is never Failed.
+
+use std::time::Duration;
+
+use domain::DispatchPolicy;
+use e2e::{
+    STAFF_PHONE, TestApp,
+    fixtures::{ANA_PHONE, Dispatch, accept_and_coordinate, check_out},
+    flow::{Flow, advance},
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions};
+use workflows::{RequestStatus, ServiceRequestWorkflow};
+
+const HOUR: u64 = 60 * 60;
+
+fn policy() -> DispatchPolicy {
+    DispatchPolicy {
+        vet_followup_delay_secs: 2 * HOUR,
+        vet_max_followups: 2,
+        offer_batch_size: 1,
+        payment_deadline_secs: 24 * HOUR,
+        payment_reminder_secs: 0,
+        coordinate_reminder_secs: 4 * HOUR,
+        coordinate_max_reminders: 2,
+        completion_grace_secs: 2 * HOUR,
+    }
+}
+
+/// The workflow's own result: it must have completed (not failed) for this to answer.
+async fn workflow_result(app: &TestApp, id: &str) -> RequestStatus {
+    app.temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(format!("service-request:{id}"))
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("the workflow completed, not failed")
+}
+
+async fn signal_payment(app: &TestApp, id: &str, payment: Value) {
+    app.temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(format!("service-request:{id}"))
+        .signal(
+            ServiceRequestWorkflow::payment_notified,
+            payment,
+            WorkflowSignalOptions::default(),
+        )
+        .await
+        .expect("signalled");
+}
+
+fn reasons(request: &Value) -> Vec<String> {
+    request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn heard(app: &TestApp, phone: &str, template: &str, words: &str) -> usize {
+    let at = if template == "staff_alert" { 0 } else { 1 };
+    app.messages_to(phone, template)
+        .iter()
+        .filter(|m| m.template_params[at].contains(words))
+        .count()
+}
+
+async fn visits(app: &TestApp, id: &str, status: &str) -> i64 {
+    app.db
+        .count(&format!(
+            "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = '{status}'"
+        ))
+        .await
+}
+
+async fn accept(app: &TestApp, w: &Dispatch, id: &str) {
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    app.await_state(id, "vet_accepted").await;
+}
+
+#[tokio::test]
+async fn a_payment_link_mercadopago_refuses_cancels_the_request_with_the_vet_released() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    accept(app, w, &id).await;
+    // MercadoPago answers 400 to the preference (as it does for a total of 0).
+    app.mercadopago.fail_next(1, 400, Duration::ZERO);
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let request = app.await_state(&id, "cancelled").await;
+    assert!(
+        reasons(&request)
+            .last()
+            .is_some_and(|r| r.starts_with("needs attention: no payment link")),
+        "{request}"
+    );
+    assert_eq!(
+        visits(app, &id, "scheduled").await,
+        0,
+        "the vet's time is free"
+    );
+    assert_eq!(visits(app, &id, "cancelled").await, 1);
+    assert!(heard(app, STAFF_PHONE, "staff_alert", "needs attention") >= 1);
+    e2e::eventually("Ana told", Duration::from_secs(30), || async {
+        (heard(app, ANA_PHONE, "owner_update", "Cancelamos") == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        workflow_result(app, &id).await.state,
+        domain::RequestState::Cancelled
+    );
+}
+
+#[tokio::test]
+async fn a_payment_mercadopago_does_not_know_is_noted_and_a_string_id_still_pays() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let link = accept_and_coordinate(app, w, &id).await;
+    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    // News of a payment MercadoPago answers 404 for, and a signal with no id at all.
+    signal_payment(app, &id, json!(424_242)).await;
+    signal_payment(app, &id, json!({ "id": "nope" })).await;
+    e2e::eventually(
+        "the unknown payment noted",
+        Duration::from_secs(30),
+        || async {
+            let (_, request) = app
+                .staff_get(&format!("/api/v1/service-requests/{id}"))
+                .await;
+            reasons(&request)
+                .iter()
+                .any(|r| r.starts_with("needs attention: payment 424242 could not be checked"))
+                .then_some(())
+        },
+    )
+    .await;
+    app.await_state(&id, "coordinated").await;
+    // The real payment, its news dropped, then told as a string: confirmed.
+    app.mercadopago
+        .set_delivery(sandbox::mercadopago::DeliveryMode {
+            drop: true,
+            ..Default::default()
+        });
+    let payment = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    signal_payment(app, &id, json!(payment["id"].to_string())).await;
+    app.await_state(&id, "confirmed").await;
+}
+
+#[tokio::test]
+async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
+    let flow = Flow::start(2, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    // Mercately refuses the first vet's offer (422: a badly written number).
+    app.mercately.fail_next(1, 422, Duration::ZERO);
+    let id = check_out(app, w, w.start).await;
+    app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    assert!(app.messages_to(&w.vets[0].2, "vet_offer").is_empty());
+    let (_, request) = app
+        .staff_get(&format!("/api/v1/service-requests/{id}"))
+        .await;
+    assert!(
+        reasons(&request)
+            .iter()
+            .any(|r| r.starts_with("needs attention: offer 1 (message 0)")),
+        "{request}"
+    );
+    assert_eq!(request["state"], "vet_asked");
+}
+
+#[tokio::test]
+async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let link = accept_and_coordinate(app, w, &id).await;
+    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    app.mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    app.await_state(&id, "confirmed").await;
+    // The visit starts: too late for staff to cancel it.
+    let until_start = (w.start - chrono::Utc::now()).to_std().expect("ahead");
+    advance(app, until_start + Duration::from_secs(60)).await;
+    let (status, body) = app
+        .call(
+            &w.booking.staff,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/cancel"),
+            Some(json!({ "reason": "demasiado tarde" })),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    // An hour of visit and two of grace later: completed, and the workflow is done.
+    advance(app, Duration::from_secs(4 * HOUR)).await;
+    let request = app.await_state(&id, "completed").await;
+    let states: Vec<&str> = request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["to_state"].as_str())
+        .collect();
+    assert!(
+        states.ends_with(&["payed", "confirmed", "completed"]),
+        "{states:?}"
+    );
+    assert_eq!(
+        workflow_result(app, &id).await.state,
+        domain::RequestState::Completed
+    );
+    e2e::eventually("Ana thanked", Duration::from_secs(30), || async {
+        (heard(app, ANA_PHONE, "owner_update", "realizada") == 1).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_vet_who_never_sets_the_time_is_reminded_then_replaced() {
+    let flow = Flow::start(2, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    accept(app, w, &id).await;
+    // Two reminders four hours apart, then four more hours: back to dispatch.
+    advance(app, Duration::from_secs(12 * HOUR + 60)).await;
+    app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    assert_eq!(
+        heard(app, &w.vets[0].2, "vet_update", "falta fijar el horario"),
+        2
+    );
+    assert_eq!(heard(app, &w.vets[0].2, "vet_update", "No fijaste"), 1);
+    assert!(heard(app, STAFF_PHONE, "staff_alert", "no fijó el horario") >= 1);
+    let request = app.await_state(&id, "vet_asked").await;
+    assert!(
+        reasons(&request)
+            .last()
+            .is_some_and(|r| r.contains("did not set a time")),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn a_second_approved_payment_is_refunded_and_reported() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let link = accept_and_coordinate(app, w, &id).await;
+    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    // Two tabs: Ana pays twice.
+    let first = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid");
+    app.await_state(&id, "confirmed").await;
+    let second = app
+        .mercadopago
+        .pay(&preference, "approved", None)
+        .expect("paid again");
+    e2e::eventually("the second refunded", Duration::from_secs(30), || async {
+        let payments = app.mercadopago.payments();
+        let status = |p: &Value| {
+            payments
+                .iter()
+                .find(|x| x["id"] == p["id"])
+                .map(|x| x["status"].clone())
+        };
+        (status(&second) == Some(json!("refunded")) && status(&first) == Some(json!("approved")))
+            .then_some(())
+    })
+    .await;
+    e2e::eventually("Ana and staff told", Duration::from_secs(30), || async {
+        (heard(app, ANA_PHONE, "owner_update", "te lo devolvimos") == 1
+            && heard(app, STAFF_PHONE, "staff_alert", "no correspondía") == 1)
+            .then_some(())
+    })
+    .await;
+    app.await_state(&id, "confirmed").await;
+}
