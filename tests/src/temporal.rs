@@ -159,11 +159,16 @@ pub fn workflow_duration(events: &[HistoryEvent]) -> chrono::Duration {
 }
 
 /// With `UPDATE_HISTORIES=1`, saves a workflow's history under `tests/histories/` for the
-/// replay test. Refresh only for a change guarded by `ctx.patched(..)`.
+/// replay test, when no file of that name exists: saved histories are never rewritten
+/// (a new path gets a new name, and its hash a line in `SHA256SUMS`).
 pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
     if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
+        let path = crate::root().join("tests/histories").join(name);
+        if path.exists() {
+            eprintln!("{name} is saved already; saved histories are never rewritten");
+            return;
+        }
         let json = history_json(client, workflow_id).await;
-        std::fs::write(crate::root().join("tests/histories").join(name), json)
-            .expect("write history");
+        std::fs::write(path, json).expect("write history");
     }
 }

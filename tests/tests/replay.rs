@@ -1,6 +1,7 @@
 //! Saved histories of real runs, replayed against the current workflow code: a change
-//! that would break workflows in flight fails here. Refresh the files only for a change
-//! guarded by `ctx.patched(..)`: `UPDATE_HISTORIES=1 make test` rewrites them.
+//! that would break workflows in flight fails here. Files are only ever added: with
+//! `UPDATE_HISTORIES=1 make test` the tests save the histories whose names are new, and
+//! each file's hash goes into `tests/histories/SHA256SUMS`.
 
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -63,4 +64,44 @@ async fn a_history_the_code_no_longer_matches_is_rejected() {
         .await;
     let error = result.expect_err("a mismatched history replayed cleanly");
     assert!(error.to_string().contains("Nondeterminism"), "{error}");
+}
+
+/// Saved histories are only ever added, never rewritten: each file's SHA-256 is listed
+/// in `tests/histories/SHA256SUMS` (as `sha256sum` writes it), and a file that changed,
+/// is missing, or is not listed fails here.
+#[test]
+fn saved_histories_are_never_rewritten() {
+    use sha2::Digest;
+    let dir = e2e::root().join("tests/histories");
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("tests/histories/SHA256SUMS");
+    let listed: std::collections::BTreeMap<String, String> = sums
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (hash, name) = l.split_once("  ").expect("lines read `<sha256>  <file>`");
+            (name.to_owned(), hash.to_owned())
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/histories").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).expect("readable");
+        let hash: String = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            listed.get(&name),
+            Some(&hash),
+            "{name} changed or is not listed: a saved history is never rewritten; a new \
+             one gets a new name and a line in SHA256SUMS (`sha256sum {name} >> SHA256SUMS`)"
+        );
+        seen.push(name);
+    }
+    for name in listed.keys() {
+        assert!(seen.contains(name), "{name} is listed but was deleted");
+    }
 }

@@ -125,6 +125,12 @@ async fn a_payment_link_mercadopago_refuses_cancels_the_request_with_the_vet_rel
         workflow_result(app, &id).await.state,
         domain::RequestState::Cancelled
     );
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "payment-link-refused-cancelled.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -164,6 +170,12 @@ async fn a_payment_mercadopago_does_not_know_is_noted_and_a_string_id_still_pays
         .expect("paid");
     signal_payment(app, &id, json!(payment["id"].to_string())).await;
     app.await_state(&id, "confirmed").await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "unknown-payment-then-string-id-confirmed.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -185,6 +197,12 @@ async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
         "{request}"
     );
     assert_eq!(request["state"], "vet_asked");
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "offer-not-sent-next-vet.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -231,6 +249,12 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
         (heard(app, ANA_PHONE, "owner_update", "realizada") == 1).then_some(())
     })
     .await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "confirmed-completed.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -255,6 +279,12 @@ async fn a_vet_who_never_sets_the_time_is_reminded_then_replaced() {
             .is_some_and(|r| r.contains("did not set a time")),
         "{request}"
     );
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "coordinate-lapsed-redispatched.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -293,4 +323,10 @@ async fn a_second_approved_payment_is_refunded_and_reported() {
     })
     .await;
     app.await_state(&id, "confirmed").await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "second-payment-refunded.json",
+    )
+    .await;
 }
