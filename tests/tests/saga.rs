@@ -330,3 +330,41 @@ async fn a_second_approved_payment_is_refunded_and_reported() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_retried_coordinate_or_cancel_gets_the_first_outcome() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    accept_and_coordinate(app, w, &id).await;
+    let coordinate = |start: chrono::DateTime<chrono::Utc>| {
+        let path = format!("/api/v1/service-requests/{id}/coordinate");
+        async move {
+            app.call(
+                &w.vets[0].1,
+                Method::POST,
+                &path,
+                Some(json!({ "start": start })),
+            )
+            .await
+        }
+    };
+    // The vet's client retries the call it made (say, after a timeout): the same answer.
+    let (status, body) = coordinate(w.start).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "coordinated");
+    // Another time is another call: refused, the request is not waiting for one.
+    let (status, body) = coordinate(w.start + chrono::Duration::minutes(15)).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(visits(app, &id, "scheduled").await, 1);
+
+    let cancel = format!("/api/v1/service-requests/{id}/cancel");
+    for _ in 0..2 {
+        let (status, body) = app
+            .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    app.await_state(&id, "cancelled").await;
+    assert_eq!(visits(app, &id, "scheduled").await, 0);
+}

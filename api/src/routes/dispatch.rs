@@ -64,6 +64,7 @@ pub(crate) async fn deliver_answer(
         response,
         "offer-closed",
         "the request is closed to answers",
+        None,
     )
     .await?;
     match outcome {
@@ -95,6 +96,7 @@ pub(crate) async fn run_update<U>(
     input: U::Input,
     kind: &'static str,
     closed: &str,
+    update_id: Option<String>,
 ) -> Result<U::Output, ApiError>
 where
     U: temporalio_common::UpdateDefinition<
@@ -106,7 +108,9 @@ where
     let handle = state
         .temporal
         .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
-    let call = handle.execute_update(update, input, WorkflowExecuteUpdateOptions::default());
+    let mut options = WorkflowExecuteUpdateOptions::default();
+    options.update_id = update_id;
+    let call = handle.execute_update(update, input, options);
     match tokio::time::timeout(state.settings.query_timeout, call).await {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(WorkflowUpdateError::NotFound(_))) => {
@@ -437,9 +441,18 @@ async fn coordinate(
     };
     let id: RequestId = crate::error::parse_id(&id, "id")?;
     let Json(body) = body?;
-    if let Actor::Vet(vet) = actor {
-        require_offered(&state, id, vet).await?;
-    }
+    let vet = match actor {
+        Actor::Vet(vet) => {
+            require_offered(&state, id, vet).await?;
+            Some(vet)
+        }
+        _ => {
+            let mut conn = db::conn(&state.pool).await?;
+            let found = db::requests::find_request(&mut conn, id).await?;
+            found.and_then(|f| f.request.vet_id).map(VetId::from_uuid)
+        }
+    };
+    let update_id = workflows::update_ids::coordinate(id, vet, body.start);
     let outcome = run_update(
         &state,
         id,
@@ -450,6 +463,7 @@ async fn coordinate(
         },
         "request-state",
         "the request is not waiting for a time",
+        Some(update_id),
     )
     .await?;
     match outcome {
@@ -514,6 +528,7 @@ async fn reassign(
         },
         "request-state",
         "the request has no vet to replace",
+        None,
     )
     .await?;
     Ok(StatusCode::ACCEPTED)

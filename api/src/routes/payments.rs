@@ -366,6 +366,7 @@ async fn cancel(
         Cancel { actor, reason },
         "request-state",
         "the request cannot be cancelled",
+        Some(workflows::update_ids::cancel(id, actor)),
     )
     .await?;
     Ok(StatusCode::ACCEPTED)

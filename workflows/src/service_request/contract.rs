@@ -194,3 +194,23 @@ impl std::fmt::Display for Refusal {
 }
 
 impl std::error::Error for Refusal {}
+
+/// Update ids derived from what a call means, so that a client's retry of the same call
+/// (after a timeout, a worker restart) attaches to the first one and gets its outcome,
+/// instead of being a second, refused, update.
+pub mod update_ids {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use domain::{Actor, RequestId, VetId};
+
+    /// Setting `start` for `vet`'s visit: the same vet and start is the same call.
+    pub fn coordinate(request: RequestId, vet: Option<VetId>, start: DateTime<Utc>) -> String {
+        let vet = vet.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        let start = start.to_rfc3339_opts(SecondsFormat::Secs, true);
+        format!("coordinate:{request}:{vet}:{start}")
+    }
+
+    /// A request is cancelled once; by the same caller it is the same call.
+    pub fn cancel(request: RequestId, actor: Actor) -> String {
+        format!("cancel:{request}:{actor}")
+    }
+}
