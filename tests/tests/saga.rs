@@ -368,3 +368,33 @@ async fn a_retried_coordinate_or_cancel_gets_the_first_outcome() {
     app.await_state(&id, "cancelled").await;
     assert_eq!(visits(app, &id, "scheduled").await, 0);
 }
+
+#[tokio::test]
+async fn a_vet_who_declined_is_not_asked_again_after_a_reassignment() {
+    let flow = Flow::start(2, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Reject))
+        .await;
+    assert_eq!(status, 200);
+    let offer = app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    let (status, _) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    app.await_state(&id, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.booking.staff,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/reassign"),
+            Some(json!({ "reason": "la veterinaria se enfermó" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    // Nobody left who has not said no: expired, and the first vet hears nothing more.
+    app.await_state(&id, "expired").await;
+    assert_eq!(app.messages_to(&w.vets[0].2, "vet_offer").len(), 1);
+}

@@ -18,6 +18,10 @@ use crate::search;
 /// Owners are told the agreed time (added after the first dispatch histories).
 const OWNER_TOLD_THE_TIME: &str = "owner-told-the-time";
 
+/// Vets who declined are not asked again after a reassignment (added after the first
+/// reassignment histories).
+const REJECTERS_NOT_ASKED_AGAIN: &str = "rejecters-not-asked-again";
+
 /// The accepted vet has a deadline to set the time (added after the payment histories).
 const COORDINATE_DEADLINE: &str = "coordinate-deadline";
 
@@ -84,6 +88,20 @@ impl ServiceRequestWorkflow {
         if ctx.state(|s| s.scheduled.is_some()) {
             ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
                 .await?;
+        }
+        if ctx.patched(REJECTERS_NOT_ASKED_AGAIN) {
+            ctx.state_mut(|s| {
+                let rejected = s
+                    .offers
+                    .iter()
+                    .filter(|o| o.status == OfferStatus::Rejected);
+                let vets: Vec<_> = rejected.map(|o| o.vet).collect();
+                for vet in vets {
+                    if !s.excluded.contains(&vet) {
+                        s.excluded.push(vet);
+                    }
+                }
+            });
         }
         ctx.state_mut(|s| {
             if let Some(vet) = s.vet.take() {
