@@ -223,15 +223,20 @@ pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>
     done["requests"][0]["id"].as_str().expect("id").to_owned()
 }
 
-/// The first vet accepts request `id` from its WhatsApp link and sets the visit at the
-/// window's start; returns the payment link Ana then gets on WhatsApp.
-pub async fn accept_and_coordinate(app: &TestApp, w: &Dispatch, id: &str) -> String {
+/// The first vet accepts request `id` from its WhatsApp link.
+pub async fn accept(app: &TestApp, w: &Dispatch, id: &str) {
     let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
     let (status, _) = app
         .post_link(&crate::offer_link(&offer[0], domain::VetAnswer::Accept))
         .await;
     assert_eq!(status, 200);
     app.await_state(id, "vet_accepted").await;
+}
+
+/// The first vet accepts request `id` from its WhatsApp link and sets the visit at the
+/// window's start; returns the payment link Ana then gets on WhatsApp.
+pub async fn accept_and_coordinate(app: &TestApp, w: &Dispatch, id: &str) -> String {
+    accept(app, w, id).await;
     let (status, body) = app
         .call(
             &w.vets[0].1,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use domain::DispatchPolicy;
 use e2e::{
     STAFF_PHONE, TestApp,
-    fixtures::{ANA_PHONE, Dispatch, accept_and_coordinate, check_out},
+    fixtures::{ANA_PHONE, accept, accept_and_coordinate, check_out},
     flow::{Flow, advance},
 };
 use reqwest::Method;
@@ -75,15 +75,6 @@ async fn visits(app: &TestApp, id: &str, status: &str) -> i64 {
             "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = '{status}'"
         ))
         .await
-}
-
-async fn accept(app: &TestApp, w: &Dispatch, id: &str) {
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
-    let (status, _) = app
-        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
-        .await;
-    assert_eq!(status, 200);
-    app.await_state(id, "vet_accepted").await;
 }
 
 #[tokio::test]
