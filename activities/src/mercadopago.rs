@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
-    http::{Outcome, busy, send_with_retries},
+    http::{Outcome, Retry, any_network_error, busy, send_with_retries},
     settings::{SettingsError, env_or},
 };
 
@@ -36,7 +36,15 @@ impl MercadoPagoSettings {
             max_attempts: env_or("MP_MAX_ATTEMPTS", 4)?,
         })
     }
+
+    /// The longest one call can take, every try and backoff included.
+    pub fn worst_case(&self) -> Duration {
+        crate::http::worst_case(self.max_attempts, self.timeout + CONNECT_TIMEOUT)
+    }
 }
+
+/// Opening a connection to MercadoPago.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum MercadoPagoError {
@@ -133,7 +141,7 @@ impl MercadoPagoClient {
     pub fn new(settings: MercadoPagoSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()?;
         Ok(Self { settings, http })
     }
@@ -241,27 +249,32 @@ impl MercadoPagoClient {
         body: Option<(&Value, &str)>,
     ) -> Result<Value, MercadoPagoError> {
         let url = format!("{}{path}", self.settings.base_url.trim_end_matches('/'));
-        let outcome = send_with_retries(
-            self.settings.max_attempts,
-            || {
-                let request = self
-                    .http
-                    .request(method.clone(), &url)
-                    .bearer_auth(&self.settings.access_token)
-                    .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
-                match body {
-                    Some((json, key)) => request.header("X-Idempotency-Key", key).json(json),
-                    None => request,
-                }
-            },
-            // 423: the idempotency key is locked by a call in flight.
-            |status| busy(status) || status.as_u16() == 423,
-        )
+        // Every POST carries an idempotency key: resending after any network error is
+        // safe. 423: the key is locked by a call in flight.
+        let retry = Retry {
+            attempts: self.settings.max_attempts,
+            status: |status: reqwest::StatusCode| busy(status) || status.as_u16() == 423,
+            network: any_network_error,
+        };
+        let outcome = send_with_retries(retry, || {
+            let request = self
+                .http
+                .request(method.clone(), &url)
+                .bearer_auth(&self.settings.access_token)
+                .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
+            match body {
+                Some((json, key)) => request.header("X-Idempotency-Key", key).json(json),
+                None => request,
+            }
+        })
         .await;
         let (status, text) = match outcome {
             Outcome::Answered { status, body } => (status, body),
             Outcome::GaveUp { attempts, last } => {
                 return Err(MercadoPagoError::Unavailable { attempts, last });
+            }
+            Outcome::Uncertain { last } => {
+                return Err(MercadoPagoError::Unavailable { attempts: 1, last });
             }
         };
         if status.is_success() {

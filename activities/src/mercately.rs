@@ -1,16 +1,20 @@
 //! The Mercately (WhatsApp) client: template messages and free text, with the `api-key`
-//! header, timeouts, and retries on network errors, 429 and 5xx. Messages cost money and
-//! reach people, so [`send_template_once`] records each send in PostgreSQL under a key
-//! (an offer and its attempt, say): a retried activity finds the send already done and
-//! does not send again.
+//! header and timeouts. Messages cost money and reach people, and Mercately has no
+//! idempotency key, so a POST is resent only when it cannot have been delivered (the
+//! connection was never made, `429`, `503`); a timeout or any other `5xx` is
+//! [`MercatelyError::Uncertain`] and is not sent again. [`send_template_once`] records
+//! each send in PostgreSQL under a purpose key (an offer and its attempt, say) with a
+//! lease: a retried activity finds the send done, two concurrent attempts never both
+//! send, and a send interrupted mid-flight is never repeated blind.
 
 use std::time::Duration;
 
+use db::messages::Claim;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{
-    http::{Outcome, busy, send_with_retries},
+    http::{Outcome, Retry, send_with_retries, worst_case},
     settings::{SettingsError, env_or},
 };
 
@@ -22,9 +26,13 @@ pub struct MercatelySettings {
     pub api_key: String,
     /// `MERCATELY_TIMEOUT_MS`, default 10 000.
     pub timeout: Duration,
-    /// `MERCATELY_MAX_ATTEMPTS`, default 4: tries per call on network errors, 429, 5xx.
+    /// `MERCATELY_MAX_ATTEMPTS`, default 4: tries per call when the message cannot have
+    /// left (no connection, 429, 503).
     pub max_attempts: u32,
 }
+
+/// Opening a connection to Mercately; a call that fails here never reached it.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl MercatelySettings {
     pub fn from_env() -> Result<Self, SettingsError> {
@@ -38,6 +46,11 @@ impl MercatelySettings {
             max_attempts: env_or("MERCATELY_MAX_ATTEMPTS", 4)?,
         })
     }
+
+    /// The longest one send can take, every try and backoff included.
+    pub fn worst_case(&self) -> Duration {
+        worst_case(self.max_attempts, self.timeout + CONNECT_TIMEOUT)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,14 +59,22 @@ pub enum MercatelyError {
     /// same call cannot help.
     #[error("Mercately refused the message ({status}): {message}")]
     Refused { status: u16, message: String },
-    /// Still failing after every attempt (network, 429, 5xx): worth retrying later.
+    /// Still failing after every attempt, and never delivered (no connection, 429,
+    /// 503): worth retrying later.
     #[error("Mercately unavailable after {attempts} attempts: {last}")]
     Unavailable { attempts: u32, last: String },
+    /// The message may have been delivered (a timeout after sending, a `500`/`502`/`504`);
+    /// sending it again could duplicate it, so it is not retried.
+    #[error("Mercately may or may not have sent the message ({last}); not sent again")]
+    Uncertain { last: String },
+    /// Another attempt holds this message's send right now.
+    #[error("message {key} is being sent by another attempt")]
+    InFlight { key: String },
 }
 
 impl MercatelyError {
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable { .. })
+        matches!(self, Self::Unavailable { .. } | Self::InFlight { .. })
     }
 }
 
@@ -74,7 +95,7 @@ impl MercatelyClient {
     pub fn new(settings: MercatelySettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
             .build()?;
         Ok(Self { settings, http })
     }
@@ -108,23 +129,30 @@ impl MercatelyClient {
 
     async fn post(&self, path: &str, body: &serde_json::Value) -> Result<Sent, MercatelyError> {
         let url = format!("{}{path}", self.settings.base_url.trim_end_matches('/'));
-        let outcome = send_with_retries(
-            self.settings.max_attempts,
-            || {
-                self.http
-                    .post(&url)
-                    .header("api-key", &self.settings.api_key)
-                    .json(body)
-            },
-            busy,
-        )
+        let retry = Retry {
+            attempts: self.settings.max_attempts,
+            status: |status: reqwest::StatusCode| matches!(status.as_u16(), 429 | 503),
+            network: reqwest::Error::is_connect,
+        };
+        let outcome = send_with_retries(retry, || {
+            self.http
+                .post(&url)
+                .header("api-key", &self.settings.api_key)
+                .json(body)
+        })
         .await;
         let (status, text) = match outcome {
             Outcome::Answered { status, body } => (status, body),
             Outcome::GaveUp { attempts, last } => {
                 return Err(MercatelyError::Unavailable { attempts, last });
             }
+            Outcome::Uncertain { last } => return Err(MercatelyError::Uncertain { last }),
         };
+        if status.is_server_error() {
+            return Err(MercatelyError::Uncertain {
+                last: format!("{status}: {text}"),
+            });
+        }
         if status.is_success() {
             let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let provider_id = parsed["id"]
@@ -144,10 +172,18 @@ impl MercatelyClient {
     }
 }
 
+/// How long a claim on a send holds: longer than the client's worst case, so a live
+/// attempt never loses it; a claim that runs out without being marked was interrupted
+/// mid-flight (a killed worker), and its message may have left.
+fn lease(client: &MercatelyClient) -> Duration {
+    client.settings.worst_case() + Duration::from_secs(30)
+}
+
 /// Sends a template message once per `key`: a second call with the same key (a retried
-/// activity) answers what the first send got, without sending. Between Mercately
-/// accepting a message and the row being marked, a crash would still lose the mark (no
-/// provider idempotency to lean on): that window is one network round trip.
+/// activity) answers what the first send got, without sending. The claim is a lease:
+/// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
+/// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
+/// (the caller alerts staff instead); a refused or undelivered one frees the claim.
 pub async fn send_template_once(
     pool: &db::Pool,
     client: &MercatelyClient,
@@ -157,14 +193,35 @@ pub async fn send_template_once(
     params: &[String],
 ) -> anyhow::Result<Sent> {
     let mut conn = db::conn(pool).await?;
-    if let Some(done) = db::messages::claim(&mut conn, key, phone_number, template, params).await? {
-        return Ok(Sent {
-            provider_id: done.provider_id,
-        });
+    let message = db::messages::NewMessage {
+        key,
+        recipient: phone_number,
+        template,
+        params,
+    };
+    match db::messages::claim(&mut conn, &message, lease(client)).await? {
+        Claim::Won => {}
+        Claim::Sent { provider_id } => return Ok(Sent { provider_id }),
+        Claim::Held => {
+            return Err(MercatelyError::InFlight {
+                key: key.to_owned(),
+            }
+            .into());
+        }
+        Claim::Uncertain => {
+            let last = "an earlier attempt was interrupted while sending".to_owned();
+            return Err(MercatelyError::Uncertain { last }.into());
+        }
     }
     drop(conn);
-    let sent = client.send_template(phone_number, template, params).await?;
+    let sent = client.send_template(phone_number, template, params).await;
     let mut conn = db::conn(pool).await?;
-    db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?;
-    Ok(sent)
+    match &sent {
+        Ok(sent) => db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?,
+        Err(MercatelyError::Uncertain { .. }) => {
+            db::messages::mark_uncertain(&mut conn, key).await?;
+        }
+        Err(_) => db::messages::release(&mut conn, key).await?,
+    }
+    Ok(sent?)
 }

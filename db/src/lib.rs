@@ -62,11 +62,20 @@ impl Error {
     }
 }
 
-/// A pool of at most `max_size` connections to `database_url`.
+/// How long a caller waits for a free connection before it gets [`Error::Pool`]: well
+/// under the 30 s an activity attempt may take, so a starved pool is a retried attempt
+/// (or a 503 from the API), never an attempt timed out while it queues.
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A pool of at most `max_size` connections to `database_url`; a checkout waits at most
+/// [`POOL_WAIT`], opening a connection at most as long.
 pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, Error> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
     Pool::builder(manager)
         .max_size(max_size)
+        .wait_timeout(Some(POOL_WAIT))
+        .create_timeout(Some(POOL_WAIT))
+        .runtime(::deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| Error::Pool(e.to_string()))
 }

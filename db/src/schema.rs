@@ -598,6 +598,9 @@ diesel::table! {
         provider_id -> Nullable<Text>,
         sent_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        uncertain_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
     }
 }
 

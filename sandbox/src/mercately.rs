@@ -1,7 +1,9 @@
 //! Mercately's WhatsApp API, emulated: the same paths under `/retailers/api/v1`, the
 //! `api-key` header, the required fields, templates with their parameter counts. It
 //! records every accepted message, and it can be told to fail the next N calls with a
-//! status code, after a delay.
+//! status code, after a delay. A "failure" with a 2xx status is a slow Mercately: the
+//! message is delivered and the answer comes after the delay, which is how a client
+//! that timed out can have sent anyway.
 //!
 //! Control endpoints (not Mercately's; for tests and the demo), under `/_emulator`:
 //! `GET /_emulator/messages[?phone_number=..]`, `POST /_emulator/fail`
@@ -148,8 +150,10 @@ impl Mercately {
         axum::serve(listener, self.router()).await
     }
 
-    /// Checks the key and any failure asked for; `Err` is the response to give.
-    async fn gate(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Checks the key and any failure asked for; `Err` is the response to give, `Ok` how
+    /// long to hold the answer after the message is delivered (a "failure" with a 2xx
+    /// status is a slow Mercately: the message goes out, the answer comes late).
+    async fn gate(&self, headers: &HeaderMap) -> Result<Duration, Refusal> {
         let (failure, key_ok) = {
             let mut inner = self.lock();
             let failure = inner.failures.take();
@@ -159,12 +163,18 @@ impl Mercately {
                 .is_some_and(|k| k == inner.api_key);
             (failure, key_ok)
         };
-        if let Some((status, delay)) = failure {
-            tokio::time::sleep(delay).await;
-            return Err(Refusal {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                body: json!({ "message": "emulated failure" }),
-            });
+        let mut late = Duration::ZERO;
+        match failure {
+            Some((status, delay)) if (200..300).contains(&status) => late = delay,
+            Some((status, delay)) => {
+                tokio::time::sleep(delay).await;
+                return Err(Refusal {
+                    status: StatusCode::from_u16(status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    body: json!({ "message": "emulated failure" }),
+                });
+            }
+            None => {}
         }
         if !key_ok {
             return Err(Refusal {
@@ -172,7 +182,7 @@ impl Mercately {
                 body: json!({ "message": "Invalid api-key" }),
             });
         }
-        Ok(())
+        Ok(late)
     }
 }
 
@@ -220,9 +230,10 @@ async fn send_template(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    if let Err(refusal) = emulator.gate(&headers).await {
-        return refusal.into_response();
-    }
+    let late = match emulator.gate(&headers).await {
+        Ok(late) => late,
+        Err(refusal) => return refusal.into_response(),
+    };
     let body = match json_body(body) {
         Ok(body) => body,
         Err(refusal) => return refusal.into_response(),
@@ -266,6 +277,7 @@ async fn send_template(
         inner.messages.push(message.clone());
         message
     };
+    tokio::time::sleep(late).await;
     Json(json!({ "message": "Notification sent", "id": message.id, "status": "sent" }))
         .into_response()
 }
@@ -275,9 +287,10 @@ async fn send_text(
     headers: HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
-    if let Err(refusal) = emulator.gate(&headers).await {
-        return refusal.into_response();
-    }
+    let late = match emulator.gate(&headers).await {
+        Ok(late) => late,
+        Err(refusal) => return refusal.into_response(),
+    };
     let body = match json_body(body) {
         Ok(body) => body,
         Err(refusal) => return refusal.into_response(),
@@ -299,6 +312,7 @@ async fn send_text(
         received_at: Utc::now(),
     };
     emulator.lock().messages.push(message.clone());
+    tokio::time::sleep(late).await;
     Json(json!({ "message": "Message sent", "id": message.id, "status": "sent" })).into_response()
 }
 

@@ -34,7 +34,7 @@ pub struct WorkerSettings {
 
 impl WorkerSettings {
     pub fn from_env() -> Result<Self, SettingsError> {
-        Ok(Self {
+        let settings = Self {
             database_url: env_required("DATABASE_URL")?,
             database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
             temporal: TemporalSettings::from_env()?,
@@ -43,8 +43,48 @@ impl WorkerSettings {
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
             mercadopago: MercadoPagoSettings::from_env()?,
-        })
+        };
+        check_attempt_budget(&settings.mercately, &settings.mercadopago)?;
+        Ok(settings)
     }
+}
+
+/// A provider activity's attempt is timed out after [`workflows::PROVIDER_ATTEMPT`]: a
+/// client whose tries (timeout × attempts, backoff, two pool checkouts) could take longer
+/// would be cut off mid-call and retried while its request is still in flight, so such
+/// settings are refused at start-up.
+fn check_attempt_budget(
+    mercately: &MercatelySettings,
+    mercadopago: &MercadoPagoSettings,
+) -> Result<(), SettingsError> {
+    let room = workflows::PROVIDER_ATTEMPT.saturating_sub(db::POOL_WAIT * 2);
+    let clients = [
+        (
+            "MERCATELY_TIMEOUT_MS",
+            mercately.timeout,
+            mercately.worst_case(),
+        ),
+        (
+            "MP_TIMEOUT_MS",
+            mercadopago.timeout,
+            mercadopago.worst_case(),
+        ),
+    ];
+    for (name, timeout, worst) in clients {
+        if worst > room {
+            return Err(SettingsError::Invalid {
+                name,
+                value: timeout.as_millis().to_string(),
+                reason: format!(
+                    "with its attempts a call may take {} s, more than the {} s an activity \
+                     attempt may (lower the timeout or the *_MAX_ATTEMPTS)",
+                    worst.as_secs(),
+                    room.as_secs()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Runs the worker until `shutdown` resolves, then drains it gracefully: in-flight
@@ -83,4 +123,48 @@ pub async fn run(
     tracing::info!(task_queue = %settings.temporal.task_queue, "worker polling");
     worker.run().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn clients(timeout_ms: u64, attempts: u32) -> (MercatelySettings, MercadoPagoSettings) {
+        let timeout = Duration::from_millis(timeout_ms);
+        let mercately = MercatelySettings {
+            base_url: String::new(),
+            api_key: String::new(),
+            timeout,
+            max_attempts: attempts,
+        };
+        let mercadopago = MercadoPagoSettings {
+            base_url: String::new(),
+            access_token: String::new(),
+            timeout,
+            max_attempts: attempts,
+        };
+        (mercately, mercadopago)
+    }
+
+    #[test]
+    fn the_default_client_settings_fit_inside_an_activity_attempt() {
+        let (mercately, mercadopago) = clients(10_000, 4);
+        assert!(check_attempt_budget(&mercately, &mercadopago).is_ok());
+    }
+
+    #[test]
+    fn client_settings_an_attempt_could_cut_off_are_refused_by_name() {
+        let (mercately, mercadopago) = clients(30_000, 4);
+        let error = check_attempt_budget(&mercately, &mercadopago).expect_err("too long");
+        assert!(
+            error.to_string().contains("MERCATELY_TIMEOUT_MS"),
+            "{error}"
+        );
+        let (_, slow_mp) = clients(30_000, 4);
+        let (fine, _) = clients(10_000, 4);
+        let error = check_attempt_budget(&fine, &slow_mp).expect_err("too long");
+        assert!(error.to_string().contains("MP_TIMEOUT_MS"), "{error}");
+    }
 }

@@ -4,9 +4,9 @@
 pub mod service_request;
 
 pub use service_request::{
-    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, Reassign, Refusal,
-    RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
-    update_ids,
+    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, PROVIDER_ATTEMPT,
+    PROVIDER_GIVE_UP, Reassign, Refusal, RequestStatus, ServiceRequestInput,
+    ServiceRequestWorkflow, VetResponse, VetResponseOutcome, update_ids,
 };
 
 /// Names shared by the worker, the API and the Temporal UI, in one place.

@@ -34,9 +34,10 @@ pub(super) fn db_activity() -> ActivityOptions {
 }
 
 /// Calling a provider (WhatsApp, MercadoPago): the client retries quickly inside one
-/// attempt (at most `MERCATELY_MAX_ATTEMPTS` × `MERCATELY_TIMEOUT_MS` plus backoff: about
-/// 45 s with the defaults, inside [`PROVIDER_ATTEMPT`]); between attempts back off up to
-/// a minute, and give up after [`PROVIDER_GIVE_UP`]. Refusals fail at once
+/// attempt (at most `MERCATELY_MAX_ATTEMPTS` × (`MERCATELY_TIMEOUT_MS` + the 5 s connect
+/// timeout) plus backoff: about 63 s with the defaults; the worker refuses to start with
+/// settings that do not fit inside [`PROVIDER_ATTEMPT`]); between attempts back off up
+/// to a minute, and give up after [`PROVIDER_GIVE_UP`]. Refusals fail at once
 /// (non-retryable). A failure is the workflow's to handle, never its end.
 pub(super) fn send_activity() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
