@@ -8,7 +8,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One invalid input field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -55,8 +55,25 @@ pub enum ApiError {
     /// A dependency (PostgreSQL, Temporal) is unreachable or too slow (503/504).
     #[error("{detail}")]
     Unavailable { status: StatusCode, detail: String },
+    /// Not a failure: a command (a workflow update) was handed over but its outcome was
+    /// not known in time. `202` with `Location` where the outcome will show.
+    #[error("handed over; the outcome will show at {location}")]
+    Pending { location: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The body of a `202` whose outcome is not known yet.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PendingCommand {
+    /// Always `pending`.
+    #[schema(example = "pending")]
+    pub status: String,
+    pub detail: String,
+    /// Where the outcome will show (also in the `Location` header); sending the same
+    /// command again is safe and answers its outcome once known.
+    #[schema(example = "/api/v1/service-requests/0192e4c0-0000-7000-8000-000000000000")]
+    pub location: String,
 }
 
 /// Named constraints and what they mean to the caller: (constraint, status, field, message).
@@ -307,6 +324,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Pending { .. } => StatusCode::ACCEPTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -314,6 +332,20 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Pending { location } = &self {
+            let body = PendingCommand {
+                status: "pending".into(),
+                detail: "the request's workflow did not answer in time; the outcome will show \
+                         at `location`, and sending the same command again is safe"
+                    .into(),
+                location: location.clone(),
+            };
+            let mut response = (StatusCode::ACCEPTED, Json(body)).into_response();
+            if let Ok(value) = HeaderValue::from_str(location) {
+                response.headers_mut().insert(header::LOCATION, value);
+            }
+            return response;
+        }
         let (status, kind, title, detail, errors) = match &self {
             Self::Validation(errors) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -374,6 +406,7 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
+            Self::Pending { .. } => unreachable!("answered above"),
             Self::Internal(err) => {
                 tracing::error!(error = ?err, "internal error");
                 (

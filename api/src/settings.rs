@@ -19,6 +19,9 @@ pub struct ApiSettings {
     /// `TEMPORAL_QUERY_TIMEOUT_MS`: how long a live view waits for the workflow; a query
     /// with no worker running would otherwise hang.
     pub query_timeout: Duration,
+    /// `TEMPORAL_UPDATE_TIMEOUT_MS`: how long a command (answer, coordinate, reassign,
+    /// cancel) waits for its outcome before answering `202` with where to look.
+    pub update_timeout: Duration,
     /// `VET_FOLLOWUP_DELAY_SECS` and `VET_MAX_FOLLOWUPS`: production defaults of the
     /// policy handed to each new workflow.
     pub dispatch: DispatchPolicy,
@@ -59,6 +62,7 @@ impl ApiSettings {
             database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
             temporal: TemporalSettings::from_env()?,
             query_timeout: Duration::from_millis(env_or("TEMPORAL_QUERY_TIMEOUT_MS", 3000)?),
+            update_timeout: Duration::from_millis(env_or("TEMPORAL_UPDATE_TIMEOUT_MS", 15_000)?),
             dispatch: DispatchPolicy {
                 vet_followup_delay_secs: env_or(
                     "VET_FOLLOWUP_DELAY_SECS",

@@ -324,13 +324,23 @@ impl TestApp {
         temporal: TemporalSettings,
         dispatch: DispatchPolicy,
     ) -> Self {
+        Self::spawn_with(db, temporal, dispatch, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with `tune` changing the API's settings.
+    pub async fn spawn_with(
+        db: Arc<TestDb>,
+        temporal: TemporalSettings,
+        dispatch: DispatchPolicy,
+        tune: impl FnOnce(&mut ApiSettings),
+    ) -> Self {
         // Files in a folder of this test's own (under the run's scratch folder in `make test`).
         let dir = std::env::var_os("TEST_FILES_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir)
             .join(format!("files-{}", db.name));
         let storage = api::storage::StorageSettings::Local { dir };
-        Self::spawn_with_storage(db, temporal, dispatch, storage).await
+        Self::spawn_tuned(db, temporal, dispatch, storage, tune).await
     }
 
     /// As [`TestApp::spawn`], storing uploaded files as `storage` says.
@@ -340,18 +350,30 @@ impl TestApp {
         dispatch: DispatchPolicy,
         storage: api::storage::StorageSettings,
     ) -> Self {
+        Self::spawn_tuned(db, temporal, dispatch, storage, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_with_storage`], with `tune` changing the API's settings last.
+    pub async fn spawn_tuned(
+        db: Arc<TestDb>,
+        temporal: TemporalSettings,
+        dispatch: DispatchPolicy,
+        storage: api::storage::StorageSettings,
+        tune: impl FnOnce(&mut ApiSettings),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
-        let settings = ApiSettings {
+        let mut settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
             database_pool_size: 4,
             temporal: temporal.clone(),
             // Generous: after a worker dies, its workflow waits out the sticky-queue timeout.
             query_timeout: Duration::from_secs(20),
+            update_timeout: Duration::from_secs(20),
             dispatch,
             auth: test_auth_settings(),
             storage,
@@ -371,6 +393,7 @@ impl TestApp {
             mp_webhook_secret: MP_WEBHOOK_SECRET.as_bytes().to_vec(),
             mp_webhook_max_age: Duration::from_secs(900),
         };
+        tune(&mut settings);
         let (mercately, mercately_base) = mercately_emulator().await;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {

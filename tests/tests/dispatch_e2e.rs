@@ -233,3 +233,93 @@ async fn killing_the_worker_between_the_offer_and_the_answer_sends_nothing_twice
         1
     );
 }
+
+/// Every message the emulator received has its row in the send ledger, and no purpose
+/// key was sent twice.
+async fn ledger_matches_the_phones(app: &TestApp) {
+    let sent = app
+        .db
+        .count("SELECT count(*) AS n FROM outbound_messages WHERE sent_at IS NOT NULL")
+        .await;
+    let received = app.mercately.messages().len();
+    assert_eq!(
+        usize::try_from(sent).ok(),
+        Some(received),
+        "ledger = phones"
+    );
+}
+
+#[tokio::test]
+async fn a_vet_whose_coordinate_outlived_the_worker_gets_the_first_outcome_on_retry() {
+    e2e::logs();
+    let db = Arc::new(TestDb::new().await);
+    let settings = temporal_settings(dev_server_address(), &unique_task_queue());
+    let app = TestApp::spawn_with(db, settings, quick_policy(), |api| {
+        api.update_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let first = WorkerProcess::start(&app.worker_settings());
+    let w = dispatch(&app, 1).await;
+    let id = check_out(&app, &w, w.start).await;
+    e2e::fixtures::accept(&app, &w, &id).await;
+    app.await_messages(e2e::fixtures::ANA_PHONE, "owner_update", 1)
+        .await;
+
+    // The worker dies; the vet sets the time meanwhile. The API cannot know the outcome
+    // and says so, pointing where it will show.
+    first.kill().await;
+    let path = format!("/api/v1/service-requests/{id}/coordinate");
+    let body = json!({ "start": w.start });
+    let (status, pending) = app
+        .call(&w.vets[0].1, Method::POST, &path, Some(body.clone()))
+        .await;
+    assert_eq!(status, 202, "{pending}");
+    assert_eq!(pending["status"], "pending");
+    assert_eq!(
+        pending["location"],
+        format!("/api/v1/service-requests/{id}")
+    );
+
+    // A new worker; the vet's app retries the same call, as a client does on 202/503/504,
+    // and gets the outcome of the first call: booked, not `409 not waiting for a time`.
+    let _second = WorkerProcess::start(&app.worker_settings());
+    let (status, coordinated) = eventually(
+        "the retried coordinate to answer",
+        Duration::from_secs(60),
+        || async {
+            let (status, answer) = app
+                .call(&w.vets[0].1, Method::POST, &path, Some(body.clone()))
+                .await;
+            (![202, 503, 504].contains(&status)).then_some((status, answer))
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{coordinated}");
+    assert_eq!(coordinated["state"], "coordinated");
+    let request = app.await_state(&id, "coordinated").await;
+    let coordinations = request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["to_state"] == "coordinated")
+        .count();
+    assert_eq!(coordinations, 1, "one coordination recorded");
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status <> 'cancelled'"
+            ))
+            .await,
+        1,
+        "one visit booked"
+    );
+    // Ana is told the time once, by the workflow (not inside the vet's call).
+    let told = app
+        .await_messages(e2e::fixtures::ANA_PHONE, "owner_update", 2)
+        .await;
+    assert!(
+        told[1].template_params[1].contains("Tu visita quedó"),
+        "{told:?}"
+    );
+    ledger_matches_the_phones(&app).await;
+}

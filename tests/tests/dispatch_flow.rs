@@ -88,12 +88,18 @@ async fn an_unanswered_offer_is_followed_up_and_a_later_accept_wins_the_visit() 
     assert_eq!(offer_row["answer"], "accept");
     assert_eq!(offer_row["vet_id"], vet_id(w, 0));
 
-    // The link works once; the other vet was never troubled; Ana heard the news.
+    // Pressing a link again is safe: the same answer to the same offer is the same
+    // call and gets its first outcome; the other answer is refused. The other vet was
+    // never troubled; Ana heard the news.
     let (status, again) = app
         .post_link(&offer_link(&offer[0], VetAnswer::Accept))
         .await;
-    assert_eq!(status, 409, "{again}");
-    assert!(problem_type(&again).ends_with("offer-answered"), "{again}");
+    assert_eq!((status, &again), (200, &json!({ "outcome": "accepted" })));
+    let (status, other) = app
+        .post_link(&offer_link(&offer[0], VetAnswer::Reject))
+        .await;
+    assert_eq!(status, 409, "{other}");
+    assert!(problem_type(&other).ends_with("offer-answered"), "{other}");
     assert!(app.messages_to(phone(w, 1), "vet_offer").is_empty());
     let news = app.await_messages(ANA_PHONE, "owner_update", 1).await;
     assert!(news[0].template_params[1].contains("aceptó"), "{news:?}");

@@ -57,6 +57,8 @@ pub(crate) async fn deliver_answer(
     id: RequestId,
     response: VetResponse,
 ) -> Result<AnswerResult, ApiError> {
+    let update_id =
+        workflows::update_ids::answer(id, response.vet, response.offer_no, response.answer);
     let outcome = run_update(
         state,
         id,
@@ -64,31 +66,43 @@ pub(crate) async fn deliver_answer(
         response,
         "offer-closed",
         "the request is closed to answers",
-        None,
+        Some(update_id),
     )
     .await?;
     match outcome {
         VetResponseOutcome::Accepted | VetResponseOutcome::Rejected => Ok(AnswerResult { outcome }),
-        VetResponseOutcome::Taken => Err(ApiError::Conflict {
-            kind: "offer-taken",
-            detail: "another vet accepted this request first".into(),
-        }),
-        VetResponseOutcome::Expired => Err(ApiError::Conflict {
-            kind: "offer-expired",
-            detail: "this offer has expired".into(),
-        }),
-        VetResponseOutcome::AlreadyAnswered => Err(ApiError::Conflict {
-            kind: "offer-answered",
-            detail: "this offer was already answered".into(),
-        }),
-        VetResponseOutcome::NotYours => Err(ApiError::Forbidden("this offer is not yours".into())),
+        closed => Err(answer_refused(closed)),
     }
 }
 
-/// Runs a workflow update with the API's deadline. A validator's refusal written as
-/// `field: message` is a 422 naming the field (`vet: …` a 403); any other is a 409 of
-/// `kind`. A finished workflow is a 409 of `kind` saying `closed` when the request
-/// exists (`offer-expired` for an expired one's offers), else 404.
+/// What an answer that did not count is told: `409 offer-taken`, `offer-expired`,
+/// `offer-answered`, or `403` for another vet's offer. The same whether the validator
+/// refused it or (in histories from before) the update answered so.
+fn answer_refused(outcome: VetResponseOutcome) -> ApiError {
+    match outcome {
+        VetResponseOutcome::Taken => ApiError::Conflict {
+            kind: "offer-taken",
+            detail: "another vet accepted this request first".into(),
+        },
+        VetResponseOutcome::Expired => ApiError::Conflict {
+            kind: "offer-expired",
+            detail: "this offer has expired".into(),
+        },
+        VetResponseOutcome::NotYours => ApiError::Forbidden("this offer is not yours".into()),
+        VetResponseOutcome::AlreadyAnswered
+        | VetResponseOutcome::Accepted
+        | VetResponseOutcome::Rejected => ApiError::Conflict {
+            kind: "offer-answered",
+            detail: "this offer was already answered".into(),
+        },
+    }
+}
+
+/// Runs a workflow update with the API's deadline (`TEMPORAL_UPDATE_TIMEOUT_MS`). A
+/// validator's refusal naming a field is a 422 (`NotAllowed` a 403); any other is a 409
+/// of `kind`. A finished workflow is a 409 of `kind` saying `closed` when the request
+/// exists (`offer-expired` for an expired one's offers), else 404. No outcome in time is
+/// a `202` pointing at the request: `update_id` makes the same call again safe.
 pub(crate) async fn run_update<U>(
     state: &AppState,
     id: RequestId,
@@ -111,7 +125,7 @@ where
     let mut options = WorkflowExecuteUpdateOptions::default();
     options.update_id = update_id;
     let call = handle.execute_update(update, input, options);
-    match tokio::time::timeout(state.settings.query_timeout, call).await {
+    match tokio::time::timeout(state.settings.update_timeout, call).await {
         Ok(Ok(output)) => Ok(output),
         Ok(Err(WorkflowUpdateError::NotFound(_))) => {
             let mut conn = db::conn(&state.pool).await?;
@@ -133,9 +147,8 @@ where
             status: StatusCode::SERVICE_UNAVAILABLE,
             detail: format!("update failed: {e}"),
         }),
-        Err(_) => Err(ApiError::Unavailable {
-            status: StatusCode::GATEWAY_TIMEOUT,
-            detail: "the workflow did not answer in time".to_owned(),
+        Err(_) => Err(ApiError::Pending {
+            location: format!("/api/v1/service-requests/{id}"),
         }),
     }
 }
@@ -147,6 +160,7 @@ fn refusal(message: &str, kind: &'static str) -> ApiError {
             ApiError::Validation(vec![FieldError::new(field, message)])
         }
         Refusal::State(detail) => ApiError::Conflict { kind, detail },
+        Refusal::OfferClosed(outcome) => answer_refused(outcome),
     }
 }
 
@@ -161,6 +175,13 @@ async fn require_offered(state: &AppState, id: RequestId, vet: VetId) -> Result<
             "this request was not offered to you".into(),
         ))
     }
+}
+
+/// The vet the request is with now, as PostgreSQL knows it.
+async fn current_vet(state: &AppState, id: RequestId) -> Result<Option<VetId>, ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let found = db::requests::find_request(&mut conn, id).await?;
+    Ok(found.and_then(|f| f.request.vet_id).map(VetId::from_uuid))
 }
 
 /// What an offer link shows before the vet confirms.
@@ -296,12 +317,14 @@ fn escape(text: &str) -> String {
     ),
     responses(
         (status = 200, body = AnswerResult),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
         (status = 403, description = "Not this vet's offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a link of ours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// Confirms an offer link's answer. Works once: a second POST is `409 offer-answered`.
+/// Confirms an offer link's answer. Safe to press again: the same answer gets its first
+/// outcome; the other answer is `409 offer-answered`.
 /// A browser's form post gets a page saying what happened.
 async fn answer_offer(
     State(state): State<AppState>,
@@ -364,6 +387,7 @@ pub struct AnswerBody {
     request_body = AnswerBody,
     responses(
         (status = 200, body = AnswerResult),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
         (status = 403, description = "Not a vet, or not this vet's offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
@@ -420,6 +444,7 @@ pub struct Coordinated {
     request_body = CoordinateBody,
     responses(
         (status = 200, body = Coordinated),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
         (status = 403, description = "Not the accepted vet nor staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not waiting for a time, or the vet is booked then", body = Problem, content_type = "application/problem+json"),
@@ -446,11 +471,7 @@ async fn coordinate(
             require_offered(&state, id, vet).await?;
             Some(vet)
         }
-        _ => {
-            let mut conn = db::conn(&state.pool).await?;
-            let found = db::requests::find_request(&mut conn, id).await?;
-            found.and_then(|f| f.request.vet_id).map(VetId::from_uuid)
-        }
+        _ => current_vet(&state, id).await?,
     };
     let update_id = workflows::update_ids::coordinate(id, vet, body.start);
     let outcome = run_update(
@@ -494,7 +515,7 @@ pub struct ReassignBody {
     params(("id" = Uuid, Path, description = "The service request id")),
     request_body = ReassignBody,
     responses(
-        (status = 202, description = "Dispatch starts again without the current vet"),
+        (status = 202, description = "Dispatch starts again without the current vet; or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request has no vet to replace", body = Problem, content_type = "application/problem+json"),
@@ -518,6 +539,7 @@ async fn reassign(
             "must not be blank",
         )]));
     }
+    let vet = current_vet(&state, id).await?;
     run_update(
         &state,
         id,
@@ -528,7 +550,7 @@ async fn reassign(
         },
         "request-state",
         "the request has no vet to replace",
-        None,
+        Some(workflows::update_ids::reassign(id, vet)),
     )
     .await?;
     Ok(StatusCode::ACCEPTED)

@@ -317,7 +317,7 @@ pub struct CancelBody {
     params(("id" = Uuid, Path, description = "The service request id")),
     request_body = CancelBody,
     responses(
-        (status = 202, description = "The request is being cancelled (refunded if paid)"),
+        (status = 202, description = "The request is being cancelled (refunded if paid); or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too late for this caller, or already over", body = Problem, content_type = "application/problem+json"),

@@ -450,6 +450,7 @@ pub struct VetResponseResult {
     request_body = VetResponseBody,
     responses(
         (status = 200, body = VetResponseResult),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No offer is open (answered, expired or finished)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

@@ -153,6 +153,9 @@ pub enum Refusal {
     Invalid { field: String, message: String },
     /// The request is not in a state for it (409).
     State(String),
+    /// The offer answered is not open any more (409 `offer-taken`, `offer-expired`,
+    /// `offer-answered`): [`VetResponseOutcome::Taken`], `Expired` or `AlreadyAnswered`.
+    OfferClosed(VetResponseOutcome),
 }
 
 impl Refusal {
@@ -166,10 +169,21 @@ impl Refusal {
         }
     }
 
+    /// The refusal of an answer that would come to `outcome`.
+    pub fn of_answer(outcome: VetResponseOutcome) -> Self {
+        match outcome {
+            VetResponseOutcome::NotYours => Self::NotAllowed("this offer is not yours".into()),
+            other => Self::OfferClosed(other),
+        }
+    }
+
     /// A refusal's text read back (by the API, from the update's failure).
     pub fn parse(text: &str) -> Self {
         match text.split_once(": ") {
             Some(("vet", message)) => Self::NotAllowed(message.to_owned()),
+            Some(("offer", "taken")) => Self::OfferClosed(VetResponseOutcome::Taken),
+            Some(("offer", "expired")) => Self::OfferClosed(VetResponseOutcome::Expired),
+            Some(("offer", "answered")) => Self::OfferClosed(VetResponseOutcome::AlreadyAnswered),
             Some((field, message)) if Self::FIELDS.contains(&field) => {
                 Self::invalid(field, message)
             }
@@ -189,6 +203,11 @@ impl std::fmt::Display for Refusal {
             Self::NotAllowed(message) => write!(f, "vet: {message}"),
             Self::Invalid { field, message } => write!(f, "{field}: {message}"),
             Self::State(message) => f.write_str(message),
+            Self::OfferClosed(outcome) => match outcome {
+                VetResponseOutcome::Taken => f.write_str("offer: taken"),
+                VetResponseOutcome::Expired => f.write_str("offer: expired"),
+                _ => f.write_str("offer: answered"),
+            },
         }
     }
 }
@@ -200,7 +219,7 @@ impl std::error::Error for Refusal {}
 /// instead of being a second, refused, update.
 pub mod update_ids {
     use chrono::{DateTime, SecondsFormat, Utc};
-    use domain::{Actor, RequestId, VetId};
+    use domain::{Actor, RequestId, VetAnswer, VetId};
 
     /// Setting `start` for `vet`'s visit: the same vet and start is the same call.
     pub fn coordinate(request: RequestId, vet: Option<VetId>, start: DateTime<Utc>) -> String {
@@ -212,5 +231,66 @@ pub mod update_ids {
     /// A request is cancelled once; by the same caller it is the same call.
     pub fn cancel(request: RequestId, actor: Actor) -> String {
         format!("cancel:{request}:{actor}")
+    }
+
+    /// `vet`'s answer to offer `offer_no` (`latest` when the caller did not say which):
+    /// the same answer to the same offer is the same call.
+    pub fn answer(
+        request: RequestId,
+        vet: Option<VetId>,
+        offer_no: Option<i32>,
+        answer: VetAnswer,
+    ) -> String {
+        let vet = vet.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        let offer = offer_no.map_or_else(|| "latest".to_owned(), |n| n.to_string());
+        format!("answer:{request}:{vet}:{offer}:{}", answer.as_str())
+    }
+
+    /// Taking `vet` off the request: once per vet.
+    pub fn reassign(request: RequestId, vet: Option<VetId>) -> String {
+        let vet = vet.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        format!("reassign:{request}:{vet}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_refusal_reads_back_as_itself() {
+        let refusals = [
+            Refusal::NotAllowed("only the accepted vet or staff set the time".into()),
+            Refusal::invalid("start", "must be in the future"),
+            Refusal::invalid("reason", "must not be blank"),
+            Refusal::State("the request is confirmed, not waiting for a time".into()),
+            Refusal::busy(),
+            Refusal::OfferClosed(VetResponseOutcome::Taken),
+            Refusal::OfferClosed(VetResponseOutcome::Expired),
+            Refusal::OfferClosed(VetResponseOutcome::AlreadyAnswered),
+            Refusal::of_answer(VetResponseOutcome::NotYours),
+        ];
+        for refusal in refusals {
+            assert_eq!(Refusal::parse(&refusal.to_string()), refusal, "{refusal}");
+        }
+    }
+
+    #[test]
+    fn the_same_answer_to_the_same_offer_is_the_same_update() {
+        let request = RequestId::new();
+        let vet = Some(VetId::new());
+        let accept = update_ids::answer(request, vet, Some(2), VetAnswer::Accept);
+        assert_eq!(
+            accept,
+            update_ids::answer(request, vet, Some(2), VetAnswer::Accept)
+        );
+        assert_ne!(
+            accept,
+            update_ids::answer(request, vet, Some(2), VetAnswer::Reject)
+        );
+        assert_ne!(
+            accept,
+            update_ids::answer(request, vet, Some(3), VetAnswer::Accept)
+        );
     }
 }

@@ -25,6 +25,11 @@ const REJECTERS_NOT_ASKED_AGAIN: &str = "rejecters-not-asked-again";
 /// The accepted vet has a deadline to set the time (added after the payment histories).
 const COORDINATE_DEADLINE: &str = "coordinate-deadline";
 
+/// The owner is told the agreed time by the workflow's main path, not inside the
+/// `coordinate` update: the vet's call answers as soon as the time is booked, and a slow
+/// WhatsApp never holds it (added after the saga histories).
+const TIME_TOLD_AFTER_THE_UPDATE: &str = "time-told-after-the-update";
+
 impl ServiceRequestWorkflow {
     /// Waits in `vet_accepted` until the time is set, a reassignment or a cancellation.
     /// The vet is reminded every `coordinate_reminder_secs`, up to
@@ -77,6 +82,21 @@ impl ServiceRequestWorkflow {
             });
             return Ok(());
         }
+    }
+
+    /// Tells the owner the time the vet set, once per time (a re-coordination after a
+    /// reassignment is news too). Histories from before did it inside the update.
+    pub(super) async fn tell_owner_the_time(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let scheduled =
+            ctx.state(|s| (s.state == RequestState::Coordinated).then_some(s.scheduled));
+        let Some(Some((start, _))) = scheduled else {
+            return Ok(());
+        };
+        if !ctx.patched(TIME_TOLD_AFTER_THE_UPDATE) {
+            return Ok(());
+        }
+        let key = format!("coordinated:{}", start.timestamp());
+        Self::notify(ctx, Audience::Owner, &key, texts::owner_coordinated(start)).await
     }
 
     /// Staff took the vet off: the visit is released, the vet excluded, dispatch again.
@@ -159,7 +179,10 @@ impl ServiceRequestWorkflow {
                     Self::transition(ctx, RequestState::Coordinated, input.actor, Some(reason))
                         .await;
                 match recorded {
-                    Ok(()) if ctx.patched(OWNER_TOLD_THE_TIME) => {
+                    Ok(())
+                        if ctx.patched(OWNER_TOLD_THE_TIME)
+                            && !ctx.patched(TIME_TOLD_AFTER_THE_UPDATE) =>
+                    {
                         let text = texts::owner_coordinated(start);
                         Self::notify(ctx, Audience::Owner, "coordinated", text)
                             .await

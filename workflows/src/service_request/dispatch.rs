@@ -277,40 +277,52 @@ impl ServiceRequestWorkflow {
                 VetAnswer::Reject => VetResponseOutcome::Rejected,
             };
         }
+        let index = match self.judge_answer(&response) {
+            Ok(index) => index,
+            Err(outcome) => return outcome,
+        };
+        let offer = &mut self.offers[index];
+        self.unrecorded.push((offer.offer_no, response.answer, at));
+        match response.answer {
+            VetAnswer::Accept => {
+                offer.status = OfferStatus::Accepted;
+                VetResponseOutcome::Accepted
+            }
+            VetAnswer::Reject => {
+                offer.status = OfferStatus::Rejected;
+                VetResponseOutcome::Rejected
+            }
+        }
+    }
+
+    /// Whether a dispatched request's offer can take `response`: the offer's index when
+    /// it is open to this vet, else what the answer would come to (not theirs, taken,
+    /// already answered, expired). The validator refuses on it, so an answer to a closed
+    /// or stale offer never reaches the history; the update applies it.
+    pub(super) fn judge_answer(&self, response: &VetResponse) -> Result<usize, VetResponseOutcome> {
         let Some(vet) = response.vet else {
-            return VetResponseOutcome::NotYours;
+            return Err(VetResponseOutcome::NotYours);
         };
         let found = match response.offer_no {
             Some(no) => self.offers.iter().position(|o| o.offer_no == no),
             None => self.offers.iter().rposition(|o| o.vet == vet),
         };
         let Some(index) = found.filter(|&i| self.offers[i].vet == vet) else {
-            return VetResponseOutcome::NotYours;
+            return Err(VetResponseOutcome::NotYours);
         };
         let taken = self
             .offers
             .iter()
             .any(|o| o.status == OfferStatus::Accepted && o.vet != vet)
             || (self.vet.is_some() && self.vet != Some(vet));
-        let offer = &mut self.offers[index];
-        match offer.status {
-            OfferStatus::Open if taken => VetResponseOutcome::Taken,
-            OfferStatus::Open => {
-                self.unrecorded.push((offer.offer_no, response.answer, at));
-                match response.answer {
-                    VetAnswer::Accept => {
-                        offer.status = OfferStatus::Accepted;
-                        VetResponseOutcome::Accepted
-                    }
-                    VetAnswer::Reject => {
-                        offer.status = OfferStatus::Rejected;
-                        VetResponseOutcome::Rejected
-                    }
-                }
+        match self.offers[index].status {
+            OfferStatus::Open if taken => Err(VetResponseOutcome::Taken),
+            OfferStatus::Open => Ok(index),
+            OfferStatus::Accepted | OfferStatus::Rejected => {
+                Err(VetResponseOutcome::AlreadyAnswered)
             }
-            OfferStatus::Accepted | OfferStatus::Rejected => VetResponseOutcome::AlreadyAnswered,
-            OfferStatus::Closed if taken => VetResponseOutcome::Taken,
-            OfferStatus::Closed => VetResponseOutcome::Expired,
+            OfferStatus::Closed if taken => Err(VetResponseOutcome::Taken),
+            OfferStatus::Closed => Err(VetResponseOutcome::Expired),
         }
     }
 }

@@ -90,6 +90,7 @@ impl ServiceRequestWorkflow {
     /// confirmation; or a reassignment, or a cancellation, whenever they come.
     async fn after_acceptance(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Next> {
         Self::await_coordination(ctx).await?;
+        Self::tell_owner_the_time(ctx).await?;
         if ctx.state(|s| s.reassign.is_some()) {
             Self::reassign_now(ctx).await?;
             return Ok(Next::Redispatch);

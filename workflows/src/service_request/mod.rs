@@ -157,6 +157,9 @@ impl ServiceRequestWorkflow {
                     let why = format!("the request is {}, closed to answers", self.state);
                     return Err(Refusal::State(why).into());
                 }
+                if let Err(outcome) = self.judge_answer(response) {
+                    return Err(Refusal::of_answer(outcome).into());
+                }
             }
         }
         Ok(())
