@@ -187,6 +187,27 @@ impl MercadoPagoClient {
         }
     }
 
+    /// Makes preference `id` stop taking payments at `at` (`PUT /checkout/preferences/{id}`
+    /// with `expires` and `expiration_date_to`): an old link after a reassignment.
+    pub async fn expire_preference(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), MercadoPagoError> {
+        let body = serde_json::json!({
+            "expires": true,
+            "expiration_date_to": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        let key = format!("expire:{id}:{}", at.timestamp());
+        self.call(
+            reqwest::Method::PUT,
+            &format!("/checkout/preferences/{id}"),
+            Some((&body, &key)),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn payment(&self, id: i64) -> Result<Payment, MercadoPagoError> {
         let answer = self
             .call(reqwest::Method::GET, &format!("/v1/payments/{id}"), None)

@@ -44,6 +44,14 @@ pub struct CreatePreference {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Close the request's payment links as of `at` (workflow time, so a retry closes the
+/// same ones). FROZEN wire type.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpireLinks {
+    pub request: RequestId,
+    pub at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLink {
     pub preference_id: String,
@@ -277,6 +285,31 @@ impl PaymentActivities {
             }
         }
         Ok(approved)
+    }
+
+    /// Closes the request's open payment links as of `at` (a reassignment: the old
+    /// link's visit is gone). A link MercadoPago no longer knows counts as closed.
+    #[activity(name = "expire_payment_links")]
+    pub async fn expire_payment_links(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: ExpireLinks,
+    ) -> Result<u32, ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        let open = db::payments::open_preferences(&mut conn, input.request, input.at).await?;
+        drop(conn);
+        let mut closed = 0;
+        for id in open {
+            match self.mp.expire_preference(&id, input.at).await {
+                Ok(()) | Err(MercadoPagoError::Refused { status: 404, .. }) => {}
+                Err(e) => return Err(mp_error(e)),
+            }
+            let mut conn = db::conn(&self.pool).await?;
+            db::payments::expire_preference(&mut conn, &id, input.at).await?;
+            closed += 1;
+        }
+        tracing::info!(request = %input.request, closed, "payment links closed");
+        Ok(closed)
     }
 
     /// Refunds a payment in full, once per key, and records it.

@@ -42,12 +42,12 @@ pub async fn start(
     description: &str,
     owner: Option<OwnerId>,
 ) -> anyhow::Result<bool> {
-    let input = ServiceRequestInput {
-        request: id,
-        description: description.to_owned(),
-        policy: state.settings.dispatch,
-        mode: DispatchMode::Candidates,
-    };
+    let input = ServiceRequestInput::new(
+        id,
+        description.to_owned(),
+        state.settings.dispatch,
+        DispatchMode::Candidates,
+    );
     let started = state
         .temporal
         .start_workflow(

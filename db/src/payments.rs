@@ -83,6 +83,43 @@ pub async fn payment_link(
     Ok(rows.into_iter().next().map(|p| p.init_point))
 }
 
+/// The request's payment links still open at `at`.
+pub async fn open_preferences(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, Error> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let rows: Vec<Id> = diesel::sql_query(
+        "SELECT id FROM mp_preferences WHERE request_id = $1 AND expires_at > $2 ORDER BY created_at",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<Timestamptz, _>(at)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Preference `id` stopped taking payments at `at`.
+pub async fn expire_preference(
+    conn: &mut AsyncPgConnection,
+    id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE mp_preferences SET expires_at = $2 WHERE id = $1 AND expires_at > $2",
+    )
+    .bind::<Text, _>(id)
+    .bind::<Timestamptz, _>(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_preference(
     conn: &mut AsyncPgConnection,

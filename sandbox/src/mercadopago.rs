@@ -172,7 +172,10 @@ impl MercadoPago {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/checkout/preferences", post(create_preference))
-            .route("/checkout/preferences/{id}", get(get_preference))
+            .route(
+                "/checkout/preferences/{id}",
+                get(get_preference).put(update_preference),
+            )
             .route(
                 "/checkout/v1/redirect",
                 get(checkout_page).post(checkout_submit),
@@ -549,6 +552,49 @@ async fn get_preference(
         Some(p) => Json(p.clone()).into_response(),
         None => refusal(404, "not_found", "preference not found").into_response(),
     }
+}
+
+/// `PUT /checkout/preferences/{id}`: changes the fields sent; here the term
+/// (`expires`, `expiration_date_from`/`_to`, ISO 8601 with an offset), which is what a
+/// link is closed with. An unknown id is MercadoPago's `invalid_id`.
+async fn update_preference(
+    State(mp): State<MercadoPago>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    if let Err(r) = mp.gate(&headers).await {
+        return r.into_response();
+    }
+    let body = match json_body(body) {
+        Ok(body) => body,
+        Err(r) => return r.into_response(),
+    };
+    for field in ["expiration_date_from", "expiration_date_to"] {
+        let value = &body[field];
+        if !value.is_null()
+            && value
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none()
+        {
+            let error = format!("invalid_{field}");
+            return refusal(400, &error, &format!("{field} invalid.")).into_response();
+        }
+    }
+    if !body["expires"].is_null() && !body["expires"].is_boolean() {
+        return refusal(400, "invalid_expires", "expires must be a boolean").into_response();
+    }
+    let mut inner = mp.lock();
+    let Some(preference) = inner.preferences.get_mut(&id) else {
+        return refusal(404, "invalid_id", "preference_id not found.").into_response();
+    };
+    for field in ["expires", "expiration_date_from", "expiration_date_to"] {
+        if !body[field].is_null() {
+            preference[field] = body[field].clone();
+        }
+    }
+    Json(preference.clone()).into_response()
 }
 
 #[derive(Deserialize)]

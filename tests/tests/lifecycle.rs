@@ -197,12 +197,12 @@ async fn a_create_the_workflow_refuses_leaves_no_row_behind() {
     app.temporal
         .start_workflow(
             ServiceRequestWorkflow::run,
-            workflows::ServiceRequestInput {
-                request: id.into(),
-                description: "ya existe".into(),
-                policy: quick_policy(),
-                mode: workflows::DispatchMode::Staff,
-            },
+            workflows::ServiceRequestInput::new(
+                id.into(),
+                "ya existe".into(),
+                quick_policy(),
+                workflows::DispatchMode::Staff,
+            ),
             temporalio_client::WorkflowStartOptions::new(
                 app.settings.task_queue.clone(),
                 format!("service-request:{id}"),

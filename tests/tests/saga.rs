@@ -14,6 +14,7 @@ use e2e::{
 use reqwest::Method;
 use serde_json::{Value, json};
 use temporalio_client::{WorkflowGetResultOptions, WorkflowSignalOptions};
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use workflows::{RequestStatus, ServiceRequestWorkflow};
 
 const HOUR: u64 = 60 * 60;
@@ -388,4 +389,99 @@ async fn a_vet_who_declined_is_not_asked_again_after_a_reassignment() {
     // Nobody left who has not said no: expired, and the first vet hears nothing more.
     app.await_state(&id, "expired").await;
     assert_eq!(app.messages_to(&w.vets[0].2, "vet_offer").len(), 1);
+}
+
+#[tokio::test]
+async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood() {
+    let flow = Flow::start(2, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let old_link = accept_and_coordinate(app, w, &id).await;
+    let old_preference = old_link.split("pref_id=").nth(1).expect("link").to_owned();
+    let first_offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+
+    let (status, body) = app
+        .call(
+            &w.booking.staff,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/reassign"),
+            Some(json!({ "reason": "el veterinario se enfermó" })),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+
+    // The next run asks the other vet; the first vet's old link is refused as expired
+    // (the new run knows every offer made), and Ana's old payment link is closed.
+    let offer = app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    let events = e2e::temporal::events(&app.temporal, &format!("service-request:{id}")).await;
+    let continued = events.first().and_then(|e| match &e.attributes {
+        Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
+            Some(a.continued_execution_run_id.clone())
+        }
+        _ => None,
+    });
+    assert!(
+        continued.is_some_and(|run| !run.is_empty()),
+        "this run continued the first"
+    );
+    let (status, late) = app
+        .post_link(&e2e::offer_link(&first_offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 409, "{late}");
+    assert!(
+        late["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("offer-expired")),
+        "{late}"
+    );
+    let refused = app.mercadopago.pay(&old_preference, "approved", None);
+    assert!(refused.is_err(), "the old link no longer takes payments");
+
+    // The request goes on in the new run: accepted, coordinated, paid, confirmed.
+    let (status, _) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    app.await_state(&id, "vet_accepted").await;
+    let (status, body) = app
+        .call(
+            &w.vets[1].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let link = e2e::eventually("the new payment link", Duration::from_secs(30), || async {
+        app.messages_to(ANA_PHONE, "owner_update")
+            .into_iter()
+            .filter_map(|m| {
+                m.template_params[1]
+                    .split_whitespace()
+                    .find(|w| w.contains("pref_id="))
+                    .map(str::to_owned)
+            })
+            .find(|l| *l != old_link)
+    })
+    .await;
+    let preference = link.split("pref_id=").nth(1).expect("link");
+    app.mercadopago
+        .pay(preference, "approved", None)
+        .expect("paid");
+    let request = app.await_state(&id, "confirmed").await;
+    // One state history across both runs, numbered without a gap.
+    let seqs: Vec<i64> = request["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|h| h["seq"].as_i64())
+        .collect();
+    let expected: Vec<i64> = (0..i64::try_from(seqs.len()).expect("len")).collect();
+    assert_eq!(seqs, expected);
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "reassigned-continued-as-new-confirmed.json",
+    )
+    .await;
 }

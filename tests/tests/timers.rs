@@ -67,12 +67,12 @@ async fn start(
         .client
         .start_workflow(
             ServiceRequestWorkflow::run,
-            ServiceRequestInput {
+            ServiceRequestInput::new(
                 request,
-                description: "Control de rutina".into(),
+                "Control de rutina".into(),
                 policy,
-                mode: workflows::DispatchMode::Staff,
-            },
+                workflows::DispatchMode::Staff,
+            ),
             WorkflowStartOptions::new(setup.task_queue.clone(), request.workflow_id()).build(),
         )
         .await

@@ -106,12 +106,12 @@ async fn create(
         description: description.as_str().to_owned(),
         created_by: Actor::System,
     };
-    let input = ServiceRequestInput {
-        request: id,
-        description: description.as_str().to_owned(),
-        policy: state.settings.dispatch,
-        mode: workflows::DispatchMode::Staff,
-    };
+    let input = ServiceRequestInput::new(
+        id,
+        description.as_str().to_owned(),
+        state.settings.dispatch,
+        workflows::DispatchMode::Staff,
+    );
     let options =
         WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id.workflow_id())
             .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)

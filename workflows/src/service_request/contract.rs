@@ -19,7 +19,8 @@ pub enum DispatchMode {
     Candidates,
 }
 
-/// What checkout (or the staff create endpoint) hands the workflow.
+/// What checkout (or the staff create endpoint) hands the workflow. FROZEN wire type:
+/// saved histories hold it; fields are only added, with a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRequestInput {
     pub request: RequestId,
@@ -27,6 +28,50 @@ pub struct ServiceRequestInput {
     pub policy: DispatchPolicy,
     #[serde(default)]
     pub mode: DispatchMode,
+    /// Where the request stands, when a run continued as new into this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carried: Option<Carried>,
+}
+
+impl ServiceRequestInput {
+    /// A new request's input: nothing carried.
+    pub fn new(
+        request: RequestId,
+        description: String,
+        policy: DispatchPolicy,
+        mode: DispatchMode,
+    ) -> Self {
+        Self {
+            request,
+            description,
+            policy,
+            mode,
+            carried: None,
+        }
+    }
+}
+
+/// What a run hands the next when it continues as new (after a reassignment: the
+/// request is back in dispatch, with no vet and no visit). FROZEN wire type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carried {
+    pub state: RequestState,
+    /// The last state-history sequence number written.
+    pub seq: i32,
+    /// Every offer made so far: a late answer to one of them is told it expired, and new
+    /// offers are numbered after them.
+    pub offers: Vec<Offer>,
+    /// Vets never to be asked again.
+    pub excluded: Vec<VetId>,
+    /// Payment news not yet looked at.
+    pub payment_events: Vec<i64>,
+    /// The last payment link made (a payment through it is refunded at the end).
+    pub payment_link: Option<String>,
+    pub refunded: Vec<i64>,
+    /// A cancellation that arrived as the run ended.
+    pub cancel: Option<Cancel>,
+    /// Runs before this one.
+    pub runs: u32,
 }
 
 /// A vet's answer, sent as the `vet_response` update.

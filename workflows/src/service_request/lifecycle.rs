@@ -5,10 +5,11 @@
 
 use activities::dispatch::{Audience, DispatchActivities, PlanInput};
 use domain::{Actor, RequestState};
-use temporalio_sdk::{WorkflowContext, WorkflowResult, WorkflowTermination};
+use temporalio_sdk::{ContinueAsNewOptions, WorkflowContext, WorkflowResult, WorkflowTermination};
 
 use super::{
-    DispatchMode, OfferStatus, RequestStatus, ServiceRequestWorkflow, Window,
+    Carried, DispatchMode, OfferStatus, RequestStatus, ServiceRequestInput, ServiceRequestWorkflow,
+    Window,
     effects::{REFUSALS_HANDLED, db_activity},
     payment::Collected,
     texts,
@@ -16,6 +17,10 @@ use super::{
 
 /// Coordinated requests collect the payment (added after the first dispatch histories).
 const PAYMENT_PHASE: &str = "payment-phase";
+
+/// After a reassignment the request continues as new, so that however often staff
+/// reassign, no run's history grows past one dispatch (added after the saga histories).
+const CONTINUE_AFTER_REASSIGNMENT: &str = "continue-after-reassignment";
 
 /// What follows a phase of the dispatched path.
 pub(super) enum Next {
@@ -80,6 +85,9 @@ impl ServiceRequestWorkflow {
             Self::notify(ctx, Audience::Owner, "accepted", texts::owner_accepted()).await?;
 
             match Self::after_acceptance(ctx).await? {
+                Next::Redispatch if ctx.patched(CONTINUE_AFTER_REASSIGNMENT) => {
+                    return Self::continue_as_new(ctx).await;
+                }
                 Next::Redispatch => continue,
                 Next::Done => return Ok(ctx.state(Self::status)),
             }
@@ -150,6 +158,49 @@ impl ServiceRequestWorkflow {
         }
         Self::settle_payments(ctx).await?;
         Ok(ctx.state(Self::status))
+    }
+
+    /// Ends this run and starts the next with where the request stands ([`Carried`]):
+    /// once every handler in flight has finished, so nothing they did is lost.
+    async fn continue_as_new(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
+        let handlers = ctx.clone();
+        ctx.wait_condition(move |_| handlers.all_handlers_finished())
+            .await?;
+        let input = ctx.state(|s| ServiceRequestInput {
+            carried: Some(s.carry()),
+            ..s.input.clone()
+        });
+        match ctx.continue_as_new(input, ContinueAsNewOptions::default()) {
+            Err(end) => Err(end),
+            Ok(never) => match never {},
+        }
+    }
+
+    /// Where the request stands, for the next run.
+    fn carry(&self) -> Carried {
+        Carried {
+            state: self.state,
+            seq: self.seq,
+            offers: self.offers.clone(),
+            excluded: self.excluded.clone(),
+            payment_events: self.payment_events.clone(),
+            payment_link: self.payment_link.clone(),
+            refunded: self.refunded.clone(),
+            cancel: self.cancel.clone(),
+            runs: self.input.carried.as_ref().map_or(0, |c| c.runs) + 1,
+        }
+    }
+
+    /// Takes up where the previous run left off.
+    pub(super) fn resume(&mut self, carried: Carried) {
+        self.state = carried.state;
+        self.seq = carried.seq;
+        self.offers = carried.offers;
+        self.excluded = carried.excluded;
+        self.payment_events = carried.payment_events;
+        self.payment_link = carried.payment_link;
+        self.refunded = carried.refunded;
+        self.cancel = carried.cancel;
     }
 
     /// What the `status` query answers, and the workflow's result.

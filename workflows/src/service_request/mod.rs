@@ -90,7 +90,8 @@ pub struct ServiceRequestWorkflow {
 impl ServiceRequestWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, input: ServiceRequestInput) -> Self {
-        Self {
+        let carried = input.carried.clone();
+        let mut this = Self {
             input,
             state: RequestState::Pending,
             seq: 0,
@@ -111,7 +112,11 @@ impl ServiceRequestWorkflow {
             closing: false,
             visit_started: false,
             refunded: Vec::new(),
+        };
+        if let Some(carried) = carried {
+            this.resume(carried);
         }
+        this
     }
 
     #[run(name = names::SERVICE_REQUEST_WORKFLOW)]
