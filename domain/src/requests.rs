@@ -111,7 +111,7 @@ pub fn check_transition(from: RequestState, to: RequestState) -> Result<(), Tran
                 Pending | VetAsked | VetAccepted | Coordinated | Payed | Confirmed,
                 Cancelled
             )
-            | (Pending | VetAsked | Coordinated, Expired)
+            | (Pending | VetAsked | VetAccepted | Coordinated, Expired)
     );
     if legal {
         Ok(())
@@ -430,6 +430,7 @@ mod tests {
             (Confirmed, Cancelled),
             (Pending, Expired),
             (VetAsked, Expired),
+            (VetAccepted, Expired),
             (Coordinated, Expired),
         ];
         for from in RequestState::ALL {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e::{
     InProcessWorker, TestApp, eventually, quick_policy,
-    temporal::{events, history, history_json, scheduled_activities},
+    temporal::{events, history, scheduled_activities},
 };
 use serde_json::{Value, json};
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -120,11 +120,39 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
         .replay_workflow(history(&app.temporal, &workflow_id))
         .await
         .expect("the fresh history replays");
-    if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
-        let path = e2e::root().join("tests/histories/accepted.json");
-        let json = history_json(&app.temporal, &workflow_id).await;
-        std::fs::write(&path, json).expect("write history");
-    }
+    e2e::temporal::save_history(&app.temporal, &workflow_id, "accepted.json").await;
+
+    // The visit is arranged by phone; staff close the request when it is called off.
+    let cancel = format!("/api/v1/service-requests/{id}/cancel");
+    let (status, problem) = app.staff_post(&cancel, &json!({})).await;
+    assert_eq!(status, 422, "a reason is required: {problem}");
+    let (status, body) = app
+        .staff_post(
+            &cancel,
+            &json!({ "reason": "la dueña llamó para cancelar" }),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let cancelled = wait_for_state(&app, &id, "cancelled").await;
+    assert_eq!(
+        states(&cancelled),
+        ["pending", "vet_asked", "vet_accepted", "cancelled"]
+    );
+    // The same call again (a client's retry) is the same cancellation, not a second.
+    let (status, _) = app
+        .staff_post(
+            &cancel,
+            &json!({ "reason": "la dueña llamó para cancelar" }),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (_, after) = app
+        .staff_get(&format!("/api/v1/service-requests/{id}"))
+        .await;
+    assert_eq!(
+        states(&after),
+        ["pending", "vet_asked", "vet_accepted", "cancelled"]
+    );
 }
 
 #[tokio::test]

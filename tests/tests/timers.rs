@@ -207,6 +207,8 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
         .await
         .expect("the answer is taken");
     assert_eq!(outcome, workflows::VetResponseOutcome::Accepted);
+    // Accepted, the request stays open for staff (the visit is arranged by phone) and
+    // closes itself a week later: the follow-up timer did not outlive the answer.
     unlock(&setup.client).await;
     let status = handle
         .get_result(WorkflowGetResultOptions::default())
@@ -214,13 +216,27 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
         .expect("the workflow finishes");
     lock(&setup.client).await;
 
-    assert_eq!(status.state, domain::RequestState::VetAccepted);
+    assert_eq!(status.state, domain::RequestState::Expired);
     assert_eq!(status.followups_sent, 1);
     let events = events(&setup.client, &workflow_id).await;
     let elapsed = workflow_duration(&events);
     assert!(
-        elapsed >= chrono::Duration::hours(60) && elapsed < chrono::Duration::days(4),
-        "the workflow ended at the answer, not at a later timer: {elapsed}"
+        elapsed >= chrono::Duration::hours(60) + chrono::Duration::days(7)
+            && elapsed < chrono::Duration::days(11),
+        "the workflow ended a week after the answer, not at a later timer: {elapsed}"
     );
-    e2e::temporal::save_history(&setup.client, &workflow_id, "accepted-after-followup.json").await;
+    let states = setup
+        .db
+        .count(&format!(
+            "SELECT count(*) AS n FROM state_history WHERE request_id = '{request}' \
+             AND to_state IN ('vet_accepted', 'expired')"
+        ))
+        .await;
+    assert_eq!(states, 2, "accepted, then expired");
+    e2e::temporal::save_history(
+        &setup.client,
+        &workflow_id,
+        "staff-accepted-then-closed.json",
+    )
+    .await;
 }

@@ -279,7 +279,22 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &Cancel,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if self.input.mode == DispatchMode::Staff || self.state.is_terminal() || self.closing {
+        if self.input.mode == DispatchMode::Staff {
+            // A staff request is cancelled by staff, once a vet accepted it.
+            if self.state != RequestState::VetAccepted || self.closing {
+                let why = format!("the request is {}, it cannot be cancelled here", self.state);
+                return Err(Refusal::State(why).into());
+            }
+            if !matches!(input.actor, Actor::Staff(_)) {
+                let why = "staff cancel the requests they created";
+                return Err(Refusal::NotAllowed(why.into()).into());
+            }
+            if self.cancel.is_some() {
+                return Err(Refusal::busy().into());
+            }
+            return Ok(());
+        }
+        if self.state.is_terminal() || self.closing {
             let why = format!("the request is {}, it cannot be cancelled here", self.state);
             return Err(Refusal::State(why).into());
         }

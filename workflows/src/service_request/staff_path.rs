@@ -8,9 +8,18 @@ use domain::{Actor, DispatchPolicy, RequestState, VetAnswer};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
-    RequestStatus, ServiceRequestWorkflow, VetResponse,
+    Cancel, RequestStatus, ServiceRequestWorkflow, VetResponse,
     effects::{Woken, to_utc},
 };
+
+/// Added after the staff histories: an accepted staff request no longer completes its
+/// workflow in `vet_accepted` (open forever in PostgreSQL); it ends `cancelled` by staff
+/// or `expired` after [`STAFF_HOLD`].
+const STAFF_PATH_ENDS: &str = "staff-path-ends";
+
+/// How long an accepted staff request stays open for staff to cancel: the visit itself
+/// is arranged by phone, off the platform.
+const STAFF_HOLD: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 60 * 60);
 
 impl ServiceRequestWorkflow {
     /// The staff path (see the module documentation). Its commands must stay as they
@@ -48,6 +57,9 @@ impl ServiceRequestWorkflow {
                     ),
                 };
                 Self::transition(ctx, to, actor, reason).await?;
+                if answer == VetAnswer::Accept && ctx.patched(STAFF_PATH_ENDS) {
+                    Self::hold_staff_request(ctx).await?;
+                }
             }
             None => {
                 let reason = format!(
@@ -82,6 +94,25 @@ impl ServiceRequestWorkflow {
             });
             offer.followups_sent = i32::try_from(sent).unwrap_or(i32::MAX);
             Self::record_offer(ctx, offer).await?;
+        }
+    }
+
+    /// The end of an accepted staff request (behind [`STAFF_PATH_ENDS`]): staff cancel it
+    /// within [`STAFF_HOLD`], or it expires then.
+    async fn hold_staff_request(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        let woken = Self::timer_or(ctx, STAFF_HOLD, |s| s.cancel.is_some()).await?;
+        ctx.state_mut(|s| s.closing = true);
+        match ctx.state_mut(|s| s.cancel.take()) {
+            Some(Cancel { actor, reason }) if woken == Woken::Condition => {
+                Self::transition(ctx, RequestState::Cancelled, actor, reason).await
+            }
+            _ => {
+                let days = STAFF_HOLD.as_secs() / 86_400;
+                let reason = format!(
+                    "arranged by phone: closed on the platform {days} days after the vet accepted"
+                );
+                Self::transition(ctx, RequestState::Expired, Actor::System, Some(reason)).await
+            }
         }
     }
 }
