@@ -91,8 +91,9 @@ pub async fn insert_request(
 }
 
 /// Applies one state change: appends it to the history and moves the projection, in one
-/// transaction. Idempotent on (request, seq): recording the same change again does
-/// nothing, and an older change never overwrites a newer state.
+/// transaction (`completed` marks the visit row completed too). Idempotent on (request,
+/// seq): recording the same change again does nothing, and an older change never
+/// overwrites a newer state.
 ///
 /// The row is created if it is missing (its creator's commit may have been lost after
 /// the workflow started), from `description`.
@@ -152,6 +153,16 @@ pub async fn record_transition(
                 ))
                 .execute(conn)
                 .await?;
+            if change.to == RequestState::Completed {
+                // The visit took place: its row says so too.
+                diesel::sql_query(
+                    "UPDATE visits SET status = 'completed', updated_at = now() \
+                     WHERE request_id = $1 AND status = 'scheduled' AND deleted_at IS NULL",
+                )
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .execute(conn)
+                .await?;
+            }
         }
         Ok(inserted == 1)
     })

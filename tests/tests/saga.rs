@@ -237,6 +237,8 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
         workflow_result(app, &id).await.state,
         domain::RequestState::Completed
     );
+    assert_eq!(visits(app, &id, "completed").await, 1, "the visit row too");
+    assert_eq!(visits(app, &id, "scheduled").await, 0);
     e2e::eventually("Ana thanked", Duration::from_secs(30), || async {
         (heard(app, ANA_PHONE, "owner_update", "realizada") == 1).then_some(())
     })
