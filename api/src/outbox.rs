@@ -14,12 +14,13 @@ use workflows::{DispatchMode, ServiceRequestInput, ServiceRequestWorkflow, searc
 
 use crate::AppState;
 
-/// The start options of a request's workflow: its fixed id, never reused, and the search
-/// attributes staff filter by.
+/// The start options of a request's workflow: its fixed id, never reused, the search
+/// attributes staff filter by, and the one-line `summary` the Temporal UI shows.
 pub fn start_options(
     state: &AppState,
     id: RequestId,
     owner: Option<OwnerId>,
+    summary: Option<String>,
 ) -> WorkflowStartOptions {
     let mut attributes = vec![
         search::REQUEST_ID.value_set(id.to_string()),
@@ -31,6 +32,7 @@ pub fn start_options(
     WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id.workflow_id())
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .search_attributes(SearchAttributes::new(attributes))
+        .maybe_static_summary(summary)
         .build()
 }
 
@@ -48,12 +50,16 @@ pub async fn start(
         state.settings.dispatch,
         DispatchMode::Candidates,
     );
+    let summary = {
+        let mut conn = db::conn(&state.pool).await?;
+        db::dispatch::request_summary(&mut conn, id).await?
+    };
     let started = state
         .temporal
         .start_workflow(
             ServiceRequestWorkflow::run,
             input,
-            start_options(state, id, owner),
+            start_options(state, id, owner, summary),
         )
         .await;
     match started {

@@ -155,6 +155,39 @@ pub async fn offer_context(
     Ok(rows.into_iter().next())
 }
 
+/// A one-line summary of a request for the Temporal UI: service, pet, the owner's first
+/// name, neighbourhood, local window (`Consulta · Luna · Ana · Palermo · 30/11 10:00-12:00`).
+/// Never a phone, a document or a street address.
+pub async fn request_summary(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<String>, Error> {
+    #[derive(QueryableByName)]
+    struct Summary {
+        #[diesel(sql_type = Text)]
+        line: String,
+    }
+    let rows: Vec<Summary> = diesel::sql_query(format!(
+        "SELECT concat_ws(' · ', COALESCE(s.name, r.description), p.name, \
+                split_part(o.full_name, ' ', 1), \
+                COALESCE((SELECT n.name FROM neighborhoods n \
+                           WHERE n.deleted_at IS NULL AND ST_Covers(n.area, a.location) \
+                           ORDER BY n.name LIMIT 1), a.city), \
+                to_char(lower(r.wanted) AT TIME ZONE '{LOCAL_TZ}', 'DD/MM HH24:MI') || '-' || \
+                to_char(upper(r.wanted) AT TIME ZONE '{LOCAL_TZ}', 'HH24:MI')) AS line \
+         FROM service_requests r \
+         LEFT JOIN services s ON s.id = r.service_id \
+         LEFT JOIN pets p ON p.id = r.pet_id \
+         LEFT JOIN pet_owners o ON o.id = r.owner_id \
+         LEFT JOIN owner_addresses a ON a.id = r.address_id \
+         WHERE r.id = $1"
+    ))
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next().map(|s| s.line))
+}
+
 /// Who to tell about a request: the owner's name and WhatsApp number, if known.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct OwnerContact {

@@ -70,6 +70,20 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
     assert_eq!(shown["neighborhood"], "Palermo");
     assert_eq!(shown["state"], "vet_asked");
 
+    // Staff see what the request is in the Temporal UI's one line, never a phone.
+    let described = app
+        .temporal
+        .get_workflow_handle::<workflows::ServiceRequestWorkflow>(format!("service-request:{id}"))
+        .describe(Default::default())
+        .await
+        .expect("describe");
+    let summary = described.static_summary().expect("a summary").to_owned();
+    assert!(
+        summary.starts_with("Consulta · Luna · ") && summary.contains(" · Palermo · "),
+        "{summary}"
+    );
+    assert!(!summary.contains("+549"), "{summary}");
+
     // A browser's form post confirms and gets a page back.
     let page = app
         .http

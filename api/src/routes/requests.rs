@@ -21,14 +21,11 @@ use domain::{
 };
 use serde::{Deserialize, Serialize};
 use temporalio_client::{
-    WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions, errors::WorkflowQueryError,
-    errors::WorkflowStartError,
+    WorkflowQueryOptions, errors::WorkflowQueryError, errors::WorkflowStartError,
 };
-use temporalio_common::search_attributes::SearchAttributes;
 use utoipa::ToSchema;
 use workflows::{
     RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
-    search,
 };
 
 use crate::{
@@ -112,14 +109,8 @@ async fn create(
         state.settings.dispatch,
         workflows::DispatchMode::Staff,
     );
-    let options =
-        WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id.workflow_id())
-            .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-            .search_attributes(SearchAttributes::new([
-                search::REQUEST_ID.value_set(id.to_string()),
-                search::REQUEST_STATE.value_set(RequestState::Pending.as_str().to_owned()),
-            ]))
-            .build();
+    let summary = format!("staff-created · {}", description.as_str());
+    let options = crate::outbox::start_options(&state, id, None, Some(summary));
 
     let duplicate = || ApiError::Conflict {
         kind: "duplicate-request",

@@ -12,7 +12,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 use super::{
     DispatchMode, Offer, OfferStatus, RequestStatus, ServiceRequestWorkflow, VetResponse,
     VetResponseOutcome,
-    effects::{REFUSALS_HANDLED, Woken, send_activity, to_utc},
+    effects::{REFUSALS_HANDLED, Woken, send_activity, summarized, to_utc},
     texts,
 };
 
@@ -230,7 +230,10 @@ impl ServiceRequestWorkflow {
                     attempt,
                     expires_at,
                 },
-                send_activity(),
+                summarized(
+                    send_activity(),
+                    format!("WhatsApp offer #{offer_no} to vet {vet} (message {attempt})"),
+                ),
             )
             .await;
         match sent {

@@ -53,6 +53,12 @@ pub(super) fn send_activity() -> ActivityOptions {
     .build()
 }
 
+/// `options` with the one line the Temporal UI shows for the activity.
+pub(super) fn summarized(mut options: ActivityOptions, summary: String) -> ActivityOptions {
+    options.summary = Some(summary);
+    options
+}
+
 /// One attempt of a provider activity.
 pub const PROVIDER_ATTEMPT: Duration = Duration::from_secs(90);
 /// How long a provider activity is retried before the workflow handles the failure.
@@ -124,7 +130,7 @@ impl ServiceRequestWorkflow {
                     key: format!("{key}:{seq}"),
                     text,
                 },
-                send_activity(),
+                summarized(send_activity(), format!("tell {audience:?}: {key}")),
             )
             .await;
         match sent {
@@ -163,7 +169,7 @@ impl ServiceRequestWorkflow {
                     key: format!("attention:{seq}"),
                     text: format!("{ATTENTION}{what}"),
                 },
-                send_activity(),
+                summarized(send_activity(), "alert staff: needs attention".into()),
             )
             .await;
         if let Err(e) = alert {
@@ -214,7 +220,13 @@ impl ServiceRequestWorkflow {
             attributes.push(search::VET_ID.value_set(vet.to_string()));
         }
         ctx.upsert_search_attributes(attributes);
-        ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
+        let summary = format!(
+            "record {} → {}",
+            input.change.from.unwrap_or_default(),
+            input.change.to
+        );
+        let options = summarized(db_activity(), summary);
+        ctx.execute_activity(RequestActivities::record_transition, input, options)
             .await?;
         Ok(())
     }
@@ -242,7 +254,9 @@ impl ServiceRequestWorkflow {
                 vet: None,
             }
         });
-        ctx.execute_activity(RequestActivities::record_transition, input, db_activity())
+        let summary = format!("note in {}", input.change.to);
+        let options = summarized(db_activity(), summary);
+        ctx.execute_activity(RequestActivities::record_transition, input, options)
             .await?;
         Ok(())
     }
