@@ -85,6 +85,45 @@ pub struct CheckPayment {
     pub payment: i64,
 }
 
+/// News of a payment whose request is over (its workflow closed). FROZEN wire type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LatePayment {
+    pub request: RequestId,
+    pub payment: i64,
+    /// What our records said of the payment when the news came (`None`: never seen).
+    pub known_status: Option<String>,
+}
+
+/// What to do about a [`LatePayment`]. FROZEN wire type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LateNews {
+    /// Approved, and nobody will use it: refund it.
+    Refund,
+    /// A payment we held changed after the end (charged back, refunded, in mediation):
+    /// staff must know.
+    Changed { from: String, to: String },
+    /// Nothing new: the visit's own payment told again, a rejection, not this request's.
+    Nothing,
+}
+
+impl LateNews {
+    /// Weighs MercadoPago's `status` against what we knew.
+    pub fn weigh(known: Option<&str>, status: &str) -> Self {
+        match (known, status) {
+            (Some(known), status) if known == status => Self::Nothing,
+            // (Recorded as approved while the request ran is the visit's payment, told
+            // again: the arm above. A stray one was refunded then, or staff told why not.)
+            (_, "approved") => Self::Refund,
+            (Some(from), to) if from == "approved" || from == "refunded" => Self::Changed {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
+            _ => Self::Nothing,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundPayment {
     pub request: RequestId,
@@ -312,6 +351,24 @@ impl PaymentActivities {
         Ok(closed)
     }
 
+    /// A closed request's payment news: the payment is fetched and recorded, and weighed
+    /// against what was known of it when the news came.
+    #[activity(name = "late_payment")]
+    pub async fn late_payment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        input: LatePayment,
+    ) -> Result<LateNews, ActivityError> {
+        let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
+        if payment.external_reference.as_deref() != Some(&input.request.to_string()) {
+            return Ok(LateNews::Nothing);
+        }
+        self.judge(input.request, &payment).await?;
+        let news = LateNews::weigh(input.known_status.as_deref(), &payment.status);
+        tracing::warn!(request = %input.request, payment = input.payment, status = %payment.status, ?news, "payment news for a closed request");
+        Ok(news)
+    }
+
     /// Refunds a payment in full, once per key, and records it.
     #[activity(name = "refund_payment")]
     pub async fn refund_payment(
@@ -347,5 +404,43 @@ impl PaymentActivities {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LateNews;
+
+    #[test]
+    fn late_news_is_weighed_against_what_was_known() {
+        // A payment nobody will use goes back; the visit's own, told again, stays.
+        assert_eq!(LateNews::weigh(None, "approved"), LateNews::Refund);
+        assert_eq!(
+            LateNews::weigh(Some("approved"), "approved"),
+            LateNews::Nothing
+        );
+        // A held payment that moved is for staff.
+        assert_eq!(
+            LateNews::weigh(Some("approved"), "charged_back"),
+            LateNews::Changed {
+                from: "approved".into(),
+                to: "charged_back".into()
+            }
+        );
+        assert!(matches!(
+            LateNews::weigh(Some("refunded"), "charged_back"),
+            LateNews::Changed { .. }
+        ));
+        // Already refunded, a rejection, a pending one: nothing to do.
+        assert_eq!(
+            LateNews::weigh(Some("refunded"), "refunded"),
+            LateNews::Nothing
+        );
+        assert_eq!(LateNews::weigh(None, "rejected"), LateNews::Nothing);
+        // Pending until after the end: nobody will use it either.
+        assert_eq!(
+            LateNews::weigh(Some("pending"), "approved"),
+            LateNews::Refund
+        );
     }
 }

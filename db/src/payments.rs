@@ -145,6 +145,21 @@ pub async fn insert_preference(
     Ok(())
 }
 
+/// What our records say of payment `id`'s status, if we ever saw it.
+pub async fn status(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<String>, Error> {
+    #[derive(QueryableByName)]
+    struct Status {
+        #[diesel(sql_type = Text)]
+        status: String,
+    }
+    let rows: Vec<Status> =
+        diesel::sql_query("SELECT status::text AS status FROM payments WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().next().map(|r| r.status))
+}
+
 /// Records a payment as MercadoPago last reported it (status only moves with the report).
 #[allow(clippy::too_many_arguments)]
 pub async fn record_payment(

@@ -674,4 +674,19 @@ async fn a_payment_made_after_cancelling_is_returned() {
     .await;
     let request = app.await_state(&id, "cancelled").await;
     assert!(!history_states(&request).contains(&"payed".to_owned()));
+    // Both are told, once, by the late payment's own workflow.
+    e2e::eventually("Ana and staff told", Duration::from_secs(30), || async {
+        let ana = app
+            .messages_to(ANA_PHONE, "owner_update")
+            .iter()
+            .filter(|m| m.template_params[1].contains("solicitud ya cerrada"))
+            .count();
+        let staff = app
+            .messages_to(STAFF_PHONE, "staff_alert")
+            .iter()
+            .filter(|m| m.template_params[0].contains("con la solicitud cerrada"))
+            .count();
+        (ana == 1 && staff == 1).then_some(())
+    })
+    .await;
 }

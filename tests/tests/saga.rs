@@ -249,6 +249,57 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
         "confirmed-completed.json",
     )
     .await;
+
+    // Months later MercadoPago tells of the payment again: once as it was (nothing to
+    // do, it paid the visit), then charged back (recorded, staff told).
+    let payment = app.mercadopago.payments()[0]["id"].clone();
+    let status_url = |status: &str| {
+        let url = format!(
+            "{}/_emulator/payments/{payment}/status",
+            app.mercadopago_base
+        );
+        app.http.post(url).json(&json!({ "status": status })).send()
+    };
+    assert_eq!(status_url("approved").await.expect("POST").status(), 200);
+    assert_eq!(
+        status_url("charged_back").await.expect("POST").status(),
+        200
+    );
+    e2e::eventually(
+        "staff told of the charge-back",
+        Duration::from_secs(30),
+        || async {
+            (heard(
+                app,
+                STAFF_PHONE,
+                "staff_alert",
+                "pasó de approved a charged_back",
+            ) == 1)
+                .then_some(())
+        },
+    )
+    .await;
+    e2e::eventually("the charge-back recorded", Duration::from_secs(30), || async {
+        (app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND status = 'charged_back'"
+            ))
+            .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    let refunds = app
+        .mercadopago
+        .payments()
+        .iter()
+        .filter(|p| p["status"] == "refunded")
+        .count();
+    assert_eq!(refunds, 0, "the visit's own payment is never refunded");
+    assert_eq!(
+        app.await_state(&id, "completed").await["state"],
+        "completed"
+    );
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use activities::{
     settings::{SettingsError, TemporalSettings, env_or, env_required},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
-use workflows::ServiceRequestWorkflow;
+use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow};
 
 /// The worker's configuration, read once from the environment.
 #[derive(Debug, Clone)]
@@ -100,6 +100,7 @@ pub async fn run(
     let runtime = temporalio_sdk::Runtime::from_current_tokio(Default::default())?;
     let options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
+        .register_workflow::<LatePaymentWorkflow>()?
         .register_activities(RequestActivities::new(pool.clone()))
         .register_activities(PaymentActivities::new(
             pool.clone(),

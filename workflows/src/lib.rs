@@ -1,7 +1,10 @@
 //! Workflow definitions. Everything here must be deterministic: time comes from the
 //! workflow context, waiting from SDK timers and `select!`, effects from activities.
 
+pub mod late_payment;
 pub mod service_request;
+
+pub use late_payment::LatePaymentWorkflow;
 
 pub use service_request::{
     Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, PROVIDER_ATTEMPT,
@@ -14,6 +17,7 @@ pub mod names {
     /// The task queue the worker polls by default.
     pub const DEFAULT_TASK_QUEUE: &str = "service-requests";
     pub const SERVICE_REQUEST_WORKFLOW: &str = "ServiceRequestWorkflow";
+    pub const LATE_PAYMENT_WORKFLOW: &str = "LatePaymentWorkflow";
     pub const VET_RESPONSE_UPDATE: &str = "vet_response";
     pub const COORDINATE_UPDATE: &str = "coordinate";
     pub const REASSIGN_UPDATE: &str = "reassign";

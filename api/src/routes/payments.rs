@@ -3,10 +3,12 @@
 //! A notification is believed only as far as its signature goes, and even then it only
 //! says "look at payment N": it is stored once (a repeat delivery is acknowledged and
 //! ignored), answered at once, and handed to the workflow of the payment's request,
-//! which fetches the payment from MercadoPago itself.
+//! which fetches the payment from MercadoPago itself; when that workflow is over, to a
+//! `LatePaymentWorkflow` of its own.
 
 use std::collections::HashMap;
 
+use activities::payments::LatePayment;
 use axum::{
     Json, Router,
     body::Bytes,
@@ -16,9 +18,12 @@ use axum::{
 };
 use domain::{Actor, RequestId};
 use serde::{Deserialize, Serialize};
-use temporalio_client::{WorkflowSignalOptions, errors::WorkflowInteractionError};
+use temporalio_client::{
+    WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
+    errors::{WorkflowInteractionError, WorkflowStartError},
+};
 use utoipa::ToSchema;
-use workflows::{Cancel, ServiceRequestWorkflow};
+use workflows::{Cancel, LatePaymentWorkflow, ServiceRequestWorkflow};
 
 use crate::{
     AppState,
@@ -204,44 +209,40 @@ async fn mercadopago_webhook(
     }))
 }
 
-/// A payment approved for a request that is already over (paid through a link still
-/// open after a cancellation): refunded, with the same key the workflow would use, and
-/// recorded.
-async fn return_closed_payment(
+/// News of a payment whose request's workflow is over: a `LatePaymentWorkflow` of its
+/// own (one per payment and status, so a repeated webhook starts nothing new) refunds an
+/// approved payment nobody will use, or tells staff of a payment that changed after the
+/// end (a charge-back), with the usual retries.
+async fn hand_over_late(
     state: &AppState,
     request: RequestId,
     payment: &activities::mercadopago::Payment,
 ) -> anyhow::Result<()> {
-    let mut conn = db::conn(&state.pool).await?;
-    let closed = db::requests::find_request(&mut conn, request)
-        .await?
-        .is_some_and(|r| r.request.state.is_terminal());
-    if payment.status != "approved" || !closed {
-        return Ok(());
-    }
-    db::payments::record_payment(
-        &mut conn,
-        payment.id,
+    let known_status = {
+        let mut conn = db::conn(&state.pool).await?;
+        db::payments::status(&mut conn, payment.id).await?
+    };
+    let input = LatePayment {
         request,
-        &payment.status,
-        payment.status_detail.as_deref(),
-        &payment.amount.to_string(),
-        &payment.currency,
-        payment.date_approved,
-        &payment.raw,
-    )
-    .await?;
-    drop(conn);
-    let refund = state
-        .mercadopago
-        .refund(payment.id, &format!("refund:{request}:{}", payment.id))
-        .await?;
-    let mut amount = refund.amount;
-    amount.rescale(2);
-    let mut conn = db::conn(&state.pool).await?;
-    db::payments::record_refund(&mut conn, payment.id, &amount.to_string()).await?;
-    tracing::warn!(%request, payment = payment.id, %amount, "payment for a closed request refunded");
-    Ok(())
+        payment: payment.id,
+        known_status,
+    };
+    let id = format!("late-payment:{}:{}", payment.id, payment.status);
+    let options = WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .static_summary(format!(
+            "payment {} is {} after request {request} closed",
+            payment.id, payment.status
+        ))
+        .build();
+    match state
+        .temporal
+        .start_workflow(LatePaymentWorkflow::run, input, options)
+        .await
+    {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Tells the workflow of the payment's request about it, and marks the event done.
@@ -289,7 +290,7 @@ pub async fn hand_over(
             // The request's workflow is over (cancelled, expired): nobody will use this
             // money, so an approved payment goes back.
             Err(WorkflowInteractionError::NotFound(_)) => {
-                return_closed_payment(state, request, &payment).await?;
+                hand_over_late(state, request, &payment).await?;
             }
             Err(e) => return Err(e.into()),
         }

@@ -39,7 +39,7 @@ pub(super) fn db_activity() -> ActivityOptions {
 /// settings that do not fit inside [`PROVIDER_ATTEMPT`]); between attempts back off up
 /// to a minute, and give up after [`PROVIDER_GIVE_UP`]. Refusals fail at once
 /// (non-retryable). A failure is the workflow's to handle, never its end.
-pub(super) fn send_activity() -> ActivityOptions {
+pub(crate) fn send_activity() -> ActivityOptions {
     ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
         schedule_to_close: PROVIDER_GIVE_UP,
         start_to_close: PROVIDER_ATTEMPT,

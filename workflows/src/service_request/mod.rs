@@ -32,6 +32,7 @@ mod staff_path;
 mod texts;
 
 pub use contract::*;
+pub(crate) use effects::send_activity;
 pub use effects::{PROVIDER_ATTEMPT, PROVIDER_GIVE_UP};
 
 use chrono::{DateTime, Utc};
