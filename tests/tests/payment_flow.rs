@@ -639,6 +639,11 @@ async fn a_payment_made_after_cancelling_is_returned() {
     let flow = Flow::start(1, policy()).await;
     let (app, w) = (&flow.app, &flow.w);
     let (id, preference) = coordinated(&flow).await;
+    // Ana pays in cash at a counter: pending until the money arrives.
+    let payment = app
+        .mercadopago
+        .pay(&preference, "pending", None)
+        .expect("pending");
     let (status, _) = app
         .call(
             &w.booking.ana,
@@ -649,11 +654,20 @@ async fn a_payment_made_after_cancelling_is_returned() {
         .await;
     assert_eq!(status, 202);
     app.await_state(&id, "cancelled").await;
-    // The link still works at MercadoPago; Ana pays anyway.
-    let payment = app
-        .mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
+    // The link is closed: nobody can pay for the cancelled visit any more.
+    assert!(app.mercadopago.pay(&preference, "approved", None).is_err());
+    // The cash arrives after the request is over.
+    let approved = app
+        .http
+        .post(format!(
+            "{}/_emulator/payments/{}/status",
+            app.mercadopago_base, payment["id"]
+        ))
+        .json(&json!({ "status": "approved" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(approved.status(), 200);
     e2e::eventually("the payment returned", Duration::from_secs(30), || async {
         app.mercadopago
             .payments()
@@ -674,17 +688,18 @@ async fn a_payment_made_after_cancelling_is_returned() {
     .await;
     let request = app.await_state(&id, "cancelled").await;
     assert!(!history_states(&request).contains(&"payed".to_owned()));
-    // Both are told, once, by the late payment's own workflow.
+    // Both are told, once: by the request's workflow if it was still settling its
+    // payments, else by the late payment's own workflow.
     e2e::eventually("Ana and staff told", Duration::from_secs(30), || async {
         let ana = app
             .messages_to(ANA_PHONE, "owner_update")
             .iter()
-            .filter(|m| m.template_params[1].contains("solicitud ya cerrada"))
+            .filter(|m| m.template_params[1].contains("te lo devolvimos"))
             .count();
         let staff = app
             .messages_to(STAFF_PHONE, "staff_alert")
             .iter()
-            .filter(|m| m.template_params[0].contains("con la solicitud cerrada"))
+            .filter(|m| m.template_params[0].contains("devuelto $ 12000.00"))
             .count();
         (ana == 1 && staff == 1).then_some(())
     })

@@ -44,6 +44,8 @@ impl ServiceRequestWorkflow {
                 }
             }
         });
+        // Nobody may pay for a visit that is not happening.
+        Self::close_payment_links(ctx).await?;
         let mut refunded = None;
         if let Some(payment) = payment {
             refunded = Self::refund(ctx, payment).await?;

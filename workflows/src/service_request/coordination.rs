@@ -1,10 +1,7 @@
 //! Coordination: the accepted vet (or staff) sets the visit's start, which books the
 //! vet's time; staff may send an accepted or coordinated request back to dispatch.
 
-use activities::{
-    dispatch::{Audience, BookVisit, DispatchActivities},
-    payments::{ExpireLinks, PaymentActivities},
-};
+use activities::dispatch::{Audience, BookVisit, DispatchActivities};
 use db::dispatch::Booking;
 use std::time::Duration;
 
@@ -13,7 +10,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     Coordinate, CoordinateOutcome, OfferStatus, Reassign, ServiceRequestWorkflow,
-    effects::{Woken, db_activity, send_activity, to_utc},
+    effects::{Woken, db_activity, to_utc},
     texts,
 };
 use crate::search;
@@ -27,10 +24,6 @@ const REJECTERS_NOT_ASKED_AGAIN: &str = "rejecters-not-asked-again";
 
 /// The accepted vet has a deadline to set the time (added after the payment histories).
 const COORDINATE_DEADLINE: &str = "coordinate-deadline";
-
-/// A reassignment closes the request's payment links: the visit they were for is gone
-/// (added after the saga histories).
-const OLD_LINKS_CLOSED: &str = "old-links-closed";
 
 /// The owner is told the agreed time by the workflow's main path, not inside the
 /// `coordinate` update: the vet's call answers as soon as the time is booked, and a slow
@@ -116,20 +109,7 @@ impl ServiceRequestWorkflow {
             ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
                 .await?;
         }
-        if ctx.state(|s| s.payment_link.is_some()) && ctx.patched(OLD_LINKS_CLOSED) {
-            // A payment that still gets through is refunded when the request ends.
-            let at = to_utc(ctx.workflow_time());
-            let closed = ctx
-                .execute_activity(
-                    PaymentActivities::expire_payment_links,
-                    ExpireLinks { request, at },
-                    send_activity(),
-                )
-                .await;
-            if let Err(e) = closed {
-                Self::trouble(ctx, format!("the old payment link stays open: {e}")).await?;
-            }
-        }
+        Self::close_payment_links(ctx).await?;
         if ctx.patched(REJECTERS_NOT_ASKED_AGAIN) {
             ctx.state_mut(|s| {
                 let rejected = s

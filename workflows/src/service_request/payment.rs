@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use activities::{
     dispatch::{Audience, DispatchActivities},
-    payments::{CheckPayment, CreatePreference, PaymentActivities, RefundPayment, Verdict},
+    payments::{
+        CheckPayment, CreatePreference, ExpireLinks, PaymentActivities, RefundPayment, Verdict,
+    },
 };
 use chrono::{DateTime, Utc};
 use domain::{Actor, RequestState};
@@ -13,7 +15,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     ServiceRequestWorkflow,
-    effects::{REFUSALS_HANDLED, Woken, db_activity, seconds, send_activity, to_utc},
+    effects::{REFUSALS_HANDLED, Woken, db_activity, seconds, send_activity, summarized, to_utc},
     texts,
 };
 
@@ -31,6 +33,10 @@ pub(super) enum Collected {
 /// approved payment the visit is not paid with is refunded (added after the first
 /// payment histories).
 pub(super) const PAYMENTS_SETTLED: &str = "payments-settled";
+
+/// A reassignment or a cancellation closes the request's payment links: the visit they
+/// were for is gone (added after the saga histories).
+const OLD_LINKS_CLOSED: &str = "old-links-closed";
 
 impl ServiceRequestWorkflow {
     /// The payment link, reminders, and the webhooks' news until paid or the deadline
@@ -362,6 +368,28 @@ impl ServiceRequestWorkflow {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Closes the request's payment links at MercadoPago (behind [`OLD_LINKS_CLOSED`]).
+    /// Best effort: a payment that still gets through is refunded when the request
+    /// ends, or by its late-payment workflow after.
+    pub(super) async fn close_payment_links(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        if ctx.state(|s| s.payment_link.is_none()) || !ctx.patched(OLD_LINKS_CLOSED) {
+            return Ok(());
+        }
+        let request = ctx.state(|s| s.input.request);
+        let at = to_utc(ctx.workflow_time());
+        let closed = ctx
+            .execute_activity(
+                PaymentActivities::expire_payment_links,
+                ExpireLinks { request, at },
+                summarized(send_activity(), "close the payment links".into()),
+            )
+            .await;
+        if let Err(e) = closed {
+            Self::trouble(ctx, format!("the old payment link stays open: {e}")).await?;
+        }
+        Ok(())
     }
 
     /// Not paid by the deadline: `expired`, the vet's time released, both told.
