@@ -510,7 +510,9 @@ impl TestApp {
         )
     }
 
-    /// Any request, signed in with `token` (an empty token is not a valid one).
+    /// Any request, signed in with `token` (an empty token is not a valid one). Like a
+    /// real frontend, a `503`/`504` (a dependency away for a moment) is tried again, a
+    /// few times, a little later; whatever answers then is the answer.
     pub async fn call(
         &self,
         token: &str,
@@ -518,16 +520,25 @@ impl TestApp {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        let mut request = self.http.request(method, self.url(path)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self
+                .http
+                .request(method.clone(), self.url(path))
+                .bearer_auth(token);
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let response = request.send().await.expect("request");
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(serde_json::Value::Null);
+            if matches!(status, 503 | 504) && attempt < 3 {
+                tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+                continue;
+            }
+            return (status, body);
         }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
     }
 
     /// Registers an owner account and returns its access token.

@@ -39,23 +39,37 @@ async fn call(
     url: &str,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let mut request = http.request(method.clone(), url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    // As a frontend does: a 503/504, or a 202 `pending` from a command whose outcome was
+    // not known in time, is sent again a little later (every command carries an update
+    // id, so the same call again is safe and gets the first outcome).
+    let mut attempt = 0u64;
+    loop {
+        attempt += 1;
+        let mut request = http.request(method.clone(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("{method} {url}"))?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let again = matches!(status.as_u16(), 503 | 504)
+            || (status.as_u16() == 202 && value["status"] == "pending");
+        if again && attempt < 10 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * attempt)).await;
+            continue;
+        }
+        if !status.is_success() {
+            bail!("{method} {url}: {status} {text}");
+        }
+        return Ok(value);
     }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {url}"))?;
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("{method} {url}: {status} {text}");
-    }
-    Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
 async fn login(http: &reqwest::Client, email: &str, password: &str) -> anyhow::Result<String> {
