@@ -538,3 +538,53 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancelled_request() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    for round in 0..3 {
+        let start = w.start + chrono::Duration::minutes(15 * round);
+        let id = check_out(app, w, start).await;
+        let round_no = usize::try_from(round).expect("round");
+        let offers = app
+            .await_messages(&w.vets[0].2, "vet_offer", round_no + 1)
+            .await;
+        let (status, _) = app
+            .post_link(&e2e::offer_link(
+                &offers[round_no],
+                domain::VetAnswer::Accept,
+            ))
+            .await;
+        assert_eq!(status, 200);
+        app.await_state(&id, "vet_accepted").await;
+        let coordinate = format!("/api/v1/service-requests/{id}/coordinate");
+        let cancel = format!("/api/v1/service-requests/{id}/cancel");
+        let ((coordinated, body), (cancelled, _)) = tokio::join!(
+            app.call(
+                &w.vets[0].1,
+                Method::POST,
+                &coordinate,
+                Some(json!({ "start": start }))
+            ),
+            app.call(&w.booking.ana, Method::POST, &cancel, Some(json!({}))),
+        );
+        // Either order is fine; a booked visit on a cancelled request is not.
+        assert!([200, 409].contains(&coordinated), "{coordinated} {body}");
+        assert!([202, 409].contains(&cancelled), "{cancelled}");
+        if cancelled == 409 {
+            // The cancel came while the time was being booked: once it is, Ana may
+            // cancel (before paying), and does.
+            app.await_state(&id, "coordinated").await;
+            let (status, _) = app
+                .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
+                .await;
+            assert_eq!(status, 202);
+        }
+        app.await_state(&id, "cancelled").await;
+        e2e::eventually("the vet's time free", Duration::from_secs(30), || async {
+            (visits(app, &id, "scheduled").await == 0).then_some(())
+        })
+        .await;
+    }
+}
