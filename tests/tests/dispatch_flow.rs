@@ -147,6 +147,12 @@ async fn a_reject_moves_the_offer_to_the_next_vet_who_accepts() {
         .await;
     assert_eq!(status, 409, "{late}");
     assert!(problem_type(&late).ends_with("offer-answered"), "{late}");
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "rejected-then-next-vet-accepts.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -599,6 +605,12 @@ async fn a_visit_cannot_be_set_in_the_past() {
     assert_eq!(e2e::problem_fields(&body), ["start"]);
     app.await_state(&id, "vet_accepted").await;
     assert_eq!(app.db.count("SELECT count(*) AS n FROM visits").await, 0);
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "coordinate-refused-in-the-past.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -629,4 +641,10 @@ async fn no_vet_is_asked_once_the_wanted_time_has_come() {
         "the wanted time came before any of the 1 vets asked accepted"
     );
     assert!(app.messages_to(phone(w, 1), "vet_offer").is_empty());
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "cascade-stops-at-the-window-start.json",
+    )
+    .await;
 }

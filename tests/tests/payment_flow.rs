@@ -140,6 +140,12 @@ async fn reminders_go_out_until_paid_and_stop_then() {
         2,
         "no reminder after paying"
     );
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "payment-reminders-then-paid.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -173,6 +179,12 @@ async fn never_paid_the_request_expires_and_the_vets_time_is_released() {
         .then_some(())
     })
     .await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "unpaid-expired.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -192,6 +204,12 @@ async fn a_rejected_payment_is_told_and_a_later_approval_confirms() {
         .pay(&preference, "approved", None)
         .expect("paid");
     app.await_state(&id, "confirmed").await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "payment-rejected-then-approved.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -209,6 +227,12 @@ async fn a_payment_for_another_amount_alerts_staff_and_confirms_nothing() {
     );
     let request = app.await_state(&id, "coordinated").await;
     assert!(!history_states(&request).contains(&"payed".to_owned()));
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "payment-amount-mismatch.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -329,6 +353,12 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
         1
     );
     app.await_messages(&w.vets[0].2, "vet_update", 1).await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "cancelled-with-a-payment-link.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -542,6 +572,12 @@ async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
         (&json!("confirmed"), &json!("confirmed"))
     );
     assert_eq!(request["state"], "confirmed");
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "confirmed-charged-back.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -632,6 +668,12 @@ async fn a_cancel_racing_a_payment_refunds_it() {
         .find(|p| p["id"] == payment["id"])
         .expect("the payment");
     assert_eq!(refunded["status"], "refunded");
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "cancel-racing-a-payment-refunded.json",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -588,3 +588,40 @@ async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancell
         .await;
     }
 }
+
+#[tokio::test]
+async fn an_owner_who_cancels_while_vets_are_asked_ends_it_and_the_link_says_so() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let (status, body) = app
+        .call(
+            &w.booking.ana,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/cancel"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    app.await_state(&id, "cancelled").await;
+    assert_eq!(
+        workflow_result(app, &id).await.state,
+        domain::RequestState::Cancelled
+    );
+    // The vet presses the link afterwards: told it is over, nothing changes.
+    let (status, late) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 409, "{late}");
+    assert_eq!(
+        app.await_state(&id, "cancelled").await["vet_id"],
+        Value::Null
+    );
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "cancelled-during-dispatch.json",
+    )
+    .await;
+}
