@@ -58,6 +58,9 @@ impl OfferLinks {
 }
 
 /// What a dispatch round works with.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub window_start: DateTime<Utc>,
@@ -68,6 +71,8 @@ pub struct Plan {
     pub candidates: Vec<VetId>,
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanInput {
     pub request: RequestId,
@@ -75,6 +80,9 @@ pub struct PlanInput {
 }
 
 /// One WhatsApp message of an offer: `attempt` 0 is the offer, then its follow-ups.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendOffer {
     pub request: RequestId,
@@ -85,6 +93,9 @@ pub struct SendOffer {
 }
 
 /// Who a notice is for.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
@@ -95,6 +106,9 @@ pub enum Audience {
 }
 
 /// A notice about a request; `key` makes it once-only (e.g. `expired`).
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notice {
     pub request: RequestId,
@@ -103,6 +117,8 @@ pub struct Notice {
     pub text: String,
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BookVisit {
     pub request: RequestId,

@@ -35,6 +35,8 @@ impl PaymentLinks {
     }
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CreatePreference {
     pub request: RequestId,
@@ -52,6 +54,8 @@ pub struct ExpireLinks {
     pub at: DateTime<Utc>,
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentLink {
     pub preference_id: String,
@@ -60,6 +64,9 @@ pub struct PaymentLink {
 
 /// What a payment means for the request, checked against MercadoPago and the frozen
 /// price.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
 pub enum Verdict {
@@ -79,6 +86,8 @@ pub enum Verdict {
     Nothing,
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckPayment {
     pub request: RequestId,
@@ -124,6 +133,8 @@ impl LateNews {
     }
 }
 
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundPayment {
     pub request: RequestId,

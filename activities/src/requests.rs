@@ -9,6 +9,9 @@ use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
 /// Input of [`RequestActivities::record_transition`].
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordTransition {
     pub request: RequestId,

@@ -212,6 +212,9 @@ pub async fn owner_contact(
 }
 
 /// What booking the vet's time gave.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Booking {

@@ -170,6 +170,9 @@ pub async fn record_transition(
 }
 
 /// One offer of a request to a vet, as the workflow last saw it.
+///
+/// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
+/// fields are only ever added, with a serde default; nothing is renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OfferRecord {
     pub request: RequestId,

@@ -240,6 +240,9 @@ impl FromStr for VetAnswer {
 
 /// Delays and counts of dispatch, carried in the workflow input so that tests can use
 /// seconds, the time-skipping server days, and production its configured defaults.
+///
+/// FROZEN wire type: every workflow's input holds it, so a field is only ever added with
+/// a serde default that keeps saved histories' behaviour, and a default never changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchPolicy {
     /// How long to wait for a vet's answer before re-sending the offer.
