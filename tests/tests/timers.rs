@@ -240,3 +240,50 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
     )
     .await;
 }
+
+#[tokio::test]
+async fn staff_may_cancel_a_staff_request_the_moment_its_answer_is_recorded() {
+    let setup = setup().await;
+    let (workflow_id, handle) = start(&setup, DispatchPolicy::default()).await;
+    let request = workflow_id.trim_start_matches("service-request:");
+    let asked = format!(
+        "SELECT count(*) AS n FROM state_history WHERE request_id = '{request}' AND to_state = 'vet_asked'"
+    );
+    eventually("the vet to be asked", Duration::from_secs(30), || async {
+        (setup.db.count(&asked).await == 1).then_some(())
+    })
+    .await;
+    let outcome = handle
+        .execute_update(
+            ServiceRequestWorkflow::vet_response,
+            VetResponse {
+                answer: domain::VetAnswer::Accept,
+                vet: None,
+                offer_no: None,
+                by_vet: false,
+            },
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await
+        .expect("the answer is taken");
+    assert_eq!(outcome, workflows::VetResponseOutcome::Accepted);
+    // At once, before the workflow has moved the state on.
+    handle
+        .execute_update(
+            ServiceRequestWorkflow::cancel,
+            workflows::Cancel {
+                actor: domain::Actor::Staff(uuid::Uuid::new_v4()),
+                reason: Some("la dueña llamó".into()),
+            },
+            WorkflowExecuteUpdateOptions::default(),
+        )
+        .await
+        .expect("the cancellation is taken");
+    unlock(&setup.client).await;
+    let status = handle
+        .get_result(WorkflowGetResultOptions::default())
+        .await
+        .expect("the workflow finishes");
+    lock(&setup.client).await;
+    assert_eq!(status.state, domain::RequestState::Cancelled);
+}

@@ -281,8 +281,12 @@ impl ServiceRequestWorkflow {
         input: &Cancel,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         if self.input.mode == DispatchMode::Staff {
-            // A staff request is cancelled by staff, once a vet accepted it.
-            if self.state != RequestState::VetAccepted || self.closing {
+            // A staff request is cancelled by staff, once a vet accepted it (the answer
+            // may be recorded a moment before the state moves).
+            let accepted = self.state == RequestState::VetAccepted
+                || (self.state == RequestState::VetAsked
+                    && self.response.is_some_and(|r| r.answer == VetAnswer::Accept));
+            if !accepted || self.closing {
                 let why = format!("the request is {}, it cannot be cancelled here", self.state);
                 return Err(Refusal::State(why).into());
             }
