@@ -625,3 +625,47 @@ async fn an_owner_who_cancels_while_vets_are_asked_ends_it_and_the_link_says_so(
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_notice_mercately_refuses_is_noted_for_staff_and_the_request_goes_on() {
+    let flow = Flow::start(1, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    // The key was rotated for a moment: Mercately answers 401 to the owner's news.
+    app.mercately.fail_next(1, 401, Duration::ZERO);
+    let (status, _) = app
+        .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
+        .await;
+    assert_eq!(status, 200);
+    let request = app
+        .await_request(&id, "the refusal noted", |r| {
+            reasons(r)
+                .iter()
+                .any(|x| x.starts_with("needs attention: the owner could not be told (accepted)"))
+        })
+        .await;
+    assert_eq!(request["state"], "vet_accepted");
+    e2e::eventually("staff alerted", Duration::from_secs(30), || async {
+        (heard(
+            app,
+            STAFF_PHONE,
+            "staff_alert",
+            "the owner could not be told",
+        ) == 1)
+            .then_some(())
+    })
+    .await;
+    assert!(app.messages_to(ANA_PHONE, "owner_update").is_empty());
+    // The request goes on: the vet sets the time, Ana hears that.
+    let (status, body) = app
+        .call(
+            &w.vets[0].1,
+            Method::POST,
+            &format!("/api/v1/service-requests/{id}/coordinate"),
+            Some(json!({ "start": w.start })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    app.await_messages(ANA_PHONE, "owner_update", 1).await;
+}
