@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ids::{OwnerId, VetId};
 
-/// Where a service request is in its lifecycle (DOMAIN.md, "The service request lifecycle").
+/// Where a service request is in its lifecycle (`docs/DOMAIN.md`, "A request's life").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(

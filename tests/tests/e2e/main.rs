@@ -40,3 +40,4 @@ mod mercately;
 // The project itself
 mod config;
 mod demo;
+mod docs;
