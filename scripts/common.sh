@@ -36,6 +36,25 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# What listens on TCP port $1 ("pid 123 (api)"), or nothing when the port is free.
+port_holder() {
+  local port=$1 line
+  wait_for_port 127.0.0.1 "$port" 0 || return 0
+  line="$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(("[^"]*",pid=[0-9]*' | head -1 || true)"
+  if [ -n "$line" ]; then
+    printf 'pid %s (%s)' "${line##*pid=}" "$(printf '%s' "$line" | sed 's/users:(("\([^"]*\)".*/\1/')"
+  else
+    printf 'another process'
+  fi
+}
+
+# Stops with a clear message when TCP port $1 (for $2, set by $3) is already taken.
+require_free_port() {
+  local holder
+  holder="$(port_holder "$1")"
+  [ -z "$holder" ] || die "port $1, wanted by $2, is taken by $holder: stop it, or set $3 to another address"
+}
+
 # Waits until host:port accepts TCP connections, up to $3 seconds.
 wait_for_port() {
   local host=$1 port=$2 deadline=$((SECONDS + ${3:-60}))

@@ -13,16 +13,41 @@ export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://$API_BIND}"
 export MP_WEBHOOK_SECRET="${MP_WEBHOOK_SECRET:-sandbox-mp-webhook-secret}"
+# Where the emulators listen, and the clients pointed at them.
+export SANDBOX_MERCATELY_BIND="${SANDBOX_MERCATELY_BIND:-127.0.0.1:8091}"
+export SANDBOX_MERCADOPAGO_BIND="${SANDBOX_MERCADOPAGO_BIND:-127.0.0.1:8092}"
+export MERCATELY_BASE_URL="${MERCATELY_BASE_URL:-http://$SANDBOX_MERCATELY_BIND/retailers/api/v1}"
+export MP_BASE_URL="${MP_BASE_URL:-http://$SANDBOX_MERCADOPAGO_BIND}"
 
 bash "$ROOT/scripts/ensure-postgres.sh"
 bash "$ROOT/scripts/ensure-temporal.sh"
 
-log "building the api, the worker and the sandbox emulators"
-cargo build --quiet --bin api --bin worker --bin sandbox
+require_free_port "${API_BIND##*:}" "the API" API_BIND
+require_free_port "${SANDBOX_MERCATELY_BIND##*:}" "the Mercately emulator" SANDBOX_MERCATELY_BIND
+require_free_port "${SANDBOX_MERCADOPAGO_BIND##*:}" "the MercadoPago emulator" SANDBOX_MERCADOPAGO_BIND
+
+log "building the api, the worker and the sandbox emulators (the first build takes about 10 minutes on 2 cores; later ones seconds)"
+cargo build --bin api --bin worker --bin sandbox
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET_DIR/debug"
 
 pids=()
+names=()
+# Starts "$@" in the background as the process called $1 (for the messages below).
+start() {
+  local name=$1
+  shift
+  "$@" &
+  pids+=($!)
+  names+=("$name")
+}
+name_of() {
+  local i
+  for i in "${!pids[@]}"; do
+    [ "${pids[$i]}" = "$1" ] && { printf '%s' "${names[$i]}"; return; }
+  done
+  printf 'a process'
+}
 cleanup() {
   trap - INT TERM EXIT
   if [ ${#pids[@]} -gt 0 ]; then
@@ -37,10 +62,11 @@ mkdir -p "$DATA"
 if wait_for_port 127.0.0.1 "$TEMPORAL_PORT" 0; then
   log "Temporal already listens on :$TEMPORAL_PORT; using it"
 else
+  require_free_port "$TEMPORAL_UI_PORT" "the Temporal UI" TEMPORAL_UI_PORT
   log "starting the Temporal dev server (state in .data/temporal.db, log in .data/temporal.log)"
-  bash "$ROOT/scripts/temporal-dev.sh" "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$DATA/temporal.db" \
-    >"$DATA/temporal.log" 2>&1 &
-  pids+=($!)
+  start "the Temporal dev server (log: .data/temporal.log)" \
+    bash -c 'exec bash "$0/scripts/temporal-dev.sh" "$1" "$2" "$3" >"$4" 2>&1' \
+    "$ROOT" "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$DATA/temporal.db" "$DATA/temporal.log"
   wait_for_port 127.0.0.1 "$TEMPORAL_PORT" 60 || die "Temporal did not start; see .data/temporal.log"
 fi
 
@@ -51,13 +77,10 @@ log "loading demo data"
 
 # The external services' emulators (Mercately, MercadoPago); deployments point the
 # clients at the real services instead.
-"$BIN/sandbox" &
-pids+=($!)
-"$BIN/worker" &
-pids+=($!)
-"$BIN/api" serve &
-pids+=($!)
-wait_for_port "${API_BIND%:*}" "${API_BIND##*:}" 60 || die "the API did not start"
+start "the sandbox emulators" "$BIN/sandbox"
+start "the worker" "$BIN/worker"
+start "the API" "$BIN/api" serve
+wait_for_port "${API_BIND%:*}" "${API_BIND##*:}" 60 || die "the API did not start (its log is above)"
 
 cat <<MSG
 
@@ -66,8 +89,8 @@ cat <<MSG
     API docs     http://$API_BIND/api/docs  (OpenAPI: http://$API_BIND/api/v1/openapi.json)
     Health       http://$API_BIND/readyz
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
-    WhatsApp     http://127.0.0.1:8091/_emulator/messages  (what the Mercately emulator received)
-    Payments     http://127.0.0.1:8092/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
+    WhatsApp     http://$SANDBOX_MERCATELY_BIND/_emulator/messages  (what the Mercately emulator received)
+    Payments     http://$SANDBOX_MERCADOPAGO_BIND/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
 
   Try it:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
@@ -79,4 +102,10 @@ cat <<MSG
   Ctrl-C stops everything started here.
 
 MSG
-wait -n "${pids[@]}" || true
+# When one process ends, say which and how before stopping the others.
+status=0
+wait -n -p ended "${pids[@]}" || status=$?
+if [ -n "${ended:-}" ]; then
+  printf '\033[1;31m%s stopped (exit status %s); its last lines are above. Stopping the rest.\033[0m\n' \
+    "$(name_of "$ended")" "$status" >&2
+fi

