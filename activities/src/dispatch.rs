@@ -49,8 +49,9 @@ impl OfferLinks {
     /// The page a vet opens to accept (or reject) the offer.
     pub fn link(&self, token: &OfferToken, answer: domain::VetAnswer) -> String {
         format!(
-            "{}/api/v1/offers/{}/{}",
+            "{}{}/{}/{}",
             self.public_base_url.trim_end_matches('/'),
+            domain::paths::OFFERS,
             token.sign(&self.secret),
             answer.as_str()
         )

@@ -73,7 +73,8 @@ pub struct PreferenceRequest {
     pub amount: Decimal,
     pub external_reference: String,
     pub notification_url: String,
-    pub back_url: String,
+    /// The payer comes back to `{return_base}/success`, `/pending` or `/failure`.
+    pub return_base: String,
     pub expires_at: DateTime<Utc>,
     pub payer_email: Option<String>,
     pub payer_name: Option<String>,
@@ -163,9 +164,9 @@ impl MercadoPagoClient {
             }],
             "payer": { "email": request.payer_email, "name": request.payer_name },
             "back_urls": {
-                "success": request.back_url,
-                "pending": request.back_url,
-                "failure": request.back_url,
+                "success": format!("{}/success", request.return_base),
+                "pending": format!("{}/pending", request.return_base),
+                "failure": format!("{}/failure", request.return_base),
             },
             "auto_return": "approved",
             "notification_url": request.notification_url,

@@ -21,16 +21,17 @@ use crate::mercadopago::{MercadoPagoClient, MercadoPagoError, Payment, Preferenc
 pub struct PaymentLinks {
     /// `{PUBLIC_BASE_URL}/api/v1/webhooks/mercadopago`.
     pub notification_url: String,
-    /// Where the payer lands after paying.
-    pub back_url: String,
+    /// Where the payer lands after paying: this, then `/success`, `/pending` or
+    /// `/failure` (a page of ours saying what happens next).
+    pub return_base: String,
 }
 
 impl PaymentLinks {
     pub fn from_public_base(base: &str) -> Self {
         let base = base.trim_end_matches('/');
         Self {
-            notification_url: format!("{base}/api/v1/webhooks/mercadopago"),
-            back_url: format!("{base}/api/v1/healthz"),
+            notification_url: format!("{base}{}", domain::paths::MERCADOPAGO_WEBHOOK),
+            return_base: format!("{base}{}", domain::paths::PAYMENT_RETURN),
         }
     }
 }
@@ -245,7 +246,7 @@ impl PaymentActivities {
                     amount,
                     external_reference: input.request.to_string(),
                     notification_url: self.links.notification_url.clone(),
-                    back_url: self.links.back_url.clone(),
+                    return_base: self.links.return_base.clone(),
                     expires_at: input.expires_at,
                     payer_email: charge.payer_email,
                     payer_name: charge.payer_name,

@@ -11,7 +11,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use domain::{Actor, RequestId, RequestState, VetAnswer, VetId, dispatch::OfferToken};
+use domain::{Actor, RequestId, RequestState, VetAnswer, VetId, dispatch::OfferToken, paths};
 use serde::{Deserialize, Serialize};
 use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
 use utoipa::ToSchema;
@@ -33,7 +33,7 @@ pub struct Docs;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
-            "/offers/{token}/{answer}",
+            &format!("{}/{{token}}/{{answer}}", paths::under_api(paths::OFFERS)),
             get(show_offer).post(answer_offer),
         )
         .route("/service-requests/{id}/answer", post(answer))

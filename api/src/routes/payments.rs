@@ -14,9 +14,10 @@ use axum::{
     body::Bytes,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
-    routing::post,
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
 };
-use domain::{Actor, RequestId};
+use domain::{Actor, RequestId, paths};
 use serde::{Deserialize, Serialize};
 use temporalio_client::{
     WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
@@ -32,13 +33,57 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(mercadopago_webhook, cancel))]
+#[openapi(paths(mercadopago_webhook, payment_return, cancel))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/webhooks/mercadopago", post(mercadopago_webhook))
+        .route(
+            paths::under_api(paths::MERCADOPAGO_WEBHOOK),
+            post(mercadopago_webhook),
+        )
+        .route(
+            &format!("{}/{{result}}", paths::under_api(paths::PAYMENT_RETURN)),
+            get(payment_return),
+        )
         .route("/service-requests/{id}/cancel", post(cancel))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/payments/return/{result}",
+    tag = "payments",
+    params(("result" = String, Path, description = "`success`, `pending` or `failure`, as MercadoPago sends the payer back")),
+    responses(
+        (status = 200, description = "A page for the payer saying what happens next", content_type = "text/html"),
+        (status = 404, description = "Not a result MercadoPago sends", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+/// Where MercadoPago sends the payer back after the checkout. The page only says what
+/// happens next: the payment counts once MercadoPago confirms it to us (the webhook),
+/// never because of this visit or its query string. No login, nothing read or written.
+async fn payment_return(Path(result): Path<String>) -> Result<Response, ApiError> {
+    let (title, text) = match result.as_str() {
+        "success" => (
+            "¡Gracias!",
+            "Recibimos tu pago. En cuanto MercadoPago nos lo confirme te avisamos por WhatsApp que tu visita quedó confirmada.",
+        ),
+        "pending" => (
+            "Pago pendiente",
+            "Tu pago quedó pendiente. Cuando se acredite te confirmamos la visita por WhatsApp; no hace falta pagar de nuevo.",
+        ),
+        "failure" => (
+            "El pago no se completó",
+            "No se cobró nada. Podés intentarlo otra vez desde el link de pago que te mandamos por WhatsApp.",
+        ),
+        _ => return Err(ApiError::NotFound("payment result")),
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"es-AR\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>AMAR Mascotas</title></head><body><h1>{title}</h1><p>{text}</p></body></html>"
+    );
+    Ok(Html(page).into_response())
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

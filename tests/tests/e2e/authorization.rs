@@ -329,6 +329,8 @@ fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)> {
         ),
         // MercadoPago's signature is the credential: webhook tests forge it.
         ("post", "/api/v1/webhooks/mercadopago", Public, None),
+        // Where MercadoPago sends the payer back: a page, nothing read or written.
+        ("get", "/api/v1/payments/return/{result}", Public, None),
         (
             "post",
             "/api/v1/service-requests/{request}/cancel",
@@ -619,7 +621,9 @@ fn as_documented(template: &str) -> String {
             out.push('/');
         }
         match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name @ ("list" | "token" | "answer")) => out.push_str(&format!("{{{name}}}")),
+            Some(name @ ("list" | "token" | "answer" | "result")) => {
+                out.push_str(&format!("{{{name}}}"));
+            }
             Some(_) if first => {
                 first = false;
                 out.push_str("{id}");
@@ -793,7 +797,7 @@ async fn public_reads_need_no_sign_in() {
         if class != Public || verb != "get" || template.contains("{token}") {
             continue;
         }
-        let path = fill(template, &world.ids);
+        let path = fill(template, &world.ids).replace("{result}", "success");
         let path = if path.ends_with("/locate") {
             format!("{path}?lat=-34.58&lon=-58.42")
         } else {
@@ -804,9 +808,50 @@ async fn public_reads_need_no_sign_in() {
     }
 }
 
+/// The `pub const NAME: &str = "value";` of `domain/src/paths.rs`.
+fn path_constants() -> Vec<(String, String)> {
+    let source = std::fs::read_to_string(e2e::root().join("domain/src/paths.rs")).expect("paths");
+    source
+        .lines()
+        .filter_map(|line| {
+            let rest = line.trim().strip_prefix("pub const ")?;
+            let (name, rest) = rest.split_once(':')?;
+            let value = rest.split('"').nth(1)?;
+            Some((name.trim().to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// The path a `.route(` starts with, and what follows it: a literal `"…"`,
+/// `paths::under_api(paths::NAME)`, or `&format!("{}…", paths::under_api(paths::NAME))`.
+fn route_path<'a>(piece: &'a str, constants: &[(String, String)]) -> Option<(String, &'a str)> {
+    let constant = |expr: &str| {
+        let name = expr.trim().strip_prefix("paths::under_api(paths::")?;
+        let name = name.split(')').next()?;
+        let value = &constants.iter().find(|(n, _)| n == name)?.1;
+        Some(value.strip_prefix("/api/v1").unwrap_or(value).to_owned())
+    };
+    if let Some(rest) = piece.strip_prefix('"') {
+        let (path, rest) = rest.split_once('"')?;
+        return Some((path.to_owned(), rest));
+    }
+    if let Some(rest) = piece.strip_prefix("&format!(\"") {
+        let (template, rest) = rest.split_once('"')?;
+        let (argument, rest) = rest.trim_start_matches(',').split_once("),")?;
+        let path = template
+            .replacen("{}", &constant(&format!("{argument})"))?, 1)
+            .replace("{{", "{")
+            .replace("}}", "}");
+        return Some((path, rest));
+    }
+    let (expr, rest) = piece.split_once("),")?;
+    Some((constant(&format!("{expr})"))?, rest))
+}
+
 /// `.route("path", get(..).post(..))` in the API's sources → {(method, full path)}.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     let dir = e2e::root().join("api/src/routes");
+    let constants = path_constants();
     let mut out = BTreeSet::new();
     for entry in std::fs::read_dir(&dir).expect("routes dir").flatten() {
         let file = entry.path();
@@ -823,10 +868,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
             "/api/v1"
         };
         for piece in source.split(".route(").skip(1) {
-            let Some(rest) = piece.trim_start().strip_prefix('"') else {
-                continue;
-            };
-            let Some((path, rest)) = rest.split_once('"') else {
+            let Some((path, rest)) = route_path(piece.trim_start(), &constants) else {
                 continue;
             };
             // The handler expression: up to the parenthesis closing `.route(`.

@@ -30,7 +30,7 @@ fn preference(reference: &str, notify: &str) -> PreferenceRequest {
         amount: Decimal::new(4104050, 2),
         external_reference: reference.into(),
         notification_url: notify.into(),
-        back_url: "http://127.0.0.1:9/back".into(),
+        return_base: "http://127.0.0.1:9/back".into(),
         expires_at: chrono::Utc::now() + chrono::Duration::days(1),
         payer_email: Some("ana@example.com".into()),
         payer_name: Some("Ana".into()),

@@ -747,3 +747,79 @@ async fn a_payment_made_after_cancelling_is_returned() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn after_the_checkout_the_payer_lands_on_a_page_of_ours_that_says_what_happens_next() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, _) = coordinated(&flow).await;
+    let link = app
+        .messages_to(ANA_PHONE, "owner_update")
+        .iter()
+        .find_map(|m| {
+            m.template_params[1]
+                .split_whitespace()
+                .find(|w| w.contains("pref_id="))
+                .map(str::to_owned)
+        })
+        .expect("the payment link");
+    // A rejected card first: MercadoPago's page links back to our failure page.
+    let rejected = app
+        .http
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("status=rejected")
+        .send()
+        .await
+        .expect("POST the checkout");
+    let page = rejected.text().await.expect("page");
+    let back = page
+        .split("href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link back to the site")
+        .to_owned();
+    assert!(back.contains("/api/v1/payments/return/failure?"), "{back}");
+    let failure = app.http.get(&back).send().await.expect("GET");
+    assert_eq!(failure.status(), 200);
+    assert!(
+        failure
+            .text()
+            .await
+            .expect("html")
+            .contains("No se cobró nada")
+    );
+    // Then an approved one: straight back to our success page (auto_return).
+    let approved = app
+        .http
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("status=approved")
+        .send()
+        .await
+        .expect("POST the checkout");
+    assert_eq!(approved.status(), 200);
+    assert_eq!(approved.url().path(), "/api/v1/payments/return/success");
+    assert!(
+        approved
+            .url()
+            .query()
+            .is_some_and(|q| q.contains(&format!("external_reference={id}")))
+    );
+    assert!(
+        approved
+            .text()
+            .await
+            .expect("html")
+            .contains("Recibimos tu pago")
+    );
+    app.await_state(&id, "confirmed").await;
+    // Anything else is not ours to show.
+    let other = app
+        .http
+        .get(app.url("/api/v1/payments/return/maybe"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(other.status(), 404);
+}

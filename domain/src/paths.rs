@@ -1,0 +1,17 @@
+//! Public paths that one side builds and the other serves: the API's router and the
+//! links the worker puts in messages and in MercadoPago preferences use these, so they
+//! cannot drift apart.
+
+/// Where every API route lives.
+pub const API_PREFIX: &str = "/api/v1";
+/// A vet's offer link: `{OFFERS}/{token}/{accept|reject}`.
+pub const OFFERS: &str = "/api/v1/offers";
+/// MercadoPago's payment notifications (`notification_url`).
+pub const MERCADOPAGO_WEBHOOK: &str = "/api/v1/webhooks/mercadopago";
+/// Where MercadoPago sends the payer back: `{PAYMENT_RETURN}/{success|pending|failure}`.
+pub const PAYMENT_RETURN: &str = "/api/v1/payments/return";
+
+/// The part of `path` after [`API_PREFIX`], for a router nested under it.
+pub fn under_api(path: &str) -> &str {
+    path.strip_prefix(API_PREFIX).unwrap_or(path)
+}
