@@ -19,6 +19,7 @@ impl ServiceRequestWorkflow {
     /// A cancellation: a payment is refunded, the vet's time released, `cancelled`.
     pub(super) async fn cancel_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         ctx.state_mut(|s| s.closing = true);
+        Self::let_coordination_settle(ctx).await?;
         let (request, mut payment, had_vet, link) = ctx.state(|s| {
             (
                 s.input.request,

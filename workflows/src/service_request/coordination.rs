@@ -9,7 +9,7 @@ use domain::{Actor, RequestState};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
-    Coordinate, CoordinateOutcome, OfferStatus, Reassign, ServiceRequestWorkflow,
+    Coordinate, CoordinateOutcome, OfferStatus, Reassign, Refusal, ServiceRequestWorkflow,
     effects::{Woken, db_activity, to_utc},
     texts,
 };
@@ -24,6 +24,12 @@ const REJECTERS_NOT_ASKED_AGAIN: &str = "rejecters-not-asked-again";
 
 /// The accepted vet has a deadline to set the time (added after the payment histories).
 const COORDINATE_DEADLINE: &str = "coordinate-deadline";
+
+/// A cancellation or reassignment validated in the same moment as a `coordinate` lets the
+/// booking finish before it releases the vet's time, and a `coordinate` that finds one
+/// pending books nothing (added after the saga histories: a race left a booked visit on
+/// a cancelled request).
+pub(super) const COORDINATION_SETTLES_FIRST: &str = "coordination-settles-first";
 
 /// The owner is told the agreed time by the workflow's main path, not inside the
 /// `coordinate` update: the vet's call answers as soon as the time is booked, and a slow
@@ -87,8 +93,11 @@ impl ServiceRequestWorkflow {
     /// Tells the owner the time the vet set, once per time (a re-coordination after a
     /// reassignment is news too). Histories from before did it inside the update.
     pub(super) async fn tell_owner_the_time(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        let scheduled =
-            ctx.state(|s| (s.state == RequestState::Coordinated).then_some(s.scheduled));
+        // Not when a cancellation or reassignment is about to undo it.
+        let scheduled = ctx.state(|s| {
+            let pending = s.cancel.is_some() || s.reassign.is_some();
+            (s.state == RequestState::Coordinated && !pending).then_some(s.scheduled)
+        });
         let Some(Some((start, _))) = scheduled else {
             return Ok(());
         };
@@ -101,6 +110,7 @@ impl ServiceRequestWorkflow {
 
     /// Staff took the vet off: the visit is released, the vet excluded, dispatch again.
     pub(super) async fn reassign_now(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        Self::let_coordination_settle(ctx).await?;
         let request = ctx.state(|s| s.input.request);
         let Reassign { actor, reason } = ctx
             .state_mut(|s| s.reassign.take())
@@ -140,6 +150,17 @@ impl ServiceRequestWorkflow {
         Self::transition(ctx, RequestState::VetAsked, actor, Some(reason)).await
     }
 
+    /// Waits for a `coordinate` in flight to finish booking, so that what follows
+    /// (release, cancel) sees its visit (behind [`COORDINATION_SETTLES_FIRST`]).
+    pub(super) async fn let_coordination_settle(
+        ctx: &mut WorkflowContext<Self>,
+    ) -> WorkflowResult<()> {
+        if ctx.state(|s| s.coordinating) && ctx.patched(COORDINATION_SETTLES_FIRST) {
+            ctx.wait_condition(|s| !s.coordinating).await?;
+        }
+        Ok(())
+    }
+
     /// The body of the `coordinate` update: books the vet's time (a database constraint
     /// refuses an overlapping visit) and moves the request to `coordinated`.
     pub(super) async fn coordinate_now(
@@ -149,6 +170,16 @@ impl ServiceRequestWorkflow {
         // (The validator has no clock; a visit in the past is refused here.)
         if input.start <= to_utc(ctx.workflow_time()) {
             return Err("start: must be in the future".into());
+        }
+        // Validated together with a cancellation or reassignment that ran first.
+        if ctx.state(|s| s.cancel.is_some() || s.reassign.is_some() || s.closing)
+            && ctx.patched(COORDINATION_SETTLES_FIRST)
+        {
+            let why = format!(
+                "the request is {}, not waiting for a time",
+                ctx.state(|s| s.state)
+            );
+            return Err(Refusal::State(why).to_string().into());
         }
         let (request, vet, window) = ctx.state_mut(|s| {
             s.coordinating = true;
