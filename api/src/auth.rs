@@ -161,6 +161,20 @@ impl AuthUser {
     }
 }
 
+/// A signed-in staff user: anyone else is `403` before the path or the body is read, so
+/// a caller who may not act learns nothing about their input.
+pub struct StaffUser(pub AuthUser);
+
+impl FromRequestParts<AppState> for StaffUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        user.require_staff()?;
+        Ok(Self(user))
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 

@@ -261,12 +261,6 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// Parses an id from a path or query parameter; `422` naming `field` when it is not a UUID.
-pub fn parse_id<T: std::str::FromStr>(raw: &str, field: &str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::Validation(vec![FieldError::new(field, "must be a UUID")]))
-}
-
 /// A required text field, trimmed, of 1 to `max` characters; else the error naming it.
 pub fn text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
@@ -314,6 +308,20 @@ pub struct Problem {
 }
 
 impl ApiError {
+    /// `422`: `field` is wrong, and why.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    /// `409` of `kind` (`https://amarmascotas.ar/problems/<kind>`): the request conflicts
+    /// with the current state.
+    pub fn conflict(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
     /// The HTTP status this error answers with.
     pub fn clone_status(&self) -> StatusCode {
         match self {

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, State, rejection::JsonRejection},
+    extract::{ConnectInfo, State},
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
@@ -14,6 +14,7 @@ use domain::{Email, OwnerId, Password, Role, UserId, VetId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::extract::ApiJson;
 use crate::{
     AppState,
     auth::{self, AuthUser},
@@ -129,9 +130,8 @@ async fn hash_off_runtime(password: Password) -> Result<String, ApiError> {
 /// Creates a pet owner's account and signs them in.
 async fn register(
     State(state): State<AppState>,
-    body: Result<Json<RegisterBody>, JsonRejection>,
+    ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let email = Email::parse(&body.email)
         .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
@@ -192,9 +192,8 @@ async fn register(
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    body: Result<Json<LoginBody>, JsonRejection>,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let Json(body) = body?;
     let settings = &state.settings.auth;
     let wrong = || ApiError::Unauthorized("wrong email or password".into());
     let email_key = body.email.trim().to_lowercase();
@@ -252,9 +251,8 @@ async fn login(
 /// Trades a refresh token for a new pair. Each refresh token works once.
 async fn refresh(
     State(state): State<AppState>,
-    body: Result<Json<RefreshBody>, JsonRejection>,
+    ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let Json(body) = body?;
     let mut conn = db::conn(&state.pool).await?;
     let rotation = db::users::use_refresh_token(
         &mut conn,
@@ -290,9 +288,8 @@ async fn refresh(
 /// Signs out: revokes the refresh token's family. Idempotent.
 async fn logout(
     State(state): State<AppState>,
-    body: Result<Json<RefreshBody>, JsonRejection>,
+    ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(body) = body?;
     let mut conn = db::conn(&state.pool).await?;
     db::users::revoke_family_of(
         &mut conn,
@@ -348,11 +345,10 @@ pub struct SetPasswordBody {
 /// Sets a first password with a one-time token, and signs the user in.
 async fn set_password(
     State(state): State<AppState>,
-    body: Result<Json<SetPasswordBody>, JsonRejection>,
+    ApiJson(body): ApiJson<SetPasswordBody>,
 ) -> Result<Json<Tokens>, ApiError> {
-    let Json(body) = body?;
     let password = Password::parse(&body.password)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("password", e.to_string())]))?;
+        .map_err(|e| ApiError::invalid("password", e.to_string()))?;
     let hash = hash_off_runtime(password).await?;
     let mut conn = db::conn(&state.pool).await?;
     let user = db::users::set_password_with_token(

@@ -11,7 +11,7 @@
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::State,
     http::{HeaderMap, StatusCode},
     response::IntoResponse,
     routing::{get, patch, post},
@@ -26,10 +26,11 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, FieldError, Problem, parse_id},
+    error::{ApiError, FieldError, Problem},
     routes::pricing::{QuoteBody, quote},
 };
 
@@ -46,7 +47,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![FieldError::new(field, message)])
+    ApiError::invalid(field, message)
 }
 
 /// The cart belongs to pet owners (staff book through an owner's account for now).
@@ -262,10 +263,9 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
 async fn add_item(
     user: AuthUser,
     State(state): State<AppState>,
-    body: Result<Json<ItemBody>, JsonRejection>,
+    ApiJson(body): ApiJson<ItemBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let owner = cart_owner(&user)?;
-    let Json(body) = body?;
     let mut conn = db::conn(&state.pool).await?;
     let (breakdown, fields) = validated_quote(&state, &mut conn, owner, &body).await?;
     let cart = db::cart::open_cart(&mut conn, owner).await?;
@@ -282,12 +282,11 @@ async fn add_item(
 async fn update_item(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<ItemPatch>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<ItemPatch>,
 ) -> Result<Json<CartItem>, ApiError> {
     let owner = cart_owner(&user)?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let Json(patch) = body?;
+    let patch = body;
     let mut conn = db::conn(&state.pool).await?;
     let cart = db::cart::find_open_cart(&mut conn, owner)
         .await?
@@ -321,10 +320,9 @@ async fn update_item(
 async fn delete_item(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let owner = cart_owner(&user)?;
-    let id: Uuid = parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     let cart = db::cart::find_open_cart(&mut conn, owner)
         .await?

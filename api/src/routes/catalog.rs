@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::IntoResponse,
     routing::get,
@@ -15,10 +15,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
-    auth::AuthUser,
-    error::{ApiError, FieldError, Problem, parse_id},
+    auth::StaffUser,
+    error::{ApiError, FieldError, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -113,12 +114,10 @@ async fn list_services(State(state): State<AppState>) -> Result<Json<Vec<Service
 #[utoipa::path(post, path = "/api/v1/services", tag = "catalog", request_body = NewServiceBody, security(("bearer" = [])),
     responses((status = 201, body = Service), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_service(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewServiceBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewServiceBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let code = body.code.trim().to_uppercase();
     if code.is_empty()
@@ -170,9 +169,8 @@ fn description(raw: Option<String>) -> Option<String> {
     responses((status = 200, body = Service), (status = 404, body = Problem)))]
 async fn show_service(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Service>, ApiError> {
-    let id: Uuid = parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     db::catalog::service(&mut conn, id)
         .await?
@@ -201,14 +199,11 @@ pub struct ServicePatch {
     request_body = ServicePatch, security(("bearer" = [])),
     responses((status = 200, body = Service), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_service(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<ServicePatch>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<ServicePatch>,
 ) -> Result<Json<Service>, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let name = body
         .name
@@ -241,11 +236,11 @@ async fn update_service(
 #[utoipa::path(delete, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_service(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    super::retire(&user, &state, &id, db::Retirable::Services, "service").await
+    super::retire(&state, id, db::Retirable::Services, "service").await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -304,12 +299,10 @@ async fn list_neighborhoods(
 #[utoipa::path(post, path = "/api/v1/neighborhoods", tag = "catalog", request_body = NewNeighborhoodBody, security(("bearer" = [])),
     responses((status = 201, body = Neighborhood), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_neighborhood(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewNeighborhoodBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewNeighborhoodBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let name = crate::error::text(&body.name, "name", 100)
         .map_err(|e| errors.push(e))
@@ -327,7 +320,7 @@ async fn add_neighborhood(
         &coefficient.to_string(),
     )
     .await?
-    .map_err(|reason| ApiError::Validation(vec![FieldError::new("area", reason)]))?;
+    .map_err(|reason| ApiError::invalid("area", reason))?;
     Ok((StatusCode::CREATED, Json(Neighborhood::try_from(row)?)))
 }
 
@@ -356,9 +349,8 @@ fn coefficient(raw: &str, errors: &mut Vec<FieldError>) -> Option<Decimal> {
     responses((status = 200, body = Neighborhood), (status = 404, body = Problem)))]
 async fn show_neighborhood(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Neighborhood>, ApiError> {
-    let id: Uuid = parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     let row = db::catalog::neighborhood(&mut conn, id)
         .await?
@@ -384,14 +376,11 @@ pub struct NeighborhoodPatch {
     responses((status = 200, body = Neighborhood), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_neighborhood(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NeighborhoodPatch>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<NeighborhoodPatch>,
 ) -> Result<Json<Neighborhood>, ApiError> {
-    user.require_staff()?;
-    let id: Uuid = parse_id(&id, "id")?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let name = body
         .name
@@ -418,7 +407,7 @@ async fn update_neighborhood(
         coefficient.map(|c| c.to_string()).as_deref(),
     )
     .await?
-    .map_err(|reason| ApiError::Validation(vec![FieldError::new("area", reason)]))?
+    .map_err(|reason| ApiError::invalid("area", reason))?
     .ok_or(ApiError::NotFound("neighborhood"))?;
     Ok(Json(row.try_into()?))
 }
@@ -427,18 +416,11 @@ async fn update_neighborhood(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 /// Takes the neighborhood out of the service area (soft delete).
 async fn delete_neighborhood(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    super::retire(
-        &user,
-        &state,
-        &id,
-        db::Retirable::Neighborhoods,
-        "neighborhood",
-    )
-    .await
+    super::retire(&state, id, db::Retirable::Neighborhoods, "neighborhood").await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -457,20 +439,14 @@ async fn locate(
     State(state): State<AppState>,
     params: Result<Query<PointParams>, QueryRejection>,
 ) -> Result<Json<Neighborhood>, ApiError> {
-    let Query(params) =
-        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let point = LatLon::new(params.lat, params.lon).map_err(|e| {
         let field = e.field();
-        ApiError::Validation(vec![FieldError::new(field, e.to_string())])
+        ApiError::invalid(field, e.to_string())
     })?;
     let mut conn = db::conn(&state.pool).await?;
     let row = db::catalog::neighborhood_at(&mut conn, point)
         .await?
-        .ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new(
-                "lat",
-                "the address is outside the service area",
-            )])
-        })?;
+        .ok_or_else(|| ApiError::invalid("lat", "the address is outside the service area"))?;
     Ok(Json(Neighborhood::try_from(row)?))
 }

@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::{get, post},
@@ -20,10 +20,11 @@ use workflows::{
     VetResponseOutcome,
 };
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
-    auth::AuthUser,
-    error::{ApiError, FieldError, Problem},
+    auth::{AuthUser, StaffUser},
+    error::{ApiError, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -156,9 +157,7 @@ where
 fn refusal(message: &str, kind: &'static str) -> ApiError {
     match Refusal::parse(message) {
         Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
-        Refusal::Invalid { field, message } => {
-            ApiError::Validation(vec![FieldError::new(field, message)])
-        }
+        Refusal::Invalid { field, message } => ApiError::invalid(field, message),
         Refusal::State(detail) => ApiError::Conflict { kind, detail },
         Refusal::OfferClosed(outcome) => answer_refused(outcome),
     }
@@ -398,14 +397,12 @@ pub struct AnswerBody {
 async fn answer(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<AnswerBody>, JsonRejection>,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<AnswerBody>,
 ) -> Result<Json<AnswerResult>, ApiError> {
     let vet = user
         .vet
         .ok_or_else(|| ApiError::Forbidden("vets only".into()))?;
-    let id: RequestId = crate::error::parse_id(&id, "id")?;
-    let Json(body) = body?;
     require_offered(&state, id, vet).await?;
     deliver_answer(
         &state,
@@ -456,16 +453,14 @@ pub struct Coordinated {
 async fn coordinate(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<CoordinateBody>, JsonRejection>,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<CoordinateBody>,
 ) -> Result<Json<Coordinated>, ApiError> {
     let actor = match (user.is_staff, user.vet) {
         (true, _) => Actor::Staff(user.id.into_uuid()),
         (false, Some(vet)) => Actor::Vet(vet),
         _ => return Err(ApiError::Forbidden("only the accepted vet or staff".into())),
     };
-    let id: RequestId = crate::error::parse_id(&id, "id")?;
-    let Json(body) = body?;
     let vet = match actor {
         Actor::Vet(vet) => {
             require_offered(&state, id, vet).await?;
@@ -525,19 +520,13 @@ pub struct ReassignBody {
 /// Staff send an accepted or coordinated request back to dispatch, with a reason: the
 /// vet's time is released and the vet is not asked again.
 async fn reassign(
-    user: AuthUser,
+    StaffUser(user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<ReassignBody>, JsonRejection>,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<ReassignBody>,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: RequestId = crate::error::parse_id(&id, "id")?;
-    let Json(body) = body?;
     if body.reason.trim().is_empty() {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "reason",
-            "must not be blank",
-        )]));
+        return Err(ApiError::invalid("reason", "must not be blank"));
     }
     let vet = current_vet(&state, id).await?;
     run_update(

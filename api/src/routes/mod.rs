@@ -16,18 +16,16 @@ pub mod vets;
 
 use axum::http::StatusCode;
 
-use crate::{AppState, auth::AuthUser, error::ApiError};
+use crate::{AppState, error::ApiError};
 
 /// Staff retire (soft-delete) a catalog or reference row: `204`, or `404` naming `what`.
+/// Callers take a [`crate::auth::StaffUser`], so anyone else is 403 first.
 pub(crate) async fn retire(
-    user: &AuthUser,
     state: &AppState,
-    raw_id: &str,
+    id: uuid::Uuid,
     table: db::Retirable,
     what: &'static str,
 ) -> Result<StatusCode, ApiError> {
-    user.require_staff()?;
-    let id: uuid::Uuid = crate::error::parse_id(raw_id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     if db::retire(&mut conn, table, id).await? {
         Ok(StatusCode::NO_CONTENT)

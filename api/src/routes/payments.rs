@@ -26,10 +26,11 @@ use temporalio_client::{
 use utoipa::ToSchema;
 use workflows::{Cancel, LatePaymentWorkflow, ServiceRequestWorkflow};
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, FieldError, Problem},
+    error::{ApiError, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -375,21 +376,16 @@ pub struct CancelBody {
 async fn cancel(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<CancelBody>, axum::extract::rejection::JsonRejection>,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<CancelBody>,
 ) -> Result<StatusCode, ApiError> {
-    let id: RequestId = crate::error::parse_id(&id, "id")?;
-    let Json(body) = body?;
     let reason = body
         .reason
         .map(|r| r.trim().to_owned())
         .filter(|r| !r.is_empty());
     let actor = if user.is_staff {
         if reason.is_none() {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "reason",
-                "staff say why they cancel",
-            )]));
+            return Err(ApiError::invalid("reason", "staff say why they cancel"));
         }
         Actor::Staff(user.id.into_uuid())
     } else {

@@ -6,7 +6,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get},
@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId, PathIds};
 use crate::{
     AppState,
-    auth::AuthUser,
+    auth::{AuthUser, StaffUser},
     error::{ApiError, FieldError, Problem},
     routes::reference::{NameBody, reference_name},
 };
@@ -95,16 +96,11 @@ pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> 
 }
 
 /// The owner record `id`, if the caller may see it (404 otherwise).
-fn visible_owner(user: &AuthUser, raw: &str) -> Result<OwnerId, ApiError> {
-    let id: OwnerId = crate::error::parse_id(raw, "id")?;
+fn visible_owner(user: &AuthUser, id: OwnerId) -> Result<OwnerId, ApiError> {
     match owner_scope(user)? {
         Some(own) if own != id => Err(ApiError::NotFound("owner")),
         _ => Ok(id),
     }
-}
-
-pub(crate) fn uuid_param(raw: &str, field: &str) -> Result<Uuid, ApiError> {
-    crate::error::parse_id(raw, field)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -149,7 +145,7 @@ pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiE
 fn query_params(params: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, ApiError> {
     params
         .map(|Query(p)| p)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))
+        .map_err(|e| ApiError::invalid("query", e.body_text()))
 }
 
 /// A list page.
@@ -220,9 +216,9 @@ async fn list_owners(
 async fn show_owner(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<OwnerId>,
 ) -> Result<Json<Owner>, ApiError> {
-    let id = visible_owner(&user, &id)?;
+    let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::owner(&mut conn, id)
         .await?
@@ -260,11 +256,10 @@ fn trimmed(raw: Option<String>) -> Option<String> {
 async fn update_owner(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<OwnerPatch>, JsonRejection>,
+    PathId(id): PathId<OwnerId>,
+    ApiJson(body): ApiJson<OwnerPatch>,
 ) -> Result<Json<Owner>, ApiError> {
-    let id = visible_owner(&user, &id)?;
-    let Json(body) = body?;
+    let id = visible_owner(&user, id)?;
     let mut errors = Vec::new();
     let full_name = body
         .full_name
@@ -347,9 +342,9 @@ pub struct NewAddressBody {
 async fn list_addresses(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<OwnerId>,
 ) -> Result<Json<Vec<Address>>, ApiError> {
-    let id = visible_owner(&user, &id)?;
+    let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::owner(&mut conn, id)
         .await?
@@ -365,11 +360,10 @@ async fn list_addresses(
 async fn add_address(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewAddressBody>, JsonRejection>,
+    PathId(id): PathId<OwnerId>,
+    ApiJson(body): ApiJson<NewAddressBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = visible_owner(&user, &id)?;
-    let Json(body) = body?;
+    let id = visible_owner(&user, id)?;
     let mut errors = Vec::new();
     let street = crate::error::text(&body.street, "street", 200)
         .map_err(|e| errors.push(e))
@@ -413,10 +407,9 @@ async fn add_address(
 async fn delete_address(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, address_id)): Path<(String, String)>,
+    PathIds(id, address_id): PathIds<OwnerId, Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = visible_owner(&user, &id)?;
-    let address_id = uuid_param(&address_id, "address_id")?;
+    let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     if db::pets::delete_address(&mut conn, id, address_id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -439,12 +432,10 @@ pub struct NewOwnerBody {
     responses((status = 201, body = Owner), (status = 403, body = Problem), (status = 422, body = Problem)))]
 /// Staff record an owner who booked by phone; they have no login until staff create one.
 async fn create_owner(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewOwnerBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewOwnerBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let full_name = crate::error::text(&body.full_name, "full_name", 200)
         .map_err(|e| errors.push(e))
@@ -490,12 +481,10 @@ pub struct SetPasswordToken {
 /// Staff give a phone-booked owner a login: a user without a password and a one-time
 /// token, valid 7 days, to set it (`POST /api/v1/auth/set-password`).
 async fn create_owner_user(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<OwnerId>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let id: OwnerId = crate::error::parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     let owner = db::pets::owner(&mut conn, id)
         .await?
@@ -507,10 +496,7 @@ async fn create_owner_user(
         });
     }
     if owner.email.is_none() {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "email",
-            "the owner needs an email first",
-        )]));
+        return Err(ApiError::invalid("email", "the owner needs an email first"));
     }
     let (token, hash) = crate::auth::refresh_token();
     let expires_at = Utc::now() + chrono::Duration::days(7);
@@ -618,9 +604,8 @@ async fn list_pets(
 async fn add_pet(
     user: AuthUser,
     State(state): State<AppState>,
-    body: Result<Json<NewPetBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewPetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let Json(body) = body?;
     let scope = owner_scope(&user)?;
     let mut errors = Vec::new();
     let owner = match (scope, body.owner_id) {
@@ -647,7 +632,7 @@ async fn add_pet(
     let mut conn = db::conn(&state.pool).await?;
     db::pets::owner(&mut conn, owner)
         .await?
-        .ok_or_else(|| ApiError::Validation(vec![FieldError::new("owner_id", "unknown owner")]))?;
+        .ok_or_else(|| ApiError::invalid("owner_id", "unknown owner"))?;
     let row = db::pets::insert_pet(
         &mut conn,
         &NewPet {
@@ -671,9 +656,8 @@ async fn add_pet(
 async fn show_pet(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Pet>, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
@@ -707,12 +691,10 @@ pub struct PetPatch {
 async fn update_pet(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<PetPatch>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<PetPatch>,
 ) -> Result<Json<Pet>, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let name = body
         .name
@@ -748,9 +730,8 @@ async fn update_pet(
 async fn delete_pet(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     if db::pets::delete_pet(&mut conn, id, scope).await? {
@@ -773,9 +754,8 @@ pub struct Breed {
     responses((status = 200, body = [Breed])))]
 async fn list_breeds(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Breed>>, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::pets::breeds_of(&mut conn, id).await?;
     Ok(Json(
@@ -793,14 +773,11 @@ async fn list_breeds(
     request_body = NameBody, security(("bearer" = [])),
     responses((status = 201, body = Breed), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_breed(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NameBody>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<NameBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let id = uuid_param(&id, "id")?;
-    let Json(body) = body?;
     let name = reference_name(&body.name)?;
     let mut conn = db::conn(&state.pool).await?;
     let row = db::pets::insert_breed(&mut conn, id, &name).await?;
@@ -862,12 +839,10 @@ async fn list_vaccines(State(state): State<AppState>) -> Result<Json<Vec<Vaccine
 #[utoipa::path(post, path = "/api/v1/vaccines", tag = "reference", request_body = NewVaccineBody, security(("bearer" = [])),
     responses((status = 201, body = Vaccine), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_vaccine(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewVaccineBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewVaccineBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let name = reference_name(&body.name)?;
     check_interval(body.interval_days)?;
     let mut conn = db::conn(&state.pool).await?;
@@ -878,10 +853,7 @@ async fn add_vaccine(
 
 fn check_interval(days: Option<i32>) -> Result<(), ApiError> {
     if days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "interval_days",
-            "must be 1 to 3650 days",
-        )]));
+        return Err(ApiError::invalid("interval_days", "must be 1 to 3650 days"));
     }
     Ok(())
 }
@@ -905,14 +877,11 @@ pub struct VaccinePatch {
     responses((status = 200, body = Vaccine), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update_vaccine(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<VaccinePatch>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<VaccinePatch>,
 ) -> Result<Json<Vaccine>, ApiError> {
-    user.require_staff()?;
-    let id = uuid_param(&id, "id")?;
-    let Json(body) = body?;
     let name = body.name.as_deref().map(reference_name).transpose()?;
     check_interval(body.interval_days.flatten())?;
     let mut conn = db::conn(&state.pool).await?;
@@ -932,11 +901,11 @@ async fn update_vaccine(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 /// Retires a vaccine (soft delete): it is no longer offered; past applications stay.
 async fn delete_vaccine(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    super::retire(&user, &state, &id, db::Retirable::Vaccines, "vaccine").await
+    super::retire(&state, id, db::Retirable::Vaccines, "vaccine").await
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -978,9 +947,8 @@ pub struct NewVaccinationBody {
 async fn list_vaccinations(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Vaccination>>, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
@@ -998,12 +966,10 @@ async fn list_vaccinations(
 async fn add_vaccination(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewVaccinationBody>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<NewVaccinationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     if body.applied_on > Utc::now().date_naive() {
         errors.push(FieldError::new("applied_on", "must not be in the future"));
@@ -1022,10 +988,7 @@ async fn add_vaccination(
         .await?
         .filter(|v| v.species_id.is_none_or(|s| s == pet.species_id))
         .ok_or_else(|| {
-            ApiError::Validation(vec![FieldError::new(
-                "vaccine_id",
-                "unknown vaccine, or not for this species",
-            )])
+            ApiError::invalid("vaccine_id", "unknown vaccine, or not for this species")
         })?;
     let next_due_on =
         domain::pets::next_due(body.applied_on, body.next_due_on, vaccine.interval_days);

@@ -5,7 +5,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get, post},
@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
-    auth::AuthUser,
-    error::{ApiError, FieldError, Problem, parse_id},
+    auth::{AuthUser, StaffUser},
+    error::{ApiError, FieldError, Problem},
     routes::pets::owner_scope,
 };
 
@@ -58,7 +59,7 @@ pub fn router() -> Router<AppState> {
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::Validation(vec![FieldError::new(field, message)])
+    ApiError::invalid(field, message)
 }
 
 fn decimal(raw: &str) -> Result<Decimal, ApiError> {
@@ -154,9 +155,8 @@ pub struct NewPriceBody {
 /// Every price of the service: past ones kept, the current one, and those scheduled.
 async fn list_prices(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Price>>, ApiError> {
-    let id: Uuid = parse_id(&id, "id")?;
     let mut conn = db::conn(&state.pool).await?;
     db::catalog::service(&mut conn, id)
         .await?
@@ -179,11 +179,9 @@ async fn list_prices(
 async fn schedule_price(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewPriceBody>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<NewPriceBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id: Uuid = parse_id(&id, "id")?;
-    let Json(body) = body?;
     let own_vet = body.vet_id.is_some() && user.vet.map(|v| v.into_uuid()) == body.vet_id;
     if !user.is_staff && !own_vet {
         return Err(ApiError::Forbidden(
@@ -276,12 +274,10 @@ async fn list_turn_fee_groups(
 #[utoipa::path(post, path = "/api/v1/turn-fee-groups", tag = "pricing", request_body = NewTurnFeeGroupBody, security(("bearer" = [])),
     responses((status = 201, body = TurnFeeGroup), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_turn_fee_group(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewTurnFeeGroupBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewTurnFeeGroupBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let code = body.code.trim().to_uppercase();
     if code.is_empty()
@@ -318,18 +314,11 @@ async fn add_turn_fee_group(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 /// Retires a turn-fee group: no longer offered; prices already frozen keep it.
 async fn delete_turn_fee_group(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    super::retire(
-        &user,
-        &state,
-        &id,
-        db::Retirable::TurnFeeGroups,
-        "turn-fee group",
-    )
-    .await
+    super::retire(&state, id, db::Retirable::TurnFeeGroups, "turn-fee group").await
 }
 
 // ---- discounts ----------------------------------------------------------------------------------
@@ -420,12 +409,10 @@ async fn list_discounts(State(state): State<AppState>) -> Result<Json<Vec<Discou
 #[utoipa::path(post, path = "/api/v1/discounts", tag = "pricing", request_body = NewDiscountBody, security(("bearer" = [])),
     responses((status = 201, body = Discount), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn add_discount(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewDiscountBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewDiscountBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let name = crate::error::text(&body.name, "name", 100)
         .map_err(|e| errors.push(e))
@@ -492,11 +479,11 @@ async fn add_discount(
 #[utoipa::path(delete, path = "/api/v1/discounts/{id}", tag = "pricing", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_discount(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    super::retire(&user, &state, &id, db::Retirable::Discounts, "discount").await
+    super::retire(&state, id, db::Retirable::Discounts, "discount").await
 }
 
 // ---- quotes -------------------------------------------------------------------------------------
@@ -629,10 +616,9 @@ pub(crate) async fn quote(
 async fn create_quote(
     user: AuthUser,
     State(state): State<AppState>,
-    body: Result<Json<QuoteBody>, JsonRejection>,
+    ApiJson(body): ApiJson<QuoteBody>,
 ) -> Result<Json<Quote>, ApiError> {
     let scope = owner_scope(&user)?;
-    let Json(body) = body?;
     let mut conn = db::conn(&state.pool).await?;
     Ok(Json(quote(&mut conn, scope, &body).await?))
 }

@@ -3,7 +3,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::{Path, State},
     http::StatusCode,
     response::IntoResponse,
     routing::get,
@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathIds};
 use crate::{
     AppState,
-    auth::AuthUser,
+    auth::StaffUser,
     error::{ApiError, Problem},
 };
 
@@ -61,10 +62,6 @@ fn named_list(slug: &str) -> Result<NamedList, ApiError> {
     NamedList::from_slug(slug).ok_or(ApiError::NotFound("resource"))
 }
 
-fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
-    crate::error::parse_id(raw, "id")
-}
-
 #[utoipa::path(get, path = "/api/v1/{list}", tag = "reference",
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
     responses((status = 200, body = [Named]), (status = 404, body = Problem)))]
@@ -90,14 +87,12 @@ async fn list(
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
     responses((status = 201, body = Named), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    body: Result<Json<NameBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NameBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let list = named_list(&slug)?;
-    user.require_staff()?;
-    let Json(body) = body?;
     let name = reference_name(&body.name)?;
     let mut conn = db::conn(&state.pool).await?;
     let row = db::reference::insert(&mut conn, list, &name).await?;
@@ -114,15 +109,12 @@ async fn create(
     params(("list" = String, Path), ("id" = Uuid, Path)),
     responses((status = 200, body = Named), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn rename(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
-    body: Result<Json<NameBody>, JsonRejection>,
+    PathIds(slug, id): PathIds<String, Uuid>,
+    ApiJson(body): ApiJson<NameBody>,
 ) -> Result<Json<Named>, ApiError> {
     let list = named_list(&slug)?;
-    user.require_staff()?;
-    let id = parse_id(&id)?;
-    let Json(body) = body?;
     let name = reference_name(&body.name)?;
     let mut conn = db::conn(&state.pool).await?;
     db::reference::rename(&mut conn, list, id, &name)
@@ -141,12 +133,12 @@ async fn rename(
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 /// Soft delete: gone from lists; what already refers to it keeps working.
 async fn remove(
-    user: AuthUser,
+    _staff: StaffUser,
     State(state): State<AppState>,
-    Path((slug, id)): Path<(String, String)>,
+    PathIds(slug, id): PathIds<String, Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let list = named_list(&slug)?;
-    super::retire(&user, &state, &id, db::reference::retirable(list), "entry").await
+    super::retire(&state, id, db::reference::retirable(list), "entry").await
 }
 
 #[utoipa::path(get, path = "/api/v1/document-types", tag = "reference", responses((status = 200, body = [Code])))]

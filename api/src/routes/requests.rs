@@ -7,7 +7,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::State,
     http::{StatusCode, header},
     response::IntoResponse,
     routing::{get, post},
@@ -28,10 +28,11 @@ use workflows::{
     RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
 };
 
+use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
-    auth::AuthUser,
-    error::{ApiError, FieldError, Problem},
+    auth::{AuthUser, StaffUser},
+    error::{ApiError, Problem},
 };
 
 /// The endpoints of this module, for the OpenAPI document.
@@ -66,10 +67,6 @@ pub struct Created {
     pub state: RequestState,
 }
 
-fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
-    crate::error::parse_id(raw, "id")
-}
-
 #[utoipa::path(
     post,
     path = "/api/v1/service-requests",
@@ -89,14 +86,12 @@ fn parse_id(raw: &str) -> Result<RequestId, ApiError> {
 /// workflow recreates the row should that commit be lost. A second POST with the same id
 /// is rejected (409) by the primary key and, failing that, by the workflow id.
 async fn create(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<CreateRequest>, JsonRejection>,
+    ApiJson(body): ApiJson<CreateRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let description = Description::parse(&body.description)
-        .map_err(|e| ApiError::Validation(vec![FieldError::new("description", e.to_string())]))?;
+        .map_err(|e| ApiError::invalid("description", e.to_string()))?;
     let id = body.id.map_or_else(RequestId::new, RequestId::from_uuid);
     let new = NewRequest {
         id,
@@ -261,10 +256,9 @@ impl From<RequestDetail> for RequestView {
 async fn show(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     let scope = crate::routes::pets::owner_scope(&user)?;
-    let id = parse_id(&id)?;
     let mut conn = db::conn(&state.pool).await?;
     let detail = db::requests::find_request(&mut conn, id)
         .await?
@@ -325,7 +319,7 @@ async fn list(
 ) -> Result<Json<crate::routes::pets::Listing<RequestSummary>>, ApiError> {
     let scope = crate::routes::pets::owner_scope(&user)?;
     let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+        params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let page = crate::routes::pets::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::requests::list(&mut conn, scope, params.state, page).await?;
@@ -389,12 +383,10 @@ impl From<RequestStatus> for LiveStatus {
 )]
 /// The workflow's own view, through a query with a deadline.
 async fn live(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<RequestId>,
 ) -> Result<Json<LiveStatus>, ApiError> {
-    user.require_staff()?;
-    let id = parse_id(&id)?;
     let handle = state
         .temporal
         .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
@@ -450,14 +442,11 @@ pub struct VetResponseResult {
 /// Staff record a vet's answer (given by phone, say), delivered as a workflow update so
 /// the caller learns at once whether it counted (409 when the offer is no longer open).
 async fn vet_response(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<VetResponseBody>, JsonRejection>,
+    PathId(id): PathId<RequestId>,
+    ApiJson(body): ApiJson<VetResponseBody>,
 ) -> Result<Json<VetResponseResult>, ApiError> {
-    user.require_staff()?;
-    let id = parse_id(&id)?;
-    let Json(body) = body?;
     let result = crate::routes::dispatch::deliver_answer(
         &state,
         id,

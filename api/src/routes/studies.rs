@@ -10,9 +10,8 @@ use axum::{
     Json, Router,
     body::Body,
     extract::{
-        DefaultBodyLimit, Multipart, Path, State,
+        DefaultBodyLimit, Multipart, State,
         multipart::{Field, MultipartRejection},
-        rejection::JsonRejection,
     },
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
@@ -26,11 +25,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId, PathIds};
 use crate::{
     AppState,
     auth::AuthUser,
     error::{ApiError, FieldError, Problem},
-    routes::pets::{owner_scope, uuid_param},
+    routes::pets::owner_scope,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -123,9 +123,8 @@ pub struct NewStudyBody {
 async fn visible_study(
     user: &AuthUser,
     conn: &mut db::Conn,
-    raw: &str,
+    id: Uuid,
 ) -> Result<StudyRow, ApiError> {
-    let id = uuid_param(raw, "id")?;
     let scope = owner_scope(user)?;
     db::studies::study(conn, id, scope)
         .await?
@@ -138,9 +137,8 @@ async fn visible_study(
 async fn list_studies(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Study>>, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
@@ -168,12 +166,10 @@ async fn list_studies(
 async fn add_study(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewStudyBody>, JsonRejection>,
+    PathId(id): PathId<Uuid>,
+    ApiJson(body): ApiJson<NewStudyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = uuid_param(&id, "id")?;
     let scope = owner_scope(&user)?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     if body.performed_on > Utc::now().date_naive() {
         errors.push(FieldError::new("performed_on", "must not be in the future"));
@@ -215,10 +211,10 @@ async fn add_study(
 async fn show_study(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<Json<Study>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, &id).await?;
+    let study = visible_study(&user, &mut conn, id).await?;
     let files = db::studies::files_of(&mut conn, &[study.id]).await?;
     Ok(Json(Study::new(study, files)))
 }
@@ -229,10 +225,10 @@ async fn show_study(
 async fn delete_study(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, &id).await?;
+    let study = visible_study(&user, &mut conn, id).await?;
     db::studies::delete_study(&mut conn, study.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -254,11 +250,11 @@ pub struct UploadForm {
 async fn upload_file(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<Uuid>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, &id).await?;
+    let study = visible_study(&user, &mut conn, id).await?;
     let mut form = form.map_err(|e| ApiError::BadRequest {
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         detail: format!("expected multipart/form-data with a part named `file`: {e}"),
@@ -348,7 +344,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 }
 
 fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::Validation(vec![FieldError::new(field, message)])
+    ApiError::invalid(field, message)
 }
 
 fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
@@ -365,11 +361,10 @@ fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
 async fn download_file(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, file_id)): Path<(String, String)>,
+    PathIds(id, file_id): PathIds<Uuid, Uuid>,
 ) -> Result<Response, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, &id).await?;
-    let file_id = uuid_param(&file_id, "file_id")?;
+    let study = visible_study(&user, &mut conn, id).await?;
     let file = db::studies::file(&mut conn, study.id, file_id)
         .await?
         .ok_or(ApiError::NotFound("file"))?;
@@ -431,11 +426,10 @@ fn content_disposition(name: &str) -> String {
 async fn delete_file(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, file_id)): Path<(String, String)>,
+    PathIds(id, file_id): PathIds<Uuid, Uuid>,
 ) -> Result<StatusCode, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, &id).await?;
-    let file_id = uuid_param(&file_id, "file_id")?;
+    let study = visible_study(&user, &mut conn, id).await?;
     if db::studies::delete_file(&mut conn, study.id, file_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {

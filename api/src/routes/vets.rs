@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State, rejection::JsonRejection, rejection::QueryRejection},
+    extract::{Query, State, rejection::QueryRejection},
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get},
@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extract::{ApiJson, PathId, PathIds};
 use crate::{
     AppState,
-    auth::{self, AuthUser},
+    auth::{self, AuthUser, StaffUser},
     error::{ApiError, FieldError, Problem},
     routes::pets::Listing,
 };
@@ -110,8 +111,7 @@ pub struct NewVetBody {
 }
 
 /// The vet `raw`, if the caller may manage it: staff any, a vet themselves (404 else).
-fn managed_vet(user: &AuthUser, raw: &str) -> Result<VetId, ApiError> {
-    let id: VetId = crate::error::parse_id(raw, "id")?;
+fn managed_vet(user: &AuthUser, id: VetId) -> Result<VetId, ApiError> {
     if user.is_staff || user.vet == Some(id) {
         Ok(id)
     } else {
@@ -129,12 +129,10 @@ fn required(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) ->
     responses((status = 201, body = Vet), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 /// Staff create a vet: their login and profile, in one transaction.
 async fn create_vet(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    body: Result<Json<NewVetBody>, JsonRejection>,
+    ApiJson(body): ApiJson<NewVetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require_staff()?;
-    let Json(body) = body?;
     let mut errors = Vec::new();
     let email = Email::parse(&body.email)
         .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
@@ -183,9 +181,9 @@ async fn create_vet(
 async fn show_vet(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<VetId>,
 ) -> Result<Json<Vet>, ApiError> {
-    let id = managed_vet(&user, &id)?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -210,13 +208,11 @@ pub struct VetListParams {
     responses((status = 200, body = Listing<Vet>), (status = 403, body = Problem), (status = 422, body = Problem)))]
 /// Staff: every vet, newest first.
 async fn list_vets(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
     params: Result<Query<VetListParams>, QueryRejection>,
 ) -> Result<Json<Listing<Vet>>, ApiError> {
-    user.require_staff()?;
-    let Query(params) =
-        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let page = crate::routes::pets::page(params.limit, params.offset)?;
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let mut conn = db::conn(&state.pool).await?;
@@ -246,11 +242,10 @@ pub struct VetPatch {
 async fn update_vet(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<VetPatch>, JsonRejection>,
+    PathId(id): PathId<VetId>,
+    ApiJson(body): ApiJson<VetPatch>,
 ) -> Result<Json<Vet>, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let Json(body) = body?;
+    let id = managed_vet(&user, id)?;
     if !user.is_staff && (body.license_number.is_some() || body.active.is_some()) {
         return Err(ApiError::Forbidden(
             "only staff change a vet's license number or active state".into(),
@@ -316,9 +311,9 @@ pub struct NewAreaBody {
 async fn list_areas(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<VetId>,
 ) -> Result<Json<Vec<CoverageArea>>, ApiError> {
-    let id = managed_vet(&user, &id)?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -340,11 +335,10 @@ async fn list_areas(
 async fn add_area(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewAreaBody>, JsonRejection>,
+    PathId(id): PathId<VetId>,
+    ApiJson(body): ApiJson<NewAreaBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let Json(body) = body?;
+    let id = managed_vet(&user, id)?;
     let mut errors = Vec::new();
     let name = required(&body.name, "name", 100, &mut errors);
     let polygon = Polygon::from_geojson(&body.area)
@@ -360,9 +354,7 @@ async fn add_area(
     let row = db::vets::add_coverage_area(&mut conn, id, &name, &polygon.to_geojson().to_string())
         .await
         .map_err(|e| match e {
-            CoverageError::Invalid(reason) => {
-                ApiError::Validation(vec![FieldError::new("area", reason)])
-            }
+            CoverageError::Invalid(reason) => ApiError::invalid("area", reason),
             CoverageError::Db(e) => e.into(),
         })?;
     Ok((StatusCode::CREATED, Json(CoverageArea::try_from(row)?)))
@@ -374,10 +366,9 @@ async fn add_area(
 async fn delete_area(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, area_id)): Path<(String, String)>,
+    PathIds(id, area_id): PathIds<VetId, Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let area_id: Uuid = crate::error::parse_id(&area_id, "area_id")?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     if db::vets::delete_coverage_area(&mut conn, id, area_id).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -402,37 +393,26 @@ pub struct SearchParams {
 /// Staff: the active vets whose coverage holds the point (its border included),
 /// optionally with a specialty.
 async fn search(
-    user: AuthUser,
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
     params: Result<Query<SearchParams>, QueryRejection>,
 ) -> Result<Json<Vec<Vet>>, ApiError> {
-    user.require_staff()?;
-    let Query(params) =
-        params.map_err(|e| ApiError::Validation(vec![FieldError::new("query", e.body_text())]))?;
+    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let point = LatLon::new(params.lat, params.lon).map_err(|e| {
         let field = e.field();
-        ApiError::Validation(vec![FieldError::new(field, e.to_string())])
+        ApiError::invalid(field, e.to_string())
     })?;
     let window = match (params.from, params.to) {
         (None, None) => None,
         (Some(from), Some(to)) if to > from => Some((from, to)),
         (Some(_), Some(_)) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "to",
-                "must be after from",
-            )]));
+            return Err(ApiError::invalid("to", "must be after from"));
         }
         (None, Some(_)) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "from",
-                "goes with to",
-            )]));
+            return Err(ApiError::invalid("from", "goes with to"));
         }
         (Some(_), None) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "to",
-                "goes with from",
-            )]));
+            return Err(ApiError::invalid("to", "goes with from"));
         }
     };
     let mut conn = db::conn(&state.pool).await?;
@@ -459,9 +439,9 @@ pub struct Specialties {
 async fn get_specialties(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<VetId>,
 ) -> Result<Json<Specialties>, ApiError> {
-    let id = managed_vet(&user, &id)?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -478,11 +458,10 @@ async fn get_specialties(
 async fn set_specialties(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<Specialties>, JsonRejection>,
+    PathId(id): PathId<VetId>,
+    ApiJson(body): ApiJson<Specialties>,
 ) -> Result<Json<Specialties>, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let Json(body) = body?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -528,9 +507,9 @@ fn local_time(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<Na
 async fn list_availability(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<VetId>,
 ) -> Result<Json<Vec<Slot>>, ApiError> {
-    let id = managed_vet(&user, &id)?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -555,11 +534,10 @@ async fn list_availability(
 async fn add_availability(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewSlot>, JsonRejection>,
+    PathId(id): PathId<VetId>,
+    ApiJson(body): ApiJson<NewSlot>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let Json(body) = body?;
+    let id = managed_vet(&user, id)?;
     let mut errors = Vec::new();
     if !(1..=7).contains(&body.weekday) {
         errors.push(FieldError::new(
@@ -599,10 +577,9 @@ async fn add_availability(
 async fn delete_availability(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, slot_id)): Path<(String, String)>,
+    PathIds(id, slot_id): PathIds<VetId, Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let slot_id = crate::error::parse_id(&slot_id, "slot_id")?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     deleted(
         db::vets::delete_availability(&mut conn, id, slot_id).await?,
@@ -631,9 +608,9 @@ pub struct NewTimeOff {
 async fn list_time_off(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId<VetId>,
 ) -> Result<Json<Vec<TimeOff>>, ApiError> {
-    let id = managed_vet(&user, &id)?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -658,16 +635,12 @@ async fn list_time_off(
 async fn add_time_off(
     user: AuthUser,
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    body: Result<Json<NewTimeOff>, JsonRejection>,
+    PathId(id): PathId<VetId>,
+    ApiJson(body): ApiJson<NewTimeOff>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let Json(body) = body?;
+    let id = managed_vet(&user, id)?;
     if body.ends <= body.starts {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "ends",
-            "must be after starts",
-        )]));
+        return Err(ApiError::invalid("ends", "must be after starts"));
     }
     let reason = body
         .reason
@@ -696,10 +669,9 @@ async fn add_time_off(
 async fn delete_time_off(
     user: AuthUser,
     State(state): State<AppState>,
-    Path((id, time_off_id)): Path<(String, String)>,
+    PathIds(id, time_off_id): PathIds<VetId, Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let id = managed_vet(&user, &id)?;
-    let time_off_id = crate::error::parse_id(&time_off_id, "time_off_id")?;
+    let id = managed_vet(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
     deleted(
         db::vets::delete_time_off(&mut conn, id, time_off_id).await?,
