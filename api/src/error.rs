@@ -1,6 +1,16 @@
 //! One error envelope for every error response: `application/problem+json` (RFC 9457)
 //! with a stable `type`, and per-field `errors` for validation. A 5xx body never carries
 //! internal detail; that goes to the log.
+//!
+//! Which error where: every handler and extractor returns [`ApiError`]. Input is
+//! rejected by the extractors (`crate::extract`: a body, the query, typed ids) or by the
+//! handler with [`ApiError::invalid`] (`422` naming the field); a state that forbids the
+//! call is [`ApiError::conflict`] (`409` of a stable kind); who may not is
+//! `Unauthorized`/`Forbidden`, checked first (`AuthUser`, `StaffUser`). Database errors
+//! convert with `?`: a named constraint a caller can hit is the `409`/`422` in
+//! `CONSTRAINTS`, a starved pool `503`. Temporal's errors are mapped where the call is
+//! made (`routes::dispatch::run_update`); a command without an outcome in time is
+//! `Pending` (`202`). Only what no caller can cause is `Internal` (`500`, logged).
 
 use axum::{
     Json,

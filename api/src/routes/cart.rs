@@ -231,7 +231,7 @@ async fn priced(
 }
 
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
-    responses((status = 200, body = Cart), (status = 403, body = Problem)))]
+    responses((status = 200, body = Cart), (status = 403, body = Problem, content_type = "application/problem+json")))]
 /// The owner's open cart, each item priced now.
 async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json<Cart>, ApiError> {
     let owner = cart_owner(&user)?;
@@ -258,7 +258,7 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/api/v1/cart/items", tag = "cart", request_body = ItemBody, security(("bearer" = [])),
-    responses((status = 201, body = CartItem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds a visit to the cart, priced.
 async fn add_item(
     user: AuthUser,
@@ -277,7 +277,7 @@ async fn add_item(
 
 #[utoipa::path(patch, path = "/api/v1/cart/items/{id}", tag = "cart", params(("id" = Uuid, Path)),
     request_body = ItemPatch, security(("bearer" = [])),
-    responses((status = 200, body = CartItem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Changes an item; it is re-validated and re-priced as a whole.
 async fn update_item(
     user: AuthUser,
@@ -316,7 +316,7 @@ async fn update_item(
 }
 
 #[utoipa::path(delete, path = "/api/v1/cart/items/{id}", tag = "cart", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_item(
     user: AuthUser,
     State(state): State<AppState>,
@@ -390,8 +390,8 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 
 #[utoipa::path(post, path = "/api/v1/cart/checkout", tag = "cart", request_body = CheckoutBody, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout; a retry with the same key answers the same")),
-    responses((status = 201, body = CheckoutResult), (status = 403, body = Problem),
-        (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem)))]
+    responses((status = 201, body = CheckoutResult), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem, content_type = "application/problem+json")))]
 /// Turns the cart into service requests at the current prices and starts their workflows.
 async fn checkout(
     user: AuthUser,

@@ -1,13 +1,7 @@
 //! The service catalog and neighborhoods (GeoJSON plus distance coefficient): everyone
 //! reads, staff write.
 
-use axum::{
-    Json, Router,
-    extract::{Query, State, rejection::QueryRejection},
-    http::StatusCode,
-    response::IntoResponse,
-    routing::get,
-};
+use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use db::catalog::NewService;
 use domain::{LatLon, geo::Polygon};
 use rust_decimal::Decimal;
@@ -15,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::extract::{ApiJson, PathId};
+use crate::extract::{ApiJson, ApiQuery, PathId};
 use crate::{
     AppState,
     auth::StaffUser,
@@ -112,7 +106,7 @@ async fn list_services(State(state): State<AppState>) -> Result<Json<Vec<Service
 }
 
 #[utoipa::path(post, path = "/api/v1/services", tag = "catalog", request_body = NewServiceBody, security(("bearer" = [])),
-    responses((status = 201, body = Service), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Service), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_service(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -166,7 +160,7 @@ fn description(raw: Option<String>) -> Option<String> {
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Service), (status = 404, body = Problem)))]
+    responses((status = 200, body = Service), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_service(
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
@@ -197,7 +191,7 @@ pub struct ServicePatch {
 
 #[utoipa::path(patch, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)),
     request_body = ServicePatch, security(("bearer" = [])),
-    responses((status = 200, body = Service), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Service), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_service(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -234,7 +228,7 @@ async fn update_service(
 }
 
 #[utoipa::path(delete, path = "/api/v1/services/{id}", tag = "catalog", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_service(
     _staff: StaffUser,
     State(state): State<AppState>,
@@ -297,7 +291,7 @@ async fn list_neighborhoods(
 }
 
 #[utoipa::path(post, path = "/api/v1/neighborhoods", tag = "catalog", request_body = NewNeighborhoodBody, security(("bearer" = [])),
-    responses((status = 201, body = Neighborhood), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Neighborhood), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_neighborhood(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -346,7 +340,7 @@ fn coefficient(raw: &str, errors: &mut Vec<FieldError>) -> Option<Decimal> {
 }
 
 #[utoipa::path(get, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)),
-    responses((status = 200, body = Neighborhood), (status = 404, body = Problem)))]
+    responses((status = 200, body = Neighborhood), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_neighborhood(
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
@@ -373,8 +367,8 @@ pub struct NeighborhoodPatch {
 
 #[utoipa::path(patch, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)),
     request_body = NeighborhoodPatch, security(("bearer" = [])),
-    responses((status = 200, body = Neighborhood), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Neighborhood), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_neighborhood(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -413,7 +407,7 @@ async fn update_neighborhood(
 }
 
 #[utoipa::path(delete, path = "/api/v1/neighborhoods/{id}", tag = "catalog", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Takes the neighborhood out of the service area (soft delete).
 async fn delete_neighborhood(
     _staff: StaffUser,
@@ -432,14 +426,13 @@ pub struct PointParams {
 
 #[utoipa::path(get, path = "/api/v1/neighborhoods/locate", tag = "catalog", params(PointParams),
     responses((status = 200, body = Neighborhood),
-        (status = 422, description = "The point is outside the service area (every neighborhood)", body = Problem)))]
+        (status = 422, description = "The point is outside the service area (every neighborhood)", body = Problem, content_type = "application/problem+json")))]
 /// The neighborhood containing a point; outside every one, the address is outside the
 /// service area.
 async fn locate(
     State(state): State<AppState>,
-    params: Result<Query<PointParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<PointParams>,
 ) -> Result<Json<Neighborhood>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let point = LatLon::new(params.lat, params.lon).map_err(|e| {
         let field = e.field();
         ApiError::invalid(field, e.to_string())

@@ -6,7 +6,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Query, State, rejection::QueryRejection},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get},
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::extract::{ApiJson, PathId, PathIds};
+use crate::extract::{ApiJson, ApiQuery, PathId, PathIds};
 use crate::{
     AppState,
     auth::{AuthUser, StaffUser},
@@ -142,12 +142,6 @@ pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiE
     }
 }
 
-fn query_params(params: Result<Query<ListParams>, QueryRejection>) -> Result<ListParams, ApiError> {
-    params
-        .map(|Query(p)| p)
-        .map_err(|e| ApiError::invalid("query", e.body_text()))
-}
-
 /// A list page.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Listing<T> {
@@ -192,14 +186,13 @@ impl From<db::pets::OwnerRow> for Owner {
 }
 
 #[utoipa::path(get, path = "/api/v1/owners", tag = "owners", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = Listing<Owner>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Listing<Owner>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 /// Staff: every owner (filter by name with `q`). An owner: themselves.
 async fn list_owners(
     user: AuthUser,
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Listing<Owner>>, ApiError> {
-    let params = query_params(params)?;
     let page = params.page()?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
@@ -212,7 +205,7 @@ async fn list_owners(
 }
 
 #[utoipa::path(get, path = "/api/v1/owners/{id}", tag = "owners", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = Owner), (status = 404, body = Problem)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = Owner), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_owner(
     user: AuthUser,
     State(state): State<AppState>,
@@ -251,7 +244,7 @@ fn trimmed(raw: Option<String>) -> Option<String> {
 
 #[utoipa::path(patch, path = "/api/v1/owners/{id}", tag = "owners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = OwnerPatch,
-    responses((status = 200, body = Owner), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Owner), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// An owner updates their profile (DNI/CUIT and VAT condition for invoices); staff any.
 async fn update_owner(
     user: AuthUser,
@@ -338,7 +331,7 @@ pub struct NewAddressBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/owners/{id}/addresses", tag = "owners", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 200, body = [Address]), (status = 404, body = Problem)))]
+    params(("id" = Uuid, Path)), responses((status = 200, body = [Address]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_addresses(
     user: AuthUser,
     State(state): State<AppState>,
@@ -355,7 +348,7 @@ async fn list_addresses(
 
 #[utoipa::path(post, path = "/api/v1/owners/{id}/addresses", tag = "owners", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = NewAddressBody,
-    responses((status = 201, body = Address), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Address), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds an address given as latitude and longitude (WGS 84).
 async fn add_address(
     user: AuthUser,
@@ -403,7 +396,7 @@ async fn add_address(
 
 #[utoipa::path(delete, path = "/api/v1/owners/{id}/addresses/{address_id}", tag = "owners", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("address_id" = Uuid, Path)),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_address(
     user: AuthUser,
     State(state): State<AppState>,
@@ -429,7 +422,7 @@ pub struct NewOwnerBody {
 }
 
 #[utoipa::path(post, path = "/api/v1/owners", tag = "owners", request_body = NewOwnerBody, security(("bearer" = [])),
-    responses((status = 201, body = Owner), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Owner), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Staff record an owner who booked by phone; they have no login until staff create one.
 async fn create_owner(
     StaffUser(_user): StaffUser,
@@ -475,9 +468,9 @@ pub struct SetPasswordToken {
 }
 
 #[utoipa::path(post, path = "/api/v1/owners/{id}/user", tag = "owners", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 201, body = SetPasswordToken), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "The owner already has a login, or the email is taken", body = Problem),
-        (status = 422, description = "The owner has no email", body = Problem)))]
+    responses((status = 201, body = SetPasswordToken), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The owner already has a login, or the email is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The owner has no email", body = Problem, content_type = "application/problem+json")))]
 /// Staff give a phone-booked owner a login: a user without a password and a one-time
 /// token, valid 7 days, to set it (`POST /api/v1/auth/set-password`).
 async fn create_owner_user(
@@ -580,14 +573,13 @@ fn check_birth_date(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) {
 }
 
 #[utoipa::path(get, path = "/api/v1/pets", tag = "pets", params(ListParams), security(("bearer" = [])),
-    responses((status = 200, body = Listing<Pet>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Listing<Pet>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")))]
 /// An owner's pets; staff: every pet, or one owner's with `owner_id`.
 async fn list_pets(
     user: AuthUser,
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<Listing<Pet>>, ApiError> {
-    let params = query_params(params)?;
     let page = params.page()?;
     let owner = owner_scope(&user)?.or(params.owner_id.map(OwnerId::from_uuid));
     let mut conn = db::conn(&state.pool).await?;
@@ -600,7 +592,7 @@ async fn list_pets(
 }
 
 #[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = NewPetBody, security(("bearer" = [])),
-    responses((status = 201, body = Pet), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Pet), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_pet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -652,7 +644,7 @@ async fn add_pet(
 }
 
 #[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Pet), (status = 404, body = Problem)))]
+    responses((status = 200, body = Pet), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_pet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -687,7 +679,7 @@ pub struct PetPatch {
 }
 
 #[utoipa::path(patch, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), request_body = PetPatch,
-    security(("bearer" = [])), responses((status = 200, body = Pet), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    security(("bearer" = [])), responses((status = 200, body = Pet), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_pet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -726,7 +718,7 @@ async fn update_pet(
 }
 
 #[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_pet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -771,7 +763,7 @@ async fn list_breeds(
 
 #[utoipa::path(post, path = "/api/v1/species/{id}/breeds", tag = "reference", params(("id" = Uuid, Path)),
     request_body = NameBody, security(("bearer" = [])),
-    responses((status = 201, body = Breed), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Breed), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_breed(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -837,7 +829,7 @@ async fn list_vaccines(State(state): State<AppState>) -> Result<Json<Vec<Vaccine
 }
 
 #[utoipa::path(post, path = "/api/v1/vaccines", tag = "reference", request_body = NewVaccineBody, security(("bearer" = [])),
-    responses((status = 201, body = Vaccine), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Vaccine), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_vaccine(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -874,8 +866,8 @@ pub struct VaccinePatch {
 
 #[utoipa::path(patch, path = "/api/v1/vaccines/{id}", tag = "reference", params(("id" = Uuid, Path)),
     request_body = VaccinePatch, security(("bearer" = [])),
-    responses((status = 200, body = Vaccine), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vaccine), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_vaccine(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -898,7 +890,7 @@ async fn update_vaccine(
 }
 
 #[utoipa::path(delete, path = "/api/v1/vaccines/{id}", tag = "reference", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Retires a vaccine (soft delete): it is no longer offered; past applications stay.
 async fn delete_vaccine(
     _staff: StaffUser,
@@ -943,7 +935,7 @@ pub struct NewVaccinationBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/pets/{id}/vaccinations", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [Vaccination]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [Vaccination]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_vaccinations(
     user: AuthUser,
     State(state): State<AppState>,
@@ -960,7 +952,7 @@ async fn list_vaccinations(
 
 #[utoipa::path(post, path = "/api/v1/pets/{id}/vaccinations", tag = "pets", params(("id" = Uuid, Path)),
     request_body = NewVaccinationBody, security(("bearer" = [])),
-    responses((status = 201, body = Vaccination), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Vaccination), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Records a vaccine applied to the pet; the next due date defaults to the applied date
 /// plus the vaccine's interval.
 async fn add_vaccination(

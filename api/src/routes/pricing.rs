@@ -151,7 +151,7 @@ pub struct NewPriceBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/services/{id}/prices", tag = "pricing", params(("id" = Uuid, Path)),
-    responses((status = 200, body = [Price]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [Price]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Every price of the service: past ones kept, the current one, and those scheduled.
 async fn list_prices(
     State(state): State<AppState>,
@@ -171,9 +171,9 @@ async fn list_prices(
 
 #[utoipa::path(post, path = "/api/v1/services/{id}/prices", tag = "pricing", params(("id" = Uuid, Path)),
     request_body = NewPriceBody, security(("bearer" = [])),
-    responses((status = 201, body = Price), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "A price is already scheduled on or after that date", body = Problem),
-        (status = 422, body = Problem)))]
+    responses((status = 201, body = Price), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A price is already scheduled on or after that date", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Schedules a new price from `valid_from` on: the price valid then ends that day, past
 /// prices are kept. Staff for any price; a vet for their own.
 async fn schedule_price(
@@ -272,7 +272,7 @@ async fn list_turn_fee_groups(
 }
 
 #[utoipa::path(post, path = "/api/v1/turn-fee-groups", tag = "pricing", request_body = NewTurnFeeGroupBody, security(("bearer" = [])),
-    responses((status = 201, body = TurnFeeGroup), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = TurnFeeGroup), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_turn_fee_group(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -311,7 +311,7 @@ async fn add_turn_fee_group(
 }
 
 #[utoipa::path(delete, path = "/api/v1/turn-fee-groups/{id}", tag = "pricing", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Retires a turn-fee group: no longer offered; prices already frozen keep it.
 async fn delete_turn_fee_group(
     _staff: StaffUser,
@@ -407,7 +407,7 @@ async fn list_discounts(State(state): State<AppState>) -> Result<Json<Vec<Discou
 }
 
 #[utoipa::path(post, path = "/api/v1/discounts", tag = "pricing", request_body = NewDiscountBody, security(("bearer" = [])),
-    responses((status = 201, body = Discount), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Discount), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_discount(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -477,7 +477,7 @@ async fn add_discount(
 }
 
 #[utoipa::path(delete, path = "/api/v1/discounts/{id}", tag = "pricing", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_discount(
     _staff: StaffUser,
     State(state): State<AppState>,
@@ -610,8 +610,8 @@ pub(crate) async fn quote(
 }
 
 #[utoipa::path(post, path = "/api/v1/quotes", tag = "pricing", request_body = QuoteBody, security(("bearer" = [])),
-    responses((status = 200, body = Quote), (status = 403, body = Problem),
-        (status = 422, description = "A field is invalid, the service has no price then, or the address is outside the service area", body = Problem)))]
+    responses((status = 200, body = Quote), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid, the service has no price then, or the address is outside the service area", body = Problem, content_type = "application/problem+json")))]
 /// The price of a visit, line by line: base, distance, surcharge, discounts, rounding.
 async fn create_quote(
     user: AuthUser,

@@ -64,7 +64,7 @@ fn named_list(slug: &str) -> Result<NamedList, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/{list}", tag = "reference",
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
-    responses((status = 200, body = [Named]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [Named]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Everyone reads the named lists.
 async fn list(
     State(state): State<AppState>,
@@ -85,7 +85,7 @@ async fn list(
 
 #[utoipa::path(post, path = "/api/v1/{list}", tag = "reference", request_body = NameBody, security(("bearer" = [])),
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
-    responses((status = 201, body = Named), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Named), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create(
     _staff: StaffUser,
     State(state): State<AppState>,
@@ -107,7 +107,7 @@ async fn create(
 
 #[utoipa::path(patch, path = "/api/v1/{list}/{id}", tag = "reference", request_body = NameBody, security(("bearer" = [])),
     params(("list" = String, Path), ("id" = Uuid, Path)),
-    responses((status = 200, body = Named), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Named), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")))]
 async fn rename(
     _staff: StaffUser,
     State(state): State<AppState>,
@@ -130,7 +130,7 @@ async fn rename(
 
 #[utoipa::path(delete, path = "/api/v1/{list}/{id}", tag = "reference", security(("bearer" = [])),
     params(("list" = String, Path), ("id" = Uuid, Path)),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Soft delete: gone from lists; what already refers to it keeps working.
 async fn remove(
     _staff: StaffUser,

@@ -28,7 +28,7 @@ use workflows::{
     RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
 };
 
-use crate::extract::{ApiJson, PathId};
+use crate::extract::{ApiJson, ApiQuery, PathId};
 use crate::{
     AppState,
     auth::{AuthUser, StaffUser},
@@ -312,14 +312,9 @@ pub struct RequestSummary {
 async fn list(
     user: AuthUser,
     State(state): State<AppState>,
-    params: Result<
-        axum::extract::Query<RequestListParams>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    ApiQuery(params): ApiQuery<RequestListParams>,
 ) -> Result<Json<crate::routes::pets::Listing<RequestSummary>>, ApiError> {
     let scope = crate::routes::pets::owner_scope(&user)?;
-    let axum::extract::Query(params) =
-        params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let page = crate::routes::pets::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::requests::list(&mut conn, scope, params.state, page).await?;

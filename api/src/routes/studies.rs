@@ -132,7 +132,7 @@ async fn visible_study(
 }
 
 #[utoipa::path(get, path = "/api/v1/pets/{id}/studies", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [Study]), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = [Study]), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// The pet's studies, most recent first, each with its files.
 async fn list_studies(
     user: AuthUser,
@@ -161,7 +161,7 @@ async fn list_studies(
 
 #[utoipa::path(post, path = "/api/v1/pets/{id}/studies", tag = "pets", params(("id" = Uuid, Path)),
     request_body = NewStudyBody, security(("bearer" = [])),
-    responses((status = 201, body = Study), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Study), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Records a study of the pet; attach its files with `POST /studies/{id}/files`.
 async fn add_study(
     user: AuthUser,
@@ -207,7 +207,7 @@ async fn add_study(
 }
 
 #[utoipa::path(get, path = "/api/v1/studies/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Study), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Study), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_study(
     user: AuthUser,
     State(state): State<AppState>,
@@ -220,7 +220,7 @@ async fn show_study(
 }
 
 #[utoipa::path(delete, path = "/api/v1/studies/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Removes the study and its files from every read (the stored bytes are kept).
 async fn delete_study(
     user: AuthUser,
@@ -244,8 +244,8 @@ pub struct UploadForm {
 
 #[utoipa::path(post, path = "/api/v1/studies/{id}/files", tag = "pets", params(("id" = Uuid, Path)),
     request_body(content = UploadForm, content_type = "multipart/form-data"), security(("bearer" = [])),
-    responses((status = 201, body = StudyFile), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = StudyFile), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"), (status = 415, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Attaches a file to the study.
 async fn upload_file(
     user: AuthUser,
@@ -357,7 +357,7 @@ fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
 
 #[utoipa::path(get, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
     params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, description = "The file's bytes, as an attachment"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "The file's bytes, as an attachment"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn download_file(
     user: AuthUser,
     State(state): State<AppState>,
@@ -421,7 +421,7 @@ fn content_disposition(name: &str) -> String {
 
 #[utoipa::path(delete, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
     params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Removes the file from the study (the stored bytes are kept).
 async fn delete_file(
     user: AuthUser,

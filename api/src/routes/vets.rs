@@ -4,7 +4,7 @@
 
 use axum::{
     Json, Router,
-    extract::{Query, State, rejection::QueryRejection},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{delete, get},
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use crate::extract::{ApiJson, PathId, PathIds};
+use crate::extract::{ApiJson, ApiQuery, PathId, PathIds};
 use crate::{
     AppState,
     auth::{self, AuthUser, StaffUser},
@@ -126,7 +126,7 @@ fn required(raw: &str, field: &str, max: usize, errors: &mut Vec<FieldError>) ->
 }
 
 #[utoipa::path(post, path = "/api/v1/vets", tag = "vets", request_body = NewVetBody, security(("bearer" = [])),
-    responses((status = 201, body = Vet), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Vet), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Staff create a vet: their login and profile, in one transaction.
 async fn create_vet(
     StaffUser(_user): StaffUser,
@@ -177,7 +177,7 @@ async fn create_vet(
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/{id}", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Vet), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vet), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_vet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -205,14 +205,13 @@ pub struct VetListParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/vets", tag = "vets", params(VetListParams), security(("bearer" = [])),
-    responses((status = 200, body = Listing<Vet>), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Listing<Vet>), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Staff: every vet, newest first.
 async fn list_vets(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    params: Result<Query<VetListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<VetListParams>,
 ) -> Result<Json<Listing<Vet>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let page = crate::routes::pets::page(params.limit, params.offset)?;
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let mut conn = db::conn(&state.pool).await?;
@@ -237,8 +236,8 @@ pub struct VetPatch {
 
 #[utoipa::path(patch, path = "/api/v1/vets/{id}", tag = "vets", params(("id" = Uuid, Path)),
     request_body = VetPatch, security(("bearer" = [])),
-    responses((status = 200, body = Vet), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Vet), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_vet(
     user: AuthUser,
     State(state): State<AppState>,
@@ -307,7 +306,7 @@ pub struct NewAreaBody {
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/{id}/coverage-areas", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [CoverageArea]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [CoverageArea]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_areas(
     user: AuthUser,
     State(state): State<AppState>,
@@ -328,8 +327,8 @@ async fn list_areas(
 
 #[utoipa::path(post, path = "/api/v1/vets/{id}/coverage-areas", tag = "vets", params(("id" = Uuid, Path)),
     request_body = NewAreaBody, security(("bearer" = [])),
-    responses((status = 201, body = CoverageArea), (status = 404, body = Problem),
-        (status = 422, description = "Not a valid polygon; `errors` says why", body = Problem)))]
+    responses((status = 201, body = CoverageArea), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid polygon; `errors` says why", body = Problem, content_type = "application/problem+json")))]
 /// Adds a coverage area. Malformed GeoJSON, open rings, out-of-range coordinates and
 /// invalid geometry (self-intersections...) are refused with the reason.
 async fn add_area(
@@ -362,7 +361,7 @@ async fn add_area(
 
 #[utoipa::path(delete, path = "/api/v1/vets/{id}/coverage-areas/{area_id}", tag = "vets",
     params(("id" = Uuid, Path), ("area_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_area(
     user: AuthUser,
     State(state): State<AppState>,
@@ -389,15 +388,14 @@ pub struct SearchParams {
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/search", tag = "vets", params(SearchParams), security(("bearer" = [])),
-    responses((status = 200, body = [Vet]), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = [Vet]), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Staff: the active vets whose coverage holds the point (its border included),
 /// optionally with a specialty.
 async fn search(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
-    params: Result<Query<SearchParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<SearchParams>,
 ) -> Result<Json<Vec<Vet>>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::invalid("query", e.body_text()))?;
     let point = LatLon::new(params.lat, params.lon).map_err(|e| {
         let field = e.field();
         ApiError::invalid(field, e.to_string())
@@ -435,7 +433,7 @@ pub struct Specialties {
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/{id}/specialties", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = Specialties), (status = 404, body = Problem)))]
+    responses((status = 200, body = Specialties), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn get_specialties(
     user: AuthUser,
     State(state): State<AppState>,
@@ -453,7 +451,7 @@ async fn get_specialties(
 
 #[utoipa::path(put, path = "/api/v1/vets/{id}/specialties", tag = "vets", params(("id" = Uuid, Path)),
     request_body = Specialties, security(("bearer" = [])),
-    responses((status = 200, body = Specialties), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Specialties), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Replaces the vet's specialties.
 async fn set_specialties(
     user: AuthUser,
@@ -503,7 +501,7 @@ fn local_time(raw: &str, field: &str, errors: &mut Vec<FieldError>) -> Option<Na
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/{id}/availability", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [Slot]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [Slot]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_availability(
     user: AuthUser,
     State(state): State<AppState>,
@@ -529,7 +527,7 @@ async fn list_availability(
 
 #[utoipa::path(post, path = "/api/v1/vets/{id}/availability", tag = "vets", params(("id" = Uuid, Path)),
     request_body = NewSlot, security(("bearer" = [])),
-    responses((status = 201, body = Slot), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Slot), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds a weekly slot in local time.
 async fn add_availability(
     user: AuthUser,
@@ -573,7 +571,7 @@ async fn add_availability(
 
 #[utoipa::path(delete, path = "/api/v1/vets/{id}/availability/{slot_id}", tag = "vets",
     params(("id" = Uuid, Path), ("slot_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_availability(
     user: AuthUser,
     State(state): State<AppState>,
@@ -604,7 +602,7 @@ pub struct NewTimeOff {
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/{id}/time-off", tag = "vets", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [TimeOff]), (status = 404, body = Problem)))]
+    responses((status = 200, body = [TimeOff]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_time_off(
     user: AuthUser,
     State(state): State<AppState>,
@@ -630,7 +628,7 @@ async fn list_time_off(
 
 #[utoipa::path(post, path = "/api/v1/vets/{id}/time-off", tag = "vets", params(("id" = Uuid, Path)),
     request_body = NewTimeOff, security(("bearer" = [])),
-    responses((status = 201, body = TimeOff), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = TimeOff), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// An exception to the weekly availability: the vet is away for `[starts, ends)`.
 async fn add_time_off(
     user: AuthUser,
@@ -665,7 +663,7 @@ async fn add_time_off(
 
 #[utoipa::path(delete, path = "/api/v1/vets/{id}/time-off/{time_off_id}", tag = "vets",
     params(("id" = Uuid, Path), ("time_off_id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_time_off(
     user: AuthUser,
     State(state): State<AppState>,
