@@ -55,7 +55,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             routes::requests::router()
                 .merge(routes::auth::router())
+                .merge(routes::owners::router())
                 .merge(routes::pets::router())
+                .merge(routes::breeds::router())
+                .merge(routes::vaccines::router())
                 .merge(routes::vets::router())
                 .merge(routes::catalog::router())
                 .merge(routes::reference::router())

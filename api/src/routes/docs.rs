@@ -45,7 +45,10 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::requests::Docs::openapi());
     doc.merge(routes::health::Docs::openapi());
     doc.merge(routes::auth::Docs::openapi());
+    doc.merge(routes::owners::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
+    doc.merge(routes::breeds::Docs::openapi());
+    doc.merge(routes::vaccines::Docs::openapi());
     doc.merge(routes::vets::Docs::openapi());
     doc.merge(routes::reference::Docs::openapi());
     doc.merge(routes::catalog::Docs::openapi());

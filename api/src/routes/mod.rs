@@ -1,17 +1,21 @@
 //! Routes, by business area.
 
 pub mod auth;
+pub mod breeds;
 pub mod cart;
 pub mod catalog;
 pub mod dispatch;
 pub mod docs;
 pub mod health;
+pub mod helpers;
+pub mod owners;
 pub mod payments;
 pub mod pets;
 pub mod pricing;
 pub mod reference;
 pub mod requests;
 pub mod studies;
+pub mod vaccines;
 pub mod vets;
 
 use axum::http::StatusCode;

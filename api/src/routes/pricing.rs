@@ -25,7 +25,7 @@ use crate::{
     AppState,
     auth::{AuthUser, StaffUser},
     error::{ApiError, FieldError, Problem},
-    routes::pets::owner_scope,
+    routes::helpers::owner_scope,
 };
 
 #[derive(utoipa::OpenApi)]

@@ -258,7 +258,7 @@ async fn show(
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let scope = crate::routes::pets::owner_scope(&user)?;
+    let scope = crate::routes::helpers::owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     let detail = db::requests::find_request(&mut conn, id)
         .await?
@@ -303,7 +303,7 @@ pub struct RequestSummary {
     security(("bearer" = [])),
     params(RequestListParams),
     responses(
-        (status = 200, body = crate::routes::pets::Listing<RequestSummary>),
+        (status = 200, body = crate::routes::helpers::Listing<RequestSummary>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -313,12 +313,12 @@ async fn list(
     user: AuthUser,
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<RequestListParams>,
-) -> Result<Json<crate::routes::pets::Listing<RequestSummary>>, ApiError> {
-    let scope = crate::routes::pets::owner_scope(&user)?;
-    let page = crate::routes::pets::page(params.limit, params.offset)?;
+) -> Result<Json<crate::routes::helpers::Listing<RequestSummary>>, ApiError> {
+    let scope = crate::routes::helpers::owner_scope(&user)?;
+    let page = crate::routes::helpers::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::requests::list(&mut conn, scope, params.state, page).await?;
-    Ok(Json(crate::routes::pets::Listing {
+    Ok(Json(crate::routes::helpers::Listing {
         items: rows
             .into_iter()
             .map(|r| RequestSummary {

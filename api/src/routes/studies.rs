@@ -30,7 +30,7 @@ use crate::{
     AppState,
     auth::AuthUser,
     error::{ApiError, FieldError, Problem},
-    routes::pets::owner_scope,
+    routes::helpers::owner_scope,
 };
 
 #[derive(utoipa::OpenApi)]

@@ -21,7 +21,7 @@ use crate::{
     AppState,
     auth::{self, AuthUser, StaffUser},
     error::{ApiError, FieldError, Problem},
-    routes::pets::Listing,
+    routes::helpers::Listing,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -212,7 +212,7 @@ async fn list_vets(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<VetListParams>,
 ) -> Result<Json<Listing<Vet>>, ApiError> {
-    let page = crate::routes::pets::page(params.limit, params.offset)?;
+    let page = crate::routes::helpers::page(params.limit, params.offset)?;
     let q = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::vets::vets(&mut conn, q, params.active, page).await?;

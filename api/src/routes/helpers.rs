@@ -1,0 +1,79 @@
+//! What several route modules share: whose records a caller may see
+//! ([`owner_scope`]) and list pages ([`ListParams`], [`page`], [`Listing`]).
+
+use db::pets::Page;
+use domain::OwnerId;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::{
+    auth::AuthUser,
+    error::{ApiError, FieldError},
+};
+
+/// `None` for staff (everything), `Some(owner)` for an owner (theirs only), else 403.
+pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
+    if user.is_staff {
+        Ok(None)
+    } else if let Some(owner) = user.owner {
+        Ok(Some(owner))
+    } else {
+        Err(ApiError::Forbidden(
+            "only pet owners and staff may do this".into(),
+        ))
+    }
+}
+
+/// The owner record `id`, if the caller may see it (404 otherwise).
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// 1 to 200, default 50.
+    pub limit: Option<i64>,
+    /// default 0.
+    pub offset: Option<i64>,
+    /// Owners whose name contains this (staff).
+    pub q: Option<String>,
+    /// Pets of this owner (staff).
+    pub owner_id: Option<Uuid>,
+    /// Pets of this species.
+    pub species_id: Option<Uuid>,
+}
+
+impl ListParams {
+    pub(crate) fn page(&self) -> Result<Page, ApiError> {
+        page(self.limit, self.offset)
+    }
+}
+
+/// A page from `limit` (1 to 200, default 50) and `offset` (default 0).
+pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiError> {
+    let limit = limit.unwrap_or(50);
+    let offset = offset.unwrap_or(0);
+    let mut errors = Vec::new();
+    if !(1..=200).contains(&limit) {
+        errors.push(FieldError::new("limit", "must be between 1 and 200"));
+    }
+    if offset < 0 {
+        errors.push(FieldError::new("offset", "must not be negative"));
+    }
+    if errors.is_empty() {
+        Ok(Page { limit, offset })
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// A list page.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// An optional text field, trimmed; blank is none.
+pub(crate) fn trimmed(raw: Option<String>) -> Option<String> {
+    raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
