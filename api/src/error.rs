@@ -9,7 +9,7 @@
 //! `Unauthorized`/`Forbidden`, checked first (`AuthUser`, `StaffUser`). Database errors
 //! convert with `?`: a named constraint a caller can hit is the `409`/`422` in
 //! `CONSTRAINTS`, a starved pool `503`. Temporal's errors are mapped where the call is
-//! made (`routes::dispatch::run_update`); a command without an outcome in time is
+//! made (`crate::workflow_client::run_update`); a command without an outcome in time is
 //! `Pending` (`202`). Only what no caller can cause is `Internal` (`500`, logged).
 
 use axum::{

@@ -5,10 +5,12 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod outbox;
+pub mod payment_news;
 pub mod routes;
 pub mod seed;
 pub mod settings;
 pub mod storage;
+pub mod workflow_client;
 
 use std::{sync::Arc, time::Duration};
 
@@ -65,7 +67,6 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::studies::router(max_file_bytes))
                 .merge(routes::pricing::router())
                 .merge(routes::cart::router())
-                .merge(routes::dispatch::router())
                 .merge(routes::payments::router()),
         )
         .with_state(state)

@@ -104,8 +104,7 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     };
     for event in events {
         if let Err(e) =
-            crate::routes::payments::hand_over(state, event.id, &event.event_type, &event.data_id)
-                .await
+            crate::payment_news::hand_over(state, event.id, &event.event_type, &event.data_id).await
         {
             tracing::warn!(error = %e, event = event.id, "webhook still not handed over");
         }

@@ -42,7 +42,7 @@ pub fn router() -> Router<AppState> {
 /// The whole document: the header above plus every route module's paths and schemas.
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(routes::requests::Docs::openapi());
+    doc.merge(routes::requests::openapi());
     doc.merge(routes::health::Docs::openapi());
     doc.merge(routes::auth::Docs::openapi());
     doc.merge(routes::owners::Docs::openapi());
@@ -55,7 +55,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::studies::Docs::openapi());
     doc.merge(routes::pricing::Docs::openapi());
     doc.merge(routes::cart::Docs::openapi());
-    doc.merge(routes::dispatch::Docs::openapi());
     doc.merge(routes::payments::Docs::openapi());
     doc
 }

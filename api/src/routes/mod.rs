@@ -4,7 +4,6 @@ pub mod auth;
 pub mod breeds;
 pub mod cart;
 pub mod catalog;
-pub mod dispatch;
 pub mod docs;
 pub mod health;
 pub mod helpers;

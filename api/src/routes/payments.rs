@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 
-use activities::payments::LatePayment;
 use axum::{
     Json, Router,
     body::Bytes,
@@ -17,24 +16,17 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::{get, post},
 };
-use domain::{Actor, RequestId, paths};
+use domain::paths;
 use serde::{Deserialize, Serialize};
-use temporalio_client::{
-    WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
-    errors::{WorkflowInteractionError, WorkflowStartError},
-};
 use utoipa::ToSchema;
-use workflows::{Cancel, LatePaymentWorkflow, ServiceRequestWorkflow};
 
-use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
-    auth::AuthUser,
     error::{ApiError, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(mercadopago_webhook, payment_return, cancel))]
+#[openapi(paths(mercadopago_webhook, payment_return))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
@@ -47,7 +39,6 @@ pub fn router() -> Router<AppState> {
             &format!("{}/{{result}}", paths::under_api(paths::PAYMENT_RETURN)),
             get(payment_return),
         )
-        .route("/service-requests/{id}/cancel", post(cancel))
 }
 
 #[utoipa::path(
@@ -246,172 +237,13 @@ async fn mercadopago_webhook(
     };
     let background = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = hand_over(&background, event, &kind, &body_id).await {
+        if let Err(e) = crate::payment_news::hand_over(&background, event, &kind, &body_id).await {
             tracing::warn!(error = %e, event, "webhook not handed over yet; the outbox retries");
         }
     });
     Ok(Json(Received {
         status: "received".into(),
     }))
-}
-
-/// News of a payment whose request's workflow is over: a `LatePaymentWorkflow` of its
-/// own (one per payment and status, so a repeated webhook starts nothing new) refunds an
-/// approved payment nobody will use, or tells staff of a payment that changed after the
-/// end (a charge-back), with the usual retries.
-async fn hand_over_late(
-    state: &AppState,
-    request: RequestId,
-    payment: &activities::mercadopago::Payment,
-) -> anyhow::Result<()> {
-    let known_status = {
-        let mut conn = db::conn(&state.pool).await?;
-        db::payments::status(&mut conn, payment.id).await?
-    };
-    let input = LatePayment {
-        request,
-        payment: payment.id,
-        known_status,
-    };
-    let id = format!("late-payment:{}:{}", payment.id, payment.status);
-    let options = WorkflowStartOptions::new(state.settings.temporal.task_queue.clone(), id)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .static_summary(format!(
-            "payment {} is {} after request {request} closed",
-            payment.id, payment.status
-        ))
-        .build();
-    match state
-        .temporal
-        .start_workflow(LatePaymentWorkflow::run, input, options)
-        .await
-    {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Tells the workflow of the payment's request about it, and marks the event done.
-pub async fn hand_over(
-    state: &AppState,
-    event: i64,
-    kind: &str,
-    data_id: &str,
-) -> anyhow::Result<()> {
-    let payment_id = data_id.parse::<i64>().ok().filter(|_| kind == "payment");
-    let Some(payment_id) = payment_id else {
-        let mut conn = db::conn(&state.pool).await?;
-        db::payments::mark_processed(&mut conn, event, None).await?;
-        return Ok(());
-    };
-    let payment = match state.mercadopago.payment(payment_id).await {
-        Ok(payment) => payment,
-        // MercadoPago does not know it (or refuses us): nothing to hand over, ever.
-        Err(e) if !e.is_retryable() => {
-            tracing::warn!(error = %e, event, payment = payment_id, "notified payment not found; dropped");
-            let mut conn = db::conn(&state.pool).await?;
-            db::payments::mark_processed(&mut conn, event, None).await?;
-            return Ok(());
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let request = payment
-        .external_reference
-        .as_deref()
-        .and_then(|r| r.parse::<uuid::Uuid>().ok())
-        .map(RequestId::from_uuid);
-    if let Some(request) = request {
-        let handle = state
-            .temporal
-            .get_workflow_handle::<ServiceRequestWorkflow>(request.workflow_id());
-        match handle
-            .signal(
-                ServiceRequestWorkflow::payment_notified,
-                serde_json::Value::from(payment_id),
-                WorkflowSignalOptions::default(),
-            )
-            .await
-        {
-            Ok(()) => {}
-            // The request's workflow is over (cancelled, expired): nobody will use this
-            // money, so an approved payment goes back.
-            Err(WorkflowInteractionError::NotFound(_)) => {
-                hand_over_late(state, request, &payment).await?;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let mut conn = db::conn(&state.pool).await?;
-    db::payments::mark_processed(&mut conn, event, request.map(|r| r.to_string()).as_deref())
-        .await?;
-    tracing::info!(event, payment = payment_id, request = ?request, "payment notification handed over");
-    Ok(())
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CancelBody {
-    /// Why; required of staff, kept in the history.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-requests/{id}/cancel",
-    tag = "payments",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The service request id")),
-    request_body = CancelBody,
-    responses(
-        (status = 202, description = "The request is being cancelled (refunded if paid); or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Too late for this caller, or already over", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-/// The owner cancels their own request before paying; staff cancel any, with a reason
-/// (a paid one is refunded through MercadoPago).
-async fn cancel(
-    user: AuthUser,
-    State(state): State<AppState>,
-    PathId(id): PathId<RequestId>,
-    ApiJson(body): ApiJson<CancelBody>,
-) -> Result<StatusCode, ApiError> {
-    let reason = body
-        .reason
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty());
-    let actor = if user.is_staff {
-        if reason.is_none() {
-            return Err(ApiError::invalid("reason", "staff say why they cancel"));
-        }
-        Actor::Staff(user.id.into_uuid())
-    } else {
-        let owner = user
-            .owner
-            .ok_or_else(|| ApiError::Forbidden("owners and staff cancel requests".into()))?;
-        let mut conn = db::conn(&state.pool).await?;
-        let mine = db::requests::find_request(&mut conn, id)
-            .await?
-            .is_some_and(|r| r.request.owner_id == Some(owner.into_uuid()));
-        if !mine {
-            return Err(ApiError::NotFound("service request"));
-        }
-        Actor::Owner(owner)
-    };
-    crate::routes::dispatch::run_update(
-        &state,
-        id,
-        ServiceRequestWorkflow::cancel,
-        Cancel { actor, reason },
-        "request-state",
-        "the request cannot be cancelled",
-        Some(workflows::update_ids::cancel(id, actor)),
-    )
-    .await?;
-    Ok(StatusCode::ACCEPTED)
 }
 
 #[cfg(test)]

@@ -850,11 +850,21 @@ fn route_path<'a>(piece: &'a str, constants: &[(String, String)]) -> Option<(Str
 
 /// `.route("path", get(..).post(..))` in the API's sources → {(method, full path)}.
 fn routes_in_source() -> BTreeSet<(String, String)> {
-    let dir = e2e::root().join("api/src/routes");
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("routes dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&e2e::root().join("api/src/routes"), &mut files);
     let constants = path_constants();
     let mut out = BTreeSet::new();
-    for entry in std::fs::read_dir(&dir).expect("routes dir").flatten() {
-        let file = entry.path();
+    for file in files {
         let source = std::fs::read_to_string(&file).expect("source");
         let module = file
             .file_stem()

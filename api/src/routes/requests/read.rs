@@ -1,149 +1,31 @@
-//! Service requests: create (starts the workflow), read (from PostgreSQL), the live view
-//! (a workflow query) and a vet's answer (a workflow update).
-//!
-//! Owners create requests through checkout and read their own here; staff read all, and
-//! create requests directly (the original skeleton path). Vets will answer through signed
-//! links and their own API.
+//! Reading a request: its detail and history (PostgreSQL), one's list of requests, and
+//! the live view the workflow itself answers.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    http::{StatusCode, header},
-    response::IntoResponse,
-    routing::{get, post},
-};
-use chrono::DateTime;
-use chrono::Utc;
-use db::requests::{NewRequest, RequestDetail};
-use diesel_async::AsyncConnection;
-use domain::{
-    Actor, Description, OwnerId, RequestId, RequestState, VetAnswer, VetId, pricing::Breakdown,
-};
+use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use chrono::{DateTime, Utc};
+use db::requests::RequestDetail;
+use domain::{OwnerId, RequestId, RequestState, VetAnswer, VetId, pricing::Breakdown};
 use serde::{Deserialize, Serialize};
-use temporalio_client::{
-    WorkflowQueryOptions, errors::WorkflowQueryError, errors::WorkflowStartError,
-};
+use temporalio_client::{WorkflowQueryOptions, errors::WorkflowQueryError};
 use utoipa::ToSchema;
-use workflows::{
-    RequestStatus, ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome,
-};
+use workflows::{RequestStatus, ServiceRequestWorkflow};
 
-use crate::extract::{ApiJson, ApiQuery, PathId};
+use crate::extract::{ApiQuery, PathId};
 use crate::{
     AppState,
     auth::{AuthUser, StaffUser},
     error::{ApiError, Problem},
 };
 
-/// The endpoints of this module, for the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create, list, show, live, vet_response))]
+#[openapi(paths(list, show, live))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/service-requests", get(list).post(create))
+        .route("/service-requests", get(list).post(super::create::create))
         .route("/service-requests/{id}", get(show))
         .route("/service-requests/{id}/live", get(live))
-        .route("/service-requests/{id}/vet-response", post(vet_response))
-}
-
-/// The temporary minimal body of the walking skeleton; checkout replaces it.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRequest {
-    /// Chosen by the client to make a retried POST safe; generated when absent.
-    #[serde(default)]
-    pub id: Option<uuid::Uuid>,
-    /// What is needed, 1 to 2000 characters.
-    #[schema(example = "Vacuna antirrábica para Luna")]
-    pub description: String,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Created {
-    pub id: RequestId,
-    pub workflow_id: String,
-    pub state: RequestState,
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-requests",
-    tag = "service-requests",
-    security(("bearer" = [])),
-    request_body = CreateRequest,
-    responses(
-        (status = 201, description = "Created; the workflow has started", body = Created),
-        (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A request with this id exists", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Temporal or PostgreSQL unavailable; nothing was written", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-/// Writes the request row and starts its workflow, atomically as far as the caller can
-/// tell: the row is committed only once Temporal has accepted the start, and the
-/// workflow recreates the row should that commit be lost. A second POST with the same id
-/// is rejected (409) by the primary key and, failing that, by the workflow id.
-async fn create(
-    StaffUser(_user): StaffUser,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<CreateRequest>,
-) -> Result<impl IntoResponse, ApiError> {
-    let description = Description::parse(&body.description)
-        .map_err(|e| ApiError::invalid("description", e.to_string()))?;
-    let id = body.id.map_or_else(RequestId::new, RequestId::from_uuid);
-    let new = NewRequest {
-        id,
-        description: description.as_str().to_owned(),
-        created_by: Actor::System,
-    };
-    let input = ServiceRequestInput::new(
-        id,
-        description.as_str().to_owned(),
-        state.settings.dispatch,
-        workflows::DispatchMode::Staff,
-    );
-    let summary = format!("staff-created · {}", description.as_str());
-    let options = crate::outbox::start_options(&state, id, None, Some(summary));
-
-    let duplicate = || ApiError::Conflict {
-        kind: "duplicate-request",
-        detail: format!("a service request with id {id} already exists"),
-    };
-    let mut conn = db::conn(&state.pool).await?;
-    let temporal = state.temporal.clone();
-    conn.transaction::<_, ApiError, _>(async move |conn| {
-        db::requests::insert_request(conn, &new, Utc::now())
-            .await
-            .map_err(|e| match e.unique_violation() {
-                Some(_) => duplicate(),
-                None => e.into(),
-            })?;
-        temporal
-            .start_workflow(ServiceRequestWorkflow::run, input, options)
-            .await
-            .map_err(|e| match e {
-                WorkflowStartError::AlreadyStarted { .. } => duplicate(),
-                other => ApiError::Unavailable {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    detail: format!("could not start the workflow: {other}"),
-                },
-            })?;
-        Ok(())
-    })
-    .await?;
-
-    tracing::info!(request = %id, "service request created");
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/v1/service-requests/{id}"))],
-        Json(Created {
-            id,
-            workflow_id: id.workflow_id(),
-            state: RequestState::Pending,
-        }),
-    ))
 }
 
 /// A service request as recorded in PostgreSQL.
@@ -402,58 +284,4 @@ async fn live(
             detail: "the workflow did not answer the status query in time".to_owned(),
         }),
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VetResponseBody {
-    pub answer: VetAnswer,
-    #[serde(default)]
-    pub vet_id: Option<VetId>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct VetResponseResult {
-    /// `accepted` or `rejected`.
-    #[schema(value_type = String, example = "accepted")]
-    pub outcome: VetResponseOutcome,
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-requests/{id}/vet-response",
-    tag = "service-requests",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The service request id")),
-    request_body = VetResponseBody,
-    responses(
-        (status = 200, body = VetResponseResult),
-        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "No offer is open (answered, expired or finished)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-    )
-)]
-/// Staff record a vet's answer (given by phone, say), delivered as a workflow update so
-/// the caller learns at once whether it counted (409 when the offer is no longer open).
-async fn vet_response(
-    StaffUser(_user): StaffUser,
-    State(state): State<AppState>,
-    PathId(id): PathId<RequestId>,
-    ApiJson(body): ApiJson<VetResponseBody>,
-) -> Result<Json<VetResponseResult>, ApiError> {
-    let result = crate::routes::dispatch::deliver_answer(
-        &state,
-        id,
-        VetResponse {
-            answer: body.answer,
-            vet: body.vet_id,
-            offer_no: None,
-            by_vet: false,
-        },
-    )
-    .await?;
-    Ok(Json(VetResponseResult {
-        outcome: result.outcome,
-    }))
 }

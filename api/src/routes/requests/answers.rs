@@ -1,7 +1,7 @@
-//! A vet's side of dispatch: the signed offer links of the WhatsApp messages (no login:
+//! A vet's answer to an offer: the signed links of the WhatsApp messages (no login:
 //! opening one shows what the vet is about to confirm, confirming is a POST), the same
-//! answer through the vet's own API, setting the visit's time, and staff reassignment.
-//! Every answer is a workflow update, so the caller learns the outcome at once.
+//! answer through the vet's own API, and staff recording an answer given by phone. Every
+//! answer is a workflow update, so the caller learns the outcome at once.
 
 use axum::{
     Json, Router,
@@ -11,14 +11,10 @@ use axum::{
     routing::{get, post},
 };
 use chrono::{DateTime, Utc};
-use domain::{Actor, RequestId, RequestState, VetAnswer, VetId, dispatch::OfferToken, paths};
+use domain::{RequestId, RequestState, VetAnswer, VetId, dispatch::OfferToken, paths};
 use serde::{Deserialize, Serialize};
-use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
 use utoipa::ToSchema;
-use workflows::{
-    Coordinate, CoordinateOutcome, Reassign, Refusal, ServiceRequestWorkflow, VetResponse,
-    VetResponseOutcome,
-};
+use workflows::{ServiceRequestWorkflow, VetResponse, VetResponseOutcome};
 
 use crate::extract::{ApiJson, PathId};
 use crate::{
@@ -28,7 +24,7 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(show_offer, answer_offer, answer, coordinate, reassign))]
+#[openapi(paths(show_offer, answer_offer, answer, vet_response))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
@@ -38,8 +34,7 @@ pub fn router() -> Router<AppState> {
             get(show_offer).post(answer_offer),
         )
         .route("/service-requests/{id}/answer", post(answer))
-        .route("/service-requests/{id}/coordinate", post(coordinate))
-        .route("/service-requests/{id}/reassign", post(reassign))
+        .route("/service-requests/{id}/vet-response", post(vet_response))
 }
 
 /// What an answer did.
@@ -60,7 +55,7 @@ pub(crate) async fn deliver_answer(
 ) -> Result<AnswerResult, ApiError> {
     let update_id =
         workflows::update_ids::answer(id, response.vet, response.offer_no, response.answer);
-    let outcome = run_update(
+    let outcome = crate::workflow_client::run_update(
         state,
         id,
         ServiceRequestWorkflow::vet_response,
@@ -72,100 +67,17 @@ pub(crate) async fn deliver_answer(
     .await?;
     match outcome {
         VetResponseOutcome::Accepted | VetResponseOutcome::Rejected => Ok(AnswerResult { outcome }),
-        closed => Err(answer_refused(closed)),
-    }
-}
-
-/// What an answer that did not count is told: `409 offer-taken`, `offer-expired`,
-/// `offer-answered`, or `403` for another vet's offer. The same whether the validator
-/// refused it or (in histories from before) the update answered so.
-fn answer_refused(outcome: VetResponseOutcome) -> ApiError {
-    match outcome {
-        VetResponseOutcome::Taken => ApiError::Conflict {
-            kind: "offer-taken",
-            detail: "another vet accepted this request first".into(),
-        },
-        VetResponseOutcome::Expired => ApiError::Conflict {
-            kind: "offer-expired",
-            detail: "this offer has expired".into(),
-        },
-        VetResponseOutcome::NotYours => ApiError::Forbidden("this offer is not yours".into()),
-        VetResponseOutcome::AlreadyAnswered
-        | VetResponseOutcome::Accepted
-        | VetResponseOutcome::Rejected => ApiError::Conflict {
-            kind: "offer-answered",
-            detail: "this offer was already answered".into(),
-        },
-    }
-}
-
-/// Runs a workflow update with the API's deadline (`TEMPORAL_UPDATE_TIMEOUT_MS`). A
-/// validator's refusal naming a field is a 422 (`NotAllowed` a 403); any other is a 409
-/// of `kind`. A finished workflow is a 409 of `kind` saying `closed` when the request
-/// exists (`offer-expired` for an expired one's offers), else 404. No outcome in time is
-/// a `202` pointing at the request: `update_id` makes the same call again safe.
-pub(crate) async fn run_update<U>(
-    state: &AppState,
-    id: RequestId,
-    update: U,
-    input: U::Input,
-    kind: &'static str,
-    closed: &str,
-    update_id: Option<String>,
-) -> Result<U::Output, ApiError>
-where
-    U: temporalio_common::UpdateDefinition<
-            Workflow = <ServiceRequestWorkflow as temporalio_common::HasWorkflowDefinition>::Run,
-        >,
-    U::Input: Send + 'static,
-    U::Output: 'static,
-{
-    let handle = state
-        .temporal
-        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
-    let mut options = WorkflowExecuteUpdateOptions::default();
-    options.update_id = update_id;
-    let call = handle.execute_update(update, input, options);
-    match tokio::time::timeout(state.settings.update_timeout, call).await {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(WorkflowUpdateError::NotFound(_))) => {
-            let mut conn = db::conn(&state.pool).await?;
-            match db::requests::find_request(&mut conn, id).await? {
-                Some(found) => Err(ApiError::Conflict {
-                    kind: if kind == "offer-closed" && found.request.state == RequestState::Expired
-                    {
-                        "offer-expired"
-                    } else {
-                        kind
-                    },
-                    detail: format!("{closed}: it is {}", found.request.state),
-                }),
-                None => Err(ApiError::NotFound("service request")),
-            }
-        }
-        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message, kind)),
-        Ok(Err(e)) => Err(ApiError::Unavailable {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            detail: format!("update failed: {e}"),
-        }),
-        Err(_) => Err(ApiError::Pending {
-            location: format!("/api/v1/service-requests/{id}"),
-        }),
-    }
-}
-
-fn refusal(message: &str, kind: &'static str) -> ApiError {
-    match Refusal::parse(message) {
-        Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
-        Refusal::Invalid { field, message } => ApiError::invalid(field, message),
-        Refusal::State(detail) => ApiError::Conflict { kind, detail },
-        Refusal::OfferClosed(outcome) => answer_refused(outcome),
+        closed => Err(crate::workflow_client::answer_refused(closed)),
     }
 }
 
 /// A vet acts only on requests offered to them: anything else is refused here, without
 /// troubling the workflow (which checks the details).
-async fn require_offered(state: &AppState, id: RequestId, vet: VetId) -> Result<(), ApiError> {
+pub(super) async fn require_offered(
+    state: &AppState,
+    id: RequestId,
+    vet: VetId,
+) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     if db::dispatch::was_offered(&mut conn, id, vet).await? {
         Ok(())
@@ -176,16 +88,9 @@ async fn require_offered(state: &AppState, id: RequestId, vet: VetId) -> Result<
     }
 }
 
-/// The vet the request is with now, as PostgreSQL knows it.
-async fn current_vet(state: &AppState, id: RequestId) -> Result<Option<VetId>, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let found = db::requests::find_request(&mut conn, id).await?;
-    Ok(found.and_then(|f| f.request.vet_id).map(VetId::from_uuid))
-}
-
 /// What an offer link shows before the vet confirms.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct OfferView {
+pub struct OfferLinkView {
     pub request_id: RequestId,
     pub offer_no: i32,
     /// What confirming does: `accept` or `reject`.
@@ -237,7 +142,7 @@ fn wants_html(headers: &HeaderMap) -> bool {
         ("answer" = String, Path, description = "`accept` or `reject`"),
     ),
     responses(
-        (status = 200, description = "What confirming will do (HTML for a browser)", body = OfferView),
+        (status = 200, description = "What confirming will do (HTML for a browser)", body = OfferLinkView),
         (status = 404, description = "Not a link of ours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The offer has expired", body = Problem, content_type = "application/problem+json"),
     )
@@ -257,7 +162,7 @@ async fn show_offer(
     let request = db::requests::find_request(&mut conn, token.request)
         .await?
         .ok_or(ApiError::NotFound("offer link"))?;
-    let view = OfferView {
+    let view = OfferLinkView {
         request_id: token.request,
         offer_no: token.offer_no,
         answer,
@@ -420,127 +325,54 @@ async fn answer(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CoordinateBody {
-    /// The visit's exact start; the visit must fit inside the wanted window.
-    pub start: DateTime<Utc>,
+pub struct VetResponseBody {
+    pub answer: VetAnswer,
+    #[serde(default)]
+    pub vet_id: Option<VetId>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Coordinated {
-    pub state: RequestState,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
+pub struct VetResponseResult {
+    /// `accepted` or `rejected`.
+    #[schema(value_type = String, example = "accepted")]
+    pub outcome: VetResponseOutcome,
 }
 
 #[utoipa::path(
     post,
-    path = "/api/v1/service-requests/{id}/coordinate",
-    tag = "dispatch",
+    path = "/api/v1/service-requests/{id}/vet-response",
+    tag = "service-requests",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "The service request id")),
-    request_body = CoordinateBody,
+    request_body = VetResponseBody,
     responses(
-        (status = 200, body = Coordinated),
+        (status = 200, body = VetResponseResult),
         (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
-        (status = 403, description = "Not the accepted vet nor staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not waiting for a time, or the vet is booked then", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Outside the wanted window", body = Problem, content_type = "application/problem+json"),
-    )
-)]
-/// The accepted vet (or staff) sets the visit's start: the vet's time is booked (never
-/// twice for overlapping times) and the request is `coordinated`.
-async fn coordinate(
-    user: AuthUser,
-    State(state): State<AppState>,
-    PathId(id): PathId<RequestId>,
-    ApiJson(body): ApiJson<CoordinateBody>,
-) -> Result<Json<Coordinated>, ApiError> {
-    let actor = match (user.is_staff, user.vet) {
-        (true, _) => Actor::Staff(user.id.into_uuid()),
-        (false, Some(vet)) => Actor::Vet(vet),
-        _ => return Err(ApiError::Forbidden("only the accepted vet or staff".into())),
-    };
-    let vet = match actor {
-        Actor::Vet(vet) => {
-            require_offered(&state, id, vet).await?;
-            Some(vet)
-        }
-        _ => current_vet(&state, id).await?,
-    };
-    let update_id = workflows::update_ids::coordinate(id, vet, body.start);
-    let outcome = run_update(
-        &state,
-        id,
-        ServiceRequestWorkflow::coordinate,
-        Coordinate {
-            start: body.start,
-            actor,
-        },
-        "request-state",
-        "the request is not waiting for a time",
-        Some(update_id),
-    )
-    .await?;
-    match outcome {
-        CoordinateOutcome::Coordinated { start, end } => Ok(Json(Coordinated {
-            state: RequestState::Coordinated,
-            start,
-            end,
-        })),
-        CoordinateOutcome::Overlap => Err(ApiError::Conflict {
-            kind: "vet-double-booked",
-            detail: "the vet already has a visit at that time".into(),
-        }),
-    }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReassignBody {
-    /// Why, kept in the state history.
-    pub reason: String,
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/service-requests/{id}/reassign",
-    tag = "dispatch",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "The service request id")),
-    request_body = ReassignBody,
-    responses(
-        (status = 202, description = "Dispatch starts again without the current vet; or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The request has no vet to replace", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No offer is open (answered, expired or finished)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// Staff send an accepted or coordinated request back to dispatch, with a reason: the
-/// vet's time is released and the vet is not asked again.
-async fn reassign(
-    StaffUser(user): StaffUser,
+/// Staff record a vet's answer (given by phone, say), delivered as a workflow update so
+/// the caller learns at once whether it counted (409 when the offer is no longer open).
+async fn vet_response(
+    StaffUser(_user): StaffUser,
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
-    ApiJson(body): ApiJson<ReassignBody>,
-) -> Result<StatusCode, ApiError> {
-    if body.reason.trim().is_empty() {
-        return Err(ApiError::invalid("reason", "must not be blank"));
-    }
-    let vet = current_vet(&state, id).await?;
-    run_update(
+    ApiJson(body): ApiJson<VetResponseBody>,
+) -> Result<Json<VetResponseResult>, ApiError> {
+    let result = deliver_answer(
         &state,
         id,
-        ServiceRequestWorkflow::reassign,
-        Reassign {
-            actor: Actor::Staff(user.id.into_uuid()),
-            reason: body.reason,
+        VetResponse {
+            answer: body.answer,
+            vet: body.vet_id,
+            offer_no: None,
+            by_vet: false,
         },
-        "request-state",
-        "the request has no vet to replace",
-        Some(workflows::update_ids::reassign(id, vet)),
     )
     .await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(Json(VetResponseResult {
+        outcome: result.outcome,
+    }))
 }

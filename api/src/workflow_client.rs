@@ -1,0 +1,96 @@
+//! Talking to a request's workflow from the API: commands as updates with a deadline,
+//! and what their outcomes and refusals mean to an HTTP caller.
+
+use axum::http::StatusCode;
+use domain::{RequestId, RequestState};
+use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
+use workflows::{Refusal, ServiceRequestWorkflow, VetResponseOutcome};
+
+use crate::{AppState, error::ApiError};
+
+/// Runs a workflow update with the API's deadline (`TEMPORAL_UPDATE_TIMEOUT_MS`). A
+/// validator's refusal naming a field is a 422 (`NotAllowed` a 403); any other is a 409
+/// of `kind`. A finished workflow is a 409 of `kind` saying `closed` when the request
+/// exists (`offer-expired` for an expired one's offers), else 404. No outcome in time is
+/// a `202` pointing at the request: `update_id` makes the same call again safe.
+pub(crate) async fn run_update<U>(
+    state: &AppState,
+    id: RequestId,
+    update: U,
+    input: U::Input,
+    kind: &'static str,
+    closed: &str,
+    update_id: Option<String>,
+) -> Result<U::Output, ApiError>
+where
+    U: temporalio_common::UpdateDefinition<
+            Workflow = <ServiceRequestWorkflow as temporalio_common::HasWorkflowDefinition>::Run,
+        >,
+    U::Input: Send + 'static,
+    U::Output: 'static,
+{
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let mut options = WorkflowExecuteUpdateOptions::default();
+    options.update_id = update_id;
+    let call = handle.execute_update(update, input, options);
+    match tokio::time::timeout(state.settings.update_timeout, call).await {
+        Ok(Ok(output)) => Ok(output),
+        Ok(Err(WorkflowUpdateError::NotFound(_))) => {
+            let mut conn = db::conn(&state.pool).await?;
+            match db::requests::find_request(&mut conn, id).await? {
+                Some(found) => Err(ApiError::Conflict {
+                    kind: if kind == "offer-closed" && found.request.state == RequestState::Expired
+                    {
+                        "offer-expired"
+                    } else {
+                        kind
+                    },
+                    detail: format!("{closed}: it is {}", found.request.state),
+                }),
+                None => Err(ApiError::NotFound("service request")),
+            }
+        }
+        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message, kind)),
+        Ok(Err(e)) => Err(ApiError::Unavailable {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: format!("update failed: {e}"),
+        }),
+        Err(_) => Err(ApiError::Pending {
+            location: format!("/api/v1/service-requests/{id}"),
+        }),
+    }
+}
+
+fn refusal(message: &str, kind: &'static str) -> ApiError {
+    match Refusal::parse(message) {
+        Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
+        Refusal::Invalid { field, message } => ApiError::invalid(field, message),
+        Refusal::State(detail) => ApiError::Conflict { kind, detail },
+        Refusal::OfferClosed(outcome) => answer_refused(outcome),
+    }
+}
+
+/// What an answer that did not count is told: `409 offer-taken`, `offer-expired`,
+/// `offer-answered`, or `403` for another vet's offer. The same whether the validator
+/// refused it or (in histories from before) the update answered so.
+pub(crate) fn answer_refused(outcome: VetResponseOutcome) -> ApiError {
+    match outcome {
+        VetResponseOutcome::Taken => ApiError::Conflict {
+            kind: "offer-taken",
+            detail: "another vet accepted this request first".into(),
+        },
+        VetResponseOutcome::Expired => ApiError::Conflict {
+            kind: "offer-expired",
+            detail: "this offer has expired".into(),
+        },
+        VetResponseOutcome::NotYours => ApiError::Forbidden("this offer is not yours".into()),
+        VetResponseOutcome::AlreadyAnswered
+        | VetResponseOutcome::Accepted
+        | VetResponseOutcome::Rejected => ApiError::Conflict {
+            kind: "offer-answered",
+            detail: "this offer was already answered".into(),
+        },
+    }
+}
