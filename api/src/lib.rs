@@ -2,8 +2,10 @@
 //! starts, updates and queries workflows; workflows own every state change.
 
 pub mod auth;
+pub mod booking;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod outbox;
 pub mod payment_news;
 pub mod routes;

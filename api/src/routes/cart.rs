@@ -17,12 +17,10 @@ use axum::{
     routing::{get, patch, post},
 };
 use chrono::{DateTime, Utc};
-use db::cart::{Frozen, ItemFields, ItemRow};
-use diesel_async::AsyncConnection;
-use domain::{Actor, Description, OwnerId, RequestId, RequestState, pricing::Breakdown};
+use db::cart::{ItemFields, ItemRow};
+use domain::{OwnerId, pricing::Breakdown};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -30,8 +28,12 @@ use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
     auth::AuthUser,
+    booking::{
+        checkout::{CheckoutResult, check_out},
+        quote::{QuoteBody, quote},
+    },
     error::{ApiError, FieldError, Problem},
-    routes::pricing::{QuoteBody, quote},
+    idempotency::IdempotencyKey,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -342,52 +344,6 @@ pub struct CheckoutBody {
     pub item_ids: Option<Vec<Uuid>>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CheckedOut {
-    pub id: RequestId,
-    pub workflow_id: String,
-    pub cart_item_id: Uuid,
-    #[schema(example = "Consulta para Luna")]
-    pub description: String,
-    pub state: RequestState,
-    /// The frozen price.
-    pub breakdown: Breakdown,
-    /// The price differs from the one the cart showed; it is charged at the current one.
-    pub price_changed: bool,
-    /// What the cart showed, when it changed.
-    #[schema(value_type = Option<String>)]
-    pub previous_total: Option<Decimal>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CheckoutResult {
-    pub requests: Vec<CheckedOut>,
-    #[schema(value_type = String, example = "25000.00")]
-    pub total: Decimal,
-    pub currency: String,
-    /// The cart items whose price changed since they were quoted.
-    pub changed_items: Vec<Uuid>,
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .ok_or_else(|| {
-            invalid(
-                "Idempotency-Key",
-                "the header is required (a unique value per checkout, e.g. a UUID)",
-            )
-        })?
-        .to_str()
-        .map_err(|_| invalid("Idempotency-Key", "must be visible ASCII"))?
-        .trim()
-        .to_owned();
-    if key.is_empty() || key.len() > 200 {
-        return Err(invalid("Idempotency-Key", "must be 1 to 200 characters"));
-    }
-    Ok(key)
-}
-
 #[utoipa::path(post, path = "/api/v1/cart/checkout", tag = "cart", request_body = CheckoutBody, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout; a retry with the same key answers the same")),
     responses((status = 201, body = CheckoutResult), (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -400,199 +356,12 @@ async fn checkout(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let owner = cart_owner(&user)?;
-    let key = idempotency_key(&headers)?;
+    let key = IdempotencyKey::from_headers(&headers)?;
     let parsed: CheckoutBody = if body.iter().all(u8::is_ascii_whitespace) {
         CheckoutBody::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| invalid("body", e.to_string()))?
     };
-    // The hash of what was asked, in a canonical form (so whitespace does not matter).
-    let mut wanted = parsed.item_ids.clone();
-    if let Some(ids) = &mut wanted {
-        ids.sort_unstable();
-        ids.dedup();
-    }
-    let hash = Sha256::digest(serde_json::to_vec(&wanted).map_err(anyhow::Error::from)?).to_vec();
-
-    let mut conn = db::conn(&state.pool).await?;
-    let key_in = key.clone();
-    let result: CheckoutResult = conn
-        .transaction::<_, ApiError, _>(async move |conn| {
-            if let Some(earlier) = db::cart::claim_key(conn, owner, &key_in, &hash).await? {
-                if earlier.request_hash != hash {
-                    return Err(invalid(
-                        "Idempotency-Key",
-                        "already used for a different checkout; use a new key",
-                    ));
-                }
-                let response = earlier
-                    .response
-                    .ok_or_else(|| anyhow::anyhow!("a claimed checkout without a response"))?;
-                return Ok(serde_json::from_value(response).map_err(anyhow::Error::from)?);
-            }
-            let cart = db::cart::lock_open_cart(conn, owner)
-                .await?
-                .ok_or_else(|| invalid("cart", "the cart is empty"))?;
-            let all = db::cart::items(conn, cart).await?;
-            let chosen: Vec<ItemRow> = match &wanted {
-                None => all.clone(),
-                Some(ids) => {
-                    let chosen: Vec<ItemRow> = all
-                        .iter()
-                        .filter(|i| ids.contains(&i.id))
-                        .cloned()
-                        .collect();
-                    if chosen.len() != ids.len() {
-                        return Err(invalid(
-                            "item_ids",
-                            "not all of these are items of your cart",
-                        ));
-                    }
-                    chosen
-                }
-            };
-            if chosen.is_empty() {
-                return Err(invalid("cart", "the cart is empty"));
-            }
-            let mut requests = Vec::new();
-            let mut changed_items = Vec::new();
-            let mut total = Decimal::ZERO;
-            for (n, item) in chosen.iter().enumerate() {
-                let body = ItemBody::from_row(item);
-                let quote =
-                    quote(conn, Some(owner), &body.quote_body())
-                        .await
-                        .map_err(|e| match e {
-                            ApiError::Validation(errors) => ApiError::Validation(
-                                errors
-                                    .into_iter()
-                                    .map(|e| {
-                                        FieldError::new(
-                                            format!("items[{n}].{}", e.field),
-                                            e.message,
-                                        )
-                                    })
-                                    .collect(),
-                            ),
-                            other => other,
-                        })?;
-                if body.wanted_start < Utc::now() {
-                    return Err(invalid(
-                        format!("items[{n}].wanted_start").as_str(),
-                        "is in the past",
-                    ));
-                }
-                let previous: Option<Breakdown> = item
-                    .quote
-                    .clone()
-                    .and_then(|q| serde_json::from_value(q).ok());
-                let previous_total = previous.map(|p| p.total);
-                let price_changed = previous_total != Some(quote.breakdown.total);
-                if price_changed {
-                    changed_items.push(item.id);
-                }
-                let service = db::catalog::service(conn, item.service_id)
-                    .await?
-                    .ok_or_else(|| invalid("item_ids", "a service is gone"))?;
-                let pet = db::pets::pet(conn, item.pet_id, Some(owner))
-                    .await?
-                    .ok_or_else(|| invalid("item_ids", "a pet is gone"))?;
-                let description =
-                    Description::parse(&format!("{} para {}", service.name, pet.name))
-                        .map_err(|e| ApiError::Internal(anyhow::anyhow!("description: {e}")))?;
-                let id = RequestId::new();
-                db::requests::insert_request(
-                    conn,
-                    &db::requests::NewRequest {
-                        id,
-                        description: description.as_str().to_owned(),
-                        created_by: Actor::Owner(owner),
-                    },
-                    Utc::now(),
-                )
-                .await?;
-                db::cart::freeze_request(
-                    conn,
-                    id,
-                    &Frozen {
-                        owner_id: owner,
-                        item: item.clone(),
-                        breakdown: serde_json::to_value(&quote.breakdown)
-                            .map_err(anyhow::Error::from)?,
-                        total: quote.breakdown.total.to_string(),
-                        checkout_key: key_in.clone(),
-                    },
-                )
-                .await?;
-                total += quote.breakdown.total;
-                requests.push(CheckedOut {
-                    id,
-                    workflow_id: id.workflow_id(),
-                    cart_item_id: item.id,
-                    description: description.as_str().to_owned(),
-                    state: RequestState::Pending,
-                    breakdown: quote.breakdown,
-                    price_changed,
-                    previous_total: if price_changed { previous_total } else { None },
-                });
-            }
-            db::cart::close_cart(conn, cart).await?;
-            // Items not checked out move to the owner's next cart.
-            let rest: Vec<&ItemRow> = all
-                .iter()
-                .filter(|i| !chosen.iter().any(|c| c.id == i.id))
-                .collect();
-            if !rest.is_empty() {
-                let next = db::cart::open_cart(conn, owner).await?;
-                for item in rest {
-                    db::cart::insert_item(
-                        conn,
-                        next,
-                        &ItemFields {
-                            service_id: item.service_id,
-                            pet_id: item.pet_id,
-                            address_id: item.address_id,
-                            vet_id: item.vet_id,
-                            wanted_start: item.wanted_start,
-                            wanted_end: item.wanted_end,
-                            turn_fee_group_id: item.turn_fee_group_id,
-                            quote: item.quote.clone().unwrap_or(serde_json::Value::Null),
-                        },
-                    )
-                    .await?;
-                }
-            }
-            let result = CheckoutResult {
-                requests,
-                total,
-                currency: "ARS".into(),
-                changed_items,
-            };
-            let response = serde_json::to_value(&result).map_err(anyhow::Error::from)?;
-            db::cart::record_response(conn, owner, &key_in, &response).await?;
-            Ok(result)
-        })
-        .await?;
-    drop(conn);
-
-    // After the commit: start the workflows now if Temporal answers promptly; the outbox
-    // starts whatever is not (and a replay finds them already started). The owner is
-    // not kept waiting on an unreachable Temporal.
-    let start_now = async {
-        for request in &result.requests {
-            if let Err(e) =
-                crate::outbox::start(&state, request.id, &request.description, Some(owner)).await
-            {
-                tracing::warn!(request = %request.id, error = %e, "could not start the workflow now");
-            }
-        }
-    };
-    if tokio::time::timeout(std::time::Duration::from_secs(2), start_now)
-        .await
-        .is_err()
-    {
-        tracing::warn!(owner = %owner, "Temporal is slow or away; the outbox will start the workflows");
-    }
-    tracing::info!(owner = %owner, requests = result.requests.len(), "checkout");
+    let result = check_out(&state, owner, key, parsed.item_ids).await?;
     Ok((StatusCode::CREATED, Json(result)))
 }
