@@ -136,6 +136,18 @@ impl LateNews {
 
 /// FROZEN wire type: it reaches workflow histories (an activity's input or result), so
 /// fields are only ever added, with a serde default; nothing is renamed or removed.
+/// The MercadoPago idempotency key of refunding `payment` of `request`: one refund per
+/// payment, whoever asks (the request's workflow, a late payment's).
+pub fn refund_key(request: RequestId, payment: i64) -> String {
+    format!("refund:{request}:{payment}")
+}
+
+/// The idempotency key of the payment link made at state-history step `seq`: a retry or a
+/// replay asks for the same preference; a new coordination (a later step) for a new one.
+pub fn preference_key(request: RequestId, seq: i32) -> String {
+    format!("preference:{request}:{seq}")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundPayment {
     pub request: RequestId,

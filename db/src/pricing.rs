@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::Error;
 
 /// The time zone prices, discounts and availability are defined in.
-pub const LOCAL_TZ: &str = "America/Argentina/Buenos_Aires";
+pub const LOCAL_TZ: &str = domain::time::ZONE;
 
 #[derive(QueryableByName)]
 struct Local {

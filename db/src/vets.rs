@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     Error,
+    pricing::LOCAL_TZ,
     schema::{users, vet_availability, vet_specialties, veterinarians},
 };
 
@@ -185,7 +186,7 @@ pub async fn vets_covering(
     specialty: Option<Uuid>,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Vec<VetRow>, Error> {
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, v.active, v.created_at \
          FROM veterinarians v \
          WHERE v.deleted_at IS NULL AND v.active \
@@ -197,16 +198,16 @@ pub async fn vets_covering(
            AND ($4::timestamptz IS NULL OR ( \
                  EXISTS (SELECT 1 FROM vet_availability av \
                          WHERE av.vet_id = v.id AND av.deleted_at IS NULL \
-                           AND av.weekday = EXTRACT(ISODOW FROM $4 AT TIME ZONE 'America/Argentina/Buenos_Aires') \
-                           AND ($4 AT TIME ZONE 'America/Argentina/Buenos_Aires')::date \
-                               = (($5 - interval '1 microsecond') AT TIME ZONE 'America/Argentina/Buenos_Aires')::date \
-                           AND av.starts_at <= ($4 AT TIME ZONE 'America/Argentina/Buenos_Aires')::time \
-                           AND av.ends_at >= ($5 AT TIME ZONE 'America/Argentina/Buenos_Aires')::time) \
+                           AND av.weekday = EXTRACT(ISODOW FROM $4 AT TIME ZONE '{LOCAL_TZ}') \
+                           AND ($4 AT TIME ZONE '{LOCAL_TZ}')::date \
+                               = (($5 - interval '1 microsecond') AT TIME ZONE '{LOCAL_TZ}')::date \
+                           AND av.starts_at <= ($4 AT TIME ZONE '{LOCAL_TZ}')::time \
+                           AND av.ends_at >= ($5 AT TIME ZONE '{LOCAL_TZ}')::time) \
                  AND NOT EXISTS (SELECT 1 FROM vet_time_off t \
                                  WHERE t.vet_id = v.id AND t.deleted_at IS NULL \
                                    AND t.during && tstzrange($4, $5, '[)')))) \
-         ORDER BY v.full_name",
-    )
+         ORDER BY v.full_name"
+    ))
     .bind::<Double, _>(point.lon)
     .bind::<Double, _>(point.lat)
     .bind::<Nullable<SqlUuid>, _>(specialty)

@@ -7,6 +7,7 @@ pub mod paths;
 pub mod pets;
 pub mod pricing;
 pub mod requests;
+pub mod time;
 pub mod users;
 
 pub use ids::{OwnerId, RequestId, UserId, VetId};

@@ -27,15 +27,12 @@ pub fn square(west: f64, south: f64, east: f64, north: f64) -> Value {
 
 /// A local (Buenos Aires, UTC−3) date and hour as an instant.
 pub fn local(date: NaiveDate, hour: u32) -> String {
-    date.and_hms_opt(hour + 3, 0, 0)
-        .expect("time")
-        .and_utc()
-        .to_rfc3339()
+    domain::time::to_utc(date.and_hms_opt(hour, 0, 0).expect("time")).to_rfc3339()
 }
 
 /// Today in Buenos Aires (UTC−3 all year), the date prices and bookings go by.
 pub fn local_today() -> NaiveDate {
-    (Utc::now() - Duration::hours(3)).date_naive()
+    domain::time::local_date(Utc::now())
 }
 
 /// The first Monday at least `days` days from today.

@@ -46,7 +46,7 @@ impl LatePaymentWorkflow {
                 let refund = RefundPayment {
                     request,
                     payment,
-                    idempotency_key: format!("refund:{request}:{payment}"),
+                    idempotency_key: activities::payments::refund_key(request, payment),
                 };
                 let refunded = ctx
                     .execute_activity(PaymentActivities::refund_payment, refund, send_activity())

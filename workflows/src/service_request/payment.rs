@@ -55,7 +55,7 @@ impl ServiceRequestWorkflow {
                 PaymentActivities::create_preference,
                 CreatePreference {
                     request,
-                    idempotency_key: format!("preference:{request}:{seq}"),
+                    idempotency_key: activities::payments::preference_key(request, seq),
                     expires_at: deadline,
                 },
                 send_activity(),
@@ -350,7 +350,7 @@ impl ServiceRequestWorkflow {
                 RefundPayment {
                     request,
                     payment,
-                    idempotency_key: format!("refund:{request}:{payment}"),
+                    idempotency_key: activities::payments::refund_key(request, payment),
                 },
                 send_activity(),
             )

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 
 /// `dd/mm a las HH:MM` in Buenos Aires time (UTC−3 all year, no daylight saving).
 pub(super) fn local_text(at: DateTime<Utc>) -> String {
-    let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| unreachable!());
-    at.with_timezone(&offset)
+    domain::time::local(at)
         .format("%d/%m a las %H:%M")
         .to_string()
 }
