@@ -124,11 +124,20 @@ pub async fn booking(app: &TestApp) -> Booking {
 /// reachable on WhatsApp.
 pub struct Dispatch {
     pub booking: Booking,
-    /// (vet id, the vet's token, the vet's WhatsApp number), in the order they rank
-    /// (created first ranks first among equals).
-    pub vets: Vec<(String, String, String)>,
+    /// The vets, in the order they rank (created first ranks first among equals).
+    pub vets: Vec<Vet>,
     /// A window start three days ahead, 10:00 local; the window lasts two hours.
     pub start: chrono::DateTime<Utc>,
+}
+
+/// A vet of the booking world, signed in.
+#[derive(Debug, Clone)]
+pub struct Vet {
+    pub id: String,
+    /// The vet's access token.
+    pub token: String,
+    /// The vet's WhatsApp number (where the emulator receives their offers).
+    pub phone: String,
 }
 
 pub const ANA_PHONE: &str = "+5491155550001";
@@ -162,7 +171,11 @@ pub async fn dispatch(app: &TestApp, vets: usize) -> Dispatch {
         let email = format!("vet{i}@example.com");
         let area = square(-58.45, -34.61, -58.39, -34.55);
         let (id, token) = working_vet(app, &booking.staff, &email, cuit, area, weekday).await;
-        out.push((id, token, crate::vet_phone(cuit)));
+        out.push(Vet {
+            id,
+            token,
+            phone: crate::vet_phone(cuit),
+        });
     }
     Dispatch {
         booking,
@@ -222,7 +235,7 @@ pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>
 
 /// The first vet accepts request `id` from its WhatsApp link.
 pub async fn accept(app: &TestApp, w: &Dispatch, id: &str) {
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
     let (status, _) = app
         .post_link(&crate::offer_link(&offer[0], domain::VetAnswer::Accept))
         .await;
@@ -236,7 +249,7 @@ pub async fn accept_and_coordinate(app: &TestApp, w: &Dispatch, id: &str) -> Str
     accept(app, w, id).await;
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &format!("/api/v1/service-requests/{id}/coordinate"),
             Some(json!({ "start": w.start })),

@@ -42,7 +42,11 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
     let _worker = InProcessWorker::start(app.worker_settings());
     let w = dispatch(&app, 2).await;
     let id = check_out(&app, &w, w.start).await;
-    let (vet, vet_token, phone) = &w.vets[0];
+    let e2e::fixtures::Vet {
+        id: vet,
+        token: vet_token,
+        phone,
+    } = &w.vets[0];
 
     // The vet's phone gets the offer: what, for whom, where, when, and two links.
     let offer = app.await_messages(phone, "vet_offer", 1).await.remove(0);
@@ -175,7 +179,7 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
         )
         .await;
     assert_eq!((status, &mine["state"]), (200, &json!("coordinated")));
-    assert!(app.messages_to(&w.vets[1].2, "vet_offer").is_empty());
+    assert!(app.messages_to(&w.vets[1].phone, "vet_offer").is_empty());
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
@@ -193,7 +197,7 @@ async fn killing_the_worker_between_the_offer_and_the_answer_sends_nothing_twice
     let first = WorkerProcess::start(&app.worker_settings());
     let w = dispatch(&app, 2).await;
     let id = check_out(&app, &w, w.start).await;
-    let phone = &w.vets[0].2;
+    let phone = &w.vets[0].phone;
     let workflow_id = format!("service-request:{id}");
 
     let offer = app.await_messages(phone, "vet_offer", 1).await.remove(0);
@@ -234,7 +238,7 @@ async fn killing_the_worker_between_the_offer_and_the_answer_sends_nothing_twice
             .await,
         1
     );
-    assert!(app.messages_to(&w.vets[1].2, "vet_offer").is_empty());
+    assert!(app.messages_to(&w.vets[1].phone, "vet_offer").is_empty());
     let started = events(&app.temporal, &workflow_id)
         .await
         .iter()
@@ -285,7 +289,7 @@ async fn a_vet_whose_coordinate_outlived_the_worker_gets_the_first_outcome_on_re
     let path = format!("/api/v1/service-requests/{id}/coordinate");
     let body = json!({ "start": w.start });
     let (status, pending) = app
-        .call(&w.vets[0].1, Method::POST, &path, Some(body.clone()))
+        .call(&w.vets[0].token, Method::POST, &path, Some(body.clone()))
         .await;
     assert_eq!(status, 202, "{pending}");
     assert_eq!(pending["status"], "pending");
@@ -302,7 +306,7 @@ async fn a_vet_whose_coordinate_outlived_the_worker_gets_the_first_outcome_on_re
         Duration::from_secs(60),
         || async {
             let (status, answer) = app
-                .call(&w.vets[0].1, Method::POST, &path, Some(body.clone()))
+                .call(&w.vets[0].token, Method::POST, &path, Some(body.clone()))
                 .await;
             (![202, 503, 504].contains(&status)).then_some((status, answer))
         },

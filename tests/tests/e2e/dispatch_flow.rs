@@ -33,11 +33,11 @@ async fn flow(vets: usize, batch: u32) -> Flow {
 }
 
 fn phone(w: &Dispatch, vet: usize) -> &str {
-    &w.vets[vet].2
+    &w.vets[vet].phone
 }
 
 fn vet_id(w: &Dispatch, vet: usize) -> &str {
-    &w.vets[vet].0
+    &w.vets[vet].id
 }
 
 fn problem_type(body: &Value) -> &str {
@@ -292,7 +292,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
     let answer = format!("/api/v1/service-requests/{id}/answer");
 
     // Vets never offered the request, and its owner: refused, nothing changes.
-    for token in [&w.vets[1].1, &w.vets[2].1, &w.booking.ana] {
+    for token in [&w.vets[1].token, &w.vets[2].token, &w.booking.ana] {
         let (status, body) = app
             .call(
                 token,
@@ -306,7 +306,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
     // The offered vet naming an offer of someone else's.
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &answer,
             Some(json!({ "answer": "accept", "offer_no": 2 })),
@@ -387,7 +387,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
     // Opening the link changed nothing; the offered vet's own answer counts.
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &answer,
             Some(json!({ "answer": "accept" })),
@@ -416,11 +416,11 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     app.await_state(&first, "vet_accepted").await;
     app.await_state(&second, "vet_accepted").await;
     let coordinate = |id: &str| format!("/api/v1/service-requests/{id}/coordinate");
-    let vet = &w.vets[0].1;
+    let vet = &w.vets[0].token;
 
     // Only the accepted vet (or staff), and only inside the window.
     for (token, start, want) in [
-        (&w.vets[1].1, w.start, 403),
+        (&w.vets[1].token, w.start, 403),
         (&w.booking.ana, w.start, 403),
         (vet, w.start - chrono::Duration::minutes(30), 422),
         (vet, w.start + chrono::Duration::minutes(90), 422),
@@ -548,7 +548,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     app.await_state(booked, "vet_accepted").await;
     let (status, body) = app
         .call(
-            &w.vets[1].1,
+            &w.vets[1].token,
             Method::POST,
             &format!("/api/v1/service-requests/{booked}/coordinate"),
             Some(json!({ "start": w.start })),
@@ -595,7 +595,7 @@ async fn a_visit_cannot_be_set_in_the_past() {
     advance(app, past_window + Duration::from_secs(3 * HOUR)).await;
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &format!("/api/v1/service-requests/{id}/coordinate"),
             Some(json!({ "start": w.start + chrono::Duration::minutes(30) })),

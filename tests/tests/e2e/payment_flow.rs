@@ -100,7 +100,7 @@ async fn paid_at_once_the_visit_is_confirmed_and_both_are_told() {
     );
     e2e::eventually("both told", Duration::from_secs(30), || async {
         (ana_heard(app, "está confirmada") == 1
-            && !app.messages_to(&w.vets[0].2, "vet_update").is_empty())
+            && !app.messages_to(&w.vets[0].phone, "vet_update").is_empty())
         .then_some(())
     })
     .await;
@@ -173,7 +173,7 @@ async fn never_paid_the_request_expires_and_the_vets_time_is_released() {
     e2e::eventually("both told", Duration::from_secs(30), || async {
         (ana_heard(app, "Venció el plazo") == 1
             && app
-                .messages_to(&w.vets[0].2, "vet_update")
+                .messages_to(&w.vets[0].phone, "vet_update")
                 .iter()
                 .any(|m| m.template_params[1].contains("quedó libre")))
         .then_some(())
@@ -315,7 +315,7 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
     let cancel = format!("/api/v1/service-requests/{id}/cancel");
     // Not the vet, not another owner.
     let (status, _) = app
-        .call(&w.vets[0].1, Method::POST, &cancel, Some(json!({})))
+        .call(&w.vets[0].token, Method::POST, &cancel, Some(json!({})))
         .await;
     assert_eq!(status, 403);
     let (bruno, _) = app.owner("bruno@example.com").await;
@@ -352,7 +352,7 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
             .await,
         1
     );
-    app.await_messages(&w.vets[0].2, "vet_update", 1).await;
+    app.await_messages(&w.vets[0].phone, "vet_update", 1).await;
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),

@@ -88,7 +88,7 @@ async fn a_payment_link_mercadopago_refuses_cancels_the_request_with_the_vet_rel
     app.mercadopago.fail_next(1, 400, Duration::ZERO);
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &format!("/api/v1/service-requests/{id}/coordinate"),
             Some(json!({ "start": w.start })),
@@ -177,8 +177,8 @@ async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
     // Mercately refuses the first vet's offer (422: a badly written number).
     app.mercately.fail_next(1, 422, Duration::ZERO);
     let id = check_out(app, w, w.start).await;
-    app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
-    assert!(app.messages_to(&w.vets[0].2, "vet_offer").is_empty());
+    app.await_messages(&w.vets[1].phone, "vet_offer", 1).await;
+    assert!(app.messages_to(&w.vets[0].phone, "vet_offer").is_empty());
     let (_, request) = app
         .staff_get(&format!("/api/v1/service-requests/{id}"))
         .await;
@@ -310,12 +310,17 @@ async fn a_vet_who_never_sets_the_time_is_reminded_then_replaced() {
     accept(app, w, &id).await;
     // Two reminders four hours apart, then four more hours: back to dispatch.
     advance(app, Duration::from_secs(12 * HOUR + 60)).await;
-    app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    app.await_messages(&w.vets[1].phone, "vet_offer", 1).await;
     assert_eq!(
-        heard(app, &w.vets[0].2, "vet_update", "falta fijar el horario"),
+        heard(
+            app,
+            &w.vets[0].phone,
+            "vet_update",
+            "falta fijar el horario"
+        ),
         2
     );
-    assert_eq!(heard(app, &w.vets[0].2, "vet_update", "No fijaste"), 1);
+    assert_eq!(heard(app, &w.vets[0].phone, "vet_update", "No fijaste"), 1);
     assert!(heard(app, STAFF_PHONE, "staff_alert", "no fijó el horario") >= 1);
     let request = app.await_state(&id, "vet_asked").await;
     assert!(
@@ -386,7 +391,7 @@ async fn a_retried_coordinate_or_cancel_gets_the_first_outcome() {
         let path = format!("/api/v1/service-requests/{id}/coordinate");
         async move {
             app.call(
-                &w.vets[0].1,
+                &w.vets[0].token,
                 Method::POST,
                 &path,
                 Some(json!({ "start": start })),
@@ -419,12 +424,12 @@ async fn a_vet_who_declined_is_not_asked_again_after_a_reassignment() {
     let flow = Flow::start(2, policy()).await;
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
     let (status, _) = app
         .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Reject))
         .await;
     assert_eq!(status, 200);
-    let offer = app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[1].phone, "vet_offer", 1).await;
     let (status, _) = app
         .post_link(&e2e::offer_link(&offer[0], domain::VetAnswer::Accept))
         .await;
@@ -441,7 +446,7 @@ async fn a_vet_who_declined_is_not_asked_again_after_a_reassignment() {
     assert_eq!(status, 202, "{body}");
     // Nobody left who has not said no: expired, and the first vet hears nothing more.
     app.await_state(&id, "expired").await;
-    assert_eq!(app.messages_to(&w.vets[0].2, "vet_offer").len(), 1);
+    assert_eq!(app.messages_to(&w.vets[0].phone, "vet_offer").len(), 1);
 }
 
 #[tokio::test]
@@ -451,7 +456,7 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     let id = check_out(app, w, w.start).await;
     let old_link = accept_and_coordinate(app, w, &id).await;
     let old_preference = old_link.split("pref_id=").nth(1).expect("link").to_owned();
-    let first_offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let first_offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
 
     let (status, body) = app
         .call(
@@ -465,7 +470,7 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
 
     // The next run asks the other vet; the first vet's old link is refused as expired
     // (the new run knows every offer made), and Ana's old payment link is closed.
-    let offer = app.await_messages(&w.vets[1].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[1].phone, "vet_offer", 1).await;
     let events = e2e::temporal::events(&app.temporal, &format!("service-request:{id}")).await;
     let continued = events.first().and_then(|e| match &e.attributes {
         Some(Attributes::WorkflowExecutionStartedEventAttributes(a)) => {
@@ -498,7 +503,7 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     app.await_state(&id, "vet_accepted").await;
     let (status, body) = app
         .call(
-            &w.vets[1].1,
+            &w.vets[1].token,
             Method::POST,
             &format!("/api/v1/service-requests/{id}/coordinate"),
             Some(json!({ "start": w.start })),
@@ -548,7 +553,7 @@ async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancell
         let id = check_out(app, w, start).await;
         let round_no = usize::try_from(round).expect("round");
         let offers = app
-            .await_messages(&w.vets[0].2, "vet_offer", round_no + 1)
+            .await_messages(&w.vets[0].phone, "vet_offer", round_no + 1)
             .await;
         let (status, _) = app
             .post_link(&e2e::offer_link(
@@ -562,7 +567,7 @@ async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancell
         let cancel = format!("/api/v1/service-requests/{id}/cancel");
         let ((coordinated, body), (cancelled, _)) = tokio::join!(
             app.call(
-                &w.vets[0].1,
+                &w.vets[0].token,
                 Method::POST,
                 &coordinate,
                 Some(json!({ "start": start }))
@@ -594,7 +599,7 @@ async fn an_owner_who_cancels_while_vets_are_asked_ends_it_and_the_link_says_so(
     let flow = Flow::start(1, policy()).await;
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
     let (status, body) = app
         .call(
             &w.booking.ana,
@@ -631,7 +636,7 @@ async fn a_notice_mercately_refuses_is_noted_for_staff_and_the_request_goes_on()
     let flow = Flow::start(1, policy()).await;
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
-    let offer = app.await_messages(&w.vets[0].2, "vet_offer", 1).await;
+    let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
     // The key was rotated for a moment: Mercately answers 401 to the owner's news.
     app.mercately.fail_next(1, 401, Duration::ZERO);
     let (status, _) = app
@@ -660,7 +665,7 @@ async fn a_notice_mercately_refuses_is_noted_for_staff_and_the_request_goes_on()
     // The request goes on: the vet sets the time, Ana hears that.
     let (status, body) = app
         .call(
-            &w.vets[0].1,
+            &w.vets[0].token,
             Method::POST,
             &format!("/api/v1/service-requests/{id}/coordinate"),
             Some(json!({ "start": w.start })),

@@ -1,0 +1,44 @@
+//! The provider emulators of `sandbox/`, on port 0, with the keys the apps are given.
+
+use std::time::Duration;
+
+/// A vet's WhatsApp number in tests, told apart by their CUIT.
+pub fn vet_phone(cuit: &str) -> String {
+    format!("+54{}", cuit.replace('-', ""))
+}
+
+pub const MERCATELY_KEY: &str = "test-mercately-key";
+
+/// The staff WhatsApp number of the test workers.
+pub const STAFF_PHONE: &str = "+5491100000000";
+
+pub const MP_TOKEN: &str = "test-mp-access-token";
+
+pub const MP_WEBHOOK_SECRET: &str = "test-mp-webhook-secret";
+
+/// A MercadoPago emulator on a port of its own (webhook retries every 200 ms), and its
+/// base URL.
+pub async fn mercadopago_emulator() -> (sandbox::mercadopago::MercadoPago, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let emulator = sandbox::mercadopago::MercadoPago::new(MP_TOKEN, MP_WEBHOOK_SECRET, &base);
+    emulator.set_retry_every(Duration::from_millis(200));
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, base)
+}
+
+/// A Mercately emulator on a port of its own, and its API base URL.
+pub async fn mercately_emulator() -> (sandbox::mercately::Mercately, String) {
+    let emulator = sandbox::mercately::Mercately::with_amar_templates(MERCATELY_KEY);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!(
+        "http://{}/retailers/api/v1",
+        listener.local_addr().expect("addr")
+    );
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, base)
+}

@@ -1,0 +1,125 @@
+//! The real worker, in-process or as a child process a test can SIGKILL.
+
+use activities::settings::TemporalSettings;
+use std::{path::PathBuf, time::Duration};
+use worker::WorkerSettings;
+
+use crate::*;
+
+/// The worker, running in-process on a thread of its own (its future is not `Send`).
+/// Stops when dropped.
+pub struct InProcessWorker {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl InProcessWorker {
+    pub fn start(settings: WorkerSettings) -> Self {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("worker runtime");
+            let local = tokio::task::LocalSet::new();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            if let Err(e) = local.block_on(&runtime, worker::run(&settings, shutdown)) {
+                eprintln!("in-process worker stopped with an error: {e:?}");
+            }
+        });
+        Self { stop: Some(stop) }
+    }
+}
+
+impl Drop for InProcessWorker {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The worker binary as a separate process, which a test can kill with SIGKILL.
+pub struct WorkerProcess {
+    pub child: tokio::process::Child,
+}
+
+impl WorkerProcess {
+    pub fn start(settings: &WorkerSettings) -> Self {
+        let exe = binary("worker");
+        let temporal = &settings.temporal;
+        let child = tokio::process::Command::new(&exe)
+            .env("DATABASE_URL", &settings.database_url)
+            .env("TEMPORAL_ADDRESS", temporal.address.as_str())
+            .env("TEMPORAL_NAMESPACE", &temporal.namespace)
+            .env("TEMPORAL_TASK_QUEUE", &temporal.task_queue)
+            .env("MERCATELY_BASE_URL", &settings.mercately.base_url)
+            .env("MERCATELY_API_KEY", &settings.mercately.api_key)
+            .env("PUBLIC_BASE_URL", &settings.links.public_base_url)
+            .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
+            .env("STAFF_ALERT_PHONE", STAFF_PHONE)
+            .env("MP_BASE_URL", &settings.mercadopago.base_url)
+            .env("MP_ACCESS_TOKEN", &settings.mercadopago.access_token)
+            .env("RUST_LOG", "warn")
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
+        Self { child }
+    }
+
+    /// SIGKILL: no graceful shutdown, no chance to finish anything.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL the worker");
+    }
+}
+
+/// A binary of this workspace, built next to the test executable (`make test` builds
+/// them first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build --bins`, as `make test` does)",
+        path.display()
+    );
+    path
+}
+
+/// A worker's settings for tests: `mercately` is the emulator's base URL, `public` the
+/// API's address put in offer links.
+pub fn worker_settings(
+    database_url: &str,
+    temporal: TemporalSettings,
+    mercately: &str,
+    public: &str,
+) -> WorkerSettings {
+    WorkerSettings {
+        database_url: database_url.to_owned(),
+        database_pool_size: 4,
+        temporal,
+        mercately: activities::mercately::MercatelySettings {
+            base_url: mercately.to_owned(),
+            api_key: MERCATELY_KEY.to_owned(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+        },
+        links: activities::dispatch::OfferLinks {
+            secret: TEST_LINK_SECRET.as_bytes().to_vec(),
+            public_base_url: public.to_owned(),
+        },
+        staff_alert_phone: Some(STAFF_PHONE.to_owned()),
+        // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
+        mercadopago: activities::mercadopago::MercadoPagoSettings {
+            base_url: "http://127.0.0.1:9".to_owned(),
+            access_token: MP_TOKEN.to_owned(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 1,
+        },
+    }
+}
