@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::breeds::router())
                 .merge(routes::vaccines::router())
                 .merge(routes::vets::router())
+                .merge(routes::vet_schedule::router())
                 .merge(routes::catalog::router())
                 .merge(routes::reference::router())
                 .merge(routes::studies::router(max_file_bytes))

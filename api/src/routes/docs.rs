@@ -50,6 +50,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());
     doc.merge(routes::vets::Docs::openapi());
+    doc.merge(routes::vet_schedule::Docs::openapi());
     doc.merge(routes::reference::Docs::openapi());
     doc.merge(routes::catalog::Docs::openapi());
     doc.merge(routes::studies::Docs::openapi());

@@ -77,3 +77,12 @@ pub struct Listing<T> {
 pub(crate) fn trimmed(raw: Option<String>) -> Option<String> {
     raw.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
+
+/// 204 when something was deleted, else 404 naming `what`.
+pub(crate) fn deleted(done: bool, what: &'static str) -> Result<axum::http::StatusCode, ApiError> {
+    if done {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound(what))
+    }
+}

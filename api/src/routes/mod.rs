@@ -15,6 +15,7 @@ pub mod reference;
 pub mod requests;
 pub mod studies;
 pub mod vaccines;
+pub mod vet_schedule;
 pub mod vets;
 
 use axum::http::StatusCode;
