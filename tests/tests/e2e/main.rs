@@ -7,6 +7,7 @@
 // Accounts and people
 mod auth;
 mod authorization;
+mod authorization_routes;
 mod owners_pets;
 mod studies;
 mod vets;
@@ -27,11 +28,14 @@ mod durability;
 mod lifecycle;
 mod replay;
 mod saga;
+mod saga_endings;
 mod timers;
 
 // Payments
+mod payment_cancel;
 mod payment_e2e;
 mod payment_flow;
+mod payment_webhooks;
 
 // Providers and their emulators
 mod mercadopago;

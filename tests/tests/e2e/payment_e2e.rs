@@ -97,6 +97,23 @@ async fn a_worker_killed_after_the_payment_link_was_made_makes_no_second_one() {
     let id = check_out(&app, &w, w.start).await;
     let link = accept_and_coordinate(&app, &w, &id).await;
     assert_eq!(app.mercadopago.preferences().len(), 1);
+    // Kill it once the workflow waits for the payment (the link's message recorded as
+    // sent): a kill in the middle of a send is the uncertain case, which waits out the
+    // activity's attempt and is never resent.
+    let workflow_id = format!("service-request:{id}");
+    e2e::eventually(
+        "the workflow to wait for the payment",
+        std::time::Duration::from_secs(30),
+        || async {
+            let events = e2e::temporal::events(&app.temporal, &workflow_id).await;
+            matches!(
+                events.last().and_then(|e| e.attributes.as_ref()),
+                Some(temporalio_common::protos::temporal::api::history::v1::history_event::Attributes::TimerStartedEventAttributes(_))
+            )
+            .then_some(())
+        },
+    )
+    .await;
 
     first.kill().await;
     let _second = WorkerProcess::start(&app.worker_settings());

@@ -6,18 +6,16 @@ use std::time::Duration;
 
 use domain::DispatchPolicy;
 use e2e::{
-    MP_WEBHOOK_SECRET, STAFF_PHONE, TestApp,
+    STAFF_PHONE, TestApp,
     fixtures::{ANA_PHONE, accept_and_coordinate, check_out},
     flow::{Flow, advance},
 };
-use reqwest::Method;
-use sandbox::mercadopago::DeliveryMode;
 use serde_json::{Value, json};
 
-const HOUR: u64 = 60 * 60;
+pub(super) const HOUR: u64 = 60 * 60;
 
 /// A day to pay, a reminder every six hours.
-fn policy() -> DispatchPolicy {
+pub(super) fn policy() -> DispatchPolicy {
     DispatchPolicy {
         vet_followup_delay_secs: 2 * HOUR,
         vet_max_followups: 2,
@@ -30,7 +28,7 @@ fn policy() -> DispatchPolicy {
 
 /// A request accepted by the first vet and coordinated at the window's start; its id and
 /// the preference id of the payment link Ana got.
-async fn coordinated(flow: &Flow) -> (String, String) {
+pub(super) async fn coordinated(flow: &Flow) -> (String, String) {
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let link = accept_and_coordinate(app, w, &id).await;
@@ -42,14 +40,14 @@ async fn coordinated(flow: &Flow) -> (String, String) {
     (id, preference)
 }
 
-fn ana_heard(app: &TestApp, words: &str) -> usize {
+pub(super) fn ana_heard(app: &TestApp, words: &str) -> usize {
     app.messages_to(ANA_PHONE, "owner_update")
         .iter()
         .filter(|m| m.template_params[1].contains(words))
         .count()
 }
 
-fn history_states(request: &Value) -> Vec<String> {
+pub(super) fn history_states(request: &Value) -> Vec<String> {
     request["history"]
         .as_array()
         .expect("history")
@@ -236,297 +234,6 @@ async fn a_payment_for_another_amount_alerts_staff_and_confirms_nothing() {
 }
 
 #[tokio::test]
-async fn duplicated_and_reordered_webhooks_confirm_once() {
-    let flow = Flow::start(1, policy()).await;
-    let app = &flow.app;
-    let (id, preference) = coordinated(&flow).await;
-    app.mercadopago.set_delivery(DeliveryMode {
-        duplicate: true,
-        reorder: true,
-        ..DeliveryMode::default()
-    });
-    app.mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
-    let request = app.await_state(&id, "confirmed").await;
-    e2e::eventually("four deliveries", Duration::from_secs(30), || async {
-        (app.mercadopago.deliveries().len() == 4).then_some(())
-    })
-    .await;
-    let actions: Vec<String> = app
-        .mercadopago
-        .deliveries()
-        .into_iter()
-        .map(|d| d.action)
-        .collect();
-    assert_eq!(
-        actions,
-        [
-            "payment.updated",
-            "payment.updated",
-            "payment.created",
-            "payment.created"
-        ]
-    );
-    assert_eq!(
-        app.db
-            .count("SELECT count(*) AS n FROM webhook_events")
-            .await,
-        2,
-        "each event stored once"
-    );
-    let payed = history_states(&request)
-        .iter()
-        .filter(|s| *s == "payed")
-        .count();
-    assert_eq!(payed, 1);
-}
-
-#[tokio::test]
-async fn a_lost_webhook_is_found_by_reconciliation_at_the_deadline() {
-    let flow = Flow::start(1, policy()).await;
-    let app = &flow.app;
-    let (id, preference) = coordinated(&flow).await;
-    app.mercadopago.set_delivery(DeliveryMode {
-        drop: true,
-        ..DeliveryMode::default()
-    });
-    app.mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    app.await_state(&id, "coordinated").await;
-    advance(app, Duration::from_secs(25 * HOUR)).await;
-    let request = app.await_state(&id, "confirmed").await;
-    assert!(!history_states(&request).contains(&"expired".to_owned()));
-    assert_eq!(
-        app.db
-            .count("SELECT count(*) AS n FROM webhook_events")
-            .await,
-        0
-    );
-}
-
-#[tokio::test]
-async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
-    let flow = Flow::start(1, policy()).await;
-    let (app, w) = (&flow.app, &flow.w);
-    let (id, _) = coordinated(&flow).await;
-    let cancel = format!("/api/v1/service-requests/{id}/cancel");
-    // Not the vet, not another owner.
-    let (status, _) = app
-        .call(&w.vets[0].token, Method::POST, &cancel, Some(json!({})))
-        .await;
-    assert_eq!(status, 403);
-    let (bruno, _) = app.owner("bruno@example.com").await;
-    let (status, _) = app
-        .call(&bruno, Method::POST, &cancel, Some(json!({})))
-        .await;
-    assert_eq!(status, 404);
-
-    let (status, body) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
-            &cancel,
-            Some(json!({ "reason": "Luna ya está bien" })),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let request = app.await_state(&id, "cancelled").await;
-    let last = request["history"]
-        .as_array()
-        .and_then(|h| h.last())
-        .expect("history");
-    assert!(
-        last["actor"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("owner:"))
-    );
-    assert_eq!(last["reason"], "Luna ya está bien");
-    assert_eq!(
-        app.db
-            .count(&format!(
-                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = 'cancelled'"
-            ))
-            .await,
-        1
-    );
-    app.await_messages(&w.vets[0].phone, "vet_update", 1).await;
-    e2e::temporal::save_history(
-        &app.temporal,
-        &format!("service-request:{id}"),
-        "cancelled-with-a-payment-link.json",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
-    let flow = Flow::start(1, policy()).await;
-    let (app, w) = (&flow.app, &flow.w);
-    let (id, preference) = coordinated(&flow).await;
-    let payment = app
-        .mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
-    app.await_state(&id, "confirmed").await;
-    let cancel = format!("/api/v1/service-requests/{id}/cancel");
-
-    let (status, body) = app
-        .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
-        .await;
-    assert_eq!(status, 409, "{body}");
-    assert!(
-        body["type"]
-            .as_str()
-            .is_some_and(|t| t.ends_with("/request-state")),
-        "{body}"
-    );
-    let (status, body) = app
-        .call(&w.booking.staff, Method::POST, &cancel, Some(json!({})))
-        .await;
-    assert_eq!(status, 422, "staff give a reason: {body}");
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
-            &cancel,
-            Some(json!({ "reason": "la veterinaria no puede ir" })),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let request = app.await_state(&id, "cancelled").await;
-    let last = request["history"]
-        .as_array()
-        .and_then(|h| h.last())
-        .expect("history");
-    assert_eq!(
-        last["reason"],
-        "la veterinaria no puede ir (refunded 12000.00)"
-    );
-    let refunded = app
-        .mercadopago
-        .payments()
-        .into_iter()
-        .find(|p| p["id"] == payment["id"])
-        .expect("the payment");
-    assert_eq!(refunded["status"], "refunded");
-    assert_eq!(
-        app.db
-            .count(&format!(
-                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND refunded_amount = 12000"
-            ))
-            .await,
-        1
-    );
-    e2e::eventually(
-        "Ana told of the refund",
-        Duration::from_secs(30),
-        || async { (ana_heard(app, "te devolvimos $ 12000.00") == 1).then_some(()) },
-    )
-    .await;
-    e2e::temporal::save_history(
-        &app.temporal,
-        &format!("service-request:{id}"),
-        "paid-cancelled-refunded.json",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_forged_or_replayed_webhook_changes_nothing() {
-    let flow = Flow::start(1, policy()).await;
-    let app = &flow.app;
-    let (id, preference) = coordinated(&flow).await;
-    // A real payment, whose notifications we keep from arriving.
-    app.mercadopago.set_delivery(DeliveryMode {
-        drop: true,
-        ..DeliveryMode::default()
-    });
-    let payment = app
-        .mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
-    let data_id = payment["id"].to_string();
-    let url = app.url(&format!(
-        "/api/v1/webhooks/mercadopago?data.id={data_id}&type=payment"
-    ));
-    let body =
-        |id: &str| json!({ "type": "payment", "action": "payment.created", "data": { "id": id } });
-    let send = |ts: String, v1: String, body: Value| {
-        let url = url.clone();
-        async move {
-            let response = app
-                .http
-                .post(&url)
-                .header("x-signature", format!("ts={ts},v1={v1}"))
-                .header("x-request-id", "req-1")
-                .json(&body)
-                .send()
-                .await
-                .expect("POST");
-            let status = response.status().as_u16();
-            (
-                status,
-                response.json::<Value>().await.unwrap_or(Value::Null),
-            )
-        }
-    };
-    // MercadoPago's `ts` is in Unix seconds.
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let good = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &ts);
-
-    // A bad key, a missing signature, an old one, one from the future: 401.
-    let forged = sandbox::mercadopago::sign("not-the-secret", &data_id, "req-1", &ts);
-    assert_eq!(send(ts.clone(), forged, body(&data_id)).await.0, 401);
-    let response = app
-        .http
-        .post(&url)
-        .json(&body(&data_id))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 401);
-    let old = (chrono::Utc::now().timestamp() - 2 * 3_600).to_string();
-    let old_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &old);
-    assert_eq!(send(old, old_sig, body(&data_id)).await.0, 401);
-    let future = (chrono::Utc::now().timestamp() + 2 * 3_600).to_string();
-    let future_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &future);
-    assert_eq!(send(future, future_sig, body(&data_id)).await.0, 401);
-    // The signature of this payment under another request id: 401.
-    let other_request = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-2", &ts);
-    assert_eq!(send(ts.clone(), other_request, body(&data_id)).await.0, 401);
-    // The signature of this payment on a body naming another: 400.
-    assert_eq!(send(ts.clone(), good.clone(), body("999")).await.0, 400);
-    assert_eq!(
-        app.db
-            .count("SELECT count(*) AS n FROM webhook_events")
-            .await,
-        0
-    );
-    app.await_state(&id, "coordinated").await;
-
-    // The genuine one counts, and its replay is acknowledged and ignored.
-    let (status, first) = send(ts.clone(), good.clone(), body(&data_id)).await;
-    assert_eq!((status, &first["status"]), (200, &json!("received")));
-    let (status, again) = send(ts, good, body(&data_id)).await;
-    assert_eq!((status, &again["status"]), (200, &json!("duplicate")));
-    // The same notification signed in milliseconds reads the same: a repeat.
-    let ts_ms = chrono::Utc::now().timestamp_millis().to_string();
-    let ms_sig = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &data_id, "req-1", &ts_ms);
-    let (status, in_ms) = send(ts_ms, ms_sig, body(&data_id)).await;
-    assert_eq!((status, &in_ms["status"]), (200, &json!("duplicate")));
-    app.await_state(&id, "confirmed").await;
-    assert_eq!(
-        app.db
-            .count("SELECT count(*) AS n FROM webhook_events")
-            .await,
-        1
-    );
-}
-
-#[tokio::test]
 async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
     let flow = Flow::start(1, policy()).await;
     let app = &flow.app;
@@ -604,148 +311,6 @@ async fn the_payment_deadline_is_never_after_the_visit() {
     let request = app.await_state(&id, "expired").await;
     assert_eq!(ana_heard(app, "Recordatorio"), 0);
     assert!(history_states(&request).ends_with(&["coordinated".to_owned(), "expired".to_owned()]));
-}
-
-#[tokio::test]
-async fn a_notification_of_an_unknown_payment_is_acknowledged_and_dropped() {
-    let flow = Flow::start(1, policy()).await;
-    let app = &flow.app;
-    let ts = chrono::Utc::now().timestamp().to_string();
-    let v1 = sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, "424242", "req-9", &ts);
-    let response = app
-        .http
-        .post(app.url("/api/v1/webhooks/mercadopago?data.id=424242&type=payment"))
-        .header("x-signature", format!("ts={ts},v1={v1}"))
-        .header("x-request-id", "req-9")
-        .json(&json!({ "id": 7, "type": "payment", "action": "payment.created", "data": { "id": "424242" } }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(response.status(), 200);
-    e2e::eventually("the event handled", Duration::from_secs(30), || async {
-        (app.db
-            .count("SELECT count(*) AS n FROM webhook_events WHERE processed_at IS NOT NULL AND request_id IS NULL")
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_cancel_racing_a_payment_refunds_it() {
-    let flow = Flow::start(1, policy()).await;
-    let (app, w) = (&flow.app, &flow.w);
-    let (id, preference) = coordinated(&flow).await;
-    // Ana pays, and cancels before MercadoPago's news arrives (here: never).
-    app.mercadopago.set_delivery(DeliveryMode {
-        drop: true,
-        ..DeliveryMode::default()
-    });
-    let payment = app
-        .mercadopago
-        .pay(&preference, "approved", None)
-        .expect("paid");
-    let (status, body) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
-            &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({ "reason": "me equivoqué de día" })),
-        )
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let request = app.await_state(&id, "cancelled").await;
-    let last = request["history"]
-        .as_array()
-        .and_then(|h| h.last())
-        .expect("history");
-    assert_eq!(last["reason"], "me equivoqué de día (refunded 12000.00)");
-    let refunded = app
-        .mercadopago
-        .payments()
-        .into_iter()
-        .find(|p| p["id"] == payment["id"])
-        .expect("the payment");
-    assert_eq!(refunded["status"], "refunded");
-    e2e::temporal::save_history(
-        &app.temporal,
-        &format!("service-request:{id}"),
-        "cancel-racing-a-payment-refunded.json",
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_payment_made_after_cancelling_is_returned() {
-    let flow = Flow::start(1, policy()).await;
-    let (app, w) = (&flow.app, &flow.w);
-    let (id, preference) = coordinated(&flow).await;
-    // Ana pays in cash at a counter: pending until the money arrives.
-    let payment = app
-        .mercadopago
-        .pay(&preference, "pending", None)
-        .expect("pending");
-    let (status, _) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
-            &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(status, 202);
-    app.await_state(&id, "cancelled").await;
-    // The link is closed: nobody can pay for the cancelled visit any more.
-    assert!(app.mercadopago.pay(&preference, "approved", None).is_err());
-    // The cash arrives after the request is over.
-    let approved = app
-        .http
-        .post(format!(
-            "{}/_emulator/payments/{}/status",
-            app.mercadopago_base, payment["id"]
-        ))
-        .json(&json!({ "status": "approved" }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(approved.status(), 200);
-    e2e::eventually("the payment returned", Duration::from_secs(30), || async {
-        app.mercadopago
-            .payments()
-            .into_iter()
-            .any(|p| p["id"] == payment["id"] && p["status"] == "refunded")
-            .then_some(())
-    })
-    .await;
-    e2e::eventually("the refund recorded", Duration::from_secs(30), || async {
-        (app.db
-            .count(&format!(
-                "SELECT count(*) AS n FROM payments WHERE request_id = '{id}' AND refunded_amount = 12000"
-            ))
-            .await
-            == 1)
-            .then_some(())
-    })
-    .await;
-    let request = app.await_state(&id, "cancelled").await;
-    assert!(!history_states(&request).contains(&"payed".to_owned()));
-    // Both are told, once: by the request's workflow if it was still settling its
-    // payments, else by the late payment's own workflow.
-    e2e::eventually("Ana and staff told", Duration::from_secs(30), || async {
-        let ana = app
-            .messages_to(ANA_PHONE, "owner_update")
-            .iter()
-            .filter(|m| m.template_params[1].contains("te lo devolvimos"))
-            .count();
-        let staff = app
-            .messages_to(STAFF_PHONE, "staff_alert")
-            .iter()
-            .filter(|m| m.template_params[0].contains("devuelto $ 12000.00"))
-            .count();
-        (ana == 1 && staff == 1).then_some(())
-    })
-    .await;
 }
 
 #[tokio::test]
