@@ -5,7 +5,8 @@
 use e2e::TestApp;
 use std::collections::BTreeSet;
 
-use super::authorization::{Class::Public, as_documented, table};
+use super::authorization::as_documented;
+use super::authorization_table::{Class::Public, table};
 
 /// The `pub const NAME: &str = "value";` of `domain/src/paths.rs`.
 fn path_constants() -> Vec<(String, String)> {

@@ -8,6 +8,7 @@
 mod auth;
 mod authorization;
 mod authorization_routes;
+mod authorization_table;
 mod owners_pets;
 mod studies;
 mod vets;
@@ -19,6 +20,7 @@ mod pricing;
 mod reference;
 
 // Dispatch
+mod coordination_flow;
 mod dispatch;
 mod dispatch_e2e;
 mod dispatch_flow;
