@@ -13,10 +13,10 @@ use temporalio_sdk::{
     activities::{ActivityContext, ActivityError},
 };
 
-use crate::{
-    mercately::{MercatelyClient, MercatelyError, send_template_once},
-    settings::{SettingsError, env_or, env_secret},
-};
+use config::{SettingsError, env_or, env_secret};
+use integrations::mercately::{MercatelyClient, MercatelyError};
+
+use crate::sends::send_template_once;
 
 /// How offer links are made: signed with a secret the API shares, pointing at the API's
 /// public address.

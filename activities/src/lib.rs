@@ -2,11 +2,8 @@
 //! running it once, because Temporal retries activities whose completion it did not see.
 
 pub mod dispatch;
-pub mod http;
-pub mod mercadopago;
-pub mod mercately;
 pub mod payments;
 pub mod requests;
-pub mod settings;
+pub mod sends;
 
 pub use requests::{RecordTransition, RequestActivities};

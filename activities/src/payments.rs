@@ -14,7 +14,7 @@ use temporalio_sdk::{
     activities::{ActivityContext, ActivityError},
 };
 
-use crate::mercadopago::{MercadoPagoClient, MercadoPagoError, Payment, PreferenceRequest};
+use integrations::mercadopago::{MercadoPagoClient, MercadoPagoError, Payment, PreferenceRequest};
 
 /// Where MercadoPago calls us back and sends the payer afterwards.
 #[derive(Debug, Clone)]

@@ -45,7 +45,7 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     pub storage: storage::Storage,
     /// Fetches notified payments (webhook hand-over).
-    pub mercadopago: activities::mercadopago::MercadoPagoClient,
+    pub mercadopago: integrations::mercadopago::MercadoPagoClient,
 }
 
 /// The whole HTTP surface.
@@ -101,7 +101,7 @@ pub async fn serve_on(
     let temporal = settings.temporal.connect().await?;
     let storage = storage::Storage::open(&settings.storage)?;
     let mercadopago =
-        activities::mercadopago::MercadoPagoClient::new(settings.mercadopago.clone())?;
+        integrations::mercadopago::MercadoPagoClient::new(settings.mercadopago.clone())?;
     let state = AppState {
         pool,
         temporal,

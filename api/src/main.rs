@@ -1,8 +1,8 @@
 //! `api`: serves HTTP (default); `api migrate` applies the database migrations;
 //! `api seed-demo` loads the demo data (idempotent).
 
-use activities::settings::{env_required, init_tracing, shutdown_signal};
 use api::ApiSettings;
+use config::{env_required, init_tracing, shutdown_signal};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -19,7 +19,7 @@ use crate::AppState;
 async fn hand_over_late(
     state: &AppState,
     request: RequestId,
-    payment: &activities::mercadopago::Payment,
+    payment: &integrations::mercadopago::Payment,
 ) -> anyhow::Result<()> {
     let known_status = {
         let mut conn = db::conn(&state.pool).await?;

@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use activities::settings::{SettingsError, TemporalSettings, env_or, env_required};
+use config::{SettingsError, TemporalSettings, env_or, env_required};
 use domain::DispatchPolicy;
 
 use crate::{auth::AuthSettings, storage::StorageSettings};
@@ -39,7 +39,7 @@ pub struct ApiSettings {
     /// `OFFER_LINK_SECRET`: checks the signed offer links the worker sends vets.
     pub offer_link_secret: Vec<u8>,
     /// `MP_*`: the API fetches a notified payment to learn its request.
-    pub mercadopago: activities::mercadopago::MercadoPagoSettings,
+    pub mercadopago: integrations::mercadopago::MercadoPagoSettings,
     /// `MP_WEBHOOK_SECRET`: checks MercadoPago's `x-signature`.
     pub mp_webhook_secret: Vec<u8>,
     /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
@@ -99,8 +99,8 @@ impl ApiSettings {
                 horizon: chrono::Duration::days(env_or("BOOKING_HORIZON_DAYS", 60)?),
             },
             outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
-            offer_link_secret: activities::settings::env_secret("OFFER_LINK_SECRET")?,
-            mercadopago: activities::mercadopago::MercadoPagoSettings::from_env()?,
+            offer_link_secret: config::env_secret("OFFER_LINK_SECRET")?,
+            mercadopago: integrations::mercadopago::MercadoPagoSettings::from_env()?,
             mp_webhook_secret: mp_webhook_secret()?,
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
         };

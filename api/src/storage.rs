@@ -4,8 +4,8 @@
 
 use std::{fmt, path::PathBuf, sync::Arc, time::Duration};
 
-use activities::settings::{SettingsError, env_or};
 use bytes::Bytes;
+use config::{SettingsError, env_or};
 use futures::stream::BoxStream;
 use object_store::{
     ClientOptions, ObjectStore, ObjectStoreExt, PutPayload, RetryConfig, aws::AmazonS3Builder,

@@ -1,7 +1,7 @@
 //! The real API on port 0 with its emulators, and the calls tests make to it.
 
-use activities::settings::TemporalSettings;
 use api::ApiSettings;
+use config::TemporalSettings;
 use diesel_async::RunQueryDsl;
 use domain::DispatchPolicy;
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -105,7 +105,7 @@ impl TestApp {
             },
             outbox_interval: Duration::from_millis(200),
             offer_link_secret: TEST_LINK_SECRET.as_bytes().to_vec(),
-            mercadopago: activities::mercadopago::MercadoPagoSettings {
+            mercadopago: integrations::mercadopago::MercadoPagoSettings {
                 base_url: mercadopago_base.clone(),
                 access_token: MP_TOKEN.to_owned(),
                 timeout: Duration::from_secs(5),
@@ -207,7 +207,7 @@ impl TestApp {
 
     pub fn worker_settings(&self) -> WorkerSettings {
         WorkerSettings {
-            mercadopago: activities::mercadopago::MercadoPagoSettings {
+            mercadopago: integrations::mercadopago::MercadoPagoSettings {
                 base_url: self.mercadopago_base.clone(),
                 access_token: MP_TOKEN.to_owned(),
                 timeout: Duration::from_secs(5),

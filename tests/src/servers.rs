@@ -1,7 +1,7 @@
 //! The Temporal servers tests use: the dev server `make test` starts, task queues of
 //! their own, and the fast policy for it.
 
-use activities::settings::TemporalSettings;
+use config::TemporalSettings;
 use domain::DispatchPolicy;
 use temporalio_client::Url;
 

@@ -1,6 +1,6 @@
 //! The real worker, in-process or as a child process a test can SIGKILL.
 
-use activities::settings::TemporalSettings;
+use config::TemporalSettings;
 use std::{path::PathBuf, time::Duration};
 use worker::WorkerSettings;
 
@@ -103,7 +103,7 @@ pub fn worker_settings(
         database_url: database_url.to_owned(),
         database_pool_size: 4,
         temporal,
-        mercately: activities::mercately::MercatelySettings {
+        mercately: integrations::mercately::MercatelySettings {
             base_url: mercately.to_owned(),
             api_key: MERCATELY_KEY.to_owned(),
             timeout: Duration::from_secs(5),
@@ -115,7 +115,7 @@ pub fn worker_settings(
         },
         staff_alert_phone: Some(STAFF_PHONE.to_owned()),
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
-        mercadopago: activities::mercadopago::MercadoPagoSettings {
+        mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),
             access_token: MP_TOKEN.to_owned(),
             timeout: Duration::from_secs(5),

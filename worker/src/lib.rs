@@ -6,10 +6,12 @@ use std::future::Future;
 use activities::{
     RequestActivities,
     dispatch::{DispatchActivities, OfferLinks},
+    payments::{PaymentActivities, PaymentLinks},
+};
+use config::{SettingsError, TemporalSettings, env_or, env_required};
+use integrations::{
     mercadopago::{MercadoPagoClient, MercadoPagoSettings},
     mercately::{MercatelyClient, MercatelySettings},
-    payments::{PaymentActivities, PaymentLinks},
-    settings::{SettingsError, TemporalSettings, env_or, env_required},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
 use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow};

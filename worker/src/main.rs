@@ -1,6 +1,6 @@
 //! `worker`: runs until SIGINT/SIGTERM, then shuts down gracefully.
 
-use activities::settings::{init_tracing, shutdown_signal};
+use config::{init_tracing, shutdown_signal};
 use worker::WorkerSettings;
 
 fn main() -> anyhow::Result<()> {

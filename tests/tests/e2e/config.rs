@@ -96,7 +96,7 @@ fn sources(dirs: &[&str]) -> Vec<String> {
 }
 
 /// What both binaries share: the settings helpers (Temporal, logging).
-const SHARED: &str = "activities/src/settings.rs";
+const SHARED: &str = "config/src/lib.rs";
 
 #[test]
 fn every_service_the_readme_documents_is_in_docker_compose() {
@@ -126,11 +126,11 @@ fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
     for service in ["api", "worker"] {
         // The worker runs the activities, whose clients read their own settings.
         let mut files = match service {
-            "worker" => sources(&["worker/src", "activities/src"]),
+            "worker" => sources(&["worker/src", "activities/src", "integrations/src"]),
             // The API fetches notified payments with the MercadoPago client.
             _ => {
                 let mut files = sources(&[&format!("{service}/src")]);
-                files.push("activities/src/mercadopago.rs".to_owned());
+                files.push("integrations/src/mercadopago.rs".to_owned());
                 files
             }
         };

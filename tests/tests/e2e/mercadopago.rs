@@ -7,11 +7,11 @@ use std::{
     time::Duration,
 };
 
-use activities::mercadopago::{
-    MercadoPagoClient, MercadoPagoError, MercadoPagoSettings, PreferenceRequest,
-};
 use axum::{Router, http::StatusCode, routing::post};
 use e2e::{MP_TOKEN, MP_WEBHOOK_SECRET, mercadopago_emulator};
+use integrations::mercadopago::{
+    MercadoPagoClient, MercadoPagoError, MercadoPagoSettings, PreferenceRequest,
+};
 use rust_decimal::Decimal;
 
 fn client(base: &str, token: &str) -> MercadoPagoClient {

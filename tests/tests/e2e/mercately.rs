@@ -4,10 +4,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use activities::mercately::{
-    MercatelyClient, MercatelyError, MercatelySettings, send_template_once,
-};
+use activities::sends::send_template_once;
 use e2e::TestDb;
+use integrations::mercately::{MercatelyClient, MercatelyError, MercatelySettings};
 
 use e2e::{MERCATELY_KEY as KEY, mercately_emulator as emulator};
 
@@ -210,7 +209,7 @@ async fn send_once(
     db: &TestDb,
     mercately: &MercatelyClient,
     key: &str,
-) -> Result<activities::mercately::Sent, MercatelyError> {
+) -> Result<integrations::mercately::Sent, MercatelyError> {
     send_template_once(
         &db.pool,
         mercately,

@@ -2,21 +2,17 @@
 //! header and timeouts. Messages cost money and reach people, and Mercately has no
 //! idempotency key, so a POST is resent only when it cannot have been delivered (the
 //! connection was never made, `429`, `503`); a timeout or any other `5xx` is
-//! [`MercatelyError::Uncertain`] and is not sent again. [`send_template_once`] records
-//! each send in PostgreSQL under a purpose key (an offer and its attempt, say) with a
-//! lease: a retried activity finds the send done, two concurrent attempts never both
-//! send, and a send interrupted mid-flight is never repeated blind.
+//! [`MercatelyError::Uncertain`] and is not sent again. (The activities' send ledger,
+//! `activities::sends`, makes each purpose key one send.)
 
 use std::time::Duration;
 
-use db::messages::Claim;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{
-    http::{Outcome, Retry, send_with_retries, worst_case},
-    settings::{SettingsError, env_or},
-};
+use config::{SettingsError, env_or};
+
+use crate::http::{Outcome, Retry, send_with_retries, worst_case};
 
 #[derive(Debug, Clone)]
 pub struct MercatelySettings {
@@ -92,6 +88,11 @@ pub struct MercatelyClient {
 }
 
 impl MercatelyClient {
+    /// The longest one send can take, every try and backoff included.
+    pub fn worst_case(&self) -> Duration {
+        self.settings.worst_case()
+    }
+
     pub fn new(settings: MercatelySettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -170,58 +171,4 @@ impl MercatelyClient {
             message,
         })
     }
-}
-
-/// How long a claim on a send holds: longer than the client's worst case, so a live
-/// attempt never loses it; a claim that runs out without being marked was interrupted
-/// mid-flight (a killed worker), and its message may have left.
-fn lease(client: &MercatelyClient) -> Duration {
-    client.settings.worst_case() + Duration::from_secs(30)
-}
-
-/// Sends a template message once per `key`: a second call with the same key (a retried
-/// activity) answers what the first send got, without sending. The claim is a lease:
-/// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
-/// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
-/// (the caller alerts staff instead); a refused or undelivered one frees the claim.
-pub async fn send_template_once(
-    pool: &db::Pool,
-    client: &MercatelyClient,
-    key: &str,
-    phone_number: &str,
-    template: &str,
-    params: &[String],
-) -> anyhow::Result<Sent> {
-    let mut conn = db::conn(pool).await?;
-    let message = db::messages::NewMessage {
-        key,
-        recipient: phone_number,
-        template,
-        params,
-    };
-    match db::messages::claim(&mut conn, &message, lease(client)).await? {
-        Claim::Won => {}
-        Claim::Sent { provider_id } => return Ok(Sent { provider_id }),
-        Claim::Held => {
-            return Err(MercatelyError::InFlight {
-                key: key.to_owned(),
-            }
-            .into());
-        }
-        Claim::Uncertain => {
-            let last = "an earlier attempt was interrupted while sending".to_owned();
-            return Err(MercatelyError::Uncertain { last }.into());
-        }
-    }
-    drop(conn);
-    let sent = client.send_template(phone_number, template, params).await;
-    let mut conn = db::conn(pool).await?;
-    match &sent {
-        Ok(sent) => db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?,
-        Err(MercatelyError::Uncertain { .. }) => {
-            db::messages::mark_uncertain(&mut conn, key).await?;
-        }
-        Err(_) => db::messages::release(&mut conn, key).await?,
-    }
-    Ok(sent?)
 }

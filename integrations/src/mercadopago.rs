@@ -10,10 +10,9 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{
-    http::{Outcome, Retry, any_network_error, busy, send_with_retries},
-    settings::{SettingsError, env_or},
-};
+use config::{SettingsError, env_or};
+
+use crate::http::{Outcome, Retry, any_network_error, busy, send_with_retries};
 
 #[derive(Debug, Clone)]
 pub struct MercadoPagoSettings {

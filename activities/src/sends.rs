@@ -1,0 +1,63 @@
+//! Sending a WhatsApp template once per purpose key: each send is claimed in the
+//! `outbound_messages` ledger with a lease before it leaves and marked after, so a
+//! retried activity finds it done, two concurrent attempts never both send, and a send
+//! interrupted mid-flight (or unanswered) is never repeated blind.
+
+use std::time::Duration;
+
+use db::messages::Claim;
+use integrations::mercately::{MercatelyClient, MercatelyError, Sent};
+
+/// How long a claim on a send holds: longer than the client's worst case, so a live
+/// attempt never loses it; a claim that runs out without being marked was interrupted
+/// mid-flight (a killed worker), and its message may have left.
+fn lease(client: &MercatelyClient) -> Duration {
+    client.worst_case() + Duration::from_secs(30)
+}
+
+/// Sends a template message once per `key`: a second call with the same key (a retried
+/// activity) answers what the first send got, without sending. The claim is a lease:
+/// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
+/// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
+/// (the caller alerts staff instead); a refused or undelivered one frees the claim.
+pub async fn send_template_once(
+    pool: &db::Pool,
+    client: &MercatelyClient,
+    key: &str,
+    phone_number: &str,
+    template: &str,
+    params: &[String],
+) -> anyhow::Result<Sent> {
+    let mut conn = db::conn(pool).await?;
+    let message = db::messages::NewMessage {
+        key,
+        recipient: phone_number,
+        template,
+        params,
+    };
+    match db::messages::claim(&mut conn, &message, lease(client)).await? {
+        Claim::Won => {}
+        Claim::Sent { provider_id } => return Ok(Sent { provider_id }),
+        Claim::Held => {
+            return Err(MercatelyError::InFlight {
+                key: key.to_owned(),
+            }
+            .into());
+        }
+        Claim::Uncertain => {
+            let last = "an earlier attempt was interrupted while sending".to_owned();
+            return Err(MercatelyError::Uncertain { last }.into());
+        }
+    }
+    drop(conn);
+    let sent = client.send_template(phone_number, template, params).await;
+    let mut conn = db::conn(pool).await?;
+    match &sent {
+        Ok(sent) => db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?,
+        Err(MercatelyError::Uncertain { .. }) => {
+            db::messages::mark_uncertain(&mut conn, key).await?;
+        }
+        Err(_) => db::messages::release(&mut conn, key).await?,
+    }
+    Ok(sent?)
+}
