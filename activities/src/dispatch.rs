@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use db::dispatch::Booking;
+use db::visits::Booking;
 use domain::{RequestId, VetId, dispatch::OfferToken};
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
@@ -313,7 +313,7 @@ impl DispatchActivities {
     ) -> Result<Booking, ActivityError> {
         let mut conn = db::conn(&self.pool).await?;
         let booking =
-            db::dispatch::book_visit(&mut conn, input.request, input.vet, input.start, input.end)
+            db::visits::book_visit(&mut conn, input.request, input.vet, input.start, input.end)
                 .await?;
         tracing::info!(request = %input.request, vet = %input.vet, ?booking, "visit booking");
         Ok(booking)
@@ -327,7 +327,7 @@ impl DispatchActivities {
         request: RequestId,
     ) -> Result<(), ActivityError> {
         let mut conn = db::conn(&self.pool).await?;
-        db::dispatch::release_visit(&mut conn, request).await?;
+        db::visits::release_visit(&mut conn, request).await?;
         Ok(())
     }
 }

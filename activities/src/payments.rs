@@ -421,7 +421,7 @@ impl PaymentActivities {
         request: RequestId,
     ) -> Result<(), ActivityError> {
         let mut conn = db::conn(&self.pool).await?;
-        let booked = db::dispatch::has_visit(&mut conn, request).await?;
+        let booked = db::visits::has_visit(&mut conn, request).await?;
         if !booked {
             return Err(non_retryable(format!(
                 "request {request} has no booked visit"

@@ -65,7 +65,7 @@ pub async fn start(
     match started {
         Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {
             let mut conn = db::conn(&state.pool).await?;
-            db::cart::mark_started(&mut conn, id).await?;
+            db::requests::mark_started(&mut conn, id).await?;
             Ok(true)
         }
         Err(e) => {
@@ -79,7 +79,7 @@ pub async fn start(
 pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
     let pending = {
         let mut conn = db::conn(&state.pool).await?;
-        db::cart::unstarted(&mut conn, 100).await?
+        db::requests::unstarted(&mut conn, 100).await?
     };
     let mut started = 0;
     for request in pending {

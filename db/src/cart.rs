@@ -290,33 +290,3 @@ pub async fn freeze_request(
     .await?;
     Ok(())
 }
-
-/// A request whose workflow has not been started yet.
-#[derive(Debug, Clone, QueryableByName)]
-pub struct Unstarted {
-    #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
-    #[diesel(sql_type = Text)]
-    pub description: String,
-    #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub owner_id: Option<Uuid>,
-}
-
-/// The outbox: requests whose workflow has not been started, oldest first.
-pub async fn unstarted(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Unstarted>, Error> {
-    Ok(diesel::sql_query(
-        "SELECT id, description, owner_id FROM service_requests WHERE NOT workflow_started \
-         ORDER BY created_at LIMIT $1",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(limit)
-    .load(conn)
-    .await?)
-}
-
-pub async fn mark_started(conn: &mut AsyncPgConnection, id: RequestId) -> Result<(), Error> {
-    diesel::sql_query("UPDATE service_requests SET workflow_started = true WHERE id = $1")
-        .bind::<SqlUuid, _>(id.into_uuid())
-        .execute(conn)
-        .await?;
-    Ok(())
-}

@@ -4,6 +4,7 @@ pub mod cart;
 pub mod catalog;
 pub mod dispatch;
 pub mod messages;
+pub mod owners;
 pub mod payments;
 pub mod pets;
 pub mod pricing;
@@ -12,7 +13,9 @@ pub mod requests;
 pub mod schema;
 pub mod studies;
 pub mod users;
+pub mod vaccines;
 pub mod vets;
+pub mod visits;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::{

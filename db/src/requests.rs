@@ -1,10 +1,12 @@
-//! Service requests: creation, the state projection with its history, and vet offers.
+//! Service requests: creation, the state projection with its history, vet offers, and
+//! the outbox of requests whose workflow has not started yet.
 
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, upsert::excluded};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use domain::{Actor, RequestId, RequestState, StateChange, VetAnswer, VetId};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::{
     Error,
@@ -297,4 +299,34 @@ pub async fn list(
         query = query.filter(service_requests::state.eq(state));
     }
     Ok(query.load(conn).await?)
+}
+
+/// A request whose workflow has not been started yet.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Unstarted {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub description: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Uuid>)]
+    pub owner_id: Option<Uuid>,
+}
+
+/// The outbox: requests whose workflow has not been started, oldest first.
+pub async fn unstarted(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Unstarted>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT id, description, owner_id FROM service_requests WHERE NOT workflow_started \
+         ORDER BY created_at LIMIT $1",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+pub async fn mark_started(conn: &mut AsyncPgConnection, id: RequestId) -> Result<(), Error> {
+    diesel::sql_query("UPDATE service_requests SET workflow_started = true WHERE id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(id.into_uuid())
+        .execute(conn)
+        .await?;
+    Ok(())
 }

@@ -86,7 +86,7 @@ pub async fn quote(
     let pet = db::pets::pet(conn, body.pet_id, scope)
         .await?
         .ok_or_else(|| invalid("pet_id", "unknown pet"))?;
-    let address = db::pets::addresses(conn, OwnerId::from_uuid(pet.owner_id))
+    let address = db::owners::addresses(conn, OwnerId::from_uuid(pet.owner_id))
         .await?
         .into_iter()
         .find(|a| a.id == body.address_id)

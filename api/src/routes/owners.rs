@@ -13,7 +13,7 @@ use axum::{
     routing::{delete, get},
 };
 use chrono::{DateTime, Utc};
-use db::pets::{NewAddress, OwnerChanges};
+use db::owners::{NewAddress, OwnerChanges};
 use domain::{LatLon, OwnerId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -79,8 +79,8 @@ pub struct Owner {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<db::pets::OwnerRow> for Owner {
-    fn from(r: db::pets::OwnerRow) -> Self {
+impl From<db::owners::OwnerRow> for Owner {
+    fn from(r: db::owners::OwnerRow) -> Self {
         Self {
             id: r.id,
             user_id: r.user_id,
@@ -107,7 +107,7 @@ async fn list_owners(
     let page = params.page()?;
     let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
-    let rows = db::pets::owners(&mut conn, scope, params.q.as_deref(), page).await?;
+    let rows = db::owners::owners(&mut conn, scope, params.q.as_deref(), page).await?;
     Ok(Json(Listing {
         items: rows.into_iter().map(Owner::from).collect(),
         limit: page.limit,
@@ -124,7 +124,7 @@ async fn show_owner(
 ) -> Result<Json<Owner>, ApiError> {
     let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::owner(&mut conn, id)
+    db::owners::owner(&mut conn, id)
         .await?
         .map(|o| Json(o.into()))
         .ok_or(ApiError::NotFound("owner"))
@@ -186,7 +186,7 @@ async fn update_owner(
         vat_condition_id: body.vat_condition_id,
     };
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::update_owner(&mut conn, id, &changes)
+    db::owners::update_owner(&mut conn, id, &changes)
         .await?
         .map(|o| Json(o.into()))
         .ok_or(ApiError::NotFound("owner"))
@@ -205,8 +205,8 @@ pub struct Address {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<db::pets::AddressRow> for Address {
-    fn from(r: db::pets::AddressRow) -> Self {
+impl From<db::owners::AddressRow> for Address {
+    fn from(r: db::owners::AddressRow) -> Self {
         Self {
             id: r.id,
             owner_id: r.owner_id,
@@ -246,10 +246,10 @@ async fn list_addresses(
 ) -> Result<Json<Vec<Address>>, ApiError> {
     let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::owner(&mut conn, id)
+    db::owners::owner(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("owner"))?;
-    let rows = db::pets::addresses(&mut conn, id).await?;
+    let rows = db::owners::addresses(&mut conn, id).await?;
     Ok(Json(rows.into_iter().map(Address::from).collect()))
 }
 
@@ -283,10 +283,10 @@ async fn add_address(
         return Err(ApiError::Validation(errors));
     }
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::owner(&mut conn, id)
+    db::owners::owner(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("owner"))?;
-    let row = db::pets::insert_address(
+    let row = db::owners::insert_address(
         &mut conn,
         id,
         &NewAddress {
@@ -311,7 +311,7 @@ async fn delete_address(
 ) -> Result<StatusCode, ApiError> {
     let id = visible_owner(&user, id)?;
     let mut conn = db::conn(&state.pool).await?;
-    if db::pets::delete_address(&mut conn, id, address_id).await? {
+    if db::owners::delete_address(&mut conn, id, address_id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("address"))
@@ -353,9 +353,9 @@ async fn create_owner(
         return Err(ApiError::Validation(errors));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let row = db::pets::insert_owner(
+    let row = db::owners::insert_owner(
         &mut conn,
-        &db::pets::NewOwner {
+        &db::owners::NewOwner {
             full_name,
             email,
             phone: trimmed(body.phone),
@@ -386,7 +386,7 @@ async fn create_owner_user(
     PathId(id): PathId<OwnerId>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let owner = db::pets::owner(&mut conn, id)
+    let owner = db::owners::owner(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("owner"))?;
     if owner.user_id.is_some() {

@@ -156,7 +156,7 @@ async fn add_pet(
         return Err(ApiError::Validation(errors));
     }
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::owner(&mut conn, owner)
+    db::owners::owner(&mut conn, owner)
         .await?
         .ok_or_else(|| ApiError::invalid("owner_id", "unknown owner"))?;
     let row = db::pets::insert_pet(
@@ -343,7 +343,7 @@ async fn add_vaccination(
     let pet = db::pets::pet(&mut conn, id, scope)
         .await?
         .ok_or(ApiError::NotFound("pet"))?;
-    let vaccine = db::pets::vaccine(&mut conn, body.vaccine_id)
+    let vaccine = db::vaccines::vaccine(&mut conn, body.vaccine_id)
         .await?
         .filter(|v| v.species_id.is_none_or(|s| s == pet.species_id))
         .ok_or_else(|| {

@@ -36,8 +36,8 @@ pub struct Vaccine {
     pub interval_days: Option<i32>,
 }
 
-impl From<db::pets::VaccineRow> for Vaccine {
-    fn from(r: db::pets::VaccineRow) -> Self {
+impl From<db::vaccines::VaccineRow> for Vaccine {
+    fn from(r: db::vaccines::VaccineRow) -> Self {
         Self {
             id: r.id,
             species_id: r.species_id,
@@ -61,7 +61,7 @@ pub struct NewVaccineBody {
 async fn list_vaccines(State(state): State<AppState>) -> Result<Json<Vec<Vaccine>>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     Ok(Json(
-        db::pets::vaccines(&mut conn)
+        db::vaccines::vaccines(&mut conn)
             .await?
             .into_iter()
             .map(Vaccine::from)
@@ -80,7 +80,7 @@ async fn add_vaccine(
     check_interval(body.interval_days)?;
     let mut conn = db::conn(&state.pool).await?;
     let row =
-        db::pets::insert_vaccine(&mut conn, body.species_id, &name, body.interval_days).await?;
+        db::vaccines::insert_vaccine(&mut conn, body.species_id, &name, body.interval_days).await?;
     Ok((StatusCode::CREATED, Json(Vaccine::from(row))))
 }
 
@@ -118,7 +118,7 @@ async fn update_vaccine(
     let name = body.name.as_deref().map(reference_name).transpose()?;
     check_interval(body.interval_days.flatten())?;
     let mut conn = db::conn(&state.pool).await?;
-    db::pets::update_vaccine(
+    db::vaccines::update_vaccine(
         &mut conn,
         id,
         name.as_deref(),

@@ -2,7 +2,7 @@
 //! vet's time; staff may send an accepted or coordinated request back to dispatch.
 
 use activities::dispatch::{Audience, BookVisit, DispatchActivities};
-use db::dispatch::Booking;
+use db::visits::Booking;
 use std::time::Duration;
 
 use domain::{Actor, RequestState};
