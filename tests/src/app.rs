@@ -419,3 +419,52 @@ pub fn problem_fields(problem: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Someone signed in, as a test acts: who (`id`: the owner's, the vet's or the user's,
+/// whichever the test names them by) and their access token. It derefs to the token, so
+/// it goes wherever a token does; its methods make the calls as them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: String,
+    pub token: String,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.token
+    }
+}
+
+impl Caller {
+    pub async fn get(&self, app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+        app.call(&self.token, reqwest::Method::GET, path, None)
+            .await
+    }
+
+    pub async fn post(
+        &self,
+        app: &TestApp,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        app.call(&self.token, reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn patch(
+        &self,
+        app: &TestApp,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        app.call(&self.token, reqwest::Method::PATCH, path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, app: &TestApp, path: &str) -> (u16, serde_json::Value) {
+        app.call(&self.token, reqwest::Method::DELETE, path, None)
+            .await
+    }
+}

@@ -9,8 +9,10 @@ use crate::TestApp;
 
 /// What a quote needs, set up by staff and by Ana.
 pub struct Booking {
-    pub staff: String,
-    pub ana: String,
+    /// Staff, by their user id.
+    pub staff: crate::Caller,
+    /// Ana, the owner, by her owner id.
+    pub ana: crate::Caller,
     pub service: String,
     pub pet: String,
     /// In Palermo (coefficient 1.2).
@@ -108,9 +110,17 @@ pub async fn booking(app: &TestApp) -> Booking {
             json!({ "name": "Luna", "species_id": dog }),
         )
         .await;
+    let (_, me) = app.call(&staff, Method::GET, "/api/v1/me", None).await;
+    let staff_id = me["id"].as_str().unwrap_or_default().to_owned();
     Booking {
-        staff,
-        ana,
+        staff: crate::Caller {
+            id: staff_id,
+            token: staff,
+        },
+        ana: crate::Caller {
+            id: owner.to_string(),
+            token: ana,
+        },
         service,
         pet,
         home,
@@ -138,6 +148,16 @@ pub struct Vet {
     pub token: String,
     /// The vet's WhatsApp number (where the emulator receives their offers).
     pub phone: String,
+}
+
+impl Vet {
+    /// The vet as a caller (by vet id).
+    pub fn caller(&self) -> crate::Caller {
+        crate::Caller {
+            id: self.id.clone(),
+            token: self.token.clone(),
+        }
+    }
 }
 
 pub const ANA_PHONE: &str = "+5491155550001";
@@ -223,7 +243,7 @@ pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>
     let response = app
         .http
         .post(app.url("/api/v1/cart/checkout"))
-        .bearer_auth(&w.booking.ana)
+        .bearer_auth(&w.booking.ana.token)
         .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
         .send()
         .await

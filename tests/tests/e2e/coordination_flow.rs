@@ -37,7 +37,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     // Only the accepted vet (or staff), and only inside the window.
     for (token, start, want) in [
         (&w.vets[1].token, w.start, 403),
-        (&w.booking.ana, w.start, 403),
+        (&w.booking.ana.token, w.start, 403),
         (vet, w.start - chrono::Duration::minutes(30), 422),
         (vet, w.start + chrono::Duration::minutes(90), 422),
     ] {
@@ -101,21 +101,19 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     // Staff reassign the first: a reason is required; then its visit is released and the
     // other vet is asked, never the first again.
     let reassign = format!("/api/v1/service-requests/{booked}/reassign");
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
-            &reassign,
-            Some(json!({ "reason": "  " })),
-        )
+    let (status, body) = w
+        .booking
+        .staff
+        .post(app, &reassign, json!({ "reason": "  " }))
         .await;
     assert_eq!(status, 422, "{body}");
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .staff
+        .post(
+            app,
             &reassign,
-            Some(json!({ "reason": "el veterinario se enfermó" })),
+            json!({ "reason": "el veterinario se enfermó" }),
         )
         .await;
     assert_eq!(status, 202, "{body}");

@@ -97,7 +97,7 @@ async fn candidates_cover_the_address_are_free_then_and_come_in_ranking_order() 
     let response = app
         .http
         .post(app.url("/api/v1/cart/checkout"))
-        .bearer_auth(&w.ana)
+        .bearer_auth(&w.ana.token)
         .header("Idempotency-Key", "k")
         .send()
         .await

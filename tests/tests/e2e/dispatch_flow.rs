@@ -292,7 +292,7 @@ async fn a_vet_cannot_answer_an_offer_that_is_not_theirs_nor_forge_a_link() {
     let answer = format!("/api/v1/service-requests/{id}/answer");
 
     // Vets never offered the request, and its owner: refused, nothing changes.
-    for token in [&w.vets[1].token, &w.vets[2].token, &w.booking.ana] {
+    for token in [&w.vets[1].token, &w.vets[2].token, &w.booking.ana.token] {
         let (status, body) = app
             .call(
                 token,

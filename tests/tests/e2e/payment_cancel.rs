@@ -26,13 +26,10 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
         .await;
     assert_eq!(status, 404);
 
-    let (status, body) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
-            &cancel,
-            Some(json!({ "reason": "Luna ya está bien" })),
-        )
+    let (status, body) = w
+        .booking
+        .ana
+        .post(app, &cancel, json!({ "reason": "Luna ya está bien" }))
         .await;
     assert_eq!(status, 202, "{body}");
     let request = app.await_state(&id, "cancelled").await;
@@ -75,9 +72,7 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
     app.await_state(&id, "confirmed").await;
     let cancel = format!("/api/v1/service-requests/{id}/cancel");
 
-    let (status, body) = app
-        .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
-        .await;
+    let (status, body) = w.booking.ana.post(app, &cancel, json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert!(
         body["type"]
@@ -85,16 +80,15 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
             .is_some_and(|t| t.ends_with("/request-state")),
         "{body}"
     );
-    let (status, body) = app
-        .call(&w.booking.staff, Method::POST, &cancel, Some(json!({})))
-        .await;
+    let (status, body) = w.booking.staff.post(app, &cancel, json!({})).await;
     assert_eq!(status, 422, "staff give a reason: {body}");
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .staff
+        .post(
+            app,
             &cancel,
-            Some(json!({ "reason": "la veterinaria no puede ir" })),
+            json!({ "reason": "la veterinaria no puede ir" }),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -150,12 +144,13 @@ async fn a_cancel_racing_a_payment_refunds_it() {
         .mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
-    let (status, body) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .ana
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({ "reason": "me equivoqué de día" })),
+            json!({ "reason": "me equivoqué de día" }),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -190,12 +185,13 @@ async fn a_payment_made_after_cancelling_is_returned() {
         .mercadopago
         .pay(&preference, "pending", None)
         .expect("pending");
-    let (status, _) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
+    let (status, _) = w
+        .booking
+        .ana
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({})),
+            json!({}),
         )
         .await;
     assert_eq!(status, 202);

@@ -28,12 +28,13 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
     // The visit starts: too late for staff to cancel it.
     let until_start = (w.start - chrono::Utc::now()).to_std().expect("ahead");
     advance(app, until_start + Duration::from_secs(60)).await;
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .staff
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({ "reason": "demasiado tarde" })),
+            json!({ "reason": "demasiado tarde" }),
         )
         .await;
     assert_eq!(status, 409, "{body}");
@@ -183,9 +184,7 @@ async fn a_retried_coordinate_or_cancel_gets_the_first_outcome() {
 
     let cancel = format!("/api/v1/service-requests/{id}/cancel");
     for _ in 0..2 {
-        let (status, body) = app
-            .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
-            .await;
+        let (status, body) = w.booking.ana.post(app, &cancel, json!({})).await;
         assert_eq!(status, 202, "{body}");
     }
     app.await_state(&id, "cancelled").await;
@@ -208,12 +207,13 @@ async fn a_vet_who_declined_is_not_asked_again_after_a_reassignment() {
         .await;
     assert_eq!(status, 200);
     app.await_state(&id, "vet_accepted").await;
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .staff
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/reassign"),
-            Some(json!({ "reason": "la veterinaria se enfermó" })),
+            json!({ "reason": "la veterinaria se enfermó" }),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -231,12 +231,13 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     let old_preference = old_link.split("pref_id=").nth(1).expect("link").to_owned();
     let first_offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
 
-    let (status, body) = app
-        .call(
-            &w.booking.staff,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .staff
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/reassign"),
-            Some(json!({ "reason": "el veterinario se enfermó" })),
+            json!({ "reason": "el veterinario se enfermó" }),
         )
         .await;
     assert_eq!(status, 202, "{body}");
@@ -345,7 +346,7 @@ async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancell
                 &coordinate,
                 Some(json!({ "start": start }))
             ),
-            app.call(&w.booking.ana, Method::POST, &cancel, Some(json!({}))),
+            w.booking.ana.post(app, &cancel, json!({})),
         );
         // Either order is fine; a booked visit on a cancelled request is not.
         assert!([200, 409].contains(&coordinated), "{coordinated} {body}");
@@ -354,9 +355,7 @@ async fn a_cancel_racing_the_coordinate_never_leaves_a_booked_visit_on_a_cancell
             // The cancel came while the time was being booked: once it is, Ana may
             // cancel (before paying), and does.
             app.await_state(&id, "coordinated").await;
-            let (status, _) = app
-                .call(&w.booking.ana, Method::POST, &cancel, Some(json!({})))
-                .await;
+            let (status, _) = w.booking.ana.post(app, &cancel, json!({})).await;
             assert_eq!(status, 202);
         }
         app.await_state(&id, "cancelled").await;
@@ -373,12 +372,13 @@ async fn an_owner_who_cancels_while_vets_are_asked_ends_it_and_the_link_says_so(
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
-    let (status, body) = app
-        .call(
-            &w.booking.ana,
-            Method::POST,
+    let (status, body) = w
+        .booking
+        .ana
+        .post(
+            app,
             &format!("/api/v1/service-requests/{id}/cancel"),
-            Some(json!({})),
+            json!({}),
         )
         .await;
     assert_eq!(status, 202, "{body}");
