@@ -170,13 +170,10 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
     );
     assert!(news[1].template_params[1].ends_with("a las 10:30."));
     // Ana sees her request coordinated; the other vet was never asked.
-    let (status, mine) = app
-        .call(
-            &w.booking.ana,
-            Method::GET,
-            &format!("/api/v1/service-requests/{id}"),
-            None,
-        )
+    let (status, mine) = w
+        .booking
+        .ana
+        .get(&app, &format!("/api/v1/service-requests/{id}"))
         .await;
     assert_eq!((status, &mine["state"]), (200, &json!("coordinated")));
     assert!(app.messages_to(&w.vets[1].phone, "vet_offer").is_empty());

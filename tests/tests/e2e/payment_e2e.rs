@@ -10,7 +10,6 @@ use e2e::{
     fixtures::{ANA_PHONE, accept_and_coordinate, check_out, dispatch},
     quick_policy, temporal_settings, unique_task_queue,
 };
-use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -70,13 +69,10 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
     assert_eq!(deliveries.len(), 2, "{deliveries:?}");
     assert!(deliveries.iter().all(|d| d.status == 200 && d.attempt == 1));
     // Ana sees it.
-    let (status, mine) = app
-        .call(
-            &w.booking.ana,
-            Method::GET,
-            &format!("/api/v1/service-requests/{id}"),
-            None,
-        )
+    let (status, mine) = w
+        .booking
+        .ana
+        .get(&app, &format!("/api/v1/service-requests/{id}"))
         .await;
     assert_eq!((status, &mine["state"]), (200, &json!("confirmed")));
     assert_eq!(
