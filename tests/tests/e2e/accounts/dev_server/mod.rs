@@ -1,0 +1,9 @@
+//! On the Temporal dev server `make test` starts (`TEST_TEMPORAL_ADDRESS`).
+
+mod auth;
+mod authorization;
+mod authorization_routes;
+mod authorization_table;
+mod owners_pets;
+mod studies;
+mod vets;

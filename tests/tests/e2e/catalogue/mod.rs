@@ -1,0 +1,3 @@
+//! The catalogue, prices and booking: services, neighbourhoods, reference lists, quotes, the cart and checkout.
+
+mod dev_server;

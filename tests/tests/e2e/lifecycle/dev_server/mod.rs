@@ -1,0 +1,4 @@
+//! On the Temporal dev server `make test` starts (`TEST_TEMPORAL_ADDRESS`).
+
+mod durability;
+mod lifecycle;

@@ -1,0 +1,5 @@
+//! On a time-skipping test server each test starts for itself: days pass in an instant.
+
+mod saga;
+mod saga_endings;
+mod timers;

@@ -1,0 +1,5 @@
+//! The project itself: the deployment description, the docs and the demo data agree with the code.
+
+mod config;
+mod demo;
+mod docs;

@@ -1,0 +1,4 @@
+//! The provider clients against their emulators, both ways (no Temporal).
+
+mod mercadopago;
+mod mercately;
