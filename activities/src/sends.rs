@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use db::messages::Claim;
-use integrations::mercately::{MercatelyClient, MercatelyError, Sent};
+use integrations::mercately::{MercatelyError, Sent, WhatsApp};
 
 /// How long a claim on a send holds: longer than the client's worst case, so a live
 /// attempt never loses it; a claim that runs out without being marked was interrupted
 /// mid-flight (a killed worker), and its message may have left.
-fn lease(client: &MercatelyClient) -> Duration {
+fn lease(client: &impl WhatsApp) -> Duration {
     client.worst_case() + Duration::from_secs(30)
 }
 
@@ -22,7 +22,7 @@ fn lease(client: &MercatelyClient) -> Duration {
 /// (the caller alerts staff instead); a refused or undelivered one frees the claim.
 pub async fn send_template_once(
     pool: &db::Pool,
-    client: &MercatelyClient,
+    client: &impl WhatsApp,
     key: &str,
     phone_number: &str,
     template: &str,

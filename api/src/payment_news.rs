@@ -4,6 +4,7 @@
 
 use activities::payments::LatePayment;
 use domain::RequestId;
+use integrations::mercadopago::Payments;
 use temporalio_client::{
     WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
     errors::{WorkflowInteractionError, WorkflowStartError},
@@ -61,7 +62,7 @@ pub async fn hand_over(
         db::payments::mark_processed(&mut conn, event, None).await?;
         return Ok(());
     };
-    let payment = match state.mercadopago.payment(payment_id).await {
+    let payment = match Payments::payment(&state.mercadopago, payment_id).await {
         Ok(payment) => payment,
         // MercadoPago does not know it (or refuses us): nothing to hand over, ever.
         Err(e) if !e.is_retryable() => {

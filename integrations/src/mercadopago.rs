@@ -137,6 +137,80 @@ pub struct MercadoPagoClient {
     http: reqwest::Client,
 }
 
+/// What AMAR needs of a payment provider: a hosted checkout for a price (and closing it),
+/// the payments made, and refunds. Every call that changes something takes an
+/// idempotency key, so any retry is safe. MercadoPago is the one in use.
+pub trait Payments: Send + Sync {
+    /// A checkout for the request; the same `idempotency_key` never makes two.
+    fn create_preference(
+        &self,
+        request: &PreferenceRequest,
+        idempotency_key: &str,
+    ) -> impl std::future::Future<Output = Result<Preference, MercadoPagoError>> + Send;
+    /// The checkout `id` stops taking payments at `at`.
+    fn expire_preference(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Result<(), MercadoPagoError>> + Send;
+    /// A payment as the provider holds it (the only truth about it).
+    fn payment(
+        &self,
+        id: i64,
+    ) -> impl std::future::Future<Output = Result<Payment, MercadoPagoError>> + Send;
+    /// Every payment made for `external_reference`.
+    fn search(
+        &self,
+        external_reference: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Payment>, MercadoPagoError>> + Send;
+    /// Refunds `payment` in full, once per `idempotency_key`.
+    fn refund(
+        &self,
+        payment: i64,
+        idempotency_key: &str,
+    ) -> impl std::future::Future<Output = Result<Refund, MercadoPagoError>> + Send;
+}
+
+impl Payments for MercadoPagoClient {
+    fn create_preference(
+        &self,
+        request: &PreferenceRequest,
+        idempotency_key: &str,
+    ) -> impl std::future::Future<Output = Result<Preference, MercadoPagoError>> + Send {
+        MercadoPagoClient::create_preference(self, request, idempotency_key)
+    }
+
+    fn expire_preference(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+    ) -> impl std::future::Future<Output = Result<(), MercadoPagoError>> + Send {
+        MercadoPagoClient::expire_preference(self, id, at)
+    }
+
+    fn payment(
+        &self,
+        id: i64,
+    ) -> impl std::future::Future<Output = Result<Payment, MercadoPagoError>> + Send {
+        MercadoPagoClient::payment(self, id)
+    }
+
+    fn search(
+        &self,
+        external_reference: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Payment>, MercadoPagoError>> + Send {
+        MercadoPagoClient::search(self, external_reference)
+    }
+
+    fn refund(
+        &self,
+        payment: i64,
+        idempotency_key: &str,
+    ) -> impl std::future::Future<Output = Result<Refund, MercadoPagoError>> + Send {
+        MercadoPagoClient::refund(self, payment, idempotency_key)
+    }
+}
+
 impl MercadoPagoClient {
     pub fn new(settings: MercadoPagoSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()

@@ -87,6 +87,34 @@ pub struct MercatelyClient {
     http: reqwest::Client,
 }
 
+/// What AMAR needs of a WhatsApp provider: template messages (the only kind WhatsApp
+/// allows outside the 24 h window), and the longest one send can take. Mercately is the
+/// one in use; the send ledger (`activities::sends`) works with any.
+pub trait WhatsApp: Send + Sync {
+    fn send_template(
+        &self,
+        phone_number: &str,
+        template: &str,
+        params: &[String],
+    ) -> impl std::future::Future<Output = Result<Sent, MercatelyError>> + Send;
+    fn worst_case(&self) -> Duration;
+}
+
+impl WhatsApp for MercatelyClient {
+    fn send_template(
+        &self,
+        phone_number: &str,
+        template: &str,
+        params: &[String],
+    ) -> impl std::future::Future<Output = Result<Sent, MercatelyError>> + Send {
+        MercatelyClient::send_template(self, phone_number, template, params)
+    }
+
+    fn worst_case(&self) -> Duration {
+        MercatelyClient::worst_case(self)
+    }
+}
+
 impl MercatelyClient {
     /// The longest one send can take, every try and backoff included.
     pub fn worst_case(&self) -> Duration {
