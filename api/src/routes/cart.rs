@@ -52,6 +52,22 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     ApiError::invalid(field, message)
 }
 
+/// A signed-in pet owner, whose cart it is: anyone else is 403 before the path or the
+/// body is read (staff book through an owner's account for now).
+struct CartOwner(OwnerId);
+
+impl axum::extract::FromRequestParts<AppState> for CartOwner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        Ok(Self(cart_owner(&user)?))
+    }
+}
+
 /// The cart belongs to pet owners (staff book through an owner's account for now).
 fn cart_owner(user: &AuthUser) -> Result<OwnerId, ApiError> {
     user.owner
@@ -263,11 +279,10 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
     responses((status = 201, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds a visit to the cart, priced.
 async fn add_item(
-    user: AuthUser,
+    CartOwner(owner): CartOwner,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ItemBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let owner = cart_owner(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     let (breakdown, fields) = validated_quote(&state, &mut conn, owner, &body).await?;
     let cart = db::cart::open_cart(&mut conn, owner).await?;
@@ -282,12 +297,11 @@ async fn add_item(
     responses((status = 200, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Changes an item; it is re-validated and re-priced as a whole.
 async fn update_item(
-    user: AuthUser,
+    CartOwner(owner): CartOwner,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<ItemPatch>,
 ) -> Result<Json<CartItem>, ApiError> {
-    let owner = cart_owner(&user)?;
     let patch = body;
     let mut conn = db::conn(&state.pool).await?;
     let cart = db::cart::find_open_cart(&mut conn, owner)
@@ -320,11 +334,10 @@ async fn update_item(
 #[utoipa::path(delete, path = "/api/v1/cart/items/{id}", tag = "cart", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_item(
-    user: AuthUser,
+    CartOwner(owner): CartOwner,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let owner = cart_owner(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     let cart = db::cart::find_open_cart(&mut conn, owner)
         .await?
@@ -350,12 +363,11 @@ pub struct CheckoutBody {
         (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem, content_type = "application/problem+json")))]
 /// Turns the cart into service requests at the current prices and starts their workflows.
 async fn checkout(
-    user: AuthUser,
+    CartOwner(owner): CartOwner,
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let owner = cart_owner(&user)?;
     let key = IdempotencyKey::from_headers(&headers)?;
     let parsed: CheckoutBody = if body.iter().all(u8::is_ascii_whitespace) {
         CheckoutBody::default()

@@ -12,6 +12,27 @@ use crate::{
     error::{ApiError, FieldError},
 };
 
+/// A signed-in owner or staff, with what they may see: `scope` is `None` for staff
+/// (everything) and `Some(owner)` for an owner (theirs only); anyone else is 403 before
+/// the path or the body is read.
+pub struct Scoped {
+    pub user: AuthUser,
+    pub scope: Option<OwnerId>,
+}
+
+impl axum::extract::FromRequestParts<crate::AppState> for Scoped {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, ApiError> {
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let scope = owner_scope(&user)?;
+        Ok(Self { user, scope })
+    }
+}
+
 /// `None` for staff (everything), `Some(owner)` for an owner (theirs only), else 403.
 pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> {
     if user.is_staff {

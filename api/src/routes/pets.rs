@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::helpers::{ListParams, Listing, owner_scope, trimmed};
 use crate::extract::{ApiJson, ApiQuery, PathId};
+use crate::routes::helpers::Scoped;
 use crate::{
     AppState,
     auth::AuthUser,
@@ -128,11 +129,10 @@ async fn list_pets(
 #[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = NewPetBody, security(("bearer" = [])),
     responses((status = 201, body = Pet), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_pet(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NewPetBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut errors = Vec::new();
     let owner = match (scope, body.owner_id) {
         (Some(own), None) => Some(own),
@@ -180,11 +180,10 @@ async fn add_pet(
 #[utoipa::path(get, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Pet), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn show_pet(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
 ) -> Result<Json<Pet>, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
         .await?
@@ -215,12 +214,11 @@ pub struct PetPatch {
 #[utoipa::path(patch, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), request_body = PetPatch,
     security(("bearer" = [])), responses((status = 200, body = Pet), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn update_pet(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<PetPatch>,
 ) -> Result<Json<Pet>, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut errors = Vec::new();
     let name = body
         .name
@@ -254,11 +252,10 @@ async fn update_pet(
 #[utoipa::path(delete, path = "/api/v1/pets/{id}", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn delete_pet(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
 ) -> Result<StatusCode, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     if db::pets::delete_pet(&mut conn, id, scope).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -304,11 +301,10 @@ pub struct NewVaccinationBody {
 #[utoipa::path(get, path = "/api/v1/pets/{id}/vaccinations", tag = "pets", params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = [Vaccination]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 async fn list_vaccinations(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Vaccination>>, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
         .await?
@@ -323,12 +319,11 @@ async fn list_vaccinations(
 /// Records a vaccine applied to the pet; the next due date defaults to the applied date
 /// plus the vaccine's interval.
 async fn add_vaccination(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<NewVaccinationBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut errors = Vec::new();
     if body.applied_on > Utc::now().date_naive() {
         errors.push(FieldError::new("applied_on", "must not be in the future"));

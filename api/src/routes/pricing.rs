@@ -18,12 +18,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::extract::{ApiJson, PathId};
+use crate::routes::helpers::Scoped;
 use crate::{
     AppState,
     auth::{AuthUser, StaffUser},
     booking::quote::{Quote, QuoteBody, quote},
     error::{ApiError, FieldError, Problem},
-    routes::helpers::owner_scope,
 };
 
 #[derive(utoipa::OpenApi)]
@@ -489,11 +489,10 @@ async fn delete_discount(
         (status = 422, description = "A field is invalid, the service has no price then, or the address is outside the service area", body = Problem, content_type = "application/problem+json")))]
 /// The price of a visit, line by line: base, distance, surcharge, discounts, rounding.
 async fn create_quote(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<QuoteBody>,
 ) -> Result<Json<Quote>, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     Ok(Json(quote(&mut conn, scope, &body).await?))
 }

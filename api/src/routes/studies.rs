@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::extract::{ApiJson, PathId, PathIds};
+use crate::routes::helpers::Scoped;
 use crate::{
     AppState,
     auth::AuthUser,
@@ -135,11 +136,10 @@ async fn visible_study(
     responses((status = 200, body = [Study]), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// The pet's studies, most recent first, each with its files.
 async fn list_studies(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Study>>, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     db::pets::pet(&mut conn, id, scope)
         .await?
@@ -164,12 +164,11 @@ async fn list_studies(
     responses((status = 201, body = Study), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Records a study of the pet; attach its files with `POST /studies/{id}/files`.
 async fn add_study(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
     ApiJson(body): ApiJson<NewStudyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let scope = owner_scope(&user)?;
     let mut errors = Vec::new();
     if body.performed_on > Utc::now().date_naive() {
         errors.push(FieldError::new("performed_on", "must not be in the future"));

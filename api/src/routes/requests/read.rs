@@ -11,9 +11,10 @@ use utoipa::ToSchema;
 use workflows::{RequestStatus, ServiceRequestWorkflow};
 
 use crate::extract::{ApiQuery, PathId};
+use crate::routes::helpers::Scoped;
 use crate::{
     AppState,
-    auth::{AuthUser, StaffUser},
+    auth::StaffUser,
     error::{ApiError, Problem},
 };
 
@@ -136,11 +137,10 @@ impl From<RequestDetail> for RequestView {
 )]
 /// The request as recorded in PostgreSQL, with its state history and offers.
 async fn show(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
-    let scope = crate::routes::helpers::owner_scope(&user)?;
     let mut conn = db::conn(&state.pool).await?;
     let detail = db::requests::find_request(&mut conn, id)
         .await?
@@ -192,11 +192,10 @@ pub struct RequestSummary {
 )]
 /// An owner's own requests, newest first; staff see every request.
 async fn list(
-    user: AuthUser,
+    Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<RequestListParams>,
 ) -> Result<Json<crate::routes::helpers::Listing<RequestSummary>>, ApiError> {
-    let scope = crate::routes::helpers::owner_scope(&user)?;
     let page = crate::routes::helpers::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
     let rows = db::requests::list(&mut conn, scope, params.state, page).await?;
