@@ -418,6 +418,7 @@ async fn delete_neighborhood(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PointParams {
     pub lat: f64,

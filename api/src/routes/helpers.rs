@@ -48,6 +48,7 @@ pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> 
 
 /// The owner record `id`, if the caller may see it (404 otherwise).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1 to 200, default 50.

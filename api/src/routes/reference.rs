@@ -62,7 +62,7 @@ fn named_list(slug: &str) -> Result<NamedList, ApiError> {
     NamedList::from_slug(slug).ok_or(ApiError::NotFound("resource"))
 }
 
-#[utoipa::path(get, path = "/api/v1/{list}", tag = "reference",
+#[utoipa::path(get, path = "/api/v1/{list}", operation_id = "list_reference", tag = "reference",
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
     responses((status = 200, body = [Named]), (status = 404, body = Problem, content_type = "application/problem+json")))]
 /// Everyone reads the named lists.
@@ -83,7 +83,7 @@ async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/{list}", tag = "reference", request_body = NameBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/{list}", operation_id = "add_reference", tag = "reference", request_body = NameBody, security(("bearer" = [])),
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
     responses((status = 201, body = Named), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create(

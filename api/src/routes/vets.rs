@@ -176,6 +176,7 @@ async fn show_vet(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct VetListParams {
     /// 1 to 200, default 50.
@@ -361,6 +362,7 @@ async fn delete_area(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
     pub lat: f64,

@@ -154,6 +154,7 @@ async fn show(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RequestListParams {
     /// 1 to 200, default 50.

@@ -3,3 +3,4 @@
 mod config;
 mod demo;
 mod docs;
+mod openapi;

@@ -1,0 +1,39 @@
+//! The OpenAPI document is valid OpenAPI 3.1, as a frontend's client generator reads it:
+//! checked with `openapi-spec-validator` (PyPI, installed in `.venv` with the test
+//! tools), against the document the running API serves.
+
+use e2e::TestApp;
+
+/// `openapi-spec-validator` from the test tools' venv (next to `MOTO_SERVER_BIN`).
+fn validator() -> std::path::PathBuf {
+    let moto = std::env::var("MOTO_SERVER_BIN")
+        .unwrap_or_else(|_| panic!("MOTO_SERVER_BIN is not set: run the tests with `make test`"));
+    std::path::Path::new(&moto).with_file_name("openapi-spec-validator")
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_openapi() {
+    let app = TestApp::start().await;
+    let document = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    let dir = std::env::temp_dir().join(format!("openapi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("openapi.json");
+    std::fs::write(&path, &document).expect("write");
+    let output = tokio::process::Command::new(validator())
+        .arg(&path)
+        .output()
+        .await
+        .expect("run openapi-spec-validator");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("OK"), "{said}");
+}
