@@ -127,6 +127,12 @@ const CONSTRAINTS: &[(&str, u16, &str, &str)] = &[
         "a service with this code exists",
     ),
     (
+        "turn_fee_groups_code_key",
+        409,
+        "code",
+        "a turn-fee group with this code exists",
+    ),
+    (
         "services_specialty_id_fkey",
         422,
         "specialty_id",

@@ -298,6 +298,22 @@ async fn a_quote_refuses_what_cannot_be_priced_naming_the_field() {
             "{body}: {problem}"
         );
     }
+    // A code already taken is a conflict naming the field, not a server error.
+    let (status, problem) = app
+        .call(
+            &w.staff,
+            Method::POST,
+            "/api/v1/turn-fee-groups",
+            Some(json!({ "code": "urgent", "name": "Otra vez", "kind": "percent", "value": "10" })),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("code: ")),
+        "{problem}"
+    );
     let (_, groups) = app.get_json("/api/v1/turn-fee-groups").await;
     assert_eq!(groups.as_array().map(Vec::len), Some(2), "nothing added");
 }
