@@ -53,6 +53,50 @@ struct Claims {
     exp: i64,
 }
 
+/// How many password hashes may run at once: one per core. Each takes ~19 MiB and a core
+/// for a while, and login, sign-up and set-password are open to anyone, so more callers
+/// wait their turn, at most [`HASH_WAIT`], then get `503` with `Retry-After`.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// The longest a caller waits for a turn to hash.
+pub const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `work` (a hash or a verification) off the runtime, within the bound.
+async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::error::ApiError> {
+    let busy = || crate::error::ApiError::TooManyRequests {
+        detail: "the service is busy signing people in; try again in a moment".into(),
+        retry_after_secs: 1,
+    };
+    let _permit = tokio::time::timeout(HASH_WAIT, hashing().acquire())
+        .await
+        .map_err(|_| busy())?
+        .map_err(|_| busy())?;
+    Ok(tokio::task::spawn_blocking(work)
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+/// [`hash_password`] off the runtime, at most one per core at a time.
+pub async fn hash_password_bounded(password: String) -> Result<String, crate::error::ApiError> {
+    Ok(bounded(move || hash_password(&password)).await??)
+}
+
+/// [`verify_password`] off the runtime, at most one per core at a time.
+pub async fn verify_password_bounded(
+    password: String,
+    hash: Option<String>,
+) -> Result<bool, crate::error::ApiError> {
+    bounded(move || verify_password(&password, hash.as_deref())).await
+}
+
 /// Hashes a password with argon2id and a random salt. CPU-heavy: call off the runtime.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
@@ -211,6 +255,37 @@ impl FromRequestParts<AppState> for AuthUser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn no_more_hashes_run_at_once_than_there_are_cores() {
+        use std::sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        };
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks = (0..cores * 3).map(|_| {
+            let (running, most) = (running.clone(), most.clone());
+            tokio::spawn(bounded(move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                running.fetch_sub(1, Ordering::SeqCst);
+            }))
+        });
+        for task in tasks.collect::<Vec<_>>() {
+            assert!(
+                task.await.expect("task").is_ok(),
+                "every caller had its turn"
+            );
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= cores && most >= 1,
+            "{most} at once on {cores} cores"
+        );
+    }
 
     fn settings() -> AuthSettings {
         AuthSettings {

@@ -109,11 +109,7 @@ async fn issue_tokens(
 }
 
 async fn hash_off_runtime(password: Password) -> Result<String, ApiError> {
-    Ok(
-        tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
-            .await
-            .map_err(anyhow::Error::from)??,
-    )
+    auth::hash_password_bounded(password.expose().to_owned()).await
 }
 
 #[utoipa::path(
@@ -217,12 +213,11 @@ async fn login(
         Err(_) => None,
     };
     let stored = account.as_ref().and_then(|a| a.user.password_hash.clone());
-    let password = body.password.clone();
-    let matches =
-        tokio::task::spawn_blocking(move || auth::verify_password(&password, stored.as_deref()))
-            .await
-            .map_err(anyhow::Error::from)?;
+    // No pool connection is held while the hash runs.
+    drop(conn);
+    let matches = auth::verify_password_bounded(body.password.clone(), stored).await?;
     let active = account.as_ref().is_some_and(|a| a.user.is_active);
+    let mut conn = db::conn(&state.pool).await?;
     db::users::record_login_attempt(&mut conn, &email_key, Some(&address), matches && active)
         .await?;
     drop(conn);

@@ -141,9 +141,7 @@ async fn create_vet(
     else {
         return Err(ApiError::Validation(errors));
     };
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(password.expose()))
-        .await
-        .map_err(anyhow::Error::from)??;
+    let password_hash = auth::hash_password_bounded(password.expose().to_owned()).await?;
     let mut conn = db::conn(&state.pool).await?;
     let vet = db::vets::create_vet(
         &mut conn,
