@@ -73,6 +73,15 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::payments::router()),
         )
         .with_state(state)
+        // Every answer: no content-type sniffing, never framed (the offer and payment
+        // pages cannot be clickjacked), no referrer leaving with a signed link.
+        .layer(security_header("x-content-type-options", "nosniff"))
+        .layer(security_header("x-frame-options", "DENY"))
+        .layer(security_header(
+            "content-security-policy",
+            "frame-ancestors 'none'",
+        ))
+        .layer(security_header("referrer-policy", "no-referrer"))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
@@ -119,4 +128,14 @@ pub async fn serve_on(
     .await;
     outbox.abort();
     Ok(served?)
+}
+
+fn security_header(
+    name: &'static str,
+    value: &'static str,
+) -> tower_http::set_header::SetResponseHeaderLayer<axum::http::HeaderValue> {
+    tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        axum::http::HeaderName::from_static(name),
+        axum::http::HeaderValue::from_static(value),
+    )
 }

@@ -1,6 +1,7 @@
-//! The OpenAPI document is valid OpenAPI 3.1, as a frontend's client generator reads it:
-//! checked with `openapi-spec-validator` (PyPI, installed in `.venv` with the test
-//! tools), against the document the running API serves.
+//! The HTTP contract as others read it: the OpenAPI document is valid OpenAPI 3.1 (as a
+//! frontend's client generator reads it), checked with `openapi-spec-validator` (PyPI,
+//! installed in `.venv` with the test tools) against the document the running API
+//! serves; and every answer carries the security headers.
 
 use e2e::TestApp;
 
@@ -36,4 +37,30 @@ async fn the_openapi_document_is_valid_openapi() {
         + &String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{said}");
     assert!(said.contains("OK"), "{said}");
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let app = TestApp::start().await;
+    for path in [
+        "/healthz",
+        "/api/v1/openapi.json",
+        "/api/v1/pets",
+        "/api/docs",
+    ] {
+        let response = app.http.get(app.url(path)).send().await.expect("GET");
+        let headers = response.headers();
+        for (name, value) in [
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("content-security-policy", "frame-ancestors 'none'"),
+            ("referrer-policy", "no-referrer"),
+        ] {
+            assert_eq!(
+                headers.get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{path}: {name}"
+            );
+        }
+    }
 }
