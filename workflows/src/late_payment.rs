@@ -37,7 +37,12 @@ impl LatePaymentWorkflow {
             Ok(news) => news,
             Err(e) => {
                 let text = format!("no se pudo revisar el pago {payment} (solicitud cerrada): {e}");
-                Self::tell(ctx, Audience::Staff, "unread", text).await;
+                let key = format!(
+                    "unread:{}",
+                    ctx.state(|s| s.input.known_status.clone())
+                        .unwrap_or_default()
+                );
+                Self::tell(ctx, Audience::Staff, &key, text).await;
                 return Ok(LateNews::Nothing);
             }
         };

@@ -70,6 +70,9 @@ pub struct Carried {
     pub refunded: Vec<i64>,
     /// A cancellation that arrived as the run ended.
     pub cancel: Option<Cancel>,
+    /// Answers taken but not yet written to PostgreSQL (offer, answer, when).
+    #[serde(default)]
+    pub unrecorded: Vec<(i32, VetAnswer, DateTime<Utc>)>,
     /// Runs before this one.
     pub runs: u32,
 }

@@ -187,6 +187,7 @@ impl ServiceRequestWorkflow {
             payment_link: self.payment_link.clone(),
             refunded: self.refunded.clone(),
             cancel: self.cancel.clone(),
+            unrecorded: self.unrecorded.clone(),
             runs: self.input.carried.as_ref().map_or(0, |c| c.runs) + 1,
         }
     }
@@ -201,6 +202,7 @@ impl ServiceRequestWorkflow {
         self.payment_link = carried.payment_link;
         self.refunded = carried.refunded;
         self.cancel = carried.cancel;
+        self.unrecorded = carried.unrecorded;
     }
 
     /// What the `status` query answers, and the workflow's result.

@@ -34,6 +34,10 @@ pub(super) enum Collected {
 /// payment histories).
 pub(super) const PAYMENTS_SETTLED: &str = "payments-settled";
 
+/// Payment news that arrives while the payments are being settled is read before the
+/// workflow ends (added after the saga histories).
+const NEWS_READ_TO_THE_END: &str = "news-read-to-the-end";
+
 /// A reassignment or a cancellation closes the request's payment links: the visit they
 /// were for is gone (added after the saga histories).
 const OLD_LINKS_CLOSED: &str = "old-links-closed";
@@ -273,6 +277,18 @@ impl ServiceRequestWorkflow {
     /// and asks MercadoPago for every approved payment of the request; each one the
     /// visit is not paid with is refunded, and owner and staff are told.
     pub(super) async fn settle_payments(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        Self::settle_payments_once(ctx).await?;
+        // News that came while settling (the API counted it delivered) is read too, until
+        // none is left: the workflow never ends with a payment it was told of unread.
+        if ctx.state(|s| !s.payment_events.is_empty()) && ctx.patched(NEWS_READ_TO_THE_END) {
+            while ctx.state(|s| !s.payment_events.is_empty()) {
+                Self::read_payment_news(ctx).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn settle_payments_once(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         ctx.state_mut(|s| s.closing = true);
         let handlers = ctx.clone();
         ctx.wait_condition(move |_| handlers.all_handlers_finished())

@@ -100,10 +100,12 @@ impl ServiceRequestWorkflow {
     /// The end of an accepted staff request (behind [`STAFF_PATH_ENDS`]): staff cancel it
     /// within [`STAFF_HOLD`], or it expires then.
     async fn hold_staff_request(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        let woken = Self::timer_or(ctx, STAFF_HOLD, |s| s.cancel.is_some()).await?;
+        // A cancel accepted in the same moment the hold ran out still counts: staff were told
+        // it did.
+        Self::timer_or(ctx, STAFF_HOLD, |s| s.cancel.is_some()).await?;
         ctx.state_mut(|s| s.closing = true);
         match ctx.state_mut(|s| s.cancel.take()) {
-            Some(Cancel { actor, reason }) if woken == Woken::Condition => {
+            Some(Cancel { actor, reason }) => {
                 Self::transition(ctx, RequestState::Cancelled, actor, reason).await
             }
             _ => {
