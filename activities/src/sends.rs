@@ -51,13 +51,39 @@ pub async fn send_template_once(
     }
     drop(conn);
     let sent = client.send_template(phone_number, template, params).await;
+    // What happened is written down before the attempt ends, retrying a database that is
+    // briefly away: an unmarked claim would later read as "interrupted mid-send".
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match mark(pool, key, &sent).await {
+            Ok(()) => break,
+            Err(e) if tries >= MARK_TRIES => return Err(e),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "send not marked yet; trying again");
+                tokio::time::sleep(Duration::from_millis(500) * tries).await;
+            }
+        }
+    }
+    Ok(sent?)
+}
+
+/// Tries to write a send's outcome; with a 5 s pool wait each, under 17 s in all, inside
+/// the lease and the activity's attempt.
+const MARK_TRIES: u32 = 3;
+
+async fn mark(
+    pool: &db::Pool,
+    key: &str,
+    sent: &Result<Sent, MercatelyError>,
+) -> anyhow::Result<()> {
     let mut conn = db::conn(pool).await?;
-    match &sent {
+    match sent {
         Ok(sent) => db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?,
         Err(MercatelyError::Uncertain { .. }) => {
             db::messages::mark_uncertain(&mut conn, key).await?;
         }
         Err(_) => db::messages::release(&mut conn, key).await?,
     }
-    Ok(sent?)
+    Ok(())
 }

@@ -55,13 +55,18 @@ struct Claims {
 
 /// How many password hashes may run at once: one per core. Each takes ~19 MiB and a core
 /// for a while, and login, sign-up and set-password are open to anyone, so more callers
-/// wait their turn, at most [`HASH_WAIT`], then get `503` with `Retry-After`.
-fn hashing() -> &'static tokio::sync::Semaphore {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    PERMITS.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cores)
-    })
+/// wait their turn, at most [`HASH_WAIT`], then get `429` with `Retry-After`. The permit
+/// goes with the work itself, so a caller who hangs up does not free it while its hash
+/// still runs.
+fn hashing() -> std::sync::Arc<tokio::sync::Semaphore> {
+    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+            std::sync::Arc::new(tokio::sync::Semaphore::new(cores))
+        })
+        .clone()
 }
 
 /// The longest a caller waits for a turn to hash.
@@ -75,13 +80,16 @@ async fn bounded<T: Send + 'static>(
         detail: "the service is busy signing people in; try again in a moment".into(),
         retry_after_secs: 1,
     };
-    let _permit = tokio::time::timeout(HASH_WAIT, hashing().acquire())
+    let permit = tokio::time::timeout(HASH_WAIT, hashing().acquire_owned())
         .await
         .map_err(|_| busy())?
         .map_err(|_| busy())?;
-    Ok(tokio::task::spawn_blocking(work)
-        .await
-        .map_err(anyhow::Error::from)?)
+    Ok(tokio::task::spawn_blocking(move || {
+        let _held = permit;
+        work()
+    })
+    .await
+    .map_err(anyhow::Error::from)?)
 }
 
 /// [`hash_password`] off the runtime, at most one per core at a time.

@@ -14,7 +14,10 @@ pub mod settings;
 pub mod storage;
 pub mod workflow_client;
 
-use std::{sync::Arc, time::Duration};
+/// Every request is cut off after this long (`504`).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+use std::sync::Arc;
 
 use axum::Router;
 use temporalio_client::Client;
@@ -85,7 +88,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
-            Duration::from_secs(30),
+            REQUEST_TIMEOUT,
         ))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))

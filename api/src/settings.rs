@@ -112,6 +112,17 @@ impl ApiSettings {
                 value: std::env::var(e.name).unwrap_or_default(),
                 reason: e.reason,
             })?;
+        if settings.update_timeout >= crate::REQUEST_TIMEOUT {
+            return Err(SettingsError::Invalid {
+                name: "TEMPORAL_UPDATE_TIMEOUT_MS",
+                value: settings.update_timeout.as_millis().to_string(),
+                reason: format!(
+                    "must be under the {} s every request is cut off at, so that a command \
+                     without an outcome answers 202 rather than a bare 504",
+                    crate::REQUEST_TIMEOUT.as_secs()
+                ),
+            });
+        }
         Ok(settings)
     }
 }

@@ -10,7 +10,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{LatLon, RequestId, VetId, dispatch::Candidate};
 use uuid::Uuid;
 
-use crate::{Error, pricing::LOCAL_TZ, visits::Count};
+use crate::{Error, pricing::LOCAL_TZ};
 
 /// Where, when and what a checked-out request wants.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
@@ -211,21 +211,26 @@ pub async fn owner_contact(
     Ok(rows.into_iter().next())
 }
 
-/// Whether `vet` was ever offered `request` (the cheap check before asking the workflow).
-pub async fn was_offered(
+/// The number of the latest offer of `request` made to `vet`, if any was (the cheap check
+/// before asking the workflow, and what an answer without an offer number answers).
+pub async fn latest_offer(
     conn: &mut AsyncPgConnection,
     request: RequestId,
     vet: VetId,
-) -> Result<bool, Error> {
-    let found: i64 = diesel::sql_query(
-        "SELECT count(*) AS n FROM vet_offers WHERE request_id = $1 AND vet_id = $2",
+) -> Result<Option<i32>, Error> {
+    #[derive(QueryableByName)]
+    struct Latest {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        offer_no: Option<i32>,
+    }
+    let found: Latest = diesel::sql_query(
+        "SELECT max(offer_no) AS offer_no FROM vet_offers WHERE request_id = $1 AND vet_id = $2",
     )
     .bind::<SqlUuid, _>(request.into_uuid())
     .bind::<SqlUuid, _>(vet.into_uuid())
-    .get_result::<Count>(conn)
-    .await?
-    .n;
-    Ok(found > 0)
+    .get_result(conn)
+    .await?;
+    Ok(found.offer_no)
 }
 
 /// The request's vet: (full name, WhatsApp number).

@@ -117,10 +117,12 @@ pub async fn mark_sent(
     Ok(())
 }
 
-/// The message did not leave (refused, or never delivered): a later attempt may send.
+/// The message did not leave (refused, or never delivered): a later attempt may send,
+/// even if the claim was meanwhile taken for interrupted (this attempt knows it was not).
 pub async fn release(conn: &mut AsyncPgConnection, key: &str) -> Result<(), Error> {
     diesel::sql_query(
-        "UPDATE outbound_messages SET claimed_until = NULL WHERE key = $1 AND sent_at IS NULL",
+        "UPDATE outbound_messages SET claimed_until = NULL, uncertain_at = NULL \
+         WHERE key = $1 AND sent_at IS NULL",
     )
     .bind::<Text, _>(key)
     .execute(conn)

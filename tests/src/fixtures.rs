@@ -253,6 +253,14 @@ pub async fn check_out(app: &TestApp, w: &Dispatch, start: chrono::DateTime<Utc>
     done["requests"][0]["id"].as_str().expect("id").to_owned()
 }
 
+/// The MercadoPago preference id of a payment link (`…/checkout/v1/redirect?pref_id=…`).
+pub fn preference_of(link: &str) -> String {
+    link.split("pref_id=")
+        .nth(1)
+        .expect("a checkout link")
+        .to_owned()
+}
+
 /// The first vet accepts request `id` from its WhatsApp link.
 pub async fn accept(app: &TestApp, w: &Dispatch, id: &str) {
     let offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;

@@ -73,19 +73,16 @@ pub(crate) async fn deliver_answer(
 
 /// A vet acts only on requests offered to them: anything else is refused here, without
 /// troubling the workflow (which checks the details).
+/// The latest offer of request `id` made to `vet`, or 403 when it never was.
 pub(super) async fn require_offered(
     state: &AppState,
     id: RequestId,
     vet: VetId,
-) -> Result<(), ApiError> {
+) -> Result<i32, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    if db::dispatch::was_offered(&mut conn, id, vet).await? {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden(
-            "this request was not offered to you".into(),
-        ))
-    }
+    db::dispatch::latest_offer(&mut conn, id, vet)
+        .await?
+        .ok_or_else(|| ApiError::Forbidden("this request was not offered to you".into()))
 }
 
 /// What an offer link shows before the vet confirms.
@@ -262,6 +259,12 @@ async fn answer_offer(
             StatusCode::OK,
             "Registramos que no podés tomarla. ¡Gracias!".to_owned(),
         ),
+        Err(ApiError::Pending { .. }) => (
+            StatusCode::ACCEPTED,
+            "Estamos registrando tu respuesta. Tocá el botón de nuevo en un momento para ver \
+             cómo quedó: no se registra dos veces."
+                .to_owned(),
+        ),
         Err(e) => {
             let status = e.clone_status();
             (status, format!("No se pudo registrar tu respuesta: {e}."))
@@ -308,14 +311,15 @@ async fn answer(
     let vet = user
         .vet
         .ok_or_else(|| ApiError::Forbidden("vets only".into()))?;
-    require_offered(&state, id, vet).await?;
+    let latest = require_offered(&state, id, vet).await?;
     deliver_answer(
         &state,
         id,
         VetResponse {
             answer: body.answer,
             vet: Some(vet),
-            offer_no: body.offer_no,
+            // Always the offer's number, so that the update id names the offer answered.
+            offer_no: Some(body.offer_no.unwrap_or(latest)),
             by_vet: true,
         },
     )
@@ -361,13 +365,22 @@ async fn vet_response(
     PathId(id): PathId<RequestId>,
     ApiJson(body): ApiJson<VetResponseBody>,
 ) -> Result<Json<VetResponseResult>, ApiError> {
+    // The offer answered, so that the update id names it (none for a staff request's one
+    // offer, which is answered once).
+    let offer_no = match body.vet_id {
+        Some(vet) => {
+            let mut conn = db::conn(&state.pool).await?;
+            db::dispatch::latest_offer(&mut conn, id, vet).await?
+        }
+        None => None,
+    };
     let result = deliver_answer(
         &state,
         id,
         VetResponse {
             answer: body.answer,
             vet: body.vet_id,
-            offer_no: None,
+            offer_no,
             by_vet: false,
         },
     )

@@ -130,7 +130,7 @@ async fn a_payment_mercadopago_does_not_know_is_noted_and_a_string_id_still_pays
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let link = accept_and_coordinate(app, w, &id).await;
-    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    let preference = e2e::fixtures::preference_of(&link);
     // News of a payment MercadoPago answers 404 for, and a signal with no id at all.
     signal_payment(app, &id, json!(424_242)).await;
     signal_payment(app, &id, json!({ "id": "nope" })).await;
@@ -202,7 +202,7 @@ async fn a_second_approved_payment_is_refunded_and_reported() {
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let link = accept_and_coordinate(app, w, &id).await;
-    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    let preference = e2e::fixtures::preference_of(&link);
     // Two tabs: Ana pays twice.
     let first = app
         .mercadopago

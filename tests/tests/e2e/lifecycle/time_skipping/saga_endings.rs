@@ -20,7 +20,7 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let link = accept_and_coordinate(app, w, &id).await;
-    let preference = link.split("pref_id=").nth(1).expect("link").to_owned();
+    let preference = e2e::fixtures::preference_of(&link);
     app.mercadopago
         .pay(&preference, "approved", None)
         .expect("paid");
@@ -228,7 +228,7 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let old_link = accept_and_coordinate(app, w, &id).await;
-    let old_preference = old_link.split("pref_id=").nth(1).expect("link").to_owned();
+    let old_preference = e2e::fixtures::preference_of(&old_link);
     let first_offer = app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
 
     let (status, body) = w
@@ -296,9 +296,9 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
             .find(|l| *l != old_link)
     })
     .await;
-    let preference = link.split("pref_id=").nth(1).expect("link");
+    let preference = e2e::fixtures::preference_of(&link);
     app.mercadopago
-        .pay(preference, "approved", None)
+        .pay(&preference, "approved", None)
         .expect("paid");
     let request = app.await_state(&id, "confirmed").await;
     // One state history across both runs, numbered without a gap.

@@ -113,9 +113,9 @@ async fn a_worker_killed_after_the_payment_link_was_made_makes_no_second_one() {
 
     first.kill().await;
     let _second = WorkerProcess::start(&app.worker_settings());
-    let preference = link.split("pref_id=").nth(1).expect("pref id");
+    let preference = e2e::fixtures::preference_of(&link);
     app.mercadopago
-        .pay(preference, "approved", None)
+        .pay(&preference, "approved", None)
         .expect("paid");
     app.await_state(&id, "confirmed").await;
     assert_eq!(

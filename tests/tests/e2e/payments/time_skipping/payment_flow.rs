@@ -32,11 +32,7 @@ pub(super) async fn coordinated(flow: &Flow) -> (String, String) {
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
     let link = accept_and_coordinate(app, w, &id).await;
-    let preference = link
-        .split("pref_id=")
-        .nth(1)
-        .expect("a checkout link")
-        .to_owned();
+    let preference = e2e::fixtures::preference_of(&link);
     (id, preference)
 }
 
