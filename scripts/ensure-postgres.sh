@@ -41,8 +41,12 @@ fi
 cluster_port=$(pg_lsclusters -h | awk -v v="$PG_MAJOR" '$1==v && $2=="main" {print $3}')
 [ "$cluster_port" = "$PGPORT_" ] || die "the local cluster listens on $cluster_port but DATABASE_URL says $PGPORT_"
 if ! pg_lsclusters -h | awk -v v="$PG_MAJOR" '$1==v && $2=="main" {print $4}' | grep -q online; then
-  log "starting PostgreSQL $PG_MAJOR"
-  as_root pg_ctlcluster "$PG_MAJOR" main start
+  # After a crash PostgreSQL first replays its log and syncs its files, which can take
+  # minutes on a big data directory: wait up to 15 minutes (pg_ctl's own limit is 60 s),
+  # sync with one syncfs per file system rather than one fsync per file, and say so.
+  log "starting PostgreSQL $PG_MAJOR (after an unclean stop it first checks its files: this can take minutes)"
+  as_root pg_ctlcluster "$PG_MAJOR" main start -- -t 900 -o "-c recovery_init_sync_method=syncfs" ||
+    die "PostgreSQL did not start; see /var/log/postgresql/postgresql-$PG_MAJOR-main.log"
 fi
 for _ in $(seq 1 50); do
   as_postgres psql -p "$PGPORT_" -Atqc 'SELECT 1' >/dev/null 2>&1 && break

@@ -22,12 +22,42 @@ drop_test_databases() {
     while read -r db; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
 }
 
+# A run that was killed (a SIGKILL, a machine that stopped) never drops its databases,
+# and thousands of them make PostgreSQL slow to start. Each run registers its pid under
+# $RUNS while it lasts; on a PostgreSQL of this machine, the databases of a run that is
+# not registered alive and has no open connection are dropped before the tests start.
+RUNS=/tmp/amar-test-runs
+mkdir -p "$RUNS"
+echo $$ >"$RUNS/$TEST_RUN_ID"
+drop_stale_test_databases() {
+  case "$(python3 -c 'import sys,urllib.parse as u; print(u.urlparse(sys.argv[1]).hostname or "")' "$DATABASE_URL")" in
+    127.0.0.1|localhost|::1) ;;
+    *) return 0 ;;
+  esac
+  local run stale=() dbs
+  for run in $(psql "$DATABASE_URL" -Atqc "SELECT DISTINCT substring(datname FROM '^(?:t|amar_tmpl)_([a-z0-9]+)_') FROM pg_database WHERE datname ~ '^(t|amar_tmpl)_[a-z0-9]+_'"); do
+    [ "$run" = "$TEST_RUN_ID" ] && continue
+    if [ -f "$RUNS/$run" ] && kill -0 "$(cat "$RUNS/$run")" 2>/dev/null; then continue; fi
+    [ "$(psql "$DATABASE_URL" -Atqc "SELECT count(*) FROM pg_stat_activity WHERE datname ~ '^(t|amar_tmpl)_${run}_'")" = 0 ] || continue
+    stale+=("$run")
+  done
+  [ ${#stale[@]} -gt 0 ] || return 0
+  for run in "${stale[@]}"; do
+    dbs=$(psql "$DATABASE_URL" -Atqc "SELECT datname FROM pg_database WHERE datname ~ '^(t|amar_tmpl)_${run}_'")
+    log "dropping $(echo "$dbs" | wc -l) databases left by test run $run, which is no longer running"
+    for db in $dbs; do psql "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+    rm -f "$RUNS/$run"
+  done
+}
+drop_stale_test_databases
+
 port=$(free_port)
 tmp=$(mktemp -d)
 cleanup() {
   trap - INT TERM EXIT
   [ -n "${temporal_pid:-}" ] && kill "$temporal_pid" 2>/dev/null && wait "$temporal_pid" 2>/dev/null
   drop_test_databases || true
+  rm -f "$RUNS/$TEST_RUN_ID"
   rm -rf "$tmp"
 }
 trap cleanup INT TERM EXIT
