@@ -214,13 +214,18 @@ pub async fn insert_refresh_token(
 /// What happened to a refresh token presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// Valid: it is now used; issue a new one in `family` for `user`.
+    /// Valid: it is now used; issue a new one in `family` for `user`, expiring when
+    /// this one did (a session ends a fixed time after sign-in, however often it is
+    /// refreshed).
     Rotated {
         user: UserId,
         family: Uuid,
+        expires_at: DateTime<Utc>,
     },
     /// Already used or revoked: a replay. The whole family is now revoked.
     Reused,
+    /// The account was disabled or deleted since: the whole family is now revoked.
+    Disabled,
     Expired,
     Unknown,
 }
@@ -251,6 +256,18 @@ pub async fn use_refresh_token(
         if row.expires_at <= now {
             return Ok(Rotation::Expired);
         }
+        let active = users::table
+            .find(row.user_id)
+            .filter(users::deleted_at.is_null())
+            .select(users::is_active)
+            .first::<bool>(conn)
+            .await
+            .optional()?
+            .unwrap_or(false);
+        if !active {
+            revoke_family(conn, row.family_id, now).await?;
+            return Ok(Rotation::Disabled);
+        }
         diesel::update(refresh_tokens::table.find(row.id))
             .set(refresh_tokens::used_at.eq(now))
             .execute(conn)
@@ -258,6 +275,7 @@ pub async fn use_refresh_token(
         Ok(Rotation::Rotated {
             user: UserId::from_uuid(row.user_id),
             family: row.family_id,
+            expires_at: row.expires_at,
         })
     })
     .await

@@ -151,4 +151,13 @@ impl TestDb {
         let mut conn = self.conn().await;
         count(&mut conn, sql).await
     }
+
+    /// Runs a statement as an operator would by hand (what no endpoint does).
+    pub async fn execute(&self, sql: &str) -> usize {
+        let mut conn = self.conn().await;
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }

@@ -88,16 +88,23 @@ fn full_name(raw: &str) -> Result<String, FieldError> {
     crate::error::text(raw, "full_name", 200)
 }
 
+/// Signs a user in: a new session, ending `REFRESH_TOKEN_TTL_SECS` from now.
+async fn sign_in(state: &AppState, user: UserId) -> Result<Tokens, ApiError> {
+    let expires_at = Utc::now()
+        + chrono::Duration::from_std(state.settings.auth.refresh_ttl)
+            .map_err(anyhow::Error::from)?;
+    issue_tokens(state, user, uuid::Uuid::now_v7(), expires_at).await
+}
+
 async fn issue_tokens(
     state: &AppState,
     user: UserId,
     family: uuid::Uuid,
+    expires_at: chrono::DateTime<Utc>,
 ) -> Result<Tokens, ApiError> {
     let settings = &state.settings.auth;
     let access_token = auth::access_token(settings, user)?;
     let (refresh_token, hash) = auth::refresh_token();
-    let expires_at = Utc::now()
-        + chrono::Duration::from_std(settings.refresh_ttl).map_err(anyhow::Error::from)?;
     let mut conn = db::conn(&state.pool).await?;
     db::users::insert_refresh_token(&mut conn, user, family, &hash, expires_at).await?;
     Ok(Tokens {
@@ -162,12 +169,7 @@ async fn register(
             None => e.into(),
         })?;
     drop(conn);
-    let tokens = issue_tokens(
-        &state,
-        UserId::from_uuid(account.user.id),
-        uuid::Uuid::now_v7(),
-    )
-    .await?;
+    let tokens = sign_in(&state, UserId::from_uuid(account.user.id)).await?;
     tracing::info!(user = %account.user.id, "owner registered");
     Ok((StatusCode::CREATED, Json(tokens)))
 }
@@ -222,13 +224,9 @@ async fn login(
         .await?;
     drop(conn);
     match account {
-        Some(account) if matches && active => issue_tokens(
-            &state,
-            UserId::from_uuid(account.user.id),
-            uuid::Uuid::now_v7(),
-        )
-        .await
-        .map(Json),
+        Some(account) if matches && active => sign_in(&state, UserId::from_uuid(account.user.id))
+            .await
+            .map(Json),
         _ => Err(wrong()),
     }
 }
@@ -240,10 +238,12 @@ async fn login(
     request_body = RefreshBody,
     responses(
         (status = 200, body = Tokens),
-        (status = 401, description = "Unknown, expired, revoked or already used (which revokes the whole family)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired, revoked or already used (which revokes the whole family), or the account is disabled", body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// Trades a refresh token for a new pair. Each refresh token works once.
+/// Trades a refresh token for a new pair. Each refresh token works once; the new one
+/// expires when the session does (`REFRESH_TOKEN_TTL_SECS` after sign-in), so refreshing
+/// never extends a session.
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -257,9 +257,16 @@ async fn refresh(
     .await?;
     drop(conn);
     match rotation {
-        db::users::Rotation::Rotated { user, family } => {
-            issue_tokens(&state, user, family).await.map(Json)
-        }
+        db::users::Rotation::Rotated {
+            user,
+            family,
+            expires_at,
+        } => issue_tokens(&state, user, family, expires_at)
+            .await
+            .map(Json),
+        db::users::Rotation::Disabled => Err(ApiError::Unauthorized(
+            "the account no longer exists or is disabled".into(),
+        )),
         db::users::Rotation::Reused => {
             tracing::warn!("a used refresh token was presented again; its family is revoked");
             Err(ApiError::Unauthorized(
@@ -357,7 +364,5 @@ async fn set_password(
         ApiError::Unauthorized("this link is unknown, already used or expired".into())
     })?;
     drop(conn);
-    issue_tokens(&state, user, uuid::Uuid::now_v7())
-        .await
-        .map(Json)
+    sign_in(&state, user).await.map(Json)
 }

@@ -157,6 +157,59 @@ async fn a_refresh_token_works_once_and_reusing_it_revokes_the_whole_family() {
 }
 
 #[tokio::test]
+async fn refreshing_never_extends_a_session() {
+    let app = app().await;
+    let first = register(&app, "ana@example.com").await;
+    let (status, second) = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": first["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(
+        app.db
+            .count("SELECT count(DISTINCT expires_at) AS n FROM refresh_tokens")
+            .await,
+        1,
+        "the rotated token ends when the session that signed in does"
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM refresh_tokens WHERE expires_at BETWEEN now() + interval '59 minutes' AND now() + interval '1 hour'")
+            .await,
+        2,
+        "both end an hour (the test app's REFRESH_TOKEN_TTL_SECS) after sign-in"
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_refresh_and_its_session_stays_revoked() {
+    let app = app().await;
+    let tokens = register(&app, "ana@example.com").await;
+    let body = json!({ "refresh_token": tokens["refresh_token"] });
+    app.db.execute("UPDATE users SET is_active = false").await;
+    let (status, problem) = app.post_json("/api/v1/auth/refresh", &body).await;
+    assert_eq!(status, 401, "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "the account no longer exists or is disabled"
+    );
+
+    // Enabled again, the old session does not come back: it takes a new sign-in.
+    app.db.execute("UPDATE users SET is_active = true").await;
+    let (status, _) = app.post_json("/api/v1/auth/refresh", &body).await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": "ana@example.com", "password": "correct horse battery" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn logout_revokes_the_refresh_token() {
     let app = app().await;
     let tokens = register(&app, "ana@example.com").await;
