@@ -8,6 +8,9 @@ API_BIND="${API_BIND:-127.0.0.1:8080}"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL_PORT}"
+# A local stack: sandbox credentials and the demo data are allowed (a deployment runs
+# as AMAR_ENV=production, the default, which refuses placeholders).
+export AMAR_ENV="${AMAR_ENV:-development}"
 # A fixed secret for local runs only; deployments set their own.
 export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"

@@ -73,16 +73,19 @@ pub fn router(state: AppState) -> Router {
                 .merge(routes::studies::router(max_file_bytes))
                 .merge(routes::pricing::router())
                 .merge(routes::cart::router())
-                .merge(routes::payments::router()),
+                .merge(routes::payments::router())
+                // Answers are personal or live: no browser or proxy keeps a copy.
+                .layer(security_header("cache-control", "no-store")),
         )
         .with_state(state)
         // Every answer: no content-type sniffing, never framed (the offer and payment
-        // pages cannot be clickjacked), no referrer leaving with a signed link.
+        // pages cannot be clickjacked), no referrer leaving with a signed link, and
+        // pages that load only our own scripts and post only to us.
         .layer(security_header("x-content-type-options", "nosniff"))
         .layer(security_header("x-frame-options", "DENY"))
         .layer(security_header(
             "content-security-policy",
-            "frame-ancestors 'none'",
+            CONTENT_SECURITY_POLICY,
         ))
         .layer(security_header("referrer-policy", "no-referrer"))
         .layer(TraceLayer::new_for_http())
@@ -132,6 +135,13 @@ pub async fn serve_on(
     outbox.abort();
     Ok(served?)
 }
+
+/// The pages (offer answers, payment results, the API docs) run no inline script, load
+/// nothing from elsewhere, and post only to the API. Swagger UI needs inline styles and
+/// `data:` images.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 fn security_header(
     name: &'static str,

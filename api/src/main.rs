@@ -1,5 +1,5 @@
 //! `api`: serves HTTP (default); `api migrate` applies the database migrations;
-//! `api seed-demo` loads the demo data (idempotent).
+//! `api seed-demo` loads the demo data (idempotent; only with `AMAR_ENV=development`).
 
 use api::ApiSettings;
 use config::{env_required, init_tracing, shutdown_signal};
@@ -16,6 +16,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Some("seed-demo") => {
+            // The demo accounts' passwords are published: never in a deployment.
+            if config::Deployment::from_env()? != config::Deployment::Development {
+                anyhow::bail!(
+                    "seed-demo loads accounts whose passwords are published; it runs only \
+                     with AMAR_ENV=development (which `make run` sets)"
+                );
+            }
             let url: String = env_required("DATABASE_URL")?;
             api::seed::demo(&url).await?;
             println!("Demo data loaded. Accounts (email / password):");

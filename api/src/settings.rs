@@ -128,21 +128,12 @@ impl ApiSettings {
 }
 
 fn mp_webhook_secret() -> Result<Vec<u8>, SettingsError> {
-    let secret: String = env_required("MP_WEBHOOK_SECRET")?;
-    Ok(secret.into_bytes())
+    Ok(config::env_credential("MP_WEBHOOK_SECRET", "sandbox-mp-webhook-secret")?.into_bytes())
 }
 
 fn auth_from_env() -> Result<AuthSettings, SettingsError> {
-    let secret: String = env_required("JWT_SECRET")?;
-    if secret.len() < 32 {
-        return Err(SettingsError::Invalid {
-            name: "JWT_SECRET",
-            value: "***".into(),
-            reason: "must be at least 32 bytes".into(),
-        });
-    }
     Ok(AuthSettings {
-        secret: secret.into_bytes(),
+        secret: config::env_secret("JWT_SECRET")?,
         issuer: env_or("JWT_ISSUER", "amar-mascotas".to_owned())?,
         audience: env_or("JWT_AUDIENCE", "amar-mascotas-api".to_owned())?,
         access_ttl: Duration::from_secs(env_or("ACCESS_TOKEN_TTL_SECS", 15 * 60)?),

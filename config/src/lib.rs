@@ -41,17 +41,111 @@ where
     }
 }
 
-/// A secret key from `name`: required, at least 32 bytes, never echoed in errors.
+/// `AMAR_ENV`: what the binaries run as. `production` (the default) demands real
+/// secrets and provider URLs; `development` (what `make run` sets) lets the local
+/// stack use its sandbox values and load the demo data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deployment {
+    Production,
+    Development,
+}
+
+impl Deployment {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        match std::env::var("AMAR_ENV").unwrap_or_default().trim() {
+            "" | "production" => Ok(Self::Production),
+            "development" => Ok(Self::Development),
+            other => Err(SettingsError::Invalid {
+                name: "AMAR_ENV",
+                value: other.to_owned(),
+                reason: "must be `production` or `development`".into(),
+            }),
+        }
+    }
+}
+
+/// Words the documented example and sandbox values are made of: a secret containing one
+/// is a placeholder someone forgot to replace.
+const PLACEHOLDER_WORDS: [&str; 7] = [
+    "change-me",
+    "changeme",
+    "not-for-production",
+    "sandbox",
+    "example",
+    "placeholder",
+    "secret-here",
+];
+
+/// Why `value` cannot be a production secret, if it cannot.
+fn weak(value: &str, min_len: usize) -> Option<String> {
+    if value.len() < min_len {
+        return Some(format!("must be at least {min_len} bytes"));
+    }
+    let lower = value.to_ascii_lowercase();
+    if let Some(word) = PLACEHOLDER_WORDS.iter().find(|w| lower.contains(*w)) {
+        return Some(format!(
+            "looks like a placeholder (contains {word:?}): set a real secret, or \
+             AMAR_ENV=development for a local stack"
+        ));
+    }
+    let distinct: std::collections::BTreeSet<char> = value.chars().collect();
+    if distinct.len() < 8 {
+        return Some("is too repetitive to be a secret (fewer than 8 distinct characters)".into());
+    }
+    None
+}
+
+fn check_secret(
+    name: &'static str,
+    value: String,
+    min_len: usize,
+    deployment: Deployment,
+) -> Result<String, SettingsError> {
+    let invalid = |reason| SettingsError::Invalid {
+        name,
+        value: "***".into(),
+        reason,
+    };
+    if value.len() < min_len {
+        return Err(invalid(format!("must be at least {min_len} bytes")));
+    }
+    match deployment {
+        Deployment::Production => weak(&value, min_len).map_or(Ok(value), |r| Err(invalid(r))),
+        Deployment::Development => Ok(value),
+    }
+}
+
+/// A secret key from `name`: required, at least 32 bytes, never echoed in errors; in
+/// production it must not be a placeholder.
 pub fn env_secret(name: &'static str) -> Result<Vec<u8>, SettingsError> {
     let secret: String = env_required(name)?;
-    if secret.len() < 32 {
-        return Err(SettingsError::Invalid {
-            name,
-            value: "***".into(),
-            reason: "must be at least 32 bytes".into(),
-        });
-    }
-    Ok(secret.into_bytes())
+    Ok(check_secret(name, secret, 32, Deployment::from_env()?)?.into_bytes())
+}
+
+/// A provider's credential from `name`: in development `sandbox` (the emulator's) when
+/// unset; in production required and not a placeholder.
+pub fn env_credential(name: &'static str, sandbox: &str) -> Result<String, SettingsError> {
+    let deployment = Deployment::from_env()?;
+    let value = match (std::env::var(name), deployment) {
+        (Ok(value), _) if !value.trim().is_empty() => value.trim().to_owned(),
+        (_, Deployment::Development) => return Ok(sandbox.to_owned()),
+        (_, Deployment::Production) => return Err(SettingsError::Missing { name }),
+    };
+    check_secret(name, value, 1, deployment)
+}
+
+/// A provider's base URL from `name`: when unset, the provider's own in production and
+/// the local emulator's in development.
+pub fn env_provider_url(
+    name: &'static str,
+    production: &str,
+    development: &str,
+) -> Result<String, SettingsError> {
+    let default = match Deployment::from_env()? {
+        Deployment::Production => production,
+        Deployment::Development => development,
+    };
+    env_or(name, default.to_owned())
 }
 
 fn parse<T>(name: &'static str, value: String) -> Result<T, SettingsError>
@@ -141,4 +235,46 @@ pub async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_short_placeholder_and_repetitive_secrets() {
+        let p = Deployment::Production;
+        for bad in [
+            "short",
+            "change-me-change-me-change-me-change-me",
+            "local-development-secret-not-for-production",
+            "sandbox-mp-webhook-secret-0123456789abcdef",
+            "abababababababababababababababababab",
+        ] {
+            let err = check_secret("JWT_SECRET", bad.into(), 32, p).expect_err(bad);
+            let text = err.to_string();
+            assert!(text.contains("JWT_SECRET"), "{text}");
+            assert!(!text.contains(bad), "the value is never echoed: {text}");
+        }
+        let real = "q3Zk8vN1xP0tR7yW2mB5cL9dF4gH6jS0";
+        assert_eq!(
+            check_secret("JWT_SECRET", real.into(), 32, p).unwrap(),
+            real
+        );
+    }
+
+    #[test]
+    fn development_accepts_the_local_placeholders_but_not_short_ones() {
+        let d = Deployment::Development;
+        assert!(
+            check_secret(
+                "JWT_SECRET",
+                "local-development-secret-not-for-production".into(),
+                32,
+                d
+            )
+            .is_ok()
+        );
+        assert!(check_secret("JWT_SECRET", "short".into(), 32, d).is_err());
+    }
 }

@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use config::{SettingsError, env_or};
+use config::{SettingsError, env_credential, env_or, env_provider_url};
 
 use crate::http::{Outcome, Retry, any_network_error, busy, send_with_retries};
 
@@ -29,8 +29,12 @@ pub struct MercadoPagoSettings {
 impl MercadoPagoSettings {
     pub fn from_env() -> Result<Self, SettingsError> {
         Ok(Self {
-            base_url: env_or("MP_BASE_URL", "http://127.0.0.1:8092".to_owned())?,
-            access_token: env_or("MP_ACCESS_TOKEN", "sandbox-mp-access-token".to_owned())?,
+            base_url: env_provider_url(
+                "MP_BASE_URL",
+                "https://api.mercadopago.com",
+                "http://127.0.0.1:8092",
+            )?,
+            access_token: env_credential("MP_ACCESS_TOKEN", "sandbox-mp-access-token")?,
             timeout: Duration::from_millis(env_or("MP_TIMEOUT_MS", 10_000)?),
             max_attempts: env_or("MP_MAX_ATTEMPTS", 4)?,
         })

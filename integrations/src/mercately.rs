@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use config::{SettingsError, env_or};
+use config::{SettingsError, env_credential, env_or, env_provider_url};
 
 use crate::http::{Outcome, Retry, send_with_retries, worst_case};
 
@@ -33,11 +33,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 impl MercatelySettings {
     pub fn from_env() -> Result<Self, SettingsError> {
         Ok(Self {
-            base_url: env_or(
+            base_url: env_provider_url(
                 "MERCATELY_BASE_URL",
-                "http://127.0.0.1:8091/retailers/api/v1".to_owned(),
+                "https://app.mercately.com/retailers/api/v1",
+                "http://127.0.0.1:8091/retailers/api/v1",
             )?,
-            api_key: env_or("MERCATELY_API_KEY", "sandbox-mercately-key".to_owned())?,
+            api_key: env_credential("MERCATELY_API_KEY", "sandbox-mercately-key")?,
             timeout: Duration::from_millis(env_or("MERCATELY_TIMEOUT_MS", 10_000)?),
             max_attempts: env_or("MERCATELY_MAX_ATTEMPTS", 4)?,
         })

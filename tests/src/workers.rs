@@ -50,6 +50,7 @@ impl WorkerProcess {
         let exe = binary("worker");
         let temporal = &settings.temporal;
         let child = tokio::process::Command::new(&exe)
+            .env("AMAR_ENV", "development")
             .env("DATABASE_URL", &settings.database_url)
             .env("TEMPORAL_ADDRESS", temporal.address.as_str())
             .env("TEMPORAL_NAMESPACE", &temporal.namespace)

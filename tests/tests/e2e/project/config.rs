@@ -28,6 +28,8 @@ fn variables_read(files: &[String]) -> (BTreeSet<String>, BTreeSet<String>) {
             ("env_or(", false),
             ("env_required(", true),
             ("env_secret(", true),
+            ("env_credential(", true),
+            ("env_provider_url(", false),
             ("std::env::var(", false),
             ("EnvFilter::try_from_env(", false),
         ] {
@@ -190,4 +192,86 @@ fn the_servers_register_the_search_attributes_the_workflows_use() {
             "docker-compose.yml does not register {name}"
         );
     }
+}
+
+/// Runs one of the binaries with only `env`, from an empty folder (no `.env` read).
+async fn run_binary(name: &str, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+    let dir = std::env::temp_dir().join(format!("amar-bin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("an empty folder");
+    let output = tokio::process::Command::new(e2e::binary(name))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(&dir)
+        .output()
+        .await
+        .expect("run the binary");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    (output.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test]
+async fn a_production_deployment_refuses_placeholder_secrets_and_the_demo_data() {
+    let db = e2e::TestDb::new().await;
+    let real = "q3Zk8vN1xP0tR7yW2mB5cL9dF4gH6jS0aE";
+    let base = [
+        ("DATABASE_URL", db.url.as_str()),
+        ("MP_ACCESS_TOKEN", "APP_USR-1234567890123456-010203-abcdef"),
+        ("MP_WEBHOOK_SECRET", "f3a9c1d2e4b5a6978812abcdef001122"),
+        ("OFFER_LINK_SECRET", real),
+    ];
+    // The README's example secret, as a forgetful deployment would leave it.
+    let mut env = base.to_vec();
+    env.push(("JWT_SECRET", "change-me-change-me-change-me-change-me"));
+    let (code, text) = run_binary("api", &["serve"], &env).await;
+    assert_ne!(code, 0, "{text}");
+    assert!(
+        text.contains("JWT_SECRET") && text.contains("placeholder"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("change-me-change-me"),
+        "never echoed: {text}"
+    );
+
+    // Unset credentials are not quietly replaced by the sandbox's in production.
+    let mut env: Vec<_> = base
+        .iter()
+        .copied()
+        .filter(|(k, _)| *k != "MP_ACCESS_TOKEN")
+        .collect();
+    env.push(("JWT_SECRET", real));
+    let (code, text) = run_binary("api", &["serve"], &env).await;
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("MP_ACCESS_TOKEN is required"), "{text}");
+
+    let (code, text) = run_binary(
+        "worker",
+        &[],
+        &[
+            ("DATABASE_URL", db.url.as_str()),
+            ("MERCATELY_API_KEY", "a-real-looking-key-123"),
+            ("MP_ACCESS_TOKEN", "APP_USR-1234567890123456-010203-abcdef"),
+            (
+                "OFFER_LINK_SECRET",
+                "local-offer-link-secret-not-for-production",
+            ),
+        ],
+    )
+    .await;
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("OFFER_LINK_SECRET"), "{text}");
+
+    // The demo's published passwords never reach a deployment's database.
+    let (code, text) = run_binary("api", &["seed-demo"], &base).await;
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("AMAR_ENV=development"), "{text}");
+    assert_eq!(db.count("SELECT count(*) AS n FROM users").await, 0);
+    let mut env = base.to_vec();
+    env.push(("AMAR_ENV", "development"));
+    let (code, text) = run_binary("api", &["seed-demo"], &env).await;
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(db.count("SELECT count(*) AS n FROM users").await, 4);
 }

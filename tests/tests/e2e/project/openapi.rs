@@ -53,7 +53,7 @@ async fn every_answer_carries_the_security_headers() {
         for (name, value) in [
             ("x-content-type-options", "nosniff"),
             ("x-frame-options", "DENY"),
-            ("content-security-policy", "frame-ancestors 'none'"),
+            ("content-security-policy", api::CONTENT_SECURITY_POLICY),
             ("referrer-policy", "no-referrer"),
         ] {
             assert_eq!(
@@ -61,6 +61,17 @@ async fn every_answer_carries_the_security_headers() {
                 Some(value),
                 "{path}: {name}"
             );
+        }
+        let csp = headers["content-security-policy"].to_str().expect("ascii");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        // What the API answers (not its published document) is never kept by a
+        // browser or a proxy.
+        let cache = headers.get("cache-control").and_then(|v| v.to_str().ok());
+        if path == "/api/v1/pets" {
+            assert_eq!(cache, Some("no-store"), "{path}");
         }
     }
 }
