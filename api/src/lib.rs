@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod booking;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod limits;
 pub mod outbox;
 pub mod payment_news;
 pub mod routes;
@@ -54,29 +56,30 @@ pub struct AppState {
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let max_file_bytes = state.settings.study_file_max_bytes;
+    let limits = state.settings.rate_limits;
+    let trusted = Arc::new(state.settings.trusted_proxies.clone());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
+    let api = routes::requests::router(&limits)
+        .merge(routes::auth::router(&limits))
+        .merge(routes::owners::router())
+        .merge(routes::pets::router())
+        .merge(routes::breeds::router())
+        .merge(routes::vaccines::router())
+        .merge(routes::vets::router())
+        .merge(routes::vet_schedule::router())
+        .merge(routes::catalog::router())
+        .merge(routes::reference::router())
+        .merge(routes::studies::router(max_file_bytes))
+        .merge(routes::pricing::router())
+        .merge(routes::cart::router(&limits))
+        .merge(routes::payments::router(&limits));
+    let api = limits::limit(api, "requests", limits.general)
+        // Answers are personal or live: no browser or proxy keeps a copy.
+        .layer(security_header("cache-control", "no-store"));
     Router::new()
         .merge(routes::health::router())
         .merge(routes::docs::router())
-        .nest(
-            "/api/v1",
-            routes::requests::router()
-                .merge(routes::auth::router())
-                .merge(routes::owners::router())
-                .merge(routes::pets::router())
-                .merge(routes::breeds::router())
-                .merge(routes::vaccines::router())
-                .merge(routes::vets::router())
-                .merge(routes::vet_schedule::router())
-                .merge(routes::catalog::router())
-                .merge(routes::reference::router())
-                .merge(routes::studies::router(max_file_bytes))
-                .merge(routes::pricing::router())
-                .merge(routes::cart::router())
-                .merge(routes::payments::router())
-                // Answers are personal or live: no browser or proxy keeps a copy.
-                .layer(security_header("cache-control", "no-store")),
-        )
+        .nest("/api/v1", api)
         .with_state(state)
         // Every answer: no content-type sniffing, never framed (the offer and payment
         // pages cannot be clickjacked), no referrer leaving with a signed link, and
@@ -88,6 +91,11 @@ pub fn router(state: AppState) -> Router {
             CONTENT_SECURITY_POLICY,
         ))
         .layer(security_header("referrer-policy", "no-referrer"))
+        // Before any limit: who is calling (behind our proxies, whom they forwarded).
+        .layer(axum::middleware::from_fn_with_state(
+            trusted,
+            client_ip::resolve,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,

@@ -44,6 +44,10 @@ pub struct ApiSettings {
     pub mp_webhook_secret: Vec<u8>,
     /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
     pub mp_webhook_max_age: Duration,
+    /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
+    /// `RATE_LIMIT_*`: requests per minute per client address.
+    pub rate_limits: crate::limits::RateLimits,
 }
 
 /// When a visit may be booked.
@@ -103,6 +107,8 @@ impl ApiSettings {
             mercadopago: integrations::mercadopago::MercadoPagoSettings::from_env()?,
             mp_webhook_secret: mp_webhook_secret()?,
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
+            trusted_proxies: crate::client_ip::TrustedProxies::from_env()?,
+            rate_limits: crate::limits::RateLimits::from_env()?,
         };
         settings
             .dispatch

@@ -112,6 +112,8 @@ impl TestApp {
                 max_attempts: 3,
             },
             mp_webhook_secret: MP_WEBHOOK_SECRET.as_bytes().to_vec(),
+            trusted_proxies: Default::default(),
+            rate_limits: api::limits::RateLimits::off(),
             mp_webhook_max_age: Duration::from_secs(900),
         };
         tune(&mut settings);

@@ -1,10 +1,8 @@
 //! Register (pet owners), login, refresh (rotating), logout, and `me`.
 
-use std::net::SocketAddr;
-
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
@@ -14,7 +12,9 @@ use domain::{Email, OwnerId, Password, Role, UserId, VetId};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::client_ip::ClientIp;
 use crate::extract::ApiJson;
+use crate::limits::RateLimits;
 use crate::{
     AppState,
     auth::{self, AuthUser},
@@ -25,13 +25,14 @@ use crate::{
 #[openapi(paths(register, login, refresh, logout, me, set_password))]
 pub struct Docs;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(limits: &RateLimits) -> Router<AppState> {
+    let anonymous = Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
+        .route("/auth/set-password", post(set_password));
+    crate::limits::limit(anonymous, "sign-in", limits.auth)
         .route("/auth/logout", post(logout))
-        .route("/auth/set-password", post(set_password))
         .route("/me", get(me))
 }
 
@@ -189,13 +190,13 @@ async fn register(
 /// client address within a window.
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<Tokens>, ApiError> {
     let settings = &state.settings.auth;
     let wrong = || ApiError::Unauthorized("wrong email or password".into());
     let email_key = body.email.trim().to_lowercase();
-    let address = peer.ip().to_string();
+    let address = client.to_string();
 
     let mut conn = db::conn(&state.pool).await?;
     let since = Utc::now()

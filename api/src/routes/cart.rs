@@ -40,12 +40,12 @@ use crate::{
 #[openapi(paths(show_cart, add_item, update_item, delete_item, checkout))]
 pub struct Docs;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
+    let checkout = Router::new().route("/cart/checkout", post(checkout));
+    crate::limits::limit(checkout, "checkout", limits.checkout)
         .route("/cart", get(show_cart))
         .route("/cart/items", post(add_item))
         .route("/cart/items/{id}", patch(update_item).delete(delete_item))
-        .route("/cart/checkout", post(checkout))
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {

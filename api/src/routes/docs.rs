@@ -57,7 +57,60 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::pricing::Docs::openapi());
     doc.merge(routes::cart::Docs::openapi());
     doc.merge(routes::payments::Docs::openapi());
+    answered_by_every_route(&mut doc);
     doc
+}
+
+/// What any `/api/v1` route may answer whatever it does: over a rate limit (`429`), a
+/// dependency unavailable (`503`) or too slow (`504`), each a problem.
+fn answered_by_every_route(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    let common = [
+        (
+            "429",
+            "Over the rate limit of this kind of request for the caller's address; see `Retry-After`",
+        ),
+        (
+            "503",
+            "PostgreSQL or Temporal is unavailable or saturated; retry later",
+        ),
+        (
+            "504",
+            "Not answered within 30 s; a command may still take effect, and the same call again is safe",
+        ),
+    ];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/v1/") || path == "/api/v1/openapi.json" {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for (status, description) in common {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(description).into());
+            }
+        }
+    }
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -29,16 +29,15 @@ use crate::{
 #[openapi(paths(mercadopago_webhook, payment_return))]
 pub struct Docs;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            paths::under_api(paths::MERCADOPAGO_WEBHOOK),
-            post(mercadopago_webhook),
-        )
-        .route(
-            &format!("{}/{{result}}", paths::under_api(paths::PAYMENT_RETURN)),
-            get(payment_return),
-        )
+pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
+    let webhooks = Router::new().route(
+        paths::under_api(paths::MERCADOPAGO_WEBHOOK),
+        post(mercadopago_webhook),
+    );
+    crate::limits::limit(webhooks, "webhooks", limits.webhooks).route(
+        &format!("{}/{{result}}", paths::under_api(paths::PAYMENT_RETURN)),
+        get(payment_return),
+    )
 }
 
 #[utoipa::path(

@@ -27,12 +27,12 @@ use crate::{
 #[openapi(paths(show_offer, answer_offer, answer, vet_response))]
 pub struct Docs;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            &format!("{}/{{token}}/{{answer}}", paths::under_api(paths::OFFERS)),
-            get(show_offer).post(answer_offer),
-        )
+pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
+    let links = Router::new().route(
+        &format!("{}/{{token}}/{{answer}}", paths::under_api(paths::OFFERS)),
+        get(show_offer).post(answer_offer),
+    );
+    crate::limits::limit(links, "offer links", limits.offers)
         .route("/service-requests/{id}/answer", post(answer))
         .route("/service-requests/{id}/vet-response", post(vet_response))
 }

@@ -15,9 +15,9 @@ use utoipa::OpenApi;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
     read::router()
-        .merge(answers::router())
+        .merge(answers::router(limits))
         .merge(coordination::router())
         .merge(cancel::router())
 }

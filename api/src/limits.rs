@@ -1,0 +1,141 @@
+//! Rate limits per client address ([`ClientIp`]) and per route group, with
+//! `tower_governor` (GCRA: a client may spend its whole minute's allowance at once, then
+//! gets it back evenly). Over the limit: `429` `application/problem+json` with
+//! `Retry-After`. The groups are the work an anonymous caller can make us do: sign-in
+//! and account links (a password hash each), offer links (a workflow update each),
+//! webhooks (a provider call each), checkout (WhatsApp messages to vets), and a wide
+//! limit on everything else.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{body::Body, http::Request, response::IntoResponse};
+use config::{SettingsError, env_or};
+use tower_governor::{
+    GovernorError, GovernorLayer, governor::GovernorConfigBuilder, key_extractor::KeyExtractor,
+};
+
+use crate::{ApiError, client_ip::ClientIp};
+
+/// Requests per minute per client address, by group; `0` turns a group's limit off.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_AUTH_PER_MIN`, default 10: register, login, refresh, set-password.
+    pub auth: u32,
+    /// `RATE_LIMIT_OFFERS_PER_MIN`, default 30: the offer links vets open and press.
+    pub offers: u32,
+    /// `RATE_LIMIT_WEBHOOKS_PER_MIN`, default 600: MercadoPago's notifications.
+    pub webhooks: u32,
+    /// `RATE_LIMIT_CHECKOUT_PER_MIN`, default 5: checkouts (each asks vets on WhatsApp).
+    pub checkout: u32,
+    /// `RATE_LIMIT_PER_MIN`, default 600: every other `/api/v1` route.
+    pub general: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            auth: 10,
+            offers: 30,
+            webhooks: 600,
+            checkout: 5,
+            general: 600,
+        }
+    }
+}
+
+impl RateLimits {
+    pub fn from_env() -> Result<Self, SettingsError> {
+        let d = Self::default();
+        Ok(Self {
+            auth: env_or("RATE_LIMIT_AUTH_PER_MIN", d.auth)?,
+            offers: env_or("RATE_LIMIT_OFFERS_PER_MIN", d.offers)?,
+            webhooks: env_or("RATE_LIMIT_WEBHOOKS_PER_MIN", d.webhooks)?,
+            checkout: env_or("RATE_LIMIT_CHECKOUT_PER_MIN", d.checkout)?,
+            general: env_or("RATE_LIMIT_PER_MIN", d.general)?,
+        })
+    }
+
+    /// No limits (tests that are not about them).
+    pub fn off() -> Self {
+        Self {
+            auth: 0,
+            offers: 0,
+            webhooks: 0,
+            checkout: 0,
+            general: 0,
+        }
+    }
+}
+
+/// Keys a limit on the client's address, as [`crate::client_ip::resolve`] found it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientKey;
+
+impl KeyExtractor for ClientKey {
+    type Key = std::net::IpAddr;
+
+    fn extract<T>(&self, req: &Request<T>) -> Result<Self::Key, GovernorError> {
+        req.extensions()
+            .get::<ClientIp>()
+            .map(|ClientIp(ip)| *ip)
+            .ok_or(GovernorError::UnableToExtractKey)
+    }
+}
+
+/// `router` with the limit of `group` (`per_minute`; `0`: none) on each of its routes.
+pub fn limit(
+    router: axum::Router<crate::AppState>,
+    group: &'static str,
+    per_minute: u32,
+) -> axum::Router<crate::AppState> {
+    match layer(group, per_minute) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// The limiter of one group, as a layer: `per_minute` requests per client address (all
+/// at once if it likes), refilled evenly over the minute. `None` when `0`.
+pub fn layer(
+    group: &'static str,
+    per_minute: u32,
+) -> Option<GovernorLayer<ClientKey, governor::middleware::NoOpMiddleware, Body>> {
+    if per_minute == 0 {
+        return None;
+    }
+    let config = GovernorConfigBuilder::default()
+        .key_extractor(ClientKey)
+        .period(Duration::from_secs(60) / per_minute)
+        .burst_size(per_minute)
+        .finish()
+        .expect("a positive period and burst");
+    let config = Arc::new(config);
+    // Forget clients whose allowance is full again, so the table does not grow with
+    // every address ever seen.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let weak = Arc::downgrade(&config);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(config) = weak.upgrade() else { break };
+                config.limiter().retain_recent();
+                config.limiter().shrink_to_fit();
+            }
+        });
+    }
+    Some(GovernorLayer::new(config).error_handler(move |error| {
+        match error {
+            GovernorError::TooManyRequests { wait_time, .. } => ApiError::TooManyRequests {
+                detail: format!(
+                    "too many requests of this kind ({group}) from your address; try again \
+                     in {} s",
+                    wait_time.max(1)
+                ),
+                retry_after_secs: wait_time.max(1),
+            }
+            .into_response(),
+            other => ApiError::Internal(anyhow::anyhow!("rate limit: {other}")).into_response(),
+        }
+    }))
+}
