@@ -13,6 +13,7 @@ pub mod payment_news;
 pub mod routes;
 pub mod seed;
 pub mod settings;
+pub mod sign_in_throttle;
 pub mod storage;
 pub mod workflow_client;
 
@@ -133,6 +134,7 @@ pub async fn serve_on(
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));
+    let housekeeping = tokio::spawn(housekeeping(state.pool.clone()));
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     let served = axum::serve(
         listener,
@@ -141,7 +143,40 @@ pub async fn serve_on(
     .with_graceful_shutdown(shutdown)
     .await;
     outbox.abort();
+    housekeeping.abort();
     Ok(served?)
+}
+
+/// Every hour, forgets old sign-in attempts and processed webhooks
+/// ([`db::housekeeping`]), a batch at a time until none is left.
+async fn housekeeping(pool: db::Pool) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        loop {
+            let pass = async {
+                let mut conn = db::conn(&pool).await?;
+                Ok::<_, anyhow::Error>(
+                    db::housekeeping::prune(&mut conn, chrono::Utc::now()).await?,
+                )
+            };
+            match pass.await {
+                Ok(pruned) => {
+                    if pruned.login_attempts > 0 || pruned.webhook_events > 0 {
+                        tracing::info!(?pruned, "housekeeping");
+                    }
+                    let batch = db::housekeeping::BATCH as usize;
+                    if pruned.login_attempts < batch && pruned.webhook_events < batch {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "housekeeping failed; trying again in an hour");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The pages (offer answers, payment results, the API docs) run no inline script, load

@@ -3,6 +3,7 @@
 pub mod cart;
 pub mod catalog;
 pub mod dispatch;
+pub mod housekeeping;
 pub mod messages;
 pub mod owners;
 pub mod payments;

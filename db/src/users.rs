@@ -150,33 +150,85 @@ pub async fn record_login_attempt(
     Ok(())
 }
 
-/// Failed attempts since `since` for the email and for the address.
-pub async fn recent_failures(
+/// Failures since its last success (within `since`) of one sign-in key, and when the
+/// latest was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KeyFailures {
+    pub count: i64,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// The sign-in throttle's three counters: this email from this address, this email
+/// from anywhere, this address for any email.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SignInFailures {
+    pub pair: KeyFailures,
+    pub account: KeyFailures,
+    pub address: KeyFailures,
+}
+
+#[derive(QueryableByName)]
+struct FailureRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pair_n: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pair_last: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    account_n: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    account_last: Option<DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    address_n: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    address_last: Option<DateTime<Utc>>,
+}
+
+/// The failed attempts since `since` that came after each key's last success, in one
+/// query on the (email, at) and (address, at) indexes.
+pub async fn sign_in_failures(
     conn: &mut AsyncPgConnection,
     email: &str,
-    address: Option<&str>,
+    address: &str,
     since: DateTime<Utc>,
-) -> Result<(i64, i64), Error> {
-    let by_email = login_attempts::table
-        .filter(login_attempts::email.eq(email))
-        .filter(login_attempts::succeeded.eq(false))
-        .filter(login_attempts::at.gt(since))
-        .count()
-        .get_result(conn)
-        .await?;
-    let by_address = match address {
-        Some(address) => {
-            login_attempts::table
-                .filter(login_attempts::address.eq(address))
-                .filter(login_attempts::succeeded.eq(false))
-                .filter(login_attempts::at.gt(since))
-                .count()
-                .get_result(conn)
-                .await?
-        }
-        None => 0,
-    };
-    Ok((by_email, by_address))
+) -> Result<SignInFailures, Error> {
+    use diesel::sql_types::{Text, Timestamptz};
+    let row: FailureRow = diesel::sql_query(
+        "WITH recent AS ( \
+           SELECT email = $1 AS mine, address IS NOT DISTINCT FROM $2 AS here, succeeded, at \
+           FROM login_attempts WHERE at > $3 AND (email = $1 OR address = $2)), \
+         ok AS ( \
+           SELECT coalesce(max(at) FILTER (WHERE mine AND here AND succeeded), '-infinity') AS pair, \
+                  coalesce(max(at) FILTER (WHERE mine AND succeeded), '-infinity') AS account, \
+                  coalesce(max(at) FILTER (WHERE here AND succeeded), '-infinity') AS address \
+           FROM recent) \
+         SELECT \
+           count(at) FILTER (WHERE mine AND here AND NOT succeeded AND at > ok.pair) AS pair_n, \
+           max(at) FILTER (WHERE mine AND here AND NOT succeeded AND at > ok.pair) AS pair_last, \
+           count(at) FILTER (WHERE mine AND NOT succeeded AND at > ok.account) AS account_n, \
+           max(at) FILTER (WHERE mine AND NOT succeeded AND at > ok.account) AS account_last, \
+           count(at) FILTER (WHERE here AND NOT succeeded AND at > ok.address) AS address_n, \
+           max(at) FILTER (WHERE here AND NOT succeeded AND at > ok.address) AS address_last \
+         FROM ok LEFT JOIN recent ON true GROUP BY ok.pair, ok.account, ok.address",
+    )
+    .bind::<Text, _>(email)
+    .bind::<Text, _>(address)
+    .bind::<Timestamptz, _>(since)
+    .get_result(conn)
+    .await?;
+    Ok(SignInFailures {
+        pair: KeyFailures {
+            count: row.pair_n,
+            last: row.pair_last,
+        },
+        account: KeyFailures {
+            count: row.account_n,
+            last: row.account_last,
+        },
+        address: KeyFailures {
+            count: row.address_n,
+            last: row.address_last,
+        },
+    })
 }
 
 /// A stored refresh token.

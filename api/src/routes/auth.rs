@@ -15,6 +15,7 @@ use utoipa::ToSchema;
 use crate::client_ip::ClientIp;
 use crate::extract::ApiJson;
 use crate::limits::RateLimits;
+use crate::sign_in_throttle::{Failures, Throttle};
 use crate::{
     AppState,
     auth::{self, AuthUser},
@@ -183,11 +184,12 @@ async fn register(
     responses(
         (status = 200, body = Tokens),
         (status = 401, description = "Wrong email or password", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many failed attempts for the account or the address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Failed attempts for the account or from the address: wait `Retry-After` seconds (a wait that doubles with each further failure)", body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// Signs in with email and password. Failed attempts are limited per account and per
-/// client address within a window.
+/// Signs in with email and password. After a few failures each next try must wait, a
+/// wait that doubles with every failure (per account and address, per account, per
+/// address); a success starts again.
 async fn login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -199,16 +201,30 @@ async fn login(
     let address = client.to_string();
 
     let mut conn = db::conn(&state.pool).await?;
-    let since = Utc::now()
-        - chrono::Duration::from_std(settings.login_window).map_err(anyhow::Error::from)?;
-    let (by_account, by_address) =
-        db::users::recent_failures(&mut conn, &email_key, Some(&address), since).await?;
-    if by_account >= settings.max_failures_per_account
-        || by_address >= settings.max_failures_per_address
-    {
+    let now = Utc::now();
+    let since =
+        now - chrono::Duration::from_std(settings.login_window).map_err(anyhow::Error::from)?;
+    let failures = db::users::sign_in_failures(&mut conn, &email_key, &address, since).await?;
+    let throttle = Throttle::new(
+        settings.max_failures_per_account,
+        settings.max_failures_per_address,
+        settings.login_window,
+    );
+    let counted = |f: db::users::KeyFailures| Failures {
+        count: f.count,
+        last: f.last,
+    };
+    if let Some(secs) = throttle.wait(
+        counted(failures.pair),
+        counted(failures.account),
+        counted(failures.address),
+        now,
+    ) {
         return Err(ApiError::TooManyRequests {
-            detail: "too many failed sign-in attempts; try again later".into(),
-            retry_after_secs: settings.login_window.as_secs(),
+            detail: format!(
+                "too many failed sign-in attempts; the next try is possible in {secs} s"
+            ),
+            retry_after_secs: secs,
         });
     }
     let account = match Email::parse(&body.email) {

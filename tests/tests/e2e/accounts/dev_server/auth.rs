@@ -86,7 +86,7 @@ async fn registering_a_taken_email_or_bad_fields_is_refused_and_writes_nothing()
 }
 
 #[tokio::test]
-async fn login_works_with_the_right_password_only_and_is_limited_per_account() {
+async fn login_works_with_the_right_password_only_and_failures_slow_the_next_try() {
     let app = app().await;
     register(&app, "ana@example.com").await;
     let login = |password: &'static str| {
@@ -116,16 +116,29 @@ async fn login_works_with_the_right_password_only_and_is_limited_per_account() {
         assert_eq!(status, 401);
         assert_eq!(wrong["detail"], unknown["detail"]);
     }
-    // Five failures: even the right password now waits.
-    let response = app
-        .http
-        .post(app.url("/api/v1/auth/login"))
-        .json(&json!({ "email": "ana@example.com", "password": "correct horse battery" }))
-        .send()
-        .await
-        .expect("POST");
+    // Five failures: the next try, even with the right password, waits a second.
+    let right = || {
+        app.http
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "email": "ana@example.com", "password": "correct horse battery" }))
+            .send()
+    };
+    let response = right().await.expect("POST");
     assert_eq!(response.status(), 429);
-    assert_eq!(response.headers()["retry-after"], "900");
+    assert_eq!(response.headers()["retry-after"], "1");
+    // A sixth failure after the wait doubles it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(login("wrong password!").await.0, 401);
+    let response = right().await.expect("POST");
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "2");
+    // Waiting is all it takes: the owner is slowed, never locked out.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let (status, _) = login("correct horse battery").await;
+    assert_eq!(status, 200);
+    // A success starts the count again: the next failure is free.
+    assert_eq!(login("wrong password!").await.0, 401);
+    assert_eq!(login("correct horse battery").await.0, 200);
 }
 
 #[tokio::test]
@@ -369,4 +382,48 @@ async fn an_owner_booked_by_phone_gets_a_login_through_a_one_time_link() {
         )
         .await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn old_sign_in_attempts_and_processed_webhooks_are_forgotten_and_recent_ones_kept() {
+    let app = app().await;
+    app.db
+        .execute(
+            "INSERT INTO login_attempts (email, address, succeeded, at) VALUES \
+             ('old@example.com', '198.51.100.1', false, now() - interval '31 days'), \
+             ('new@example.com', '198.51.100.1', false, now() - interval '29 days')",
+        )
+        .await;
+    app.db
+        .execute(
+            "INSERT INTO webhook_events (provider, event_type, data_id, action, payload, notification_id, received_at, processed_at) VALUES \
+             ('mercadopago', 'payment', '1', 'payment.updated', '{}', 'old', now() - interval '100 days', now() - interval '91 days'), \
+             ('mercadopago', 'payment', '2', 'payment.updated', '{}', 'recent', now() - interval '10 days', now() - interval '10 days'), \
+             ('mercadopago', 'payment', '3', 'payment.updated', '{}', 'unprocessed', now() - interval '100 days', NULL)",
+        )
+        .await;
+    let mut conn = app.db.conn().await;
+    let pruned = db::housekeeping::prune(&mut conn, chrono::Utc::now())
+        .await
+        .expect("prune");
+    assert_eq!(
+        pruned,
+        db::housekeeping::Pruned {
+            login_attempts: 1,
+            webhook_events: 1
+        }
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM login_attempts WHERE email = 'new@example.com'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM webhook_events WHERE notification_id IN ('recent', 'unprocessed')")
+            .await,
+        2,
+        "a notification never processed is kept, however old"
+    );
 }
