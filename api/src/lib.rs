@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod payment_news;
 pub mod routes;
 pub mod seed;
+pub mod server;
 pub mod settings;
 pub mod sign_in_throttle;
 pub mod storage;
@@ -136,12 +137,8 @@ pub async fn serve_on(
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));
     let housekeeping = tokio::spawn(housekeeping(state.pool.clone()));
     tracing::info!(addr = %listener.local_addr()?, "api listening");
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await;
+    let limits = state.settings.connections;
+    let served = server::serve(listener, router(state), limits, shutdown).await;
     outbox.abort();
     housekeeping.abort();
     Ok(served?)

@@ -48,6 +48,8 @@ pub struct ApiSettings {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
     /// `RATE_LIMIT_*`: requests per minute per client address.
     pub rate_limits: crate::limits::RateLimits,
+    /// `API_MAX_CONNECTIONS`, `API_HEADER_READ_TIMEOUT_SECS`.
+    pub connections: crate::server::ConnectionLimits,
 }
 
 /// When a visit may be booked.
@@ -109,6 +111,7 @@ impl ApiSettings {
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
             trusted_proxies: crate::client_ip::TrustedProxies::from_env()?,
             rate_limits: crate::limits::RateLimits::from_env()?,
+            connections: crate::server::ConnectionLimits::from_env()?,
         };
         settings
             .dispatch

@@ -114,6 +114,7 @@ impl TestApp {
             mp_webhook_secret: MP_WEBHOOK_SECRET.as_bytes().to_vec(),
             trusted_proxies: Default::default(),
             rate_limits: api::limits::RateLimits::off(),
+            connections: Default::default(),
             mp_webhook_max_age: Duration::from_secs(900),
         };
         tune(&mut settings);
