@@ -252,8 +252,12 @@ async fn upload_file(
     PathId(id): PathId<Uuid>,
     form: Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let study = visible_study(&user, &mut conn, id).await?;
+    // Whose study it is, before any of the body is read; no pool connection is held
+    // while the body streams in (a slow upload must not starve the pool).
+    let study = {
+        let mut conn = db::conn(&state.pool).await?;
+        visible_study(&user, &mut conn, id).await?
+    };
     let mut form = form.map_err(|e| ApiError::BadRequest {
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         detail: format!("expected multipart/form-data with a part named `file`: {e}"),
@@ -297,14 +301,20 @@ async fn upload_file(
         .put(&row.storage_key, bytes)
         .await
         .map_err(storage_unavailable)?;
-    match db::studies::insert_file(&mut conn, &row).await {
+    let recorded = async {
+        let mut conn = db::conn(&state.pool).await?;
+        // Still there (it may have been deleted while the file streamed in).
+        visible_study(&user, &mut conn, id).await?;
+        Ok::<_, ApiError>(db::studies::insert_file(&mut conn, &row).await?)
+    };
+    match recorded.await {
         Ok(row) => Ok((StatusCode::CREATED, Json(StudyFile::from(row)))),
         Err(e) => {
             // No row points at it: remove it so nothing is left behind.
             if let Err(cleanup) = state.storage.delete(&row.storage_key).await {
                 tracing::warn!(key = %row.storage_key, error = %cleanup, "orphaned upload left in storage");
             }
-            Err(e.into())
+            Err(e)
         }
     }
 }

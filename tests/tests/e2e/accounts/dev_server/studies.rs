@@ -453,3 +453,81 @@ async fn with_s3_configured_files_go_to_the_bucket_and_come_back() {
         1
     );
 }
+
+/// Starts an upload over a raw connection and stops half-way through the body, as a
+/// slow phone would: the open connection, to finish later.
+async fn half_an_upload(app: &TestApp, token: &str, study: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let head = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\
+                Content-Type: application/pdf\r\n\r\n";
+    let body_len = head.len() + PDF.len() + "\r\n--b0undary--\r\n".len();
+    let address = app
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    let request = format!(
+        "POST /api/v1/studies/{study}/files HTTP/1.1\r\nHost: {address}\r\n\
+         Authorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=b0undary\r\n\
+         Content-Length: {body_len}\r\nConnection: close\r\n\r\n{head}"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    stream.write_all(&PDF[..10]).await.expect("write");
+    stream
+}
+
+async fn finish_upload(mut stream: tokio::net::TcpStream) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(&PDF[10..]).await.expect("write");
+    stream
+        .write_all(b"\r\n--b0undary--\r\n")
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("read");
+    answer
+}
+
+#[tokio::test]
+async fn slow_uploads_hold_no_database_connection_while_their_bodies_stream_in() {
+    // The test app's pool has 4 connections; 10 uploads wait half-way through.
+    let app = app().await;
+    let (ana, pet, blood, _) = pet_and_type(&app).await;
+    let study = study(&app, &ana, &pet, &blood).await;
+    let mut slow = Vec::new();
+    for _ in 0..10 {
+        slow.push(half_an_upload(&app, &ana, &study).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Meanwhile the owner reads: a pool held by the uploads would make these wait 5 s
+    // for a connection and answer 503.
+    for _ in 0..5 {
+        let (status, body) = app
+            .call(
+                &ana,
+                Method::GET,
+                &format!("/api/v1/pets/{pet}/studies"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body[0]["files"], json!([]), "no upload finished yet");
+    }
+    for stream in slow {
+        let answer = finish_upload(stream).await;
+        assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    }
+    let (_, body) = app
+        .call(
+            &ana,
+            Method::GET,
+            &format!("/api/v1/pets/{pet}/studies"),
+            None,
+        )
+        .await;
+    assert_eq!(body[0]["files"].as_array().map(Vec::len), Some(10));
+}
