@@ -62,7 +62,10 @@ pub fn router(state: AppState) -> Router {
     let trusted = Arc::new(state.settings.trusted_proxies.clone());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let api = routes::requests::router(&limits)
-        .merge(routes::auth::router(&limits))
+        .merge(routes::auth::router(
+            &limits,
+            state.settings.database_pool_size,
+        ))
         .merge(routes::owners::router())
         .merge(routes::pets::router())
         .merge(routes::breeds::router())
@@ -112,7 +115,7 @@ pub async fn serve(
     settings: ApiSettings,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(settings.bind).await?;
+    let listener = server::bind(settings.bind)?;
     serve_on(listener, settings, shutdown).await
 }
 

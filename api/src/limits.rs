@@ -94,6 +94,35 @@ pub fn limit(
     }
 }
 
+/// `router` with at most `at_once` of its requests handled at a time, across every
+/// client: the rest wait their turn up to 5 s, then get `429`. Sign-in and account
+/// links use it so that a flood of them, however spread over addresses, never holds
+/// more than its share of the database pool and leaves signed-in people served.
+pub fn at_most(
+    router: axum::Router<crate::AppState>,
+    group: &'static str,
+    at_once: usize,
+) -> axum::Router<crate::AppState> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(at_once.max(1)));
+    router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let permits = permits.clone();
+            async move {
+                let Ok(Ok(_turn)) =
+                    tokio::time::timeout(Duration::from_secs(5), permits.acquire_owned()).await
+                else {
+                    return ApiError::TooManyRequests {
+                        detail: format!("too many {group} requests at once; try again in a moment"),
+                        retry_after_secs: 1,
+                    }
+                    .into_response();
+                };
+                next.run(request).await
+            }
+        },
+    ))
+}
+
 /// The limiter of one group, as a layer: `per_minute` requests per client address (all
 /// at once if it likes), refilled evenly over the minute. `None` when `0`.
 pub fn layer(

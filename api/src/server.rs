@@ -68,6 +68,23 @@ const SHED: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
     {\"type\":\"https://amarmascotas.ar/problems/unavailable\",\"title\":\"Service unavailable\",\
     \"status\":503,\"detail\":\"too many connections; try again\"}";
 
+/// Connections the kernel queues for us before we accept them. A burst larger than the
+/// queue is dropped by the kernel and the clients try again only a second later (the
+/// default of Rust's `bind` is 128); the system's `somaxconn` caps it.
+pub const BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with a [`BACKLOG`]-long queue.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,

@@ -82,9 +82,7 @@ impl TestApp {
         storage: api::storage::StorageSettings,
         tune: impl FnOnce(&mut ApiSettings),
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
+        let listener = api::server::bind(([127, 0, 0, 1], 0).into()).expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
         let mut settings = ApiSettings {

@@ -26,12 +26,14 @@ use crate::{
 #[openapi(paths(register, login, refresh, logout, me, set_password))]
 pub struct Docs;
 
-pub fn router(limits: &RateLimits) -> Router<AppState> {
+/// `pool_size`: the API's database connections, of which sign-ins use at most half.
+pub fn router(limits: &RateLimits, pool_size: usize) -> Router<AppState> {
     let anonymous = Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/set-password", post(set_password));
+    let anonymous = crate::limits::at_most(anonymous, "sign-in", pool_size / 2);
     crate::limits::limit(anonymous, "sign-in", limits.auth)
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
