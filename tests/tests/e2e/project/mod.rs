@@ -1,6 +1,7 @@
 //! The project itself: the deployment description, the docs and the demo data agree with the code.
 
 mod config;
+mod constraints;
 mod demo;
 mod docs;
 mod openapi;
