@@ -142,7 +142,7 @@ pub fn access_token(settings: &AuthSettings, user: UserId) -> anyhow::Result<Str
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(&settings.secret),
+        &EncodingKey::from_secret(&settings.secret)?,
     )?)
 }
 
@@ -152,13 +152,10 @@ fn decode_access_token(settings: &AuthSettings, token: &str) -> Option<UserId> {
     validation.set_audience(&[&settings.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 5;
-    jsonwebtoken::decode::<Claims>(
-        token,
-        &DecodingKey::from_secret(&settings.secret),
-        &validation,
-    )
-    .ok()
-    .map(|data| UserId::from_uuid(data.claims.sub))
+    let key = DecodingKey::from_secret(&settings.secret).ok()?;
+    jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .ok()
+        .map(|data| UserId::from_uuid(data.claims.sub))
 }
 
 /// A new opaque refresh token and the hash to store for it.
@@ -345,7 +342,7 @@ mod tests {
         let expired = jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &past,
-            &EncodingKey::from_secret(&s.secret),
+            &EncodingKey::from_secret(&s.secret).expect("an HMAC key"),
         )
         .unwrap();
         assert_eq!(decode_access_token(&s, &expired), None);
