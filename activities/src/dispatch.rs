@@ -41,7 +41,7 @@ impl OfferLinks {
     pub fn from_env() -> Result<Self, SettingsError> {
         Ok(Self {
             // The worker signs offer links with it, the API checks them.
-            secret: env_secret("OFFER_LINK_SECRET")?,
+            secret: env_secret("OFFER_LINK_SECRET")?.as_bytes().to_vec(),
             public_base_url: env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080".to_owned())?,
         })
     }

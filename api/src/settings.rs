@@ -37,11 +37,11 @@ pub struct ApiSettings {
     /// was unreachable at checkout) are started.
     pub outbox_interval: Duration,
     /// `OFFER_LINK_SECRET`: checks the signed offer links the worker sends vets.
-    pub offer_link_secret: Vec<u8>,
+    pub offer_link_secret: config::Secret,
     /// `MP_*`: the API fetches a notified payment to learn its request.
     pub mercadopago: integrations::mercadopago::MercadoPagoSettings,
     /// `MP_WEBHOOK_SECRET`: checks MercadoPago's `x-signature`.
-    pub mp_webhook_secret: Vec<u8>,
+    pub mp_webhook_secret: config::Secret,
     /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
     pub mp_webhook_max_age: Duration,
     /// `TRUSTED_PROXIES`: whose `X-Forwarded-For` names the client.
@@ -136,13 +136,13 @@ impl ApiSettings {
     }
 }
 
-fn mp_webhook_secret() -> Result<Vec<u8>, SettingsError> {
-    Ok(config::env_credential("MP_WEBHOOK_SECRET", "sandbox-mp-webhook-secret")?.into_bytes())
+fn mp_webhook_secret() -> Result<config::Secret, SettingsError> {
+    config::env_credential("MP_WEBHOOK_SECRET", "sandbox-mp-webhook-secret")
 }
 
 fn auth_from_env() -> Result<AuthSettings, SettingsError> {
     Ok(AuthSettings {
-        secret: config::env_secret("JWT_SECRET")?,
+        secret: config::env_secret("JWT_SECRET")?.as_bytes().to_vec(),
         issuer: env_or("JWT_ISSUER", "amar-mascotas".to_owned())?,
         audience: env_or("JWT_AUDIENCE", "amar-mascotas-api".to_owned())?,
         access_ttl: Duration::from_secs(env_or("ACCESS_TOKEN_TTL_SECS", 15 * 60)?),

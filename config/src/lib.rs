@@ -41,6 +41,31 @@ where
     }
 }
 
+/// A secret value: its `Debug` says `***`, so a settings struct that derives `Debug`
+/// never prints it in a log line or a panic; [`Secret::expose`] is the one way to it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
 /// `AMAR_ENV`: what the binaries run as. `production` (the default) demands real
 /// secrets and provider URLs; `development` (what `make run` sets) lets the local
 /// stack use its sandbox values and load the demo data.
@@ -117,21 +142,21 @@ fn check_secret(
 
 /// A secret key from `name`: required, at least 32 bytes, never echoed in errors; in
 /// production it must not be a placeholder.
-pub fn env_secret(name: &'static str) -> Result<Vec<u8>, SettingsError> {
+pub fn env_secret(name: &'static str) -> Result<Secret, SettingsError> {
     let secret: String = env_required(name)?;
-    Ok(check_secret(name, secret, 32, Deployment::from_env()?)?.into_bytes())
+    check_secret(name, secret, 32, Deployment::from_env()?).map(Secret)
 }
 
 /// A provider's credential from `name`: in development `sandbox` (the emulator's) when
 /// unset; in production required and not a placeholder.
-pub fn env_credential(name: &'static str, sandbox: &str) -> Result<String, SettingsError> {
+pub fn env_credential(name: &'static str, sandbox: &str) -> Result<Secret, SettingsError> {
     let deployment = Deployment::from_env()?;
     let value = match (std::env::var(name), deployment) {
         (Ok(value), _) if !value.trim().is_empty() => value.trim().to_owned(),
-        (_, Deployment::Development) => return Ok(sandbox.to_owned()),
+        (_, Deployment::Development) => return Ok(Secret::new(sandbox)),
         (_, Deployment::Production) => return Err(SettingsError::Missing { name }),
     };
-    check_secret(name, value, 1, deployment)
+    check_secret(name, value, 1, deployment).map(Secret)
 }
 
 /// A provider's base URL from `name`: when unset, the provider's own in production and
@@ -261,6 +286,13 @@ mod tests {
             check_secret("JWT_SECRET", real.into(), 32, p).unwrap(),
             real
         );
+    }
+
+    #[test]
+    fn a_secret_never_shows_in_debug() {
+        let secret = Secret::new("q3Zk8vN1xP0tR7yW2mB5cL9dF4gH6jS0");
+        assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(secret.expose(), "q3Zk8vN1xP0tR7yW2mB5cL9dF4gH6jS0");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub struct MercadoPagoSettings {
     /// `MP_BASE_URL`, default the sandbox emulator of `make run`.
     pub base_url: String,
     /// `MP_ACCESS_TOKEN`.
-    pub access_token: String,
+    pub access_token: config::Secret,
     /// `MP_TIMEOUT_MS`, default 10 000.
     pub timeout: Duration,
     /// `MP_MAX_ATTEMPTS`, default 4.
@@ -359,7 +359,7 @@ impl MercadoPagoClient {
             let request = self
                 .http
                 .request(method.clone(), &url)
-                .bearer_auth(&self.settings.access_token)
+                .bearer_auth(self.settings.access_token.expose())
                 .header("X-Request-Id", uuid::Uuid::new_v4().to_string());
             match body {
                 Some((json, key)) => request.header("X-Idempotency-Key", key).json(json),

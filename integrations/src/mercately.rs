@@ -19,7 +19,7 @@ pub struct MercatelySettings {
     /// `MERCATELY_BASE_URL`, default the sandbox emulator of `make run`.
     pub base_url: String,
     /// `MERCATELY_API_KEY`.
-    pub api_key: String,
+    pub api_key: config::Secret,
     /// `MERCATELY_TIMEOUT_MS`, default 10 000.
     pub timeout: Duration,
     /// `MERCATELY_MAX_ATTEMPTS`, default 4: tries per call when the message cannot have
@@ -167,7 +167,7 @@ impl MercatelyClient {
         let outcome = send_with_retries(retry, || {
             self.http
                 .post(&url)
-                .header("api-key", &self.settings.api_key)
+                .header("api-key", self.settings.api_key.expose())
                 .json(body)
         })
         .await;

@@ -102,14 +102,14 @@ impl TestApp {
                 horizon: chrono::Duration::days(60),
             },
             outbox_interval: Duration::from_millis(200),
-            offer_link_secret: TEST_LINK_SECRET.as_bytes().to_vec(),
+            offer_link_secret: config::Secret::new(TEST_LINK_SECRET),
             mercadopago: integrations::mercadopago::MercadoPagoSettings {
                 base_url: mercadopago_base.clone(),
-                access_token: MP_TOKEN.to_owned(),
+                access_token: config::Secret::new(MP_TOKEN),
                 timeout: Duration::from_secs(5),
                 max_attempts: 3,
             },
-            mp_webhook_secret: MP_WEBHOOK_SECRET.as_bytes().to_vec(),
+            mp_webhook_secret: config::Secret::new(MP_WEBHOOK_SECRET),
             trusted_proxies: Default::default(),
             rate_limits: api::limits::RateLimits::off(),
             connections: Default::default(),
@@ -210,7 +210,7 @@ impl TestApp {
         WorkerSettings {
             mercadopago: integrations::mercadopago::MercadoPagoSettings {
                 base_url: self.mercadopago_base.clone(),
-                access_token: MP_TOKEN.to_owned(),
+                access_token: config::Secret::new(MP_TOKEN),
                 timeout: Duration::from_secs(5),
                 max_attempts: 3,
             },

@@ -56,12 +56,15 @@ impl WorkerProcess {
             .env("TEMPORAL_NAMESPACE", &temporal.namespace)
             .env("TEMPORAL_TASK_QUEUE", &temporal.task_queue)
             .env("MERCATELY_BASE_URL", &settings.mercately.base_url)
-            .env("MERCATELY_API_KEY", &settings.mercately.api_key)
+            .env("MERCATELY_API_KEY", settings.mercately.api_key.expose())
             .env("PUBLIC_BASE_URL", &settings.links.public_base_url)
             .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
             .env("STAFF_ALERT_PHONE", STAFF_PHONE)
             .env("MP_BASE_URL", &settings.mercadopago.base_url)
-            .env("MP_ACCESS_TOKEN", &settings.mercadopago.access_token)
+            .env(
+                "MP_ACCESS_TOKEN",
+                settings.mercadopago.access_token.expose(),
+            )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -106,7 +109,7 @@ pub fn worker_settings(
         temporal,
         mercately: integrations::mercately::MercatelySettings {
             base_url: mercately.to_owned(),
-            api_key: MERCATELY_KEY.to_owned(),
+            api_key: config::Secret::new(MERCATELY_KEY),
             timeout: Duration::from_secs(5),
             max_attempts: 3,
         },
@@ -118,7 +121,7 @@ pub fn worker_settings(
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),
-            access_token: MP_TOKEN.to_owned(),
+            access_token: config::Secret::new(MP_TOKEN),
             timeout: Duration::from_secs(5),
             max_attempts: 1,
         },

@@ -138,13 +138,13 @@ mod tests {
         let timeout = Duration::from_millis(timeout_ms);
         let mercately = MercatelySettings {
             base_url: String::new(),
-            api_key: String::new(),
+            api_key: config::Secret::new("mercately-key-1234"),
             timeout,
             max_attempts: attempts,
         };
         let mercadopago = MercadoPagoSettings {
             base_url: String::new(),
-            access_token: String::new(),
+            access_token: config::Secret::new("APP_USR-token-5678"),
             timeout,
             max_attempts: attempts,
         };
@@ -169,5 +169,14 @@ mod tests {
         let (fine, _) = clients(10_000, 4);
         let error = check_attempt_budget(&fine, &slow_mp).expect_err("too long");
         assert!(error.to_string().contains("MP_TIMEOUT_MS"), "{error}");
+    }
+
+    #[test]
+    fn the_providers_credentials_never_show_in_the_settings_debug() {
+        let (mercately, mercadopago) = clients(10_000, 4);
+        let printed = format!("{mercately:?} {mercadopago:?}");
+        assert!(!printed.contains("mercately-key-1234"), "{printed}");
+        assert!(!printed.contains("APP_USR-token-5678"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
     }
 }

@@ -176,7 +176,7 @@ async fn mercadopago_webhook(
 ) -> Result<Json<Received>, ApiError> {
     let data_id = query.get("data.id").map(String::as_str);
     if let Err(why) = verify_signature(
-        &state.settings.mp_webhook_secret,
+        state.settings.mp_webhook_secret.as_bytes(),
         &headers,
         data_id,
         state.settings.mp_webhook_max_age,

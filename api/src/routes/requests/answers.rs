@@ -110,7 +110,7 @@ fn verify(state: &AppState, raw: &str, answer: &str) -> Result<(OfferToken, VetA
         .map_err(|_| ApiError::NotFound("offer link"))?;
     let token = OfferToken::verify(
         raw,
-        &state.settings.offer_link_secret,
+        state.settings.offer_link_secret.as_bytes(),
         Utc::now().timestamp(),
     )
     .map_err(|e| match e {

@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 fn client(base: &str, token: &str) -> MercadoPagoClient {
     MercadoPagoClient::new(MercadoPagoSettings {
         base_url: base.to_owned(),
-        access_token: token.to_owned(),
+        access_token: config::Secret::new(token),
         timeout: Duration::from_secs(5),
         max_attempts: 3,
     })

@@ -13,7 +13,7 @@ use e2e::{MERCATELY_KEY as KEY, mercately_emulator as emulator};
 fn client(base: &str, key: &str, attempts: u32, timeout: Duration) -> MercatelyClient {
     MercatelyClient::new(MercatelySettings {
         base_url: base.to_owned(),
-        api_key: key.to_owned(),
+        api_key: config::Secret::new(key),
         timeout,
         max_attempts: attempts,
     })
