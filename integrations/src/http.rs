@@ -85,12 +85,32 @@ where
             }
         };
         if (retry.status)(status) {
-            last = format!("{status}: {body}");
+            last = format!("{status}: {}", summary(&body));
             continue;
         }
         return Outcome::Answered { status, body };
     }
     Outcome::GaveUp { attempts, last }
+}
+
+/// What a provider's answer says, fit for a log line, a staff alert or a Temporal
+/// failure: its `message` (or `error`) when it is JSON, at most 200 characters; never
+/// the body itself, which may carry a payer's or an owner's data.
+pub fn summary(body: &str) -> String {
+    let said = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            ["message", "error"]
+                .iter()
+                .find_map(|k| v[*k].as_str().map(str::to_owned))
+        });
+    match said {
+        Some(message) if message.chars().count() > 200 => {
+            format!("{}…", message.chars().take(200).collect::<String>())
+        }
+        Some(message) => message,
+        None => format!("an answer of {} bytes without a message", body.len()),
+    }
 }
 
 /// 429 and 5xx: the provider is busy or broken for now.
@@ -107,6 +127,28 @@ pub fn any_network_error(_: &reqwest::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_summary_says_the_message_and_never_the_body() {
+        let refusal = r#"{"message":"invalid payer","payer":{"email":"ana@example.com"}}"#;
+        assert_eq!(summary(refusal), "invalid payer");
+        let payment = r#"{"id":1,"payer":{"email":"ana@example.com","identification":{"number":"20123456789"}}}"#;
+        let said = summary(payment);
+        assert!(
+            !said.contains("ana@example.com") && !said.contains("2012345"),
+            "{said}"
+        );
+        assert_eq!(
+            summary("<html>Bad gateway</html>"),
+            "an answer of 24 bytes without a message"
+        );
+        assert_eq!(
+            summary(&format!(r#"{{"error":"{}"}}"#, "x".repeat(300)))
+                .chars()
+                .count(),
+            201
+        );
+    }
 
     #[test]
     fn the_worst_case_adds_every_try_and_every_backoff() {

@@ -103,9 +103,21 @@ pub struct Payment {
     pub raw: Value,
 }
 
+/// An answer without what we need: which field, and the answer's top-level field names
+/// (never its values, which may be a payer's data).
+fn unreadable(wanted: &str, answer: &Value) -> MercadoPagoError {
+    let fields = answer
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| "none: not an object".into());
+    MercadoPagoError::Unexpected(format!(
+        "{wanted} missing or unreadable in an answer with fields: {fields}"
+    ))
+}
+
 impl Payment {
     fn from_json(raw: Value) -> Result<Self, MercadoPagoError> {
-        let unexpected = || MercadoPagoError::Unexpected(raw.to_string());
+        let unexpected = || unreadable("the payment's id, status or transaction_amount", &raw);
         let amount = match &raw["transaction_amount"] {
             Value::Number(n) => Decimal::from_str(&n.to_string())
                 .or_else(|_| Decimal::from_scientific(&n.to_string()))
@@ -261,7 +273,7 @@ impl MercadoPagoClient {
         let text = |k: &str| answer[k].as_str().map(str::to_owned);
         match (text("id"), text("init_point")) {
             (Some(id), Some(init_point)) => Ok(Preference { id, init_point }),
-            _ => Err(MercadoPagoError::Unexpected(answer.to_string())),
+            _ => Err(unreadable("id or init_point", &answer)),
         }
     }
 
@@ -304,7 +316,7 @@ impl MercadoPagoClient {
             .await?;
         let results = answer["results"]
             .as_array()
-            .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?;
+            .ok_or_else(|| unreadable("results", &answer))?;
         // One payment we cannot read does not hide the others.
         Ok(results
             .iter()
@@ -336,7 +348,7 @@ impl MercadoPagoClient {
         Ok(Refund {
             id: answer["id"]
                 .as_i64()
-                .ok_or_else(|| MercadoPagoError::Unexpected(answer.to_string()))?,
+                .ok_or_else(|| unreadable("the refund's id", &answer))?,
             amount,
         })
     }
@@ -377,15 +389,40 @@ impl MercadoPagoClient {
             }
         };
         if status.is_success() {
-            return serde_json::from_str(&text).map_err(|_| MercadoPagoError::Unexpected(text));
+            return serde_json::from_str(&text).map_err(|e| {
+                MercadoPagoError::Unexpected(format!(
+                    "{status} with {} bytes that are not JSON (line {}, column {})",
+                    text.len(),
+                    e.line(),
+                    e.column()
+                ))
+            });
         }
-        let message = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(str::to_owned))
-            .unwrap_or(text);
+        let message = crate::http::summary(&text);
         Err(MercadoPagoError::Refused {
             status: status.as_u16(),
             message,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_payment_is_described_by_its_field_names_never_its_payer() {
+        let raw = serde_json::json!({
+            "id": "not a number",
+            "status": "approved",
+            "payer": { "email": "ana@example.com", "identification": { "number": "20123456789" } },
+        });
+        let error = Payment::from_json(raw).expect_err("the id is not a number");
+        let said = error.to_string();
+        assert!(said.contains("payer") && said.contains("id"), "{said}");
+        assert!(
+            !said.contains("ana@example.com") && !said.contains("2012345"),
+            "{said}"
+        );
     }
 }

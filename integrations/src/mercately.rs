@@ -180,7 +180,7 @@ impl MercatelyClient {
         };
         if status.is_server_error() {
             return Err(MercatelyError::Uncertain {
-                last: format!("{status}: {text}"),
+                last: format!("{status}: {}", crate::http::summary(&text)),
             });
         }
         if status.is_success() {
@@ -191,10 +191,7 @@ impl MercatelyClient {
                 .or_else(|| parsed["id"].as_i64().map(|n| n.to_string()));
             return Ok(Sent { provider_id });
         }
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v["message"].as_str().map(str::to_owned))
-            .unwrap_or(text);
+        let message = crate::http::summary(&text);
         Err(MercatelyError::Refused {
             status: status.as_u16(),
             message,
