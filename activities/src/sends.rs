@@ -20,6 +20,24 @@ fn lease(client: &impl WhatsApp) -> Duration {
 /// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
 /// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
 /// (the caller alerts staff instead); a refused or undelivered one frees the claim.
+/// The parameters as the ledger keeps them: an offer link's signed token is a key to
+/// the offer (whoever holds it can answer for the vet), so only the vet's phone gets
+/// it; the ledger says `***` in its place.
+fn recorded(params: &[String]) -> Vec<String> {
+    let marker = format!("{}/", domain::paths::OFFERS);
+    params
+        .iter()
+        .map(|param| match param.find(&marker) {
+            Some(at) => {
+                let (head, rest) = param.split_at(at + marker.len());
+                let tail = rest.find('/').map_or("", |end| &rest[end..]);
+                format!("{head}***{tail}")
+            }
+            None => param.clone(),
+        })
+        .collect()
+}
+
 pub async fn send_template_once(
     pool: &db::Pool,
     client: &impl WhatsApp,
@@ -29,11 +47,12 @@ pub async fn send_template_once(
     params: &[String],
 ) -> anyhow::Result<Sent> {
     let mut conn = db::conn(pool).await?;
+    let recorded = recorded(params);
     let message = db::messages::NewMessage {
         key,
         recipient: phone_number,
         template,
-        params,
+        params: &recorded,
     };
     match db::messages::claim(&mut conn, &message, lease(client)).await? {
         Claim::Won => {}
@@ -86,4 +105,26 @@ async fn mark(
         Err(_) => db::messages::release(&mut conn, key).await?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ledger_never_keeps_an_offer_links_token() {
+        let params = vec![
+            "Luna".to_owned(),
+            "https://amar.example/api/v1/offers/v1.abc.def/accept".to_owned(),
+            "https://amar.example/api/v1/offers/v1.abc.def".to_owned(),
+            "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".to_owned(),
+        ];
+        assert_eq!(
+            super::recorded(&params),
+            [
+                "Luna",
+                "https://amar.example/api/v1/offers/***/accept",
+                "https://amar.example/api/v1/offers/***",
+                "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1",
+            ]
+        );
+    }
 }

@@ -52,6 +52,18 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
     let offer = app.await_messages(phone, "vet_offer", 1).await.remove(0);
     let accept = offer_link(&offer, VetAnswer::Accept);
     eprintln!("WhatsApp to {phone}: {:?}", offer.template_params);
+    // Only the vet's phone holds the link's token; the send ledger says `***`.
+    let token = accept.split('/').rev().nth(1).expect("a token").to_owned();
+    assert!(token.len() > 20, "{accept}");
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM outbound_messages WHERE template = 'vet_offer' \
+                 AND params::text NOT LIKE '%{token}%' AND params::text LIKE '%/offers/***/accept%'"
+            ))
+            .await,
+        1
+    );
     visible(
         &app,
         &format!("RequestId = '{id}' AND RequestState = 'vet_asked'"),
