@@ -20,7 +20,15 @@ pub enum PolygonError {
     OutOfRange { ring: usize, position: usize },
     #[error("a \"crs\" member is not allowed: coordinates are WGS 84 (SRID 4326)")]
     ForeignCrs,
+    #[error("at most {MAX_RINGS} rings and {MAX_POSITIONS} positions in all")]
+    TooLarge,
 }
+
+/// The most rings (an outer one and its holes) a polygon may have.
+pub const MAX_RINGS: usize = 50;
+/// The most positions a polygon may have over all its rings: a neighbourhood drawn by
+/// hand has dozens; this bounds what one request makes PostGIS check.
+pub const MAX_POSITIONS: usize = 10_000;
 
 /// A polygon in WGS 84 (SRID 4326): an outer ring and optional holes, each closed.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +50,13 @@ impl Polygon {
             .and_then(Value::as_array)
             .filter(|r| !r.is_empty())
             .ok_or(PolygonError::Shape)?;
+        let positions: usize = rings
+            .iter()
+            .map(|r| r.as_array().map_or(0, Vec::len))
+            .sum();
+        if rings.len() > MAX_RINGS || positions > MAX_POSITIONS {
+            return Err(PolygonError::TooLarge);
+        }
         let mut parsed = Vec::with_capacity(rings.len());
         for (ring_no, ring) in rings.iter().enumerate() {
             let positions = ring.as_array().ok_or(PolygonError::Shape)?;
@@ -93,6 +108,17 @@ mod tests {
         let polygon = Polygon::from_geojson(&value).unwrap();
         assert_eq!(polygon.rings.len(), 2);
         assert_eq!(polygon.to_geojson(), value);
+    }
+
+    #[test]
+    fn a_polygon_too_large_to_check_is_refused_before_anything_else() {
+        let ring: Vec<[f64; 2]> = (0..=MAX_POSITIONS).map(|i| [i as f64 / 1e5, 0.0]).collect();
+        let value = json!({ "type": "Polygon", "coordinates": [ring] });
+        assert_eq!(Polygon::from_geojson(&value), Err(PolygonError::TooLarge));
+        let small = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]];
+        let rings: Vec<_> = (0..=MAX_RINGS).map(|_| small).collect();
+        let value = json!({ "type": "Polygon", "coordinates": rings });
+        assert_eq!(Polygon::from_geojson(&value), Err(PolygonError::TooLarge));
     }
 
     #[test]

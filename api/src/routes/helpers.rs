@@ -52,8 +52,10 @@ pub(crate) fn owner_scope(user: &AuthUser) -> Result<Option<OwnerId>, ApiError> 
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// default 0.
+    /// 0 to 100 000, default 0.
+    #[param(minimum = 0, maximum = 100000)]
     pub offset: Option<i64>,
     /// Owners whose name contains this (staff).
     pub q: Option<String>,
@@ -69,7 +71,12 @@ impl ListParams {
     }
 }
 
-/// A page from `limit` (1 to 200, default 50) and `offset` (default 0).
+/// The deepest page: PostgreSQL reads and drops every row before the offset, so an
+/// offset is bounded like any other work a caller asks for.
+pub(crate) const MAX_OFFSET: i64 = 100_000;
+
+/// A page from `limit` (1 to 200, default 50) and `offset` (0 to [`MAX_OFFSET`],
+/// default 0).
 pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiError> {
     let limit = limit.unwrap_or(50);
     let offset = offset.unwrap_or(0);
@@ -77,8 +84,11 @@ pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page, ApiE
     if !(1..=200).contains(&limit) {
         errors.push(FieldError::new("limit", "must be between 1 and 200"));
     }
-    if offset < 0 {
-        errors.push(FieldError::new("offset", "must not be negative"));
+    if !(0..=MAX_OFFSET).contains(&offset) {
+        errors.push(FieldError::new(
+            "offset",
+            format!("must be between 0 and {MAX_OFFSET}"),
+        ));
     }
     if errors.is_empty() {
         Ok(Page { limit, offset })

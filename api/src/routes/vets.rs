@@ -178,8 +178,10 @@ async fn show_vet(
 #[serde(deny_unknown_fields)]
 pub struct VetListParams {
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// default 0.
+    /// 0 to 100 000, default 0.
+    #[param(minimum = 0, maximum = 100000)]
     pub offset: Option<i64>,
     /// Vets whose name contains this.
     pub q: Option<String>,

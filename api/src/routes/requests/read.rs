@@ -158,8 +158,10 @@ async fn show(
 #[serde(deny_unknown_fields)]
 pub struct RequestListParams {
     /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
-    /// default 0.
+    /// 0 to 100 000, default 0.
+    #[param(minimum = 0, maximum = 100000)]
     pub offset: Option<i64>,
     /// Only requests in this state.
     pub state: Option<RequestState>,

@@ -456,6 +456,14 @@ async fn staff_list_and_manage_vets_and_a_vet_edits_their_own_contact_details() 
         (status, e2e::problem_fields(&problem)),
         (422, vec!["limit".to_owned()])
     );
+    // An offset past 100 000 is work no page needs.
+    let (status, problem) = app
+        .call(&staff, Method::GET, "/api/v1/vets?offset=100001", None)
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["offset".to_owned()])
+    );
     let (status, _) = app
         .call(&martin_token, Method::GET, "/api/v1/vets", None)
         .await;
