@@ -57,6 +57,13 @@ pub struct ApiSettings {
 pub struct BookingRules {
     pub min_notice: chrono::Duration,
     pub horizon: chrono::Duration,
+    /// `CART_MAX_ITEMS` (default 10): items one cart may hold.
+    pub max_cart_items: i64,
+    /// `OWNER_MAX_UNPAID_REQUESTS` (default 5): an owner's requests waiting for a vet, a
+    /// time or a payment at once; checkout refuses more.
+    pub max_unpaid_requests: i64,
+    /// `OWNER_MAX_CHECKOUTS_PER_HOUR` (default 3).
+    pub max_checkouts_per_hour: i64,
 }
 
 impl ApiSettings {
@@ -103,6 +110,9 @@ impl ApiSettings {
             booking: BookingRules {
                 min_notice: chrono::Duration::minutes(env_or("BOOKING_MIN_NOTICE_MINUTES", 120)?),
                 horizon: chrono::Duration::days(env_or("BOOKING_HORIZON_DAYS", 60)?),
+                max_cart_items: env_or("CART_MAX_ITEMS", 10)?,
+                max_unpaid_requests: env_or("OWNER_MAX_UNPAID_REQUESTS", 5)?,
+                max_checkouts_per_hour: env_or("OWNER_MAX_CHECKOUTS_PER_HOUR", 3)?,
             },
             outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
             offer_link_secret: config::env_secret("OFFER_LINK_SECRET")?,

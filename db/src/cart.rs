@@ -290,3 +290,61 @@ pub async fn freeze_request(
     .await?;
     Ok(())
 }
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    oldest: Option<DateTime<Utc>>,
+}
+
+/// Items in the cart, with the cart locked until the transaction ends (so two adds at
+/// once count each other).
+pub async fn lock_and_count_items(conn: &mut AsyncPgConnection, cart: Uuid) -> Result<i64, Error> {
+    diesel::sql_query("SELECT id FROM carts WHERE id = $1 FOR UPDATE")
+        .bind::<SqlUuid, _>(cart)
+        .execute(conn)
+        .await?;
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS n, NULL::timestamptz AS oldest FROM cart_items WHERE cart_id = $1",
+    )
+    .bind::<SqlUuid, _>(cart)
+    .get_result::<Counted>(conn)
+    .await?
+    .n)
+}
+
+/// The owner's requests still waiting for a vet, a time or a payment: what asks vets on
+/// WhatsApp without anyone having paid.
+pub async fn unpaid_open_requests(
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+) -> Result<i64, Error> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS n, NULL::timestamptz AS oldest FROM service_requests \
+         WHERE owner_id = $1 AND state IN ('pending', 'vet_asked', 'vet_accepted', 'coordinated')",
+    )
+    .bind::<SqlUuid, _>(owner.into_uuid())
+    .get_result::<Counted>(conn)
+    .await?
+    .n)
+}
+
+/// The owner's checkouts since `since` (this one included once claimed), and when the
+/// oldest of them was.
+pub async fn checkouts_since(
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+    since: DateTime<Utc>,
+) -> Result<(i64, Option<DateTime<Utc>>), Error> {
+    let row: Counted = diesel::sql_query(
+        "SELECT count(*) AS n, min(created_at) AS oldest FROM checkouts \
+         WHERE owner_id = $1 AND created_at > $2",
+    )
+    .bind::<SqlUuid, _>(owner.into_uuid())
+    .bind::<Timestamptz, _>(since)
+    .get_result(conn)
+    .await?;
+    Ok((row.n, row.oldest))
+}

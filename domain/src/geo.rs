@@ -50,10 +50,7 @@ impl Polygon {
             .and_then(Value::as_array)
             .filter(|r| !r.is_empty())
             .ok_or(PolygonError::Shape)?;
-        let positions: usize = rings
-            .iter()
-            .map(|r| r.as_array().map_or(0, Vec::len))
-            .sum();
+        let positions: usize = rings.iter().map(|r| r.as_array().map_or(0, Vec::len)).sum();
         if rings.len() > MAX_RINGS || positions > MAX_POSITIONS {
             return Err(PolygonError::TooLarge);
         }

@@ -100,6 +100,9 @@ impl TestApp {
             booking: api::settings::BookingRules {
                 min_notice: chrono::Duration::minutes(120),
                 horizon: chrono::Duration::days(60),
+                max_cart_items: 10,
+                max_unpaid_requests: 20,
+                max_checkouts_per_hour: 20,
             },
             outbox_interval: Duration::from_millis(200),
             offer_link_secret: config::Secret::new(TEST_LINK_SECRET),

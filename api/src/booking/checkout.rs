@@ -68,11 +68,13 @@ pub async fn check_out(
             if let Some(earlier) = idempotency::claim(conn, owner, &key, &hash).await? {
                 return Ok(earlier);
             }
+
             let cart = db::cart::lock_open_cart(conn, owner)
                 .await?
                 .ok_or_else(|| ApiError::invalid("cart", "the cart is empty"))?;
             let all = db::cart::items(conn, cart).await?;
             let chosen = choose_items(&all, wanted.as_deref())?;
+            within_caps(state, conn, owner, chosen.len()).await?;
             let mut result = CheckoutResult {
                 requests: Vec::with_capacity(chosen.len()),
                 total: Decimal::ZERO,
@@ -97,6 +99,44 @@ pub async fn check_out(
     start_workflows(state, owner, &result).await;
     tracing::info!(owner = %owner, requests = result.requests.len(), "checkout");
     Ok(result)
+}
+
+/// A new checkout of `new_requests` items (its key just claimed, in this transaction)
+/// within the owner's caps:
+/// checkouts per hour, and then requests waiting for a vet, a time or a payment — each
+/// of which asks vets on WhatsApp. Refused, the claim rolls back with the transaction.
+async fn within_caps(
+    state: &AppState,
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+    new_requests: usize,
+) -> Result<(), ApiError> {
+    let rules = state.settings.booking;
+    let hour = chrono::Duration::hours(1);
+    let (recent, oldest) = db::cart::checkouts_since(conn, owner, Utc::now() - hour).await?;
+    if recent > rules.max_checkouts_per_hour {
+        let free_at = oldest.map_or(Utc::now() + hour, |t| t + hour);
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "at most {} checkouts an hour; try again later",
+                rules.max_checkouts_per_hour
+            ),
+            retry_after_secs: u64::try_from((free_at - Utc::now()).num_seconds().max(1))
+                .unwrap_or(1),
+        });
+    }
+    let waiting = db::cart::unpaid_open_requests(conn, owner).await?;
+    if waiting + i64::try_from(new_requests).unwrap_or(i64::MAX) > rules.max_unpaid_requests {
+        return Err(ApiError::Conflict {
+            kind: "too-many-open-requests",
+            detail: format!(
+                "you have {waiting} requests waiting for a vet, a time or a payment; at most {} \
+                 at once: pay or cancel one first",
+                rules.max_unpaid_requests
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The items to check out: all of them, or exactly those `wanted` (each must be in the

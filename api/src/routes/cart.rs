@@ -276,7 +276,9 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/api/v1/cart/items", tag = "cart", request_body = ItemBody, security(("bearer" = [])),
-    responses((status = 201, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cart-full`: the cart already holds `CART_MAX_ITEMS` items", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds a visit to the cart, priced.
 async fn add_item(
     CartOwner(owner): CartOwner,
@@ -285,8 +287,19 @@ async fn add_item(
 ) -> Result<impl IntoResponse, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let (breakdown, fields) = validated_quote(&state, &mut conn, owner, &body).await?;
-    let cart = db::cart::open_cart(&mut conn, owner).await?;
-    let row = db::cart::insert_item(&mut conn, cart, &fields).await?;
+    let max = state.settings.booking.max_cart_items;
+    let row =
+        diesel_async::AsyncConnection::transaction::<_, ApiError, _>(&mut *conn, async |conn| {
+            let cart = db::cart::open_cart(conn, owner).await?;
+            if db::cart::lock_and_count_items(conn, cart).await? >= max {
+                return Err(ApiError::Conflict {
+                    kind: "cart-full",
+                    detail: format!("a cart holds at most {max} items; check out or remove some"),
+                });
+            }
+            Ok(db::cart::insert_item(conn, cart, &fields).await?)
+        })
+        .await?;
     let mut item = priced(&mut conn, owner, row).await?;
     item.quote = Some(breakdown);
     Ok((StatusCode::CREATED, Json(item)))
@@ -360,7 +373,9 @@ pub struct CheckoutBody {
 #[utoipa::path(post, path = "/api/v1/cart/checkout", tag = "cart", request_body = CheckoutBody, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout; a retry with the same key answers the same")),
     responses((status = 201, body = CheckoutResult), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "`too-many-open-requests`: the owner would have more than `OWNER_MAX_UNPAID_REQUESTS` requests waiting for a vet, a time or a payment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "More than `OWNER_MAX_CHECKOUTS_PER_HOUR` checkouts this hour; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
 /// Turns the cart into service requests at the current prices and starts their workflows.
 async fn checkout(
     CartOwner(owner): CartOwner,

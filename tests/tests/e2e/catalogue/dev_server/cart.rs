@@ -420,3 +420,97 @@ async fn checkout_while_temporal_is_unreachable_starts_the_workflows_once_it_is_
     let (status, again) = checkout(&app, &w.ana, Some("while-down"), None).await;
     assert_eq!((status, again), (201, done));
 }
+
+#[tokio::test]
+async fn an_owner_cannot_make_vets_phones_ring_without_bound() {
+    let app = TestApp::spawn_with(
+        Arc::new(TestDb::new().await),
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+        |settings| {
+            settings.booking.max_cart_items = 2;
+            settings.booking.max_unpaid_requests = 3;
+            settings.booking.max_checkouts_per_hour = 2;
+        },
+    )
+    .await;
+    let w = world(&app).await;
+    let requests = || app.db.count("SELECT count(*) AS n FROM service_requests");
+    let items = || {
+        app.db.count("SELECT count(*) AS n FROM cart_items ci JOIN carts c ON c.id = ci.cart_id WHERE c.status = 'open'")
+    };
+
+    // A cart holds at most 2 items.
+    add(&app, &w, item(&w, 3)).await;
+    add(&app, &w, item(&w, 4)).await;
+    let (status, problem) = app
+        .call(
+            &w.ana,
+            Method::POST,
+            "/api/v1/cart/items",
+            Some(item(&w, 5)),
+        )
+        .await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(
+        problem["type"],
+        "https://amarmascotas.ar/problems/cart-full"
+    );
+    assert_eq!(items().await, 2);
+
+    let first = uuid::Uuid::new_v4().to_string();
+    let (status, done) = checkout(&app, &w.ana.token, Some(&first), None).await;
+    assert_eq!(status, 201, "{done}");
+    assert_eq!(requests().await, 2);
+
+    // Two waiting and two more would be four: more than 3 waiting for a vet or a payment.
+    add(&app, &w, item(&w, 6)).await;
+    let second_item = add(&app, &w, item(&w, 7)).await;
+    let (status, problem) = checkout(&app, &w.ana.token, Some("second-try-1"), None).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(
+        problem["type"],
+        "https://amarmascotas.ar/problems/too-many-open-requests"
+    );
+    assert_eq!(requests().await, 2, "nothing was written");
+    assert_eq!(items().await, 2, "the cart is as it was");
+
+    // One of them fits.
+    let id = second_item["id"].as_str().expect("id");
+    let (status, _) = app
+        .call(
+            &w.ana,
+            Method::DELETE,
+            &format!("/api/v1/cart/items/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, done) = checkout(&app, &w.ana.token, Some("second-try-2"), None).await;
+    assert_eq!(status, 201, "{done}");
+    assert_eq!(requests().await, 3);
+
+    // Two checkouts this hour: a third waits, however the cart looks.
+    add(&app, &w, item(&w, 8)).await;
+    let response = app
+        .http
+        .post(app.url("/api/v1/cart/checkout"))
+        .bearer_auth(&w.ana.token)
+        .header("Idempotency-Key", "third")
+        .send()
+        .await
+        .expect("checkout");
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((3000..=3600).contains(&wait), "{wait}");
+    assert_eq!(requests().await, 3);
+
+    // A retry of a checkout that went through answers as it did, caps or not.
+    let (status, again) = checkout(&app, &w.ana.token, Some(&first), None).await;
+    assert_eq!(status, 201, "{again}");
+    assert_eq!(requests().await, 3);
+}
