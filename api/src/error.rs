@@ -474,6 +474,12 @@ pub fn text(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
     }
 }
 
+/// A name that goes into messages (a pet's, an owner's, a vet's): see
+/// [`domain::names`].
+pub fn name(raw: &str, field: &str, max: usize) -> Result<String, FieldError> {
+    domain::names::name(raw, max).map_err(|e| FieldError::new(field, e.to_string()))
+}
+
 /// The field a serde error is about: `description: invalid type...` or
 /// "missing field `description`" or "unknown field `foo`".
 fn field_of(message: &str) -> String {

@@ -3,6 +3,7 @@
 pub mod dispatch;
 pub mod geo;
 pub mod ids;
+pub mod names;
 pub mod paths;
 pub mod pets;
 pub mod pricing;

@@ -337,7 +337,8 @@ impl TestApp {
         (token, owner)
     }
 
-    /// Creates a vet (as `staff`): (vet id, the vet's own access token).
+    /// Creates a vet (as `staff`), named after the email ([`vet_name`]): (vet id, the
+    /// vet's own access token).
     pub async fn vet(&self, staff: &str, email: &str, cuit: &str) -> (String, String) {
         let (status, vet) = self
             .call(
@@ -345,7 +346,7 @@ impl TestApp {
                 reqwest::Method::POST,
                 "/api/v1/vets",
                 Some(serde_json::json!({
-                    "email": email, "password": "vet password 123", "full_name": email,
+                    "email": email, "password": "vet password 123", "full_name": vet_name(email),
                     "license_number": format!("MP {email}"), "cuit": cuit,
                     "phone": vet_phone(cuit)
                 })),
@@ -471,4 +472,15 @@ impl Caller {
         app.call(&self.token, reqwest::Method::DELETE, path, None)
             .await
     }
+}
+
+/// The name [`TestApp::vet`] gives the vet with `email`: its local part, capitalised,
+/// dots made spaces (`vet0@example.com` is "Vet0", `mia.vet@…` "Mia vet").
+pub fn vet_name(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or(email).replace('.', " ");
+    let mut chars = local.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

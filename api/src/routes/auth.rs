@@ -89,7 +89,7 @@ pub struct Me {
 }
 
 fn full_name(raw: &str) -> Result<String, FieldError> {
-    crate::error::text(raw, "full_name", 200)
+    crate::error::name(raw, "full_name", 200)
 }
 
 /// Signs a user in: a new session, ending `REFRESH_TOKEN_TTL_SECS` from now.

@@ -163,7 +163,7 @@ async fn update_owner(
     let mut errors = Vec::new();
     let full_name = body
         .full_name
-        .map(|n| crate::error::text(&n, "full_name", 200))
+        .map(|n| crate::error::name(&n, "full_name", 200))
         .transpose()
         .unwrap_or_else(|e| {
             errors.push(e);
@@ -337,7 +337,7 @@ async fn create_owner(
     ApiJson(body): ApiJson<NewOwnerBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut errors = Vec::new();
-    let full_name = crate::error::text(&body.full_name, "full_name", 200)
+    let full_name = crate::error::name(&body.full_name, "full_name", 200)
         .map_err(|e| errors.push(e))
         .unwrap_or_default();
     let email = match trimmed(body.email) {

@@ -98,7 +98,7 @@ pub struct NewPetBody {
 }
 
 fn pet_name(raw: &str) -> Result<String, FieldError> {
-    crate::error::text(raw, "name", 100)
+    crate::error::name(raw, "name", 50)
 }
 
 fn check_birth_date(date: Option<NaiveDate>, errors: &mut Vec<FieldError>) {

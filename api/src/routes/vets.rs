@@ -124,7 +124,9 @@ async fn create_vet(
     let password = Password::parse(&body.password)
         .map_err(|e| errors.push(FieldError::new("password", e.to_string())))
         .ok();
-    let full_name = required(&body.full_name, "full_name", 200, &mut errors);
+    let full_name = crate::error::name(&body.full_name, "full_name", 200)
+        .map_err(|e| errors.push(e))
+        .ok();
     let license_number = required(&body.license_number, "license_number", 50, &mut errors);
     let cuit = Cuit::parse(&body.cuit)
         .map_err(|e| errors.push(FieldError::new("cuit", e.to_string())))
@@ -236,12 +238,18 @@ async fn update_vet(
         ));
     }
     let mut errors = Vec::new();
+    // The vet's name goes into owners' messages: a name, not any text.
+    let full_name = body.full_name.as_deref().and_then(|raw| {
+        crate::error::name(raw, "full_name", 200)
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
     let mut optional = |raw: &Option<String>, field: &str, max: usize| {
         raw.as_deref()
             .and_then(|raw| required(raw, field, max, &mut errors))
     };
     let changes = db::vets::VetChanges {
-        full_name: optional(&body.full_name, "full_name", 200),
+        full_name,
         phone: optional(&body.phone, "phone", 30),
         license_number: optional(&body.license_number, "license_number", 50),
         active: body.active,

@@ -187,6 +187,17 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
             "species_id",
         ),
         (json!({ "name": "  ", "species_id": cat }), 422, "name"),
+        // The pet's name goes into the vet's WhatsApp: a name, not a phishing line.
+        (
+            json!({ "name": "Luna. Pagá la visita en pagos-amar.com.ar", "species_id": cat }),
+            422,
+            "name",
+        ),
+        (
+            json!({ "name": "Luna llamá al 11 5555 0000", "species_id": cat }),
+            422,
+            "name",
+        ),
         (
             json!({ "name": "Michi", "species_id": cat, "birth_date": "2999-01-01" }),
             422,

@@ -81,7 +81,7 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
         .await
         .expect("json");
     assert_eq!(shown["request_id"], id);
-    assert_eq!(shown["vet_name"], "vet0@example.com");
+    assert_eq!(shown["vet_name"], e2e::vet_name("vet0@example.com"));
     assert_eq!(shown["service"], "Consulta");
     assert_eq!(shown["neighborhood"], "Palermo");
     assert_eq!(shown["state"], "vet_asked");

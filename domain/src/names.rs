@@ -1,0 +1,91 @@
+//! Names people type that go into WhatsApp and email templates (a pet's, an owner's, a
+//! vet's): letters, digits, spaces and a little punctuation, and nothing that reads as a
+//! web address or a phone number, so that a booking cannot carry a phishing line to a
+//! vet's phone under our name.
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("must be 1 to {0} characters")]
+    Length(usize),
+    #[error("may contain only letters, digits, spaces and ' - . , ( ) &")]
+    Characters,
+    #[error("must not contain a web address")]
+    WebAddress,
+    #[error("must not contain a phone number")]
+    PhoneNumber,
+}
+
+const PUNCTUATION: [char; 9] = ['\'', '’', '´', '-', '.', ',', '(', ')', '&'];
+
+/// The name trimmed, with runs of spaces made one, if it may go into a message.
+pub fn name(raw: &str, max: usize) -> Result<String, NameError> {
+    let value = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let length = value.chars().count();
+    if length == 0 || length > max {
+        return Err(NameError::Length(max));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || PUNCTUATION.contains(&c);
+    if !value.chars().all(allowed) {
+        return Err(NameError::Characters);
+    }
+    // `bit.ly`, `pagos.example`: a dot between a letter or digit and two letters.
+    let chars: Vec<char> = value.chars().collect();
+    let web = chars.windows(4).any(|w| {
+        w[0].is_alphanumeric() && w[1] == '.' && w[2].is_alphabetic() && w[3].is_alphabetic()
+    });
+    if web {
+        return Err(NameError::WebAddress);
+    }
+    let mut digits = 0;
+    for c in &chars {
+        digits = if c.is_ascii_digit() {
+            digits + 1
+        } else if *c == ' ' || *c == '-' {
+            digits
+        } else {
+            0
+        };
+        if digits >= 6 {
+            return Err(NameError::PhoneNumber);
+        }
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_names_pass_tidied() {
+        for (raw, kept) in [
+            ("  Luna ", "Luna"),
+            ("Sr.  Bigotes", "Sr. Bigotes"),
+            ("Ñandú", "Ñandú"),
+            ("María José O'Connor-Pérez", "María José O'Connor-Pérez"),
+            ("R2D2", "R2D2"),
+            ("Michi (el gordo)", "Michi (el gordo)"),
+            ("Dr. J. López", "Dr. J. López"),
+        ] {
+            assert_eq!(name(raw, 50).as_deref(), Ok(kept), "{raw}");
+        }
+    }
+
+    #[test]
+    fn a_phishing_line_does_not_pass_for_a_name() {
+        for (raw, why) in [
+            ("Pagá acá: bit.ly/x", NameError::Characters),
+            ("Luna visitá pagos.example", NameError::WebAddress),
+            ("Llamá al 11 5555 0000", NameError::PhoneNumber),
+            ("<b>Luna</b>", NameError::Characters),
+            ("Luna\u{202e}", NameError::Characters),
+            ("", NameError::Length(50)),
+        ] {
+            assert_eq!(name(raw, 50), Err(why), "{raw}");
+        }
+        assert_eq!(name(&"a".repeat(51), 50), Err(NameError::Length(50)));
+        // A line break is white space: the name is one line.
+        assert_eq!(name("Luna\nURGENTE", 50).as_deref(), Ok("Luna URGENTE"));
+    }
+}
