@@ -134,6 +134,8 @@ pub struct DispatchActivities {
     links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: the staff WhatsApp that hears about expired requests.
     staff_phone: Option<String>,
+    /// Offers a vet may have been sent in the last hour and still be a candidate.
+    offer_cap: u32,
 }
 
 impl DispatchActivities {
@@ -148,7 +150,15 @@ impl DispatchActivities {
             mercately,
             links,
             staff_phone,
+            offer_cap: 10,
         }
+    }
+
+    /// At most `per_hour` offers to one vet in an hour (`0`: no cap), however many
+    /// requests are aimed at them.
+    pub fn with_offer_cap(mut self, per_hour: u32) -> Self {
+        self.offer_cap = per_hour;
+        self
     }
 }
 
@@ -176,7 +186,7 @@ impl DispatchActivities {
         let Some(target) = db::dispatch::target(&mut conn, input.request).await? else {
             return Ok(None);
         };
-        let candidates = db::dispatch::candidates(&mut conn, &target)
+        let candidates = db::dispatch::candidates(&mut conn, &target, self.offer_cap)
             .await?
             .into_iter()
             .filter(|vet| !input.exclude.contains(vet))

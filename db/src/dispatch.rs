@@ -60,14 +60,18 @@ struct Load {
     visits: i64,
     #[diesel(sql_type = BigInt)]
     offers: i64,
+    #[diesel(sql_type = BigInt)]
+    offers_last_hour: i64,
 }
 
 /// The vets who cover the address, have the service's specialty and are available for
-/// the whole wanted window (weekly slots, no time off), in the order offers go out
-/// (see `domain::dispatch::rank`).
+/// the whole wanted window (weekly slots, no time off), and were sent fewer than
+/// `offer_cap` offers in the last hour (`0`: no cap), in the order offers go out (see
+/// `domain::dispatch::rank`).
 pub async fn candidates(
     conn: &mut AsyncPgConnection,
     target: &Target,
+    offer_cap: u32,
 ) -> Result<Vec<VetId>, Error> {
     let point = LatLon {
         lat: target.lat,
@@ -87,7 +91,9 @@ pub async fn candidates(
               AND x.deleted_at IS NULL \
               AND (lower(x.scheduled) AT TIME ZONE '{LOCAL_TZ}')::date = ($2 AT TIME ZONE '{LOCAL_TZ}')::date) AS visits, \
            (SELECT count(*) FROM vet_offers o WHERE o.vet_id = v.id AND o.answer IS NULL \
-              AND o.expires_at > now()) AS offers \
+              AND o.expires_at > now()) AS offers, \
+           (SELECT count(*) FROM vet_offers o WHERE o.vet_id = v.id \
+              AND o.offered_at > now() - interval '1 hour') AS offers_last_hour \
          FROM veterinarians v WHERE v.id = ANY($1)"
     ))
     .bind::<Array<SqlUuid>, _>(&ids)
@@ -96,6 +102,7 @@ pub async fn candidates(
     .await?;
     let candidates = loads
         .into_iter()
+        .filter(|l| offer_cap == 0 || l.offers_last_hour < i64::from(offer_cap))
         .map(|l| Candidate {
             vet: VetId::from_uuid(l.id),
             visits_that_day: u32::try_from(l.visits).unwrap_or(u32::MAX),

@@ -118,6 +118,7 @@ pub fn worker_settings(
             public_base_url: public.to_owned(),
         },
         staff_alert_phone: Some(STAFF_PHONE.to_owned()),
+        vet_max_offers_per_hour: 10,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

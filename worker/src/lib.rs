@@ -32,6 +32,9 @@ pub struct WorkerSettings {
     pub staff_alert_phone: Option<String>,
     /// `MP_*`: payments.
     pub mercadopago: MercadoPagoSettings,
+    /// `VET_MAX_OFFERS_PER_HOUR` (default 10; `0`: no cap): a vet who was sent this many
+    /// offers in the last hour is left out when a request's candidates are chosen.
+    pub vet_max_offers_per_hour: u32,
 }
 
 impl WorkerSettings {
@@ -45,6 +48,7 @@ impl WorkerSettings {
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
             mercadopago: MercadoPagoSettings::from_env()?,
+            vet_max_offers_per_hour: env_or("VET_MAX_OFFERS_PER_HOUR", 10)?,
         };
         check_attempt_budget(&settings.mercately, &settings.mercadopago)?;
         Ok(settings)
@@ -109,12 +113,15 @@ pub async fn run(
             MercadoPagoClient::new(settings.mercadopago.clone())?,
             PaymentLinks::from_public_base(&settings.links.public_base_url),
         ))
-        .register_activities(DispatchActivities::new(
-            pool,
-            MercatelyClient::new(settings.mercately.clone())?,
-            settings.links.clone(),
-            settings.staff_alert_phone.clone(),
-        ))
+        .register_activities(
+            DispatchActivities::new(
+                pool,
+                MercatelyClient::new(settings.mercately.clone())?,
+                settings.links.clone(),
+                settings.staff_alert_phone.clone(),
+            )
+            .with_offer_cap(settings.vet_max_offers_per_hour),
+        )
         .build();
     let mut worker = Worker::new(&runtime, client, options)?;
     let stop = worker.shutdown_handle();

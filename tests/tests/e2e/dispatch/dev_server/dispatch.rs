@@ -123,7 +123,7 @@ async fn candidates_cover_the_address_are_free_then_and_come_in_ranking_order() 
 
     // Martín and Lucía, both idle: by id (Martín was created first). Not the vet who does
     // not cover the address, the one on time off, nor the one available another day.
-    let first = ids(db::dispatch::candidates(&mut conn, &target)
+    let first = ids(db::dispatch::candidates(&mut conn, &target, 10)
         .await
         .expect("candidates"));
     assert_eq!(
@@ -149,7 +149,7 @@ async fn candidates_cover_the_address_are_free_then_and_come_in_ranking_order() 
     .execute(&mut conn)
     .await
     .expect("visit");
-    let second = ids(db::dispatch::candidates(&mut conn, &target)
+    let second = ids(db::dispatch::candidates(&mut conn, &target, 10)
         .await
         .expect("candidates"));
     assert_eq!(second, [lucia.clone(), martin.clone()]);
@@ -165,10 +165,31 @@ async fn candidates_cover_the_address_are_free_then_and_come_in_ranking_order() 
         .await
         .expect("target")
         .expect("target");
-    let third = ids(db::dispatch::candidates(&mut conn, &target)
+    let third = ids(db::dispatch::candidates(&mut conn, &target, 10)
         .await
         .expect("candidates"));
-    assert_eq!(third, [martin, lucia]);
+    assert_eq!(third, [martin.clone(), lucia.clone()]);
+
+    // Martín was sent 3 offers in the last hour: with a cap of 3 an hour he is left out,
+    // even asked for by name; older offers do not count.
+    for (no, ago) in [(10, 5), (11, 20), (12, 50), (13, 70)] {
+        diesel::sql_query(format!(
+            "INSERT INTO vet_offers (request_id, offer_no, vet_id, offered_at, expires_at) \
+             VALUES ('{}', {no}, '{martin}', now() - interval '{ago} minutes', now())",
+            busy["id"].as_str().expect("id")
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("an offer sent earlier");
+    }
+    let capped = ids(db::dispatch::candidates(&mut conn, &target, 3)
+        .await
+        .expect("candidates"));
+    assert_eq!(capped, std::slice::from_ref(&lucia));
+    let uncapped = ids(db::dispatch::candidates(&mut conn, &target, 4)
+        .await
+        .expect("candidates"));
+    assert_eq!(uncapped, [martin, lucia]);
 
     // A request created directly by staff has nowhere to dispatch to.
     let id: RequestId = busy["id"].as_str().expect("id").parse().expect("uuid");
