@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tools only the tests use, into the project-local venv: moto's S3-compatible server, so
-# the S3 storage backend is tested against the S3 protocol rather than assumed to work.
+# the S3 storage backend is tested against the S3 protocol rather than assumed to work,
+# and schemathesis, which fuzzes the API against its own OpenAPI document.
 . "$(dirname "$0")/common.sh"
 
 want="moto[s3,server]==$MOTO_VERSION"
@@ -10,3 +11,9 @@ if ! grep -qx "moto==$MOTO_VERSION" <<<"$installed" || [ ! -x "$VENV/bin/moto_se
   "$VENV/bin/pip" install -q --disable-pip-version-check "$want"
 fi
 [ -x "$VENV/bin/moto_server" ] || die "moto_server is missing from .venv/bin"
+
+if ! grep -qx "schemathesis==$SCHEMATHESIS_VERSION" <<<"$installed" || [ ! -x "$VENV/bin/st" ]; then
+  log "installing schemathesis==$SCHEMATHESIS_VERSION into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+[ -x "$VENV/bin/st" ] || die "schemathesis (st) is missing from .venv/bin"

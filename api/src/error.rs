@@ -73,10 +73,12 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
-/// The body of a `202` whose outcome is not known yet.
+/// The body of a `202`: a command taken in whose effects follow (`accepted`, e.g. a
+/// cancellation with its refund), or one handed over whose outcome is not known yet
+/// (`pending`).
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct PendingCommand {
-    /// Always `pending`.
+pub struct CommandAccepted {
+    /// `accepted` or `pending`.
     #[schema(example = "pending")]
     pub status: String,
     pub detail: String,
@@ -547,7 +549,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Self::Pending { location } = &self {
-            let body = PendingCommand {
+            let body = CommandAccepted {
                 status: "pending".into(),
                 detail: "the request's workflow did not answer in time; the outcome will show \
                          at `location`, and sending the same command again is safe"

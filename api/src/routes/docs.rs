@@ -62,9 +62,13 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// What any `/api/v1` route may answer whatever it does: over a rate limit (`429`), a
-/// dependency unavailable (`503`) or too slow (`504`), each a problem.
+/// dependency unavailable (`503`) or too slow (`504`); and what the extractors answer
+/// for what they read: a JSON body that is not JSON (`400`), not declared as JSON
+/// (`415`) or not of the schema (`422`), a path id or a query parameter that does not
+/// parse (`422`), a bearer token missing or invalid (`401`). Each a problem; an
+/// operation's own description of a status, where it has one, stays.
 fn answered_by_every_route(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, path::ParameterIn};
     let problem = |description: &str| {
         ResponseBuilder::new()
             .description(description)
@@ -102,7 +106,32 @@ fn answered_by_every_route(doc: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
-            for (status, description) in common {
+            let mut statuses: Vec<(&str, &str)> = common.to_vec();
+            let json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|b| b.content.contains_key("application/json"));
+            if json_body {
+                statuses.push(("400", "The body is not valid JSON"));
+                statuses.push(("415", "The body is not declared `application/json`"));
+            }
+            let reads_input = json_body
+                || operation.request_body.is_some()
+                || operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path | ParameterIn::Query));
+            if reads_input {
+                statuses.push((
+                    "422",
+                    "A field of the body, a path id or a query parameter is invalid; `errors` names it",
+                ));
+            }
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                statuses.push(("401", "No valid bearer access token"));
+            }
+            for (status, description) in statuses {
                 operation
                     .responses
                     .responses

@@ -127,7 +127,9 @@ async fn list_pets(
 }
 
 #[utoipa::path(post, path = "/api/v1/pets", tag = "pets", request_body = NewPetBody, security(("bearer" = [])),
-    responses((status = 201, body = Pet), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Pet), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The `owner_id` is not an owner the caller may see", body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn add_pet(
     Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,

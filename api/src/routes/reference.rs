@@ -85,7 +85,8 @@ async fn list(
 
 #[utoipa::path(post, path = "/api/v1/{list}", operation_id = "add_reference", tag = "reference", request_body = NameBody, security(("bearer" = [])),
     params(("list" = String, Path, description = "`species`, `specialties` or `study-types`")),
-    responses((status = 201, body = Named), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = Named), (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not one of the lists", body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 async fn create(
     _staff: StaffUser,
     State(state): State<AppState>,

@@ -218,7 +218,7 @@ fn escape(text: &str) -> String {
     ),
     responses(
         (status = 200, body = AnswerResult),
-        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::CommandAccepted),
         (status = 403, description = "Not this vet's offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Not a link of ours", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
@@ -294,7 +294,7 @@ pub struct AnswerBody {
     request_body = AnswerBody,
     responses(
         (status = 200, body = AnswerResult),
-        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::CommandAccepted),
         (status = 403, description = "Not a vet, or not this vet's offer", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Taken by another vet, expired, or already answered", body = Problem, content_type = "application/problem+json"),
@@ -351,7 +351,8 @@ pub struct VetResponseResult {
     request_body = VetResponseBody,
     responses(
         (status = 200, body = VetResponseResult),
-        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::CommandAccepted),
+        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No offer is open (answered, expired or finished)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),

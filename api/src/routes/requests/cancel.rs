@@ -1,7 +1,13 @@
 //! Calling a request off: the owner before paying, staff any time before the visit (a
 //! paid one is refunded by the workflow).
 
-use axum::{Router, extract::State, http::StatusCode, routing::post};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::post,
+};
 use domain::{Actor, RequestId};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -11,7 +17,7 @@ use crate::extract::{ApiJson, PathId};
 use crate::{
     AppState,
     auth::AuthUser,
-    error::{ApiError, Problem},
+    error::{ApiError, CommandAccepted, Problem},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -38,7 +44,7 @@ pub struct CancelBody {
     params(("id" = Uuid, Path, description = "The service request id")),
     request_body = CancelBody,
     responses(
-        (status = 202, description = "The request is being cancelled (refunded if paid); or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
+        (status = 202, description = "`accepted`: the request is being cancelled (refunded if paid); `pending`: handed over with the outcome not known in time (the same call again is safe). `Location` is the request either way", body = crate::error::CommandAccepted),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Too late for this caller, or already over", body = Problem, content_type = "application/problem+json"),
@@ -52,7 +58,7 @@ async fn cancel(
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
     ApiJson(body): ApiJson<CancelBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let reason = body
         .reason
         .map(|r| r.trim().to_owned())
@@ -85,5 +91,14 @@ async fn cancel(
         Some(workflows::update_ids::cancel(id, actor)),
     )
     .await?;
-    Ok(StatusCode::ACCEPTED)
+    let location = format!("/api/v1/service-requests/{id}");
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location.clone())],
+        Json(CommandAccepted {
+            status: "accepted".into(),
+            detail: "the request is being cancelled; a paid one is refunded".into(),
+            location,
+        }),
+    ))
 }

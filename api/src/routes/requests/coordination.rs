@@ -55,7 +55,7 @@ pub struct Coordinated {
     request_body = CoordinateBody,
     responses(
         (status = 200, body = Coordinated),
-        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::PendingCommand),
+        (status = 202, description = "Handed over, outcome not known in time: look at `Location`; the same call again is safe", body = crate::error::CommandAccepted),
         (status = 403, description = "Not the accepted vet nor staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not waiting for a time, or the vet is booked then", body = Problem, content_type = "application/problem+json"),
@@ -124,7 +124,7 @@ pub struct ReassignBody {
     params(("id" = Uuid, Path, description = "The service request id")),
     request_body = ReassignBody,
     responses(
-        (status = 202, description = "Dispatch starts again without the current vet; or, with a `PendingCommand` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::PendingCommand),
+        (status = 202, description = "Dispatch starts again without the current vet; or, with a `CommandAccepted` body and `Location`, handed over with the outcome not known in time (the same call again is safe)", body = crate::error::CommandAccepted),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The request has no vet to replace", body = Problem, content_type = "application/problem+json"),

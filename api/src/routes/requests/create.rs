@@ -55,6 +55,7 @@ pub struct Created {
     responses(
         (status = 201, description = "Created; the workflow has started", body = Created),
         (status = 400, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A request with this id exists", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid field", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Temporal or PostgreSQL unavailable; nothing was written", body = Problem, content_type = "application/problem+json"),

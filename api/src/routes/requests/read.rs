@@ -256,6 +256,7 @@ impl From<RequestStatus> for LiveStatus {
     params(("id" = Uuid, Path, description = "The service request id")),
     responses(
         (status = 200, body = LiveStatus),
+        (status = 403, description = "Staff only", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 504, description = "No worker answered in time", body = Problem, content_type = "application/problem+json"),
     )

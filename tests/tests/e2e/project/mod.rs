@@ -4,4 +4,5 @@ mod config;
 mod constraints;
 mod demo;
 mod docs;
+mod fuzz;
 mod openapi;

@@ -1,0 +1,74 @@
+//! schemathesis (PyPI, in the test tools' venv) generates requests from the served
+//! OpenAPI document — valid ones and broken ones — and checks every answer: no server
+//! error, a status and a content type the document lists for the operation, a body of
+//! the documented schema. It runs signed in as staff and as an owner, with a fixed seed
+//! and a bounded number of examples per operation; its report is printed with the test.
+
+use std::time::Duration;
+
+use e2e::{InProcessWorker, TestApp, fixtures::booking};
+
+/// `st` from the test tools' venv (next to `MOTO_SERVER_BIN`).
+fn schemathesis() -> std::path::PathBuf {
+    let moto = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| {
+        e2e::root()
+            .join(".venv/bin/moto_server")
+            .display()
+            .to_string()
+    });
+    std::path::Path::new(&moto).with_file_name("st")
+}
+
+/// The seed of every run: the same requests each time, so a failure reproduces.
+const SEED: &str = "20261201";
+const EXAMPLES_PER_OPERATION: &str = "20";
+
+async fn run_as(app: &TestApp, who: &str, token: &str) -> (bool, String) {
+    let schema = app.url("/api/v1/openapi.json");
+    let output = tokio::time::timeout(
+        Duration::from_secs(600),
+        tokio::process::Command::new(schemathesis())
+            .args([
+                "run",
+                &schema,
+                "--url",
+                &app.url(""),
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
+                "--max-examples",
+                EXAMPLES_PER_OPERATION,
+                "--seed",
+                SEED,
+                "--workers",
+                "2",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--no-color",
+                "--request-timeout",
+                "35",
+                "--generation-database",
+                "none",
+                "--header",
+                &format!("Authorization: Bearer {token}"),
+            ])
+            .output(),
+    )
+    .await
+    .expect("schemathesis ends within 10 minutes")
+    .expect("run schemathesis (scripts/ensure-test-tools.sh installs it)");
+    let said = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    println!("==== schemathesis as {who} (seed {SEED}) ====\n{said}");
+    (output.status.success(), said)
+}
+
+#[tokio::test]
+async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_contract() {
+    let app = TestApp::start().await;
+    let _worker = InProcessWorker::start(app.worker_settings());
+    let world = booking(&app).await;
+    let (staff_ok, staff_said) = run_as(&app, "staff", &world.staff.token).await;
+    let (owner_ok, owner_said) = run_as(&app, "an owner", &world.ana.token).await;
+    assert!(staff_ok, "as staff:\n{staff_said}");
+    assert!(owner_ok, "as an owner:\n{owner_said}");
+}
