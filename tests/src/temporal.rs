@@ -13,6 +13,81 @@ use temporalio_common::protos::temporal::api::{
 };
 use workflows::ServiceRequestWorkflow;
 
+/// A Temporal dev server of the test's own, persisting to a SQLite file so that it can
+/// be killed and started again with its workflows (`scripts/temporal-dev.sh`).
+pub struct DevServer {
+    pub port: u16,
+    pub address: Url,
+    db_file: std::path::PathBuf,
+    child: Option<tokio::process::Child>,
+}
+
+impl DevServer {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let db_file =
+            std::env::temp_dir().join(format!("temporal-{}.sqlite", uuid::Uuid::new_v4()));
+        let mut server = Self {
+            port,
+            address: Url::parse(&format!("http://127.0.0.1:{port}")).expect("url"),
+            db_file,
+            child: None,
+        };
+        server.run().await;
+        server
+    }
+
+    async fn run(&mut self) {
+        let script = crate::root().join("scripts/temporal-dev.sh");
+        let child = tokio::process::Command::new("bash")
+            .arg(&script)
+            .arg(self.port.to_string())
+            .arg("none")
+            .arg(&self.db_file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", script.display()));
+        self.child = Some(child);
+        let port = self.port;
+        crate::eventually(
+            "the dev server to listen",
+            Duration::from_secs(60),
+            || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+    }
+
+    /// SIGKILL, then the same server on the same port and file, as after a crash.
+    pub async fn crash_and_restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("SIGKILL the dev server");
+        }
+        self.run().await;
+    }
+}
+
+impl Drop for DevServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        for suffix in ["", "-shm", "-wal"] {
+            let mut path = self.db_file.clone().into_os_string();
+            path.push(suffix);
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// A time-skipping test server of the test's own (`temporal-test-server <port>`), killed
 /// when dropped. Time skipping is global to a server, so tests never share one.
 pub struct TimeSkippingServer {

@@ -65,6 +65,10 @@ impl WorkerProcess {
                 "MP_ACCESS_TOKEN",
                 settings.mercadopago.access_token.expose(),
             )
+            .env(
+                "VET_MAX_OFFERS_PER_HOUR",
+                settings.vet_max_offers_per_hour.to_string(),
+            )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()

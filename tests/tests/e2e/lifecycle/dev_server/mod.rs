@@ -1,4 +1,5 @@
 //! On the Temporal dev server `make test` starts (`TEST_TEMPORAL_ADDRESS`).
 
+mod chaos;
 mod durability;
 mod lifecycle;
