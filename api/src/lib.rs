@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod outbox;
 pub mod payment_news;
 pub mod routes;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             trusted,
             client_ip::resolve,
         ))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::GATEWAY_TIMEOUT,
@@ -139,11 +141,25 @@ pub async fn serve_on(
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));
     let housekeeping = tokio::spawn(housekeeping(state.pool.clone()));
+    let metrics = match state.settings.metrics_bind {
+        Some(bind) => {
+            let listener = server::bind(bind)?;
+            tracing::info!(addr = %listener.local_addr()?, "metrics listening");
+            let router = metrics::router(state.pool.clone());
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            }))
+        }
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, "api listening");
     let limits = state.settings.connections;
     let served = server::serve(listener, router(state), limits, shutdown).await;
     outbox.abort();
     housekeeping.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     Ok(served?)
 }
 

@@ -81,6 +81,7 @@ pub async fn drain(state: &AppState) -> anyhow::Result<usize> {
         let mut conn = db::conn(&state.pool).await?;
         db::requests::unstarted(&mut conn, 100).await?
     };
+    crate::metrics::outbox_depth(pending.len());
     let mut started = 0;
     for request in pending {
         let id = RequestId::from_uuid(request.id);

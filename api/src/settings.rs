@@ -50,6 +50,9 @@ pub struct ApiSettings {
     pub rate_limits: crate::limits::RateLimits,
     /// `API_MAX_CONNECTIONS`, `API_HEADER_READ_TIMEOUT_SECS`.
     pub connections: crate::server::ConnectionLimits,
+    /// `API_METRICS_BIND`: where `GET /metrics` is served (unset: nowhere). Never the
+    /// public address: bind it to an internal interface.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// When a visit may be booked.
@@ -122,6 +125,10 @@ impl ApiSettings {
             trusted_proxies: crate::client_ip::TrustedProxies::from_env()?,
             rate_limits: crate::limits::RateLimits::from_env()?,
             connections: crate::server::ConnectionLimits::from_env()?,
+            metrics_bind: match std::env::var("API_METRICS_BIND") {
+                Ok(raw) if !raw.trim().is_empty() => Some(env_required("API_METRICS_BIND")?),
+                _ => None,
+            },
         };
         settings
             .dispatch

@@ -213,7 +213,7 @@ impl TemporalSettings {
     pub async fn connect(&self) -> anyhow::Result<Client> {
         let connection = Connection::connect(
             ConnectionOptions::new(self.address.clone())
-                .identity(format!("amar@{}", std::process::id()))
+                .identity(identity())
                 .build(),
         )
         .await?;
@@ -222,6 +222,19 @@ impl TemporalSettings {
             ClientOptions::new(self.namespace.clone()).build(),
         )?)
     }
+}
+
+/// What this process is called in Temporal (the UI's "worker identity", the history's
+/// `identity`): `amar@<host>:<pid>`, the host being the container's hostname, so that
+/// every container is told apart even when each runs as pid 1.
+fn identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("amar@{host}:{}", std::process::id())
 }
 
 fn default_temporal_address() -> Url {

@@ -116,6 +116,7 @@ impl TestApp {
             trusted_proxies: Default::default(),
             rate_limits: api::limits::RateLimits::off(),
             connections: Default::default(),
+            metrics_bind: None,
             mp_webhook_max_age: Duration::from_secs(900),
         };
         tune(&mut settings);

@@ -35,6 +35,9 @@ pub struct WorkerSettings {
     /// `VET_MAX_OFFERS_PER_HOUR` (default 10; `0`: no cap): a vet who was sent this many
     /// offers in the last hour is left out when a request's candidates are chosen.
     pub vet_max_offers_per_hour: u32,
+    /// `WORKER_METRICS_BIND`: where the Temporal SDK's Prometheus metrics are served
+    /// (`GET /metrics`; unset: nowhere). An internal interface, never a public one.
+    pub metrics_bind: Option<std::net::SocketAddr>,
 }
 
 impl WorkerSettings {
@@ -49,6 +52,10 @@ impl WorkerSettings {
                 .filter(|p| !p.is_empty()),
             mercadopago: MercadoPagoSettings::from_env()?,
             vet_max_offers_per_hour: env_or("VET_MAX_OFFERS_PER_HOUR", 10)?,
+            metrics_bind: match std::env::var("WORKER_METRICS_BIND") {
+                Ok(raw) if !raw.trim().is_empty() => Some(env_required("WORKER_METRICS_BIND")?),
+                _ => None,
+            },
         };
         check_attempt_budget(&settings.mercately, &settings.mercadopago)?;
         Ok(settings)
@@ -103,7 +110,30 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
     let client = settings.temporal.connect().await?;
-    let runtime = temporalio_sdk::Runtime::from_current_tokio(Default::default())?;
+    // The SDK's own metrics (workflow task and activity latencies and failures, polls,
+    // schedule-to-start, sticky cache) on WORKER_METRICS_BIND, when set.
+    let mut telemetry = temporalio_common::telemetry::TelemetryOptions::builder().build();
+    let _metrics = match settings.metrics_bind {
+        Some(addr) => {
+            let started = temporalio_common::telemetry::start_prometheus_metric_exporter(
+                temporalio_common::telemetry::PrometheusExporterOptions::builder()
+                    .socket_addr(addr)
+                    .counters_total_suffix(true)
+                    .use_seconds_for_durations(true)
+                    .build(),
+            )?;
+            tracing::info!(addr = %started.bound_addr, "worker metrics listening");
+            telemetry.metrics = Some(started.meter.clone());
+            Some(started)
+        }
+        None => None,
+    };
+    let runtime = temporalio_sdk::Runtime::from_current_tokio(
+        temporalio_sdk::runtime::RuntimeOptions::builder()
+            .telemetry_options(telemetry)
+            .build()
+            .map_err(anyhow::Error::msg)?,
+    )?;
     let options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
         .register_workflow::<LatePaymentWorkflow>()?

@@ -182,15 +182,18 @@ async fn mercadopago_webhook(
         state.settings.mp_webhook_max_age,
     ) {
         tracing::warn!(why, data_id, "MercadoPago webhook refused");
+        crate::metrics::webhook("bad_signature");
         return Err(ApiError::Unauthorized(
             "the notification's signature does not check".into(),
         ));
     }
-    let payload: serde_json::Value =
-        serde_json::from_slice(&body).map_err(|_| ApiError::BadRequest {
+    let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+        crate::metrics::webhook("malformed");
+        ApiError::BadRequest {
             status: StatusCode::BAD_REQUEST,
             detail: "the notification is not JSON".into(),
-        })?;
+        }
+    })?;
     let kind = payload["type"].as_str().unwrap_or_default().to_owned();
     let action = payload["action"].as_str().unwrap_or_default().to_owned();
     let body_id = match &payload["data"]["id"] {
@@ -206,6 +209,7 @@ async fn mercadopago_webhook(
             body_id,
             "MercadoPago webhook body does not match its signature"
         );
+        crate::metrics::webhook("malformed");
         return Err(ApiError::BadRequest {
             status: StatusCode::BAD_REQUEST,
             detail: "the notification's body does not match its signed data.id".into(),
@@ -230,10 +234,12 @@ async fn mercadopago_webhook(
     drop(conn);
     let Some(event) = stored else {
         tracing::info!(data_id, action, "MercadoPago webhook repeated; ignored");
+        crate::metrics::webhook("duplicate");
         return Ok(Json(Received {
             status: "duplicate".into(),
         }));
     };
+    crate::metrics::webhook("received");
     let background = state.clone();
     tokio::spawn(async move {
         if let Err(e) = crate::payment_news::hand_over(&background, event, &kind, &body_id).await {

@@ -5,4 +5,5 @@ mod constraints;
 mod demo;
 mod docs;
 mod fuzz;
+mod metrics;
 mod openapi;
