@@ -7,7 +7,8 @@ if [ ! -x "$VENV/bin/pip" ]; then
   log "creating the Python venv in .venv"
   if ! python3 -m venv "$VENV" 2>/dev/null; then
     rm -rf "$VENV"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+    as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-venv >/dev/null
     python3 -m venv "$VENV"
   fi
 fi

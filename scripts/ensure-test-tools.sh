@@ -17,3 +17,17 @@ if ! grep -qx "schemathesis==$SCHEMATHESIS_VERSION" <<<"$installed" || [ ! -x "$
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 [ -x "$VENV/bin/st" ] || die "schemathesis (st) is missing from .venv/bin"
+
+# The TypeScript client check (tests/tests/e2e/project/typescript_client.rs): Node.js from
+# Debian's packages, the npm packages pinned in clients/typescript/package-lock.json.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  log "installing nodejs and npm from Debian's packages"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm >/dev/null
+fi
+client="$ROOT/clients/typescript"
+stamp="$client/node_modules/.package-lock.json"
+if [ ! -x "$client/node_modules/.bin/tsc" ] || [ "$client/package-lock.json" -nt "$stamp" ]; then
+  log "installing the TypeScript client check's npm packages (npm ci)"
+  (cd "$client" && npm ci --no-audit --no-fund --loglevel=error)
+fi

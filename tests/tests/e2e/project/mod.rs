@@ -7,3 +7,4 @@ mod docs;
 mod fuzz;
 mod metrics;
 mod openapi;
+mod typescript_client;
