@@ -205,57 +205,60 @@ impl DispatchActivities {
     #[activity(name = "send_offer")]
     pub async fn send_offer(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: SendOffer,
     ) -> Result<(), ActivityError> {
-        let mut conn = db::conn(&self.pool).await?;
-        let context = db::dispatch::offer_context(&mut conn, input.request, input.vet)
-            .await?
-            .ok_or_else(|| {
-                ActivityError::application(ApplicationFailure::non_retryable(format!(
-                    "request {} has nothing to offer",
-                    input.request
-                )))
-            })?;
-        drop(conn);
-        let token = OfferToken {
-            request: input.request,
-            vet: input.vet,
-            offer_no: input.offer_no,
-            expires_at: input.expires_at.timestamp(),
-        };
-        let params = vec![
-            context.service,
-            context.pet,
-            context.neighborhood,
-            context.window,
-            self.links.link(&token, domain::VetAnswer::Accept),
-            self.links.link(&token, domain::VetAnswer::Reject),
-        ];
-        let template = if input.attempt == 0 {
-            "vet_offer"
-        } else {
-            "vet_offer_followup"
-        };
-        let key = format!(
-            "offer:{}:{}:{}",
-            input.request, input.offer_no, input.attempt
-        );
-        let sent = send_template_once(
-            &self.pool,
-            &self.mercately,
-            &key,
-            &context.vet_phone,
-            template,
-            &params,
-        )
+        crate::alive(&ctx, async move {
+            let mut conn = db::conn(&self.pool).await?;
+            let context = db::dispatch::offer_context(&mut conn, input.request, input.vet)
+                .await?
+                .ok_or_else(|| {
+                    ActivityError::application(ApplicationFailure::non_retryable(format!(
+                        "request {} has nothing to offer",
+                        input.request
+                    )))
+                })?;
+            drop(conn);
+            let token = OfferToken {
+                request: input.request,
+                vet: input.vet,
+                offer_no: input.offer_no,
+                expires_at: input.expires_at.timestamp(),
+            };
+            let params = vec![
+                context.service,
+                context.pet,
+                context.neighborhood,
+                context.window,
+                self.links.link(&token, domain::VetAnswer::Accept),
+                self.links.link(&token, domain::VetAnswer::Reject),
+            ];
+            let template = if input.attempt == 0 {
+                "vet_offer"
+            } else {
+                "vet_offer_followup"
+            };
+            let key = format!(
+                "offer:{}:{}:{}",
+                input.request, input.offer_no, input.attempt
+            );
+            let sent = send_template_once(
+                &self.pool,
+                &self.mercately,
+                &key,
+                &context.vet_phone,
+                template,
+                &params,
+            )
+            .await
+            .map_err(send_error)?;
+            tracing::info!(
+                request = %input.request, vet = %input.vet, offer_no = input.offer_no,
+                attempt = input.attempt, provider_id = ?sent.provider_id, "offer sent"
+            );
+            Ok(())
+        })
         .await
-        .map_err(send_error)?;
-        tracing::info!(
-            request = %input.request, vet = %input.vet, offer_no = input.offer_no,
-            attempt = input.attempt, provider_id = ?sent.provider_id, "offer sent"
-        );
-        Ok(())
     }
 
     /// Tells the owner (WhatsApp `owner_update`) or staff (`staff_alert`) something about
@@ -264,54 +267,57 @@ impl DispatchActivities {
     #[activity(name = "notify")]
     pub async fn notify(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         notice: Notice,
     ) -> Result<(), ActivityError> {
-        let key = format!(
-            "notice:{}:{:?}:{}",
-            notice.request, notice.audience, notice.key
-        );
-        let (phone, template, params) = match notice.audience {
-            Audience::Owner => {
-                let mut conn = db::conn(&self.pool).await?;
-                let contact = db::dispatch::owner_contact(&mut conn, notice.request).await?;
-                match contact {
-                    Some(db::dispatch::OwnerContact {
-                        name,
-                        phone: Some(phone),
-                    }) => (phone, "owner_update", vec![name, notice.text.clone()]),
-                    _ => {
-                        tracing::warn!(request = %notice.request, "owner has no WhatsApp number; not told");
-                        return Ok(());
+        crate::alive(&ctx, async move {
+            let key = format!(
+                "notice:{}:{:?}:{}",
+                notice.request, notice.audience, notice.key
+            );
+            let (phone, template, params) = match notice.audience {
+                Audience::Owner => {
+                    let mut conn = db::conn(&self.pool).await?;
+                    let contact = db::dispatch::owner_contact(&mut conn, notice.request).await?;
+                    match contact {
+                        Some(db::dispatch::OwnerContact {
+                            name,
+                            phone: Some(phone),
+                        }) => (phone, "owner_update", vec![name, notice.text.clone()]),
+                        _ => {
+                            tracing::warn!(request = %notice.request, "owner has no WhatsApp number; not told");
+                            return Ok(());
+                        }
                     }
                 }
-            }
-            Audience::Vet => {
-                let mut conn = db::conn(&self.pool).await?;
-                match db::dispatch::vet_contact(&mut conn, notice.request).await? {
-                    Some((name, phone)) => (phone, "vet_update", vec![name, notice.text.clone()]),
+                Audience::Vet => {
+                    let mut conn = db::conn(&self.pool).await?;
+                    match db::dispatch::vet_contact(&mut conn, notice.request).await? {
+                        Some((name, phone)) => (phone, "vet_update", vec![name, notice.text.clone()]),
+                        None => {
+                            tracing::warn!(request = %notice.request, "the request has no vet to tell");
+                            return Ok(());
+                        }
+                    }
+                }
+                Audience::Staff => match &self.staff_phone {
+                    Some(phone) => (
+                        phone.clone(),
+                        "staff_alert",
+                        vec![format!("{}: {}", notice.request, notice.text)],
+                    ),
                     None => {
-                        tracing::warn!(request = %notice.request, "the request has no vet to tell");
+                        tracing::warn!(request = %notice.request, text = %notice.text, "staff alert (STAFF_ALERT_PHONE unset)");
                         return Ok(());
                     }
-                }
-            }
-            Audience::Staff => match &self.staff_phone {
-                Some(phone) => (
-                    phone.clone(),
-                    "staff_alert",
-                    vec![format!("{}: {}", notice.request, notice.text)],
-                ),
-                None => {
-                    tracing::warn!(request = %notice.request, text = %notice.text, "staff alert (STAFF_ALERT_PHONE unset)");
-                    return Ok(());
-                }
-            },
-        };
-        send_template_once(&self.pool, &self.mercately, &key, &phone, template, &params)
-            .await
-            .map_err(send_error)?;
-        Ok(())
+                },
+            };
+            send_template_once(&self.pool, &self.mercately, &key, &phone, template, &params)
+                .await
+                .map_err(send_error)?;
+            Ok(())
+        })
+        .await
     }
 
     /// Books the vet's time for the visit; `Overlap` when the vet is already booked then.

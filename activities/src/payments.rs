@@ -234,55 +234,58 @@ impl PaymentActivities {
     #[activity(name = "create_preference")]
     pub async fn create_preference(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: CreatePreference,
     ) -> Result<PaymentLink, ActivityError> {
-        let mut conn = db::conn(&self.pool).await?;
-        if let Some(done) = db::payments::preference(&mut conn, &input.idempotency_key).await? {
-            return Ok(PaymentLink {
-                preference_id: done.id,
-                url: done.init_point,
-            });
-        }
-        let charge = db::payments::charge(&mut conn, input.request)
-            .await?
-            .ok_or_else(|| non_retryable(format!("request {} has no price", input.request)))?;
-        drop(conn);
-        let amount = Decimal::from_str(&charge.total)
-            .map_err(|e| non_retryable(format!("frozen total {}: {e}", charge.total)))?;
-        let preference = self
-            .mp
-            .create_preference(
-                &PreferenceRequest {
-                    title: charge.title,
-                    amount,
-                    external_reference: input.request.to_string(),
-                    notification_url: self.links.notification_url.clone(),
-                    return_base: self.links.return_base.clone(),
-                    expires_at: input.expires_at,
-                    payer_email: charge.payer_email,
-                    payer_name: charge.payer_name,
-                },
+        crate::alive(&ctx, async move {
+            let mut conn = db::conn(&self.pool).await?;
+            if let Some(done) = db::payments::preference(&mut conn, &input.idempotency_key).await? {
+                return Ok(PaymentLink {
+                    preference_id: done.id,
+                    url: done.init_point,
+                });
+            }
+            let charge = db::payments::charge(&mut conn, input.request)
+                .await?
+                .ok_or_else(|| non_retryable(format!("request {} has no price", input.request)))?;
+            drop(conn);
+            let amount = Decimal::from_str(&charge.total)
+                .map_err(|e| non_retryable(format!("frozen total {}: {e}", charge.total)))?;
+            let preference = self
+                .mp
+                .create_preference(
+                    &PreferenceRequest {
+                        title: charge.title,
+                        amount,
+                        external_reference: input.request.to_string(),
+                        notification_url: self.links.notification_url.clone(),
+                        return_base: self.links.return_base.clone(),
+                        expires_at: input.expires_at,
+                        payer_email: charge.payer_email,
+                        payer_name: charge.payer_name,
+                    },
+                    &input.idempotency_key,
+                )
+                .await
+                .map_err(mp_error)?;
+            let mut conn = db::conn(&self.pool).await?;
+            db::payments::insert_preference(
+                &mut conn,
+                &preference.id,
+                input.request,
                 &input.idempotency_key,
+                &preference.init_point,
+                &charge.total,
+                input.expires_at,
             )
-            .await
-            .map_err(mp_error)?;
-        let mut conn = db::conn(&self.pool).await?;
-        db::payments::insert_preference(
-            &mut conn,
-            &preference.id,
-            input.request,
-            &input.idempotency_key,
-            &preference.init_point,
-            &charge.total,
-            input.expires_at,
-        )
-        .await?;
-        tracing::info!(request = %input.request, preference = %preference.id, "payment link created");
-        Ok(PaymentLink {
-            preference_id: preference.id,
-            url: preference.init_point,
+            .await?;
+            tracing::info!(request = %input.request, preference = %preference.id, "payment link created");
+            Ok(PaymentLink {
+                preference_id: preference.id,
+                url: preference.init_point,
+            })
         })
+        .await
     }
 
     /// Fetches the payment from MercadoPago (a webhook only says "look at payment N")
@@ -290,13 +293,16 @@ impl PaymentActivities {
     #[activity(name = "check_payment")]
     pub async fn check_payment(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: CheckPayment,
     ) -> Result<Verdict, ActivityError> {
-        let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
-        let verdict = self.judge(input.request, &payment).await?;
-        tracing::info!(request = %input.request, payment = input.payment, status = %payment.status, ?verdict, "payment checked");
-        Ok(verdict)
+        crate::alive(&ctx, async move {
+            let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
+            let verdict = self.judge(input.request, &payment).await?;
+            tracing::info!(request = %input.request, payment = input.payment, status = %payment.status, ?verdict, "payment checked");
+            Ok(verdict)
+        })
+        .await
     }
 
     /// Before giving up on a payment: asks MercadoPago for every payment of the request,
@@ -304,25 +310,28 @@ impl PaymentActivities {
     #[activity(name = "reconcile_payments")]
     pub async fn reconcile_payments(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         request: RequestId,
     ) -> Result<Verdict, ActivityError> {
-        let payments = self
-            .mp
-            .search(&request.to_string())
-            .await
-            .map_err(mp_error)?;
-        let mut found = Verdict::Nothing;
-        for payment in &payments {
-            let verdict = self.judge(request, payment).await?;
-            if matches!(verdict, Verdict::Approved { .. }) {
-                return Ok(verdict);
+        crate::alive(&ctx, async move {
+            let payments = self
+                .mp
+                .search(&request.to_string())
+                .await
+                .map_err(mp_error)?;
+            let mut found = Verdict::Nothing;
+            for payment in &payments {
+                let verdict = self.judge(request, payment).await?;
+                if matches!(verdict, Verdict::Approved { .. }) {
+                    return Ok(verdict);
+                }
+                if matches!(verdict, Verdict::Mismatch { .. }) || found == Verdict::Nothing {
+                    found = verdict;
+                }
             }
-            if matches!(verdict, Verdict::Mismatch { .. }) || found == Verdict::Nothing {
-                found = verdict;
-            }
-        }
-        Ok(found)
+            Ok(found)
+        })
+        .await
     }
 
     /// Every approved payment MercadoPago holds for the request (for any amount): at the
@@ -330,24 +339,27 @@ impl PaymentActivities {
     #[activity(name = "approved_payments")]
     pub async fn approved_payments(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         request: RequestId,
     ) -> Result<Vec<i64>, ActivityError> {
-        let payments = self
-            .mp
-            .search(&request.to_string())
-            .await
-            .map_err(mp_error)?;
-        let mut approved = Vec::new();
-        for payment in &payments {
-            match self.judge(request, payment).await? {
-                Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
-                    approved.push(payment);
+        crate::alive(&ctx, async move {
+            let payments = self
+                .mp
+                .search(&request.to_string())
+                .await
+                .map_err(mp_error)?;
+            let mut approved = Vec::new();
+            for payment in &payments {
+                match self.judge(request, payment).await? {
+                    Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
+                        approved.push(payment);
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        Ok(approved)
+            Ok(approved)
+        })
+        .await
     }
 
     /// Closes the request's open payment links as of `at` (a reassignment: the old
@@ -355,24 +367,27 @@ impl PaymentActivities {
     #[activity(name = "expire_payment_links")]
     pub async fn expire_payment_links(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: ExpireLinks,
     ) -> Result<u32, ActivityError> {
-        let mut conn = db::conn(&self.pool).await?;
-        let open = db::payments::open_preferences(&mut conn, input.request, input.at).await?;
-        drop(conn);
-        let mut closed = 0;
-        for id in open {
-            match self.mp.expire_preference(&id, input.at).await {
-                Ok(()) | Err(MercadoPagoError::Refused { status: 404, .. }) => {}
-                Err(e) => return Err(mp_error(e)),
-            }
+        crate::alive(&ctx, async move {
             let mut conn = db::conn(&self.pool).await?;
-            db::payments::expire_preference(&mut conn, &id, input.at).await?;
-            closed += 1;
-        }
-        tracing::info!(request = %input.request, closed, "payment links closed");
-        Ok(closed)
+            let open = db::payments::open_preferences(&mut conn, input.request, input.at).await?;
+            drop(conn);
+            let mut closed = 0;
+            for id in open {
+                match self.mp.expire_preference(&id, input.at).await {
+                    Ok(()) | Err(MercadoPagoError::Refused { status: 404, .. }) => {}
+                    Err(e) => return Err(mp_error(e)),
+                }
+                let mut conn = db::conn(&self.pool).await?;
+                db::payments::expire_preference(&mut conn, &id, input.at).await?;
+                closed += 1;
+            }
+            tracing::info!(request = %input.request, closed, "payment links closed");
+            Ok(closed)
+        })
+        .await
     }
 
     /// A closed request's payment news: the payment is fetched and recorded, and weighed
@@ -380,36 +395,42 @@ impl PaymentActivities {
     #[activity(name = "late_payment")]
     pub async fn late_payment(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: LatePayment,
     ) -> Result<LateNews, ActivityError> {
-        let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
-        if payment.external_reference.as_deref() != Some(&input.request.to_string()) {
-            return Ok(LateNews::Nothing);
-        }
-        self.judge(input.request, &payment).await?;
-        let news = LateNews::weigh(input.known_status.as_deref(), &payment.status);
-        tracing::warn!(request = %input.request, payment = input.payment, status = %payment.status, ?news, "payment news for a closed request");
-        Ok(news)
+        crate::alive(&ctx, async move {
+            let payment = self.mp.payment(input.payment).await.map_err(mp_error)?;
+            if payment.external_reference.as_deref() != Some(&input.request.to_string()) {
+                return Ok(LateNews::Nothing);
+            }
+            self.judge(input.request, &payment).await?;
+            let news = LateNews::weigh(input.known_status.as_deref(), &payment.status);
+            tracing::warn!(request = %input.request, payment = input.payment, status = %payment.status, ?news, "payment news for a closed request");
+            Ok(news)
+        })
+        .await
     }
 
     /// Refunds a payment in full, once per key, and records it.
     #[activity(name = "refund_payment")]
     pub async fn refund_payment(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         input: RefundPayment,
     ) -> Result<String, ActivityError> {
-        let refund = self
-            .mp
-            .refund(input.payment, &input.idempotency_key)
-            .await
-            .map_err(mp_error)?;
-        let amount = money(refund.amount);
-        let mut conn = db::conn(&self.pool).await?;
-        db::payments::record_refund(&mut conn, input.payment, &amount).await?;
-        tracing::info!(request = %input.request, payment = input.payment, refund = refund.id, "refunded");
-        Ok(amount)
+        crate::alive(&ctx, async move {
+            let refund = self
+                .mp
+                .refund(input.payment, &input.idempotency_key)
+                .await
+                .map_err(mp_error)?;
+            let amount = money(refund.amount);
+            let mut conn = db::conn(&self.pool).await?;
+            db::payments::record_refund(&mut conn, input.payment, &amount).await?;
+            tracing::info!(request = %input.request, payment = input.payment, refund = refund.id, "refunded");
+            Ok(amount)
+        })
+        .await
     }
 
     /// The seam of a confirmed visit: the calendar event, the sheet row and the invoice

@@ -50,8 +50,13 @@ pub(crate) fn send_activity() -> ActivityOptions {
         maximum_interval: Some(Duration::from_secs(60).try_into().unwrap_or_default()),
         ..Default::default()
     })
+    .heartbeat_timeout(PROVIDER_HEARTBEAT)
     .build()
 }
+
+/// A provider activity heartbeats every few seconds (`activities::alive`); silent this
+/// long, its worker is taken for dead and the attempt is retried elsewhere.
+pub const PROVIDER_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// `options` with the one line the Temporal UI shows for the activity.
 pub(super) fn summarized(mut options: ActivityOptions, summary: String) -> ActivityOptions {
