@@ -224,6 +224,21 @@ impl TemporalSettings {
     }
 }
 
+/// Whether the Temporal frontend answers (`GetSystemInfo`) within `deadline`: the
+/// readiness check of the API and the worker.
+pub async fn temporal_answers(client: &Client, deadline: std::time::Duration) -> bool {
+    use temporalio_client::tonic::IntoRequest;
+    use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
+    let call = async {
+        client
+            .connection()
+            .workflow_service()
+            .get_system_info(GetSystemInfoRequest::default().into_request())
+            .await
+    };
+    matches!(tokio::time::timeout(deadline, call).await, Ok(Ok(_)))
+}
+
 /// What this process is called in Temporal (the UI's "worker identity", the history's
 /// `identity`): `amar@<host>:<pid>`, the host being the container's hostname, so that
 /// every container is told apart even when each runs as pid 1.

@@ -74,6 +74,11 @@ impl WorkerProcess {
                     .metrics_bind
                     .map(|addr| ("WORKER_METRICS_BIND", addr.to_string())),
             )
+            .envs(
+                settings
+                    .health_bind
+                    .map(|addr| ("WORKER_HEALTH_BIND", addr.to_string())),
+            )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -129,6 +134,7 @@ pub fn worker_settings(
         staff_alert_phone: Some(STAFF_PHONE.to_owned()),
         vet_max_offers_per_hour: 10,
         metrics_bind: None,
+        health_bind: None,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

@@ -1,6 +1,8 @@
 //! The worker: polls the service-request task queue and runs workflows and activities.
 //! Shared by the binary and the end-to-end tests, which run it in-process.
 
+pub mod health;
+
 use std::future::Future;
 
 use activities::{
@@ -38,6 +40,8 @@ pub struct WorkerSettings {
     /// `WORKER_METRICS_BIND`: where the Temporal SDK's Prometheus metrics are served
     /// (`GET /metrics`; unset: nowhere). An internal interface, never a public one.
     pub metrics_bind: Option<std::net::SocketAddr>,
+    /// `WORKER_HEALTH_BIND`: where `/healthz` and `/readyz` are served (unset: nowhere).
+    pub health_bind: Option<std::net::SocketAddr>,
 }
 
 impl WorkerSettings {
@@ -54,6 +58,10 @@ impl WorkerSettings {
             vet_max_offers_per_hour: env_or("VET_MAX_OFFERS_PER_HOUR", 10)?,
             metrics_bind: match std::env::var("WORKER_METRICS_BIND") {
                 Ok(raw) if !raw.trim().is_empty() => Some(env_required("WORKER_METRICS_BIND")?),
+                _ => None,
+            },
+            health_bind: match std::env::var("WORKER_HEALTH_BIND") {
+                Ok(raw) if !raw.trim().is_empty() => Some(env_required("WORKER_HEALTH_BIND")?),
                 _ => None,
             },
         };
@@ -109,6 +117,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + 'static,
 ) -> anyhow::Result<()> {
     let pool = db::pool(&settings.database_url, settings.database_pool_size)?;
+    let health_pool = pool.clone();
     let client = settings.temporal.connect().await?;
     // The SDK's own metrics (workflow task and activity latencies and failures, polls,
     // schedule-to-start, sticky cache) on WORKER_METRICS_BIND, when set.
@@ -153,14 +162,26 @@ pub async fn run(
             .with_offer_cap(settings.vet_max_offers_per_hour),
         )
         .build();
+    let phase = health::Phase::default();
+    if let Some(bind) = settings.health_bind {
+        let listener = tokio::net::TcpListener::bind(bind).await?;
+        tracing::info!(addr = %listener.local_addr()?, "worker health listening");
+        let router = health::router(phase.clone(), health_pool, client.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+    }
     let mut worker = Worker::new(&runtime, client, options)?;
     let stop = worker.shutdown_handle();
+    let draining = phase.clone();
     tokio::task::spawn_local(async move {
         shutdown.await;
         tracing::info!("worker shutting down");
+        draining.draining();
         stop();
     });
     tracing::info!(task_queue = %settings.temporal.task_queue, "worker polling");
+    phase.polling();
     worker.run().await?;
     Ok(())
 }

@@ -2,8 +2,6 @@
 
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
-use temporalio_client::tonic::IntoRequest;
-use temporalio_common::protos::temporal::api::workflowservice::v1::GetSystemInfoRequest;
 
 use crate::AppState;
 
@@ -34,17 +32,8 @@ async fn healthz() -> Json<Value> {
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let deadline = std::time::Duration::from_secs(2);
     let database = tokio::time::timeout(deadline, db::ping(&state.pool)).await;
-    let temporal = tokio::time::timeout(deadline, async {
-        state
-            .temporal
-            .connection()
-            .workflow_service()
-            .get_system_info(GetSystemInfoRequest::default().into_request())
-            .await
-    })
-    .await;
     let database_ok = matches!(database, Ok(Ok(())));
-    let temporal_ok = matches!(temporal, Ok(Ok(_)));
+    let temporal_ok = config::temporal_answers(&state.temporal, deadline).await;
     let status = if database_ok && temporal_ok {
         StatusCode::OK
     } else {

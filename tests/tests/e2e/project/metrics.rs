@@ -75,14 +75,18 @@ async fn the_metrics_listener_serves_the_documented_series_and_the_public_one_do
 }
 
 #[tokio::test]
-async fn the_worker_serves_the_temporal_sdks_metrics_when_asked() {
+async fn the_worker_serves_the_temporal_sdks_metrics_and_its_health_when_asked() {
     let app = TestApp::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port()
+    };
+    let (port, health) = (free(), free());
     let mut settings = app.worker_settings();
     settings.metrics_bind = Some(([127, 0, 0, 1], port).into());
+    settings.health_bind = Some(([127, 0, 0, 1], health).into());
     let _worker = e2e::WorkerProcess::start(&settings);
     let url = format!("http://127.0.0.1:{port}/metrics");
     // Once the worker polls, the SDK reports its pollers and task slots.
@@ -101,6 +105,23 @@ async fn the_worker_serves_the_temporal_sdks_metrics_when_asked() {
     )
     .await;
     assert!(text.contains("temporal_num_pollers"), "{text}");
+    for (path, body) in [
+        ("/healthz", serde_json::json!({ "status": "polling" })),
+        (
+            "/readyz",
+            serde_json::json!({ "status": "ok", "checks": { "postgres": "ok", "temporal": "ok" } }),
+        ),
+    ] {
+        let response = app
+            .http
+            .get(format!("http://127.0.0.1:{health}{path}"))
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 200, "{path}");
+        let said: serde_json::Value = response.json().await.expect("json");
+        assert_eq!(said, body, "{path}");
+    }
     assert!(
         text.contains(&format!("task_queue=\"{}\"", app.settings.task_queue)),
         "{text}"
