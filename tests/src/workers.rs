@@ -79,6 +79,12 @@ impl WorkerProcess {
                     .health_bind
                     .map(|addr| ("WORKER_HEALTH_BIND", addr.to_string())),
             )
+            .envs(settings.deployment.iter().flat_map(|d| {
+                [
+                    ("WORKER_DEPLOYMENT_NAME", d.name.clone()),
+                    ("WORKER_BUILD_ID", d.build_id.clone()),
+                ]
+            }))
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -135,6 +141,7 @@ pub fn worker_settings(
         vet_max_offers_per_hour: 10,
         metrics_bind: None,
         health_bind: None,
+        deployment: None,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

@@ -42,6 +42,53 @@ pub struct WorkerSettings {
     pub metrics_bind: Option<std::net::SocketAddr>,
     /// `WORKER_HEALTH_BIND`: where `/healthz` and `/readyz` are served (unset: nowhere).
     pub health_bind: Option<std::net::SocketAddr>,
+    /// `WORKER_DEPLOYMENT_NAME` and `WORKER_BUILD_ID`: with a name, the worker opts in to
+    /// Worker Deployment Versioning as that deployment's version `WORKER_BUILD_ID`
+    /// (default: a hash of the binary) and takes only the tasks Temporal routes to it;
+    /// unset, it is unversioned (`make run`, the tests). See `docs/OPERATIONS.md`.
+    pub deployment: Option<Deployment>,
+}
+
+/// A worker's place among the deployment's versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    pub name: String,
+    pub build_id: String,
+}
+
+impl Deployment {
+    fn from_env() -> Result<Option<Self>, SettingsError> {
+        let name: String = env_or("WORKER_DEPLOYMENT_NAME", String::new())?;
+        if name.trim().is_empty() {
+            return Ok(None);
+        }
+        let build_id = env_or(
+            "WORKER_BUILD_ID",
+            temporalio_common::worker::build_id_from_current_exe().to_owned(),
+        )?;
+        Ok(Some(Self {
+            name: name.trim().to_owned(),
+            build_id,
+        }))
+    }
+
+    /// Versioned, and every workflow type auto-upgrading: a request in flight moves to
+    /// the current version at its next workflow task, which the patches make safe (the
+    /// Rust SDK 1.1 sets the behaviour per worker, not per workflow type).
+    fn options(&self) -> temporalio_common::worker::WorkerDeploymentOptions {
+        use temporalio_common::worker::{
+            VersioningBehavior, WorkerDeploymentOptions, WorkerDeploymentVersion,
+        };
+        WorkerDeploymentOptions::new(
+            WorkerDeploymentVersion::builder()
+                .deployment_name(self.name.clone())
+                .build_id(self.build_id.clone())
+                .build(),
+        )
+        .use_worker_versioning(true)
+        .default_versioning_behavior(VersioningBehavior::AutoUpgrade)
+        .build()
+    }
 }
 
 impl WorkerSettings {
@@ -64,6 +111,7 @@ impl WorkerSettings {
                 Ok(raw) if !raw.trim().is_empty() => Some(env_required("WORKER_HEALTH_BIND")?),
                 _ => None,
             },
+            deployment: Deployment::from_env()?,
         };
         check_attempt_budget(&settings.mercately, &settings.mercadopago)?;
         Ok(settings)
@@ -143,7 +191,7 @@ pub async fn run(
             .build()
             .map_err(anyhow::Error::msg)?,
     )?;
-    let options = WorkerOptions::new(settings.temporal.task_queue.clone())
+    let mut options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
         .register_workflow::<LatePaymentWorkflow>()?
         .register_activities(RequestActivities::new(pool.clone()))
@@ -162,6 +210,10 @@ pub async fn run(
             .with_offer_cap(settings.vet_max_offers_per_hour),
         )
         .build();
+    if let Some(deployment) = &settings.deployment {
+        tracing::info!(deployment = %deployment.name, build_id = %deployment.build_id, "versioned worker");
+        options.deployment_options = deployment.options();
+    }
     let phase = health::Phase::default();
     if let Some(bind) = settings.health_bind {
         let listener = tokio::net::TcpListener::bind(bind).await?;
