@@ -166,7 +166,9 @@ pub async fn serve_on(
 /// Every hour, forgets old sign-in attempts and processed webhooks
 /// ([`db::housekeeping`]), a batch at a time until none is left.
 async fn housekeeping(pool: db::Pool) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+    let hour = std::time::Duration::from_secs(3600);
+    // The first pass an hour after start: nothing at start-up competes with serving.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + hour, hour);
     loop {
         tick.tick().await;
         loop {
