@@ -1,5 +1,5 @@
 # The two commands: `make run` brings the system up, `make test` runs every check.
-.PHONY: run test bench fmt lint clean-data
+.PHONY: run test bench chaos fmt lint clean-data
 
 run:
 	@bash scripts/run.sh
@@ -12,6 +12,12 @@ N ?= 20
 C ?= 4
 bench:
 	cargo run --quiet -p e2e --bin lifecycle-bench -- $(N) $(C)
+
+# N lifecycles through HTTP while the worker is SIGKILLed every 3 s and Temporal crashes
+# once (the chaos test of `make test`, longer); prints its table.
+N_CHAOS = $(if $(filter command line,$(origin N)),$(N),200)
+chaos:
+	CHAOS_LIFECYCLES=$(N_CHAOS) bash scripts/test.sh -p e2e --test e2e chaos -- --nocapture
 
 fmt:
 	cargo fmt --all
