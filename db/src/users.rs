@@ -422,6 +422,34 @@ pub async fn create_user_for_owner(
 }
 
 /// Sets a password with a one-time token: works once, before it expires.
+/// Whether a one-time password token is usable now (known, unused, unexpired): checked
+/// before any password is hashed for it.
+pub async fn password_token_usable(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<bool, Error> {
+    let found: i64 = password_tokens::table
+        .filter(password_tokens::token_hash.eq(token_hash))
+        .filter(password_tokens::used_at.is_null())
+        .filter(password_tokens::expires_at.gt(now))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(found > 0)
+}
+
+/// Whether an account with this email exists (checked before a password is hashed for
+/// a new one; the insert's unique constraint still decides a race).
+pub async fn email_taken(conn: &mut AsyncPgConnection, email: &Email) -> Result<bool, Error> {
+    let found: i64 = users::table
+        .filter(users::email.eq(email.as_str()))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(found > 0)
+}
+
 pub async fn set_password_with_token(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],

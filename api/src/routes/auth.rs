@@ -161,15 +161,23 @@ async fn register(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let taken = || ApiError::Conflict {
+        kind: "email-taken",
+        detail: "an account with this email already exists".into(),
+    };
+    // A taken email costs a lookup, never a password hash.
+    {
+        let mut conn = db::conn(&state.pool).await?;
+        if db::users::email_taken(&mut conn, &email).await? {
+            return Err(taken());
+        }
+    }
     let hash = hash_off_runtime(password).await?;
     let mut conn = db::conn(&state.pool).await?;
     let account = db::users::register_owner(&mut conn, &email, &hash, &name, phone)
         .await
         .map_err(|e| match e.unique_violation() {
-            Some(_) => ApiError::Conflict {
-                kind: "email-taken",
-                detail: "an account with this email already exists".into(),
-            },
+            Some(_) => taken(),
             None => e.into(),
         })?;
     drop(conn);
@@ -370,18 +378,26 @@ async fn set_password(
 ) -> Result<Json<Tokens>, ApiError> {
     let password = Password::parse(&body.password)
         .map_err(|e| ApiError::invalid("password", e.to_string()))?;
+    let unusable =
+        || ApiError::Unauthorized("this link is unknown, already used or expired".into());
+    let token = auth::token_hash(body.token.trim());
+    // A made-up token costs a lookup, never a password hash.
+    {
+        let mut conn = db::conn(&state.pool).await?;
+        if !db::users::password_token_usable(&mut conn, &token, Utc::now()).await? {
+            return Err(unusable());
+        }
+    }
     let hash = hash_off_runtime(password).await?;
     let mut conn = db::conn(&state.pool).await?;
     let user = db::users::set_password_with_token(
         &mut conn,
-        &auth::token_hash(body.token.trim()),
+        &token,
         &hash,
         Utc::now(),
     )
     .await?
-    .ok_or_else(|| {
-        ApiError::Unauthorized("this link is unknown, already used or expired".into())
-    })?;
+    .ok_or_else(unusable)?;
     drop(conn);
     sign_in(&state, user).await.map(Json)
 }
