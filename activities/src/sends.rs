@@ -20,10 +20,17 @@ fn lease(client: &impl WhatsApp) -> Duration {
 /// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
 /// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
 /// (the caller alerts staff instead); a refused or undelivered one frees the claim.
+/// The template of the code that proves an owner's WhatsApp number (its one parameter).
+pub const PHONE_CODE_TEMPLATE: &str = "phone_code";
+
 /// The parameters as the ledger keeps them: an offer link's signed token is a key to
 /// the offer (whoever holds it can answer for the vet), so only the vet's phone gets
 /// it; the ledger says `***` in its place.
-fn recorded(params: &[String]) -> Vec<String> {
+fn recorded(template: &str, params: &[String]) -> Vec<String> {
+    // A verification code is a key to the owner's number in the same way.
+    if template == PHONE_CODE_TEMPLATE {
+        return params.iter().map(|_| "***".to_owned()).collect();
+    }
     let marker = format!("{}/", domain::paths::OFFERS);
     params
         .iter()
@@ -47,7 +54,7 @@ pub async fn send_template_once(
     params: &[String],
 ) -> anyhow::Result<Sent> {
     let mut conn = db::conn(pool).await?;
-    let recorded = recorded(params);
+    let recorded = recorded(template, params);
     let message = db::messages::NewMessage {
         key,
         recipient: phone_number,
@@ -118,7 +125,11 @@ mod tests {
             "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1".to_owned(),
         ];
         assert_eq!(
-            super::recorded(&params),
+            super::recorded("phone_code", &["123456".to_owned()]),
+            ["***"]
+        );
+        assert_eq!(
+            super::recorded("vet_offer", &params),
             [
                 "Luna",
                 "https://amar.example/api/v1/offers/***/accept",

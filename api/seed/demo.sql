@@ -62,8 +62,9 @@ INSERT INTO users (id, email, password_hash, full_name, is_staff) VALUES
     ('00000000-0000-4000-8000-000000000604', 'vet.lucia@demo.amarmascotas.ar', '{VET_HASH}', 'Lucía Fernández', false)
 ON CONFLICT DO NOTHING;
 
-INSERT INTO pet_owners (id, user_id, full_name, email, phone, document_type_id, document_number, vat_condition_id) VALUES
-    ('00000000-0000-4000-8000-000000000701', '00000000-0000-4000-8000-000000000602', 'Ana Pérez', 'ana@demo.amarmascotas.ar', '+5491155550001', 96, '30123456', 5)
+-- The demo owner's WhatsApp number counts as verified, so she can book at once.
+INSERT INTO pet_owners (id, user_id, full_name, email, phone, document_type_id, document_number, vat_condition_id, phone_verified_at) VALUES
+    ('00000000-0000-4000-8000-000000000701', '00000000-0000-4000-8000-000000000602', 'Ana Pérez', 'ana@demo.amarmascotas.ar', '+5491155550001', 96, '30123456', 5, now())
 ON CONFLICT DO NOTHING;
 
 INSERT INTO owner_addresses (id, owner_id, label, street, details, location) VALUES

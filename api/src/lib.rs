@@ -54,6 +54,8 @@ pub struct AppState {
     pub storage: storage::Storage,
     /// Fetches notified payments (webhook hand-over).
     pub mercadopago: integrations::mercadopago::MercadoPagoClient,
+    /// Sends owners their phone verification codes.
+    pub whatsapp: integrations::mercately::MercatelyClient,
 }
 
 /// The whole HTTP surface.
@@ -78,7 +80,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::studies::router(max_file_bytes))
         .merge(routes::pricing::router())
         .merge(routes::cart::router(&limits))
-        .merge(routes::payments::router(&limits));
+        .merge(routes::payments::router(&limits))
+        .merge(routes::phone::router(&limits));
     let api = limits::limit(api, "requests", limits.general)
         // Answers are personal or live: no browser or proxy keeps a copy.
         .layer(security_header("cache-control", "no-store"));
@@ -132,11 +135,13 @@ pub async fn serve_on(
     let storage = storage::Storage::open(&settings.storage)?;
     let mercadopago =
         integrations::mercadopago::MercadoPagoClient::new(settings.mercadopago.clone())?;
+    let whatsapp = integrations::mercately::MercatelyClient::new(settings.mercately.clone())?;
     let state = AppState {
         pool,
         temporal,
         storage,
         mercadopago,
+        whatsapp,
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));

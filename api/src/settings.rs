@@ -40,6 +40,8 @@ pub struct ApiSettings {
     pub offer_link_secret: config::Secret,
     /// `MP_*`: the API fetches a notified payment to learn its request.
     pub mercadopago: integrations::mercadopago::MercadoPagoSettings,
+    /// `MERCATELY_*`: the API sends one message itself, an owner's verification code.
+    pub mercately: integrations::mercately::MercatelySettings,
     /// `MP_WEBHOOK_SECRET`: checks MercadoPago's `x-signature`.
     pub mp_webhook_secret: config::Secret,
     /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
@@ -67,6 +69,9 @@ pub struct BookingRules {
     pub max_unpaid_requests: i64,
     /// `OWNER_MAX_CHECKOUTS_PER_HOUR` (default 3).
     pub max_checkouts_per_hour: i64,
+    /// `CHECKOUT_REQUIRES_VERIFIED_PHONE` (default `true`): an owner checks out only from
+    /// a WhatsApp number proven with a code (`POST /api/v1/me/phone/code`).
+    pub require_verified_phone: bool,
 }
 
 impl ApiSettings {
@@ -116,10 +121,12 @@ impl ApiSettings {
                 max_cart_items: env_or("CART_MAX_ITEMS", 10)?,
                 max_unpaid_requests: env_or("OWNER_MAX_UNPAID_REQUESTS", 5)?,
                 max_checkouts_per_hour: env_or("OWNER_MAX_CHECKOUTS_PER_HOUR", 3)?,
+                require_verified_phone: env_or("CHECKOUT_REQUIRES_VERIFIED_PHONE", true)?,
             },
             outbox_interval: Duration::from_secs(env_or("OUTBOX_INTERVAL_SECS", 5)?),
             offer_link_secret: config::env_secret("OFFER_LINK_SECRET")?,
             mercadopago: integrations::mercadopago::MercadoPagoSettings::from_env()?,
+            mercately: integrations::mercately::MercatelySettings::from_env()?,
             mp_webhook_secret: mp_webhook_secret()?,
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
             trusted_proxies: crate::client_ip::TrustedProxies::from_env()?,

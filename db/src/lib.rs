@@ -8,6 +8,7 @@ pub mod messages;
 pub mod owners;
 pub mod payments;
 pub mod pets;
+pub mod phone_codes;
 pub mod pricing;
 pub mod reference;
 pub mod requests;

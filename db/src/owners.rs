@@ -75,11 +75,19 @@ pub async fn owners(
     Ok(query.load(conn).await?)
 }
 
+/// Changes the profile; a new phone number is unverified until its code comes back.
 pub async fn update_owner(
     conn: &mut AsyncPgConnection,
     id: OwnerId,
     changes: &OwnerChanges,
 ) -> Result<Option<OwnerRow>, Error> {
+    if let Some(phone) = &changes.phone {
+        diesel::update(pet_owners::table.find(id.into_uuid()))
+            .filter(pet_owners::phone.is_distinct_from(phone.as_deref()))
+            .set(pet_owners::phone_verified_at.eq(None::<DateTime<Utc>>))
+            .execute(conn)
+            .await?;
+    }
     Ok(diesel::update(pet_owners::table.find(id.into_uuid()))
         .filter(pet_owners::deleted_at.is_null())
         .set((changes, pet_owners::updated_at.eq(diesel::dsl::now)))
@@ -208,6 +216,8 @@ pub async fn insert_owner(conn: &mut AsyncPgConnection, new: &NewOwner) -> Resul
             pet_owners::full_name.eq(&new.full_name),
             pet_owners::email.eq(new.email.as_deref()),
             pet_owners::phone.eq(new.phone.as_deref()),
+            // Staff booked them by phone: the number is known to reach them.
+            pet_owners::phone_verified_at.eq(new.phone.as_ref().map(|_| Utc::now())),
         ))
         .returning(OwnerRow::as_returning())
         .get_result(conn)

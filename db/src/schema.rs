@@ -232,6 +232,18 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        phone_verified_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    phone_codes (owner_id) {
+        owner_id -> Uuid,
+        phone -> Text,
+        code_hash -> Bytea,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
+        created_at -> Timestamptz,
     }
 }
 
@@ -626,6 +638,7 @@ diesel::joinable!(pets -> pet_owners (owner_id));
 diesel::joinable!(pets -> species (species_id));
 diesel::joinable!(prices -> services (service_id));
 diesel::joinable!(prices -> veterinarians (vet_id));
+diesel::joinable!(phone_codes -> pet_owners (owner_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(service_requests -> owner_addresses (address_id));
 diesel::joinable!(service_requests -> pet_owners (owner_id));
@@ -668,6 +681,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     pet_owners,
     pets,
+    phone_codes,
     prices,
     refresh_tokens,
     service_requests,

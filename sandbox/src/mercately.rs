@@ -95,6 +95,12 @@ impl Mercately {
                     params: 6,
                 },
                 Template {
+                    internal_id: "phone_code".into(),
+                    name: "Tu código de verificación".into(),
+                    // the six-digit code
+                    params: 1,
+                },
+                Template {
                     internal_id: "owner_update".into(),
                     name: "Novedades de tu solicitud".into(),
                     // owner's name, the news

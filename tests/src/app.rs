@@ -85,6 +85,7 @@ impl TestApp {
         let listener = api::server::bind(([127, 0, 0, 1], 0).into()).expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
+        let (mercately, mercately_base) = mercately_emulator().await;
         let mut settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
@@ -103,9 +104,17 @@ impl TestApp {
                 max_cart_items: 10,
                 max_unpaid_requests: 20,
                 max_checkouts_per_hour: 20,
+                // The phone check has its own test; the others book as a verified owner would.
+                require_verified_phone: false,
             },
             outbox_interval: Duration::from_millis(200),
             offer_link_secret: config::Secret::new(TEST_LINK_SECRET),
+            mercately: integrations::mercately::MercatelySettings {
+                base_url: mercately_base.clone(),
+                api_key: config::Secret::new(MERCATELY_KEY),
+                timeout: Duration::from_secs(5),
+                max_attempts: 3,
+            },
             mercadopago: integrations::mercadopago::MercadoPagoSettings {
                 base_url: mercadopago_base.clone(),
                 access_token: config::Secret::new(MP_TOKEN),
@@ -120,7 +129,6 @@ impl TestApp {
             mp_webhook_max_age: Duration::from_secs(900),
         };
         tune(&mut settings);
-        let (mercately, mercately_base) = mercately_emulator().await;
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let stopped = async move {

@@ -112,6 +112,19 @@ async fn within_caps(
     new_requests: usize,
 ) -> Result<(), ApiError> {
     let rules = state.settings.booking;
+    if rules.require_verified_phone {
+        let verified = db::phone_codes::phone_of(conn, owner)
+            .await?
+            .is_some_and(|(_, verified)| verified);
+        if !verified {
+            return Err(ApiError::Conflict {
+                kind: "phone-unverified",
+                detail: "verify your WhatsApp number first (POST /api/v1/me/phone/code): \
+                         every message about the visit goes there"
+                    .into(),
+            });
+        }
+    }
     let hour = chrono::Duration::hours(1);
     let (recent, oldest) = db::cart::checkouts_since(conn, owner, Utc::now() - hour).await?;
     if recent > rules.max_checkouts_per_hour {

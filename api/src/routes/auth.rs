@@ -390,14 +390,9 @@ async fn set_password(
     }
     let hash = hash_off_runtime(password).await?;
     let mut conn = db::conn(&state.pool).await?;
-    let user = db::users::set_password_with_token(
-        &mut conn,
-        &token,
-        &hash,
-        Utc::now(),
-    )
-    .await?
-    .ok_or_else(unusable)?;
+    let user = db::users::set_password_with_token(&mut conn, &token, &hash, Utc::now())
+        .await?
+        .ok_or_else(unusable)?;
     drop(conn);
     sign_in(&state, user).await.map(Json)
 }

@@ -373,7 +373,7 @@ pub struct CheckoutBody {
 #[utoipa::path(post, path = "/api/v1/cart/checkout", tag = "cart", request_body = CheckoutBody, security(("bearer" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per checkout; a retry with the same key answers the same")),
     responses((status = 201, body = CheckoutResult), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`too-many-open-requests`: the owner would have more than `OWNER_MAX_UNPAID_REQUESTS` requests waiting for a vet, a time or a payment", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`phone-unverified`: the owner's WhatsApp number is not verified yet (`POST /api/v1/me/phone/code`); `too-many-open-requests`: the owner would have more than `OWNER_MAX_UNPAID_REQUESTS` requests waiting for a vet, a time or a payment", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No key, the key reused with another body, an empty cart, or an item that cannot be booked", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "More than `OWNER_MAX_CHECKOUTS_PER_HOUR` checkouts this hour; see `Retry-After`", body = Problem, content_type = "application/problem+json")))]
 /// Turns the cart into service requests at the current prices and starts their workflows.

@@ -10,6 +10,7 @@ pub mod helpers;
 pub mod owners;
 pub mod payments;
 pub mod pets;
+pub mod phone;
 pub mod pricing;
 pub mod reference;
 pub mod requests;

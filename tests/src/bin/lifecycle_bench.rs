@@ -128,6 +128,42 @@ async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
         .as_str()
         .context("token")?
         .to_owned();
+    // The owner proves the WhatsApp number with the code the emulator received.
+    call(
+        http,
+        Some(&owner),
+        reqwest::Method::POST,
+        &format!("{API}/me/phone/code"),
+        None,
+    )
+    .await?;
+    let owner_phone = format!("%2B54911{:08}", run);
+    let code = poll("the verification code", || async {
+        let messages = call(
+            http,
+            None,
+            reqwest::Method::GET,
+            &format!("{MERCATELY}/_emulator/messages?phone_number={owner_phone}"),
+            None,
+        )
+        .await?;
+        Ok(messages.as_array().and_then(|all| {
+            all.iter()
+                .filter(|m| m["internal_id"] == "phone_code")
+                .filter_map(|m| m["template_params"][0].as_str())
+                .next_back()
+                .map(str::to_owned)
+        }))
+    })
+    .await?;
+    call(
+        http,
+        Some(&owner),
+        reqwest::Method::POST,
+        &format!("{API}/me/phone/verify"),
+        Some(json!({ "code": code })),
+    )
+    .await?;
     let me = call(
         http,
         Some(&owner),

@@ -35,6 +35,13 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
         ("post", "/api/v1/auth/logout", Public, None),
         ("post", "/api/v1/auth/set-password", Public, None),
         ("get", "/api/v1/me", Own, None),
+        ("post", "/api/v1/me/phone/code", Own, None),
+        (
+            "post",
+            "/api/v1/me/phone/verify",
+            Own,
+            Some(json!({ "code": "123456" })),
+        ),
         ("get", "/api/v1/owners", Own, None),
         (
             "post",

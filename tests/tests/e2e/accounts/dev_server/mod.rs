@@ -7,5 +7,6 @@ mod authorization_table;
 mod connections;
 mod limits;
 mod owners_pets;
+mod phone;
 mod studies;
 mod vets;

@@ -1,0 +1,2 @@
+DROP TABLE phone_codes;
+ALTER TABLE pet_owners DROP COLUMN phone_verified_at;
