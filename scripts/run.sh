@@ -11,6 +11,14 @@ export API_BIND TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-http://127.0.0.1:$TEMPORAL
 # A local stack: sandbox credentials and the demo data are allowed (a deployment runs
 # as AMAR_ENV=production, the default, which refuses placeholders).
 export AMAR_ENV="${AMAR_ENV:-development}"
+# Locally every client is 127.0.0.1 and `make bench` books hundreds of visits for one
+# owner: the per-address limits and per-owner caps are off unless set (deployments keep
+# the defaults of the README).
+export RATE_LIMIT_PER_MIN="${RATE_LIMIT_PER_MIN:-0}" RATE_LIMIT_AUTH_PER_MIN="${RATE_LIMIT_AUTH_PER_MIN:-0}"
+export RATE_LIMIT_OFFERS_PER_MIN="${RATE_LIMIT_OFFERS_PER_MIN:-0}" RATE_LIMIT_CHECKOUT_PER_MIN="${RATE_LIMIT_CHECKOUT_PER_MIN:-0}"
+export OWNER_MAX_UNPAID_REQUESTS="${OWNER_MAX_UNPAID_REQUESTS:-100000}"
+export OWNER_MAX_CHECKOUTS_PER_HOUR="${OWNER_MAX_CHECKOUTS_PER_HOUR:-100000}"
+export VET_MAX_OFFERS_PER_HOUR="${VET_MAX_OFFERS_PER_HOUR:-0}"
 # A fixed secret for local runs only; deployments set their own.
 export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"
