@@ -14,21 +14,86 @@ pub use requests::{RecordTransition, RequestActivities};
 /// replaced in seconds, not at the end of the attempt's 90 s.
 pub const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Runs `work`, heartbeating every [`HEARTBEAT_EVERY`] until it ends.
+/// Runs `work`, heartbeating every [`HEARTBEAT_EVERY`] until it ends, and counts how
+/// it ended in `amar_provider_activities_total` ([`install_metrics`]).
 pub async fn alive<T>(
     ctx: &temporalio_sdk::activities::ActivityContext,
-    work: impl std::future::Future<Output = T>,
-) -> T {
+    work: impl std::future::Future<Output = Result<T, temporalio_sdk::activities::ActivityError>>,
+) -> Result<T, temporalio_sdk::activities::ActivityError> {
     let mut work = std::pin::pin!(work);
     let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
-    loop {
+    let done = loop {
         tokio::select! {
-            done = &mut work => return done,
+            done = &mut work => break done,
             _ = tick.tick() => {
                 if let Err(e) = ctx.record_heartbeat(()).await {
                     tracing::debug!(error = %e, "heartbeat not recorded");
                 }
             }
         }
+    };
+    let outcome = match &done {
+        Ok(_) => "ok",
+        Err(temporalio_sdk::activities::ActivityError::Application(failure))
+            if failure.is_non_retryable() =>
+        {
+            "refused"
+        }
+        Err(_) => "failed",
+    };
+    metrics::record(&ctx.info().activity_type, outcome);
+    done
+}
+
+pub use metrics::install as install_metrics;
+
+/// Outcomes of provider activities, by provider, for the worker's Prometheus endpoint.
+mod metrics {
+    use std::sync::{Arc, OnceLock};
+
+    use temporalio_common::telemetry::metrics::{
+        CoreMeter, Counter, MetricKeyValue, MetricParameters, NewAttributes,
+    };
+
+    struct Installed {
+        meter: Arc<dyn CoreMeter>,
+        outcomes: Counter,
+    }
+
+    static INSTALLED: OnceLock<Installed> = OnceLock::new();
+
+    /// Counts provider activity attempts on `meter` from now on (once per process).
+    pub fn install(meter: Arc<dyn CoreMeter>) {
+        let outcomes = meter.counter(
+            MetricParameters::builder()
+                .name("amar_provider_activities")
+                .description(
+                    "Provider activity attempts by activity, provider (mercately, mercadopago) \
+                     and outcome (ok, failed: retried; refused: not retryable)",
+                )
+                .build(),
+        );
+        let _ = INSTALLED.set(Installed { meter, outcomes });
+    }
+
+    fn provider(activity: &str) -> &'static str {
+        match activity {
+            "send_offer" | "notify" => "mercately",
+            _ => "mercadopago",
+        }
+    }
+
+    pub(super) fn record(activity: &str, outcome: &'static str) {
+        let Some(installed) = INSTALLED.get() else {
+            return;
+        };
+        let attributes = installed.meter.new_attributes(NewAttributes {
+            attributes: vec![
+                MetricKeyValue::new("activity", activity.to_owned()),
+                MetricKeyValue::new("provider", provider(activity)),
+                MetricKeyValue::new("outcome", outcome),
+            ],
+        });
+        installed.outcomes.add(1, &attributes);
     }
 }

@@ -181,6 +181,7 @@ pub async fn run(
             )?;
             tracing::info!(addr = %started.bound_addr, "worker metrics listening");
             telemetry.metrics = Some(started.meter.clone());
+            activities::install_metrics(started.meter.clone());
             Some(started)
         }
         None => None,

@@ -40,7 +40,10 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
         "keys and sizes the server makes from the upload",
     ),
     ("spatial_ref_sys", "PostGIS's own"),
-    ("phone_codes", "codes the server makes for the signed-in owner"),
+    (
+        "phone_codes",
+        "codes the server makes for the signed-in owner",
+    ),
 ];
 
 /// Constraints of caller-written tables that no request can violate, and why.

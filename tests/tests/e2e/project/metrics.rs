@@ -122,6 +122,32 @@ async fn the_worker_serves_the_temporal_sdks_metrics_and_its_health_when_asked()
         let said: serde_json::Value = response.json().await.expect("json");
         assert_eq!(said, body, "{path}");
     }
+
+    // A provider call the worker makes is counted by provider and outcome.
+    let w = e2e::fixtures::dispatch(&app, 1).await;
+    e2e::fixtures::check_out(&app, &w, w.start).await;
+    app.await_messages(&w.vets[0].phone, "vet_offer", 1).await;
+    let line = e2e::eventually(
+        "the provider outcome counted",
+        std::time::Duration::from_secs(30),
+        || {
+            let http = app.http.clone();
+            let url = url.clone();
+            async move {
+                let text = http.get(&url).send().await.ok()?.text().await.ok()?;
+                text.lines()
+                    .find(|l| {
+                        l.starts_with("amar_provider_activities")
+                            && l.contains(r#"activity="send_offer""#)
+                            && l.contains(r#"provider="mercately""#)
+                            && l.contains(r#"outcome="ok""#)
+                    })
+                    .map(str::to_owned)
+            }
+        },
+    )
+    .await;
+    assert!(line.ends_with(" 1"), "{line}");
     assert!(
         text.contains(&format!("task_queue=\"{}\"", app.settings.task_queue)),
         "{text}"
