@@ -77,9 +77,22 @@ impl TrustedProxies {
     }
 }
 
-/// The calling client's address, set on every request by [`resolve`].
+/// The calling client's address (its /64 for IPv6, see [`limit_key`]), set on every
+/// request by [`resolve`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClientIp(pub IpAddr);
+
+/// The address limits count by: an IPv4 address, or an IPv6 address's /64 (the block one
+/// subscriber holds, and can walk through at will).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & (u128::MAX << 64);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
+}
 
 /// Middleware: works out [`ClientIp`] once per request.
 pub async fn resolve(
@@ -92,7 +105,7 @@ pub async fn resolve(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
         .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let client = trusted.client(peer, request.headers());
+    let client = limit_key(trusted.client(peer, request.headers()));
     request.extensions_mut().insert(ClientIp(client));
     next.run(request).await
 }
@@ -154,6 +167,16 @@ mod tests {
             trusted.client(ip("::ffff:10.1.2.3"), &headers(&["198.51.100.4"])),
             ip("198.51.100.4")
         );
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_block() {
+        assert_eq!(
+            limit_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(limit_key(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(limit_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
     }
 
     #[test]

@@ -300,19 +300,26 @@ struct Counted {
 }
 
 /// Items in the cart, with the cart locked until the transaction ends (so two adds at
-/// once count each other).
-pub async fn lock_and_count_items(conn: &mut AsyncPgConnection, cart: Uuid) -> Result<i64, Error> {
-    diesel::sql_query("SELECT id FROM carts WHERE id = $1 FOR UPDATE")
-        .bind::<SqlUuid, _>(cart)
-        .execute(conn)
-        .await?;
+/// once count each other); `None` when a checkout closed it meanwhile.
+pub async fn lock_and_count_items(
+    conn: &mut AsyncPgConnection,
+    cart: Uuid,
+) -> Result<Option<i64>, Error> {
+    let locked =
+        diesel::sql_query("SELECT id FROM carts WHERE id = $1 AND status = 'open' FOR UPDATE")
+            .bind::<SqlUuid, _>(cart)
+            .execute(conn)
+            .await?;
+    if locked == 0 {
+        return Ok(None);
+    }
     Ok(diesel::sql_query(
         "SELECT count(*) AS n, NULL::timestamptz AS oldest FROM cart_items WHERE cart_id = $1",
     )
     .bind::<SqlUuid, _>(cart)
     .get_result::<Counted>(conn)
-    .await?
-    .n)
+    .await
+    .map(|c| Some(c.n))?)
 }
 
 /// The owner's requests still waiting for a vet, a time or a payment: what asks vets on

@@ -81,20 +81,39 @@ pub async fn update_owner(
     id: OwnerId,
     changes: &OwnerChanges,
 ) -> Result<Option<OwnerRow>, Error> {
-    if let Some(phone) = &changes.phone {
-        diesel::update(pet_owners::table.find(id.into_uuid()))
-            .filter(pet_owners::phone.is_distinct_from(phone.as_deref()))
-            .set(pet_owners::phone_verified_at.eq(None::<DateTime<Utc>>))
-            .execute(conn)
-            .await?;
-    }
-    Ok(diesel::update(pet_owners::table.find(id.into_uuid()))
-        .filter(pet_owners::deleted_at.is_null())
-        .set((changes, pet_owners::updated_at.eq(diesel::dsl::now)))
-        .returning(OwnerRow::as_returning())
-        .get_result(conn)
-        .await
-        .optional()?)
+    use diesel_async::AsyncConnection;
+    let changes = changes.clone();
+    // One transaction, the row locked: a code verified for the old number cannot land
+    // between clearing the mark and writing the new number.
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let current: Option<Option<String>> = pet_owners::table
+            .find(id.into_uuid())
+            .filter(pet_owners::deleted_at.is_null())
+            .select(pet_owners::phone)
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some(current) = current else {
+            return Ok(None);
+        };
+        if let Some(phone) = &changes.phone
+            && *phone != current
+        {
+            diesel::update(pet_owners::table.find(id.into_uuid()))
+                .set(pet_owners::phone_verified_at.eq(None::<DateTime<Utc>>))
+                .execute(conn)
+                .await?;
+        }
+        Ok(diesel::update(pet_owners::table.find(id.into_uuid()))
+            .filter(pet_owners::deleted_at.is_null())
+            .set((&changes, pet_owners::updated_at.eq(diesel::dsl::now)))
+            .returning(OwnerRow::as_returning())
+            .get_result(conn)
+            .await
+            .optional()?)
+    })
+    .await
 }
 
 #[derive(Debug, Clone, Queryable, Serialize, Deserialize)]

@@ -138,13 +138,22 @@ pub async fn record_login_attempt(
     email: &str,
     address: Option<&str>,
     succeeded: bool,
-) -> Result<(), Error> {
-    diesel::insert_into(login_attempts::table)
+) -> Result<i64, Error> {
+    Ok(diesel::insert_into(login_attempts::table)
         .values((
             login_attempts::email.eq(email),
             login_attempts::address.eq(address),
             login_attempts::succeeded.eq(succeeded),
         ))
+        .returning(login_attempts::id)
+        .get_result(conn)
+        .await?)
+}
+
+/// An attempt recorded as failed (before its password was checked) that succeeded.
+pub async fn mark_login_succeeded(conn: &mut AsyncPgConnection, attempt: i64) -> Result<(), Error> {
+    diesel::update(login_attempts::table.find(attempt))
+        .set(login_attempts::succeeded.eq(true))
         .execute(conn)
         .await?;
     Ok(())
@@ -184,7 +193,9 @@ struct FailureRow {
 }
 
 /// The failed attempts since `since` that came after each key's last success, in one
-/// query on the (email, at) and (address, at) indexes.
+/// query on the (email, at) and (address, at) indexes. The address's count is every
+/// failure in the window: a success from the address (on an account of the guesser's
+/// own) does not reset it.
 pub async fn sign_in_failures(
     conn: &mut AsyncPgConnection,
     email: &str,
@@ -199,7 +210,7 @@ pub async fn sign_in_failures(
          ok AS ( \
            SELECT coalesce(max(at) FILTER (WHERE mine AND here AND succeeded), '-infinity') AS pair, \
                   coalesce(max(at) FILTER (WHERE mine AND succeeded), '-infinity') AS account, \
-                  coalesce(max(at) FILTER (WHERE here AND succeeded), '-infinity') AS address \
+                  '-infinity'::timestamptz AS address \
            FROM recent) \
          SELECT \
            count(at) FILTER (WHERE mine AND here AND NOT succeeded AND at > ok.pair) AS pair_n, \

@@ -37,18 +37,9 @@ pub fn name(raw: &str, max: usize) -> Result<String, NameError> {
     if web {
         return Err(NameError::WebAddress);
     }
-    let mut digits = 0;
-    for c in &chars {
-        digits = if c.is_ascii_digit() {
-            digits + 1
-        } else if *c == ' ' || *c == '-' {
-            digits
-        } else {
-            0
-        };
-        if digits >= 6 {
-            return Err(NameError::PhoneNumber);
-        }
+    // Six digits anywhere, however spaced or dotted, read as a phone number.
+    if chars.iter().filter(|c| c.is_numeric()).count() >= 6 {
+        return Err(NameError::PhoneNumber);
     }
     Ok(value)
 }
@@ -78,6 +69,8 @@ mod tests {
             ("Pagá acá: bit.ly/x", NameError::Characters),
             ("Luna visitá pagos.example", NameError::WebAddress),
             ("Llamá al 11 5555 0000", NameError::PhoneNumber),
+            ("Llamá 11.5555.0000", NameError::PhoneNumber),
+            ("Luna １１５５５５００００", NameError::PhoneNumber),
             ("<b>Luna</b>", NameError::Characters),
             ("Luna\u{202e}", NameError::Characters),
             ("", NameError::Length(50)),

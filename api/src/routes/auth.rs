@@ -208,6 +208,11 @@ async fn login(
     let settings = &state.settings.auth;
     let wrong = || ApiError::Unauthorized("wrong email or password".into());
     let email_key = body.email.trim().to_lowercase();
+    // No address is longer (RFC 5321): a longer one is no account, and is not worth a
+    // hash or a row.
+    if email_key.len() > 254 {
+        return Err(wrong());
+    }
     let address = client.to_string();
 
     let mut conn = db::conn(&state.pool).await?;
@@ -242,14 +247,18 @@ async fn login(
         Err(_) => None,
     };
     let stored = account.as_ref().and_then(|a| a.user.password_hash.clone());
+    // Counted as a failure before the hash runs, so that tries at once count each other;
+    // marked a success afterwards if it was one.
+    let attempt =
+        db::users::record_login_attempt(&mut conn, &email_key, Some(&address), false).await?;
     // No pool connection is held while the hash runs.
     drop(conn);
     let matches = auth::verify_password_bounded(body.password.clone(), stored).await?;
     let active = account.as_ref().is_some_and(|a| a.user.is_active);
-    let mut conn = db::conn(&state.pool).await?;
-    db::users::record_login_attempt(&mut conn, &email_key, Some(&address), matches && active)
-        .await?;
-    drop(conn);
+    if matches && active {
+        let mut conn = db::conn(&state.pool).await?;
+        db::users::mark_login_succeeded(&mut conn, attempt).await?;
+    }
     match account {
         Some(account) if matches && active => sign_in(&state, UserId::from_uuid(account.user.id))
             .await

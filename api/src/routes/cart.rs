@@ -277,7 +277,7 @@ async fn show_cart(user: AuthUser, State(state): State<AppState>) -> Result<Json
 
 #[utoipa::path(post, path = "/api/v1/cart/items", tag = "cart", request_body = ItemBody, security(("bearer" = [])),
     responses((status = 201, body = CartItem), (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`cart-full`: the cart already holds `CART_MAX_ITEMS` items", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`cart-full`: the cart already holds `CART_MAX_ITEMS` items; `cart-busy`: a checkout is closing it, try again", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Adds a visit to the cart, priced.
 async fn add_item(
@@ -290,8 +290,19 @@ async fn add_item(
     let max = state.settings.booking.max_cart_items;
     let row =
         diesel_async::AsyncConnection::transaction::<_, ApiError, _>(&mut *conn, async |conn| {
-            let cart = db::cart::open_cart(conn, owner).await?;
-            if db::cart::lock_and_count_items(conn, cart).await? >= max {
+            // A checkout in another tab may close the cart between finding and locking
+            // it: then the open cart is the new one.
+            let mut cart = db::cart::open_cart(conn, owner).await?;
+            let mut count = db::cart::lock_and_count_items(conn, cart).await?;
+            if count.is_none() {
+                cart = db::cart::open_cart(conn, owner).await?;
+                count = db::cart::lock_and_count_items(conn, cart).await?;
+            }
+            let count = count.ok_or_else(|| ApiError::Conflict {
+                kind: "cart-busy",
+                detail: "the cart is being checked out; try again".into(),
+            })?;
+            if count >= max {
                 return Err(ApiError::Conflict {
                     kind: "cart-full",
                     detail: format!("a cart holds at most {max} items; check out or remove some"),

@@ -136,6 +136,24 @@ async fn login_works_with_the_right_password_only_and_failures_slow_the_next_try
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let (status, _) = login("correct horse battery").await;
     assert_eq!(status, 200);
+    // An email longer than any address is no account: 401, no hash, no row.
+    let before = app
+        .db
+        .count("SELECT count(*) AS n FROM login_attempts")
+        .await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": format!("{}@example.com", "a".repeat(3000)), "password": "whatever123" }),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        app.db
+            .count("SELECT count(*) AS n FROM login_attempts")
+            .await,
+        before
+    );
     // A success starts the count again: the next failure is free.
     assert_eq!(login("wrong password!").await.0, 401);
     assert_eq!(login("correct horse battery").await.0, 200);
