@@ -42,6 +42,15 @@ pub async fn prune(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<P
     .bind::<BigInt, _>(BATCH)
     .execute(conn)
     .await?;
+    // Codes sent matter for an hour's caps.
+    diesel::sql_query(
+        "DELETE FROM phone_code_sends WHERE id IN \
+         (SELECT id FROM phone_code_sends WHERE sent_at < $1 LIMIT $2)",
+    )
+    .bind::<Timestamptz, _>(now - chrono::Duration::days(1))
+    .bind::<BigInt, _>(BATCH)
+    .execute(conn)
+    .await?;
     Ok(Pruned {
         login_attempts,
         webhook_events,

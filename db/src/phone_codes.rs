@@ -9,7 +9,7 @@ use domain::OwnerId;
 
 use crate::{
     Error,
-    schema::{outbound_messages, pet_owners, phone_codes},
+    schema::{pet_owners, phone_code_sends, phone_codes},
 };
 
 /// The owner's number and whether it is verified.
@@ -27,22 +27,77 @@ pub async fn phone_of(
     Ok(row.map(|(phone, verified)| (phone, verified.is_some())))
 }
 
-/// Codes sent to the owner since `since` (the send ledger's `phone-code:<owner>:` keys).
-pub async fn codes_sent_since(
+/// Why a code was not sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// The owner had `per_owner` codes this hour.
+    OwnerCap,
+    /// The number had `per_phone` codes this hour, whoever asked.
+    PhoneCap,
+}
+
+/// Reserves a send and makes `code_hash` the owner's pending code, in one transaction
+/// serialized per owner and per number, so that requests at once cannot pass the caps
+/// together. The caller sends the message after this commits.
+#[allow(clippy::too_many_arguments)]
+pub async fn begin(
     conn: &mut AsyncPgConnection,
     owner: OwnerId,
-    since: DateTime<Utc>,
-) -> Result<i64, Error> {
-    Ok(outbound_messages::table
-        .filter(outbound_messages::key.like(format!("phone-code:{owner}:%")))
-        .filter(outbound_messages::created_at.gt(since))
-        .count()
-        .get_result(conn)
-        .await?)
+    phone: &str,
+    code_hash: &[u8],
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    per_owner: i64,
+    per_phone: i64,
+) -> Result<Result<(), Refused>, Error> {
+    let phone = phone.to_owned();
+    let code_hash = code_hash.to_owned();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(&phone)
+            .execute(conn)
+            .await?;
+        pet_owners::table
+            .find(owner.into_uuid())
+            .select(pet_owners::id)
+            .for_update()
+            .first::<uuid::Uuid>(conn)
+            .await?;
+        let hour_ago = now - chrono::Duration::hours(1);
+        let by_owner: i64 = phone_code_sends::table
+            .filter(phone_code_sends::owner_id.eq(owner.into_uuid()))
+            .filter(phone_code_sends::sent_at.gt(hour_ago))
+            .count()
+            .get_result(conn)
+            .await?;
+        if by_owner >= per_owner {
+            return Ok(Err(Refused::OwnerCap));
+        }
+        let by_phone: i64 = phone_code_sends::table
+            .filter(phone_code_sends::phone.eq(&phone))
+            .filter(phone_code_sends::sent_at.gt(hour_ago))
+            .count()
+            .get_result(conn)
+            .await?;
+        if by_phone >= per_phone {
+            return Ok(Err(Refused::PhoneCap));
+        }
+        diesel::insert_into(phone_code_sends::table)
+            .values((
+                phone_code_sends::owner_id.eq(owner.into_uuid()),
+                phone_code_sends::phone.eq(&phone),
+                phone_code_sends::sent_at.eq(now),
+            ))
+            .execute(conn)
+            .await?;
+        store(conn, owner, &phone, &code_hash, expires_at).await?;
+        Ok(Ok(()))
+    })
+    .await
 }
 
 /// Replaces the owner's pending code.
-pub async fn store(
+async fn store(
     conn: &mut AsyncPgConnection,
     owner: OwnerId,
     phone: &str,

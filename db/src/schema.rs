@@ -237,6 +237,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    phone_code_sends (id) {
+        id -> Int8,
+        owner_id -> Uuid,
+        phone -> Text,
+        sent_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     phone_codes (owner_id) {
         owner_id -> Uuid,
         phone -> Text,
@@ -638,6 +647,7 @@ diesel::joinable!(pets -> pet_owners (owner_id));
 diesel::joinable!(pets -> species (species_id));
 diesel::joinable!(prices -> services (service_id));
 diesel::joinable!(prices -> veterinarians (vet_id));
+diesel::joinable!(phone_code_sends -> pet_owners (owner_id));
 diesel::joinable!(phone_codes -> pet_owners (owner_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(service_requests -> owner_addresses (address_id));
@@ -681,6 +691,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     pet_owners,
     pets,
+    phone_code_sends,
     phone_codes,
     prices,
     refresh_tokens,

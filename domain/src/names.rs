@@ -44,6 +44,24 @@ pub fn name(raw: &str, max: usize) -> Result<String, NameError> {
     Ok(value)
 }
 
+/// A WhatsApp number as messages are addressed: `+`, the country code and the number,
+/// 8 to 15 digits in all (E.164); spaces, dashes, dots and parentheses are dropped.
+pub fn whatsapp_number(raw: &str) -> Result<String, &'static str> {
+    let kept: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = kept.strip_prefix('+').unwrap_or("");
+    if (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
+        Ok(kept)
+    } else {
+        Err("an international number: + and the country code, e.g. +5491155550000")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +98,23 @@ mod tests {
         assert_eq!(name(&"a".repeat(51), 50), Err(NameError::Length(50)));
         // A line break is white space: the name is one line.
         assert_eq!(name("Luna\nURGENTE", 50).as_deref(), Ok("Luna URGENTE"));
+    }
+
+    #[test]
+    fn whatsapp_numbers_are_international_and_tidied() {
+        assert_eq!(
+            whatsapp_number("+54 9 11 5555-0000").as_deref(),
+            Ok("+5491155550000")
+        );
+        for bad in [
+            "1155550000",
+            "+0123456789",
+            "+54",
+            "+54911555500001234",
+            "+54 11 abc",
+            "",
+        ] {
+            assert!(whatsapp_number(bad).is_err(), "{bad}");
+        }
     }
 }

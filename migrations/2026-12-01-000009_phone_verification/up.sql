@@ -17,3 +17,14 @@ CREATE TABLE phone_codes (
     attempts   integer NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Every code sent, for the caps: per owner and per number (an account cannot make any
+-- number's phone ring by putting it in its profile).
+CREATE TABLE phone_code_sends (
+    id       bigserial PRIMARY KEY,
+    owner_id uuid NOT NULL REFERENCES pet_owners (id),
+    phone    text NOT NULL,
+    sent_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX phone_code_sends_phone_idx ON phone_code_sends (phone, sent_at);
+CREATE INDEX phone_code_sends_owner_idx ON phone_code_sends (owner_id, sent_at);

@@ -151,10 +151,13 @@ async fn register(
         .phone
         .as_deref()
         .map(str::trim)
-        .filter(|p| !p.is_empty());
-    if phone.is_some_and(|p| p.len() > 30) {
-        errors.push(FieldError::new("phone", "must be at most 30 characters"));
-    }
+        .filter(|p| !p.is_empty())
+        .and_then(|raw| {
+            domain::names::whatsapp_number(raw)
+                .map_err(|e| errors.push(FieldError::new("phone", e)))
+                .ok()
+        });
+    let phone = phone.as_deref();
     let (Some(email), Some(password), Some(name)) = (email, password, name) else {
         return Err(ApiError::Validation(errors));
     };

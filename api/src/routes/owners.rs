@@ -175,12 +175,20 @@ async fn update_owner(
     {
         errors.push(FieldError::new("document_number", "must be 7 to 11 digits"));
     }
+    // Every message of a booking goes to this number.
+    let phone = body.phone.map(trimmed).map(|phone| {
+        phone.and_then(|raw| {
+            domain::names::whatsapp_number(&raw)
+                .map_err(|e| errors.push(FieldError::new("phone", e)))
+                .ok()
+        })
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let changes = OwnerChanges {
         full_name,
-        phone: body.phone.map(trimmed),
+        phone,
         document_type_id: body.document_type_id,
         document_number,
         vat_condition_id: body.vat_condition_id,
@@ -349,6 +357,11 @@ async fn create_owner(
             }),
         None => None,
     };
+    let phone = trimmed(body.phone).and_then(|raw| {
+        domain::names::whatsapp_number(&raw)
+            .map_err(|e| errors.push(FieldError::new("phone", e)))
+            .ok()
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -358,7 +371,7 @@ async fn create_owner(
         &db::owners::NewOwner {
             full_name,
             email,
-            phone: trimmed(body.phone),
+            phone,
         },
     )
     .await?;

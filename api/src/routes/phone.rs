@@ -33,6 +33,8 @@ pub fn router(limits: &RateLimits) -> Router<AppState> {
 
 /// Codes an owner may be sent in an hour.
 pub const CODES_PER_HOUR: i64 = 3;
+/// Codes one number may be sent in an hour, whichever accounts ask.
+pub const CODES_PER_NUMBER_PER_HOUR: i64 = 3;
 /// How long a code is good for.
 pub const CODE_LIFETIME_SECS: i64 = 600;
 /// Tries of one code.
@@ -105,25 +107,33 @@ async fn send_code(
                 detail: format!("{phone} is verified already"),
             });
         }
-        let sent =
-            db::phone_codes::codes_sent_since(&mut conn, owner, now - chrono::Duration::hours(1))
-                .await?;
-        if sent >= CODES_PER_HOUR {
-            return Err(ApiError::TooManyRequests {
-                detail: format!("at most {CODES_PER_HOUR} codes an hour; try again later"),
-                retry_after_secs: 3600,
-            });
-        }
         let code = format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
         let expires_at = now + chrono::Duration::seconds(CODE_LIFETIME_SECS);
-        db::phone_codes::store(
+        let begun = db::phone_codes::begin(
             &mut conn,
             owner,
             &phone,
             &code_hash(owner, &code),
             expires_at,
+            now,
+            CODES_PER_HOUR,
+            CODES_PER_NUMBER_PER_HOUR,
         )
         .await?;
+        if let Err(why) = begun {
+            let detail = match why {
+                db::phone_codes::Refused::OwnerCap => {
+                    format!("at most {CODES_PER_HOUR} codes an hour; try again later")
+                }
+                db::phone_codes::Refused::PhoneCap => format!(
+                    "this number was sent {CODES_PER_NUMBER_PER_HOUR} codes this hour; try again later"
+                ),
+            };
+            return Err(ApiError::TooManyRequests {
+                detail,
+                retry_after_secs: 3600,
+            });
+        }
         drop(conn);
         // Once per key, through the same ledger as every WhatsApp message (which keeps
         // `***` for the code).
@@ -139,9 +149,17 @@ async fn send_code(
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, %owner, "verification code not sent");
-            ApiError::Unavailable {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                detail: "WhatsApp did not take the message; try again in a moment".into(),
+            let refused = e
+                .downcast_ref::<integrations::mercately::MercatelyError>()
+                .is_some_and(|m| !m.is_retryable());
+            if refused {
+                // Not a number WhatsApp takes: the caller's to fix.
+                ApiError::invalid("phone", "WhatsApp does not take this number")
+            } else {
+                ApiError::Unavailable {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    detail: "WhatsApp did not take the message; try again in a moment".into(),
+                }
             }
         })?;
         phone

@@ -44,6 +44,10 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
         "phone_codes",
         "codes the server makes for the signed-in owner",
     ),
+    (
+        "phone_code_sends",
+        "the server's record of the codes it sent",
+    ),
 ];
 
 /// Constraints of caller-written tables that no request can violate, and why.

@@ -210,6 +210,49 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
         "https://amarmascotas.ar/problems/too-many-tries"
     );
 
+    // Another account cannot make that number ring more: 3 codes an hour per number,
+    // whoever asks (it was sent 2).
+    let (bob, bob_owner) = app.owner("bob@example.com").await;
+    let (status, problem) = app
+        .call(
+            &bob,
+            Method::PATCH,
+            &format!("/api/v1/owners/{bob_owner}"),
+            Some(json!({ "phone": "11 5555 0078" })),
+        )
+        .await;
+    assert_eq!(
+        (status, e2e::problem_fields(&problem)),
+        (422, vec!["phone".to_owned()]),
+        "not international"
+    );
+    let (status, _) = app
+        .call(
+            &bob,
+            Method::PATCH,
+            &format!("/api/v1/owners/{bob_owner}"),
+            Some(json!({ "phone": "+54 9 11 5555-0078" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, sent) = app
+        .call(&bob, Method::POST, "/api/v1/me/phone/code", None)
+        .await;
+    assert_eq!(
+        (status, sent["phone"].clone()),
+        (202, json!("+5491155550078"))
+    );
+    let (status, problem) = app
+        .call(&bob, Method::POST, "/api/v1/me/phone/code", None)
+        .await;
+    assert_eq!(status, 429, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("this number")),
+        "{problem}"
+    );
+
     // A vet has no owner's number to verify.
     let (_, vet) = app
         .vet(&w.staff.token, "vet@example.com", "20-12345678-6")
