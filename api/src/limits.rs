@@ -98,6 +98,9 @@ pub fn limit(
 /// client: the rest wait their turn up to 5 s, then get `429`. Sign-in and account
 /// links use it so that a flood of them, however spread over addresses, never holds
 /// more than its share of the database pool and leaves signed-in people served.
+///
+/// A turn is taken only once the request's body is in (at most [`SMALL_BODY`] bytes,
+/// within [`BODY_WAIT`]): a client dripping its body holds no turn.
 pub fn at_most(
     router: axum::Router<crate::AppState>,
     group: &'static str,
@@ -108,6 +111,30 @@ pub fn at_most(
         move |request: axum::extract::Request, next: axum::middleware::Next| {
             let permits = permits.clone();
             async move {
+                let (parts, body) = request.into_parts();
+                let read =
+                    tokio::time::timeout(BODY_WAIT, axum::body::to_bytes(body, SMALL_BODY)).await;
+                let body = match read {
+                    Ok(Ok(bytes)) => bytes,
+                    Ok(Err(_)) => {
+                        return ApiError::BadRequest {
+                            status: axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                            detail: format!("the body is over {SMALL_BODY} bytes"),
+                        }
+                        .into_response();
+                    }
+                    Err(_) => {
+                        return ApiError::BadRequest {
+                            status: axum::http::StatusCode::REQUEST_TIMEOUT,
+                            detail: format!(
+                                "the body did not arrive within {} s",
+                                BODY_WAIT.as_secs()
+                            ),
+                        }
+                        .into_response();
+                    }
+                };
+                let request = Request::from_parts(parts, axum::body::Body::from(body));
                 let Ok(Ok(_turn)) =
                     tokio::time::timeout(Duration::from_secs(5), permits.acquire_owned()).await
                 else {
@@ -122,6 +149,11 @@ pub fn at_most(
         },
     ))
 }
+
+/// The largest body a request under [`at_most`] may send (sign-in forms are tiny).
+pub const SMALL_BODY: usize = 16 * 1024;
+/// How long such a body may take to arrive.
+pub const BODY_WAIT: Duration = Duration::from_secs(5);
 
 /// The limiter of one group, as a layer: `per_minute` requests per client address (all
 /// at once if it likes), refilled evenly over the minute. `None` when `0`.

@@ -115,6 +115,7 @@ fn answered_by_every_route(doc: &mut utoipa::openapi::OpenApi) {
             if json_body {
                 statuses.push(("400", "The body is not valid JSON"));
                 statuses.push(("415", "The body is not declared `application/json`"));
+                statuses.push(("413", "The body is too large"));
             }
             let reads_input = json_body
                 || operation.request_body.is_some()

@@ -161,3 +161,37 @@ async fn a_flood_of_anonymous_sign_ins_leaves_a_signed_in_owner_served() {
     assert!(unauthorized > 0, "some were checked");
     println!("sign-ins: {unauthorized} checked (401), {shed} turned away (429)");
 }
+
+#[tokio::test]
+async fn clients_dripping_their_sign_in_bodies_hold_no_turn() {
+    use tokio::io::AsyncWriteExt;
+    // The test app's pool has 4 connections: sign-ins take 2 turns at a time.
+    let app = app("", 0).await;
+    let address = app
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut drips = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        stream
+            .write_all(
+                format!(
+                    "POST /api/v1/auth/login HTTP/1.1\r\nHost: {address}\r\n\
+                     Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"em"
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("write");
+        drips.push(stream);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Meanwhile a whole sign-in is checked (401), not turned away after waiting 5 s for
+    // a turn the drips hold (429).
+    assert_eq!(login_from(&app, "198.51.100.9").await.status(), 401);
+    drop(drips);
+}
