@@ -277,9 +277,9 @@ pub async fn insert_refresh_token(
 /// What happened to a refresh token presented for rotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
-    /// Valid: it is now used; issue a new one in `family` for `user`, expiring when
-    /// this one did (a session ends a fixed time after sign-in, however often it is
-    /// refreshed).
+    /// Valid: it is now used and the replacement stored in `family` for `user`,
+    /// expiring when this one did (a session ends a fixed time after sign-in, however
+    /// often it is refreshed).
     Rotated {
         user: UserId,
         family: Uuid,
@@ -293,14 +293,18 @@ pub enum Rotation {
     Unknown,
 }
 
-/// Marks a refresh token used, atomically: of two concurrent uses, one rotates and the
-/// other is a reuse (which revokes the family).
+/// Marks a refresh token used and stores its `replacement` in the same family, in one
+/// transaction: of two concurrent uses, one rotates and the other is a reuse (which
+/// revokes the family); a crash in between leaves the old token usable, never a used
+/// token without its successor.
 pub async fn use_refresh_token(
     conn: &mut AsyncPgConnection,
     token_hash: &[u8],
+    replacement: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Rotation, Error> {
     let token_hash = token_hash.to_owned();
+    let replacement = replacement.to_owned();
     conn.transaction::<_, Error, _>(async move |conn| {
         let Some(row) = refresh_tokens::table
             .filter(refresh_tokens::token_hash.eq(&token_hash))
@@ -335,6 +339,14 @@ pub async fn use_refresh_token(
             .set(refresh_tokens::used_at.eq(now))
             .execute(conn)
             .await?;
+        insert_refresh_token(
+            conn,
+            UserId::from_uuid(row.user_id),
+            row.family_id,
+            &replacement,
+            row.expires_at,
+        )
+        .await?;
         Ok(Rotation::Rotated {
             user: UserId::from_uuid(row.user_id),
             family: row.family_id,

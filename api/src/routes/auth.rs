@@ -287,22 +287,23 @@ async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<Tokens>, ApiError> {
+    let (replacement, replacement_hash) = auth::refresh_token();
     let mut conn = db::conn(&state.pool).await?;
     let rotation = db::users::use_refresh_token(
         &mut conn,
         &auth::token_hash(body.refresh_token.trim()),
+        &replacement_hash,
         Utc::now(),
     )
     .await?;
     drop(conn);
     match rotation {
-        db::users::Rotation::Rotated {
-            user,
-            family,
-            expires_at,
-        } => issue_tokens(&state, user, family, expires_at)
-            .await
-            .map(Json),
+        db::users::Rotation::Rotated { user, .. } => Ok(Json(Tokens {
+            access_token: auth::access_token(&state.settings.auth, user)?,
+            token_type: "Bearer".into(),
+            expires_in: state.settings.auth.access_ttl.as_secs(),
+            refresh_token: replacement,
+        })),
         db::users::Rotation::Disabled => Err(ApiError::Unauthorized(
             "the account no longer exists or is disabled".into(),
         )),
