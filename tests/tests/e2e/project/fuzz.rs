@@ -25,6 +25,10 @@ const EXAMPLES_PER_OPERATION: &str = "20";
 
 async fn run_as(app: &TestApp, who: &str, token: &str) -> (bool, String) {
     let schema = app.url("/api/v1/openapi.json");
+    // schemathesis keeps a cache in its working folder: a fresh one per run, so that a
+    // run depends on its seed only, and nothing lands in the repository.
+    let scratch = std::env::temp_dir().join(format!("schemathesis-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch).expect("a scratch folder");
     let output = tokio::time::timeout(
         Duration::from_secs(600),
         tokio::process::Command::new(schemathesis())
@@ -51,11 +55,13 @@ async fn run_as(app: &TestApp, who: &str, token: &str) -> (bool, String) {
                 "--header",
                 &format!("Authorization: Bearer {token}"),
             ])
+            .current_dir(&scratch)
             .output(),
     )
     .await
     .expect("schemathesis ends within 10 minutes")
     .expect("run schemathesis (scripts/ensure-test-tools.sh installs it)");
+    let _ = std::fs::remove_dir_all(&scratch);
     let said = String::from_utf8_lossy(&output.stdout).into_owned()
         + &String::from_utf8_lossy(&output.stderr);
     println!("==== schemathesis as {who} (seed {SEED}) ====\n{said}");
