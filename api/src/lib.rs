@@ -62,6 +62,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let max_file_bytes = state.settings.study_file_max_bytes;
     let limits = state.settings.rate_limits;
+    let in_flight = state.settings.connections.max_requests_per_client;
     let trusted = Arc::new(state.settings.trusted_proxies.clone());
     let x_request_id = axum::http::HeaderName::from_static("x-request-id");
     let api = routes::requests::router(&limits)
@@ -100,6 +101,11 @@ pub fn router(state: AppState) -> Router {
             CONTENT_SECURITY_POLICY,
         ))
         .layer(security_header("referrer-policy", "no-referrer"))
+        // One client's requests in flight at once.
+        .layer(axum::middleware::from_fn_with_state(
+            limits::InFlight::new(in_flight),
+            limits::in_flight,
+        ))
         // Before any limit: who is calling (behind our proxies, whom they forwarded).
         .layer(axum::middleware::from_fn_with_state(
             trusted,

@@ -200,3 +200,77 @@ pub fn layer(
         }
     }))
 }
+
+/// Requests of one client address in flight at once, across every route: past it,
+/// `429` at once. The connection cap is for everyone; this keeps one client (one
+/// address, or one IPv6 /64) from filling it with slow requests.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    max: usize,
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl InFlight {
+    pub fn new(max: usize) -> Self {
+        Self {
+            max,
+            counts: Arc::default(),
+        }
+    }
+
+    /// A turn for `client`, given back when dropped; `None` when it has `max` already.
+    fn enter(&self, client: std::net::IpAddr) -> Option<InFlightTurn> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(client).or_insert(0);
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        Some(InFlightTurn {
+            counts: self.counts.clone(),
+            client,
+        })
+    }
+}
+
+struct InFlightTurn {
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    client: std::net::IpAddr,
+}
+
+impl Drop for InFlightTurn {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
+}
+
+/// Middleware: [`InFlight`] for the request's [`ClientIp`] (`0`: no cap).
+pub async fn in_flight(
+    axum::extract::State(limit): axum::extract::State<InFlight>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if limit.max == 0 {
+        return next.run(request).await;
+    }
+    let Some(ClientIp(client)) = request.extensions().get::<ClientIp>().copied() else {
+        return next.run(request).await;
+    };
+    let Some(_turn) = limit.enter(client) else {
+        return ApiError::TooManyRequests {
+            detail: format!(
+                "{} requests of yours are still being answered; wait for them",
+                limit.max
+            ),
+            retry_after_secs: 1,
+        }
+        .into_response();
+    };
+    next.run(request).await
+}

@@ -26,6 +26,9 @@ pub struct ConnectionLimits {
     pub max_connections: usize,
     /// `API_HEADER_READ_TIMEOUT_SECS`, default 10.
     pub header_read_timeout: Duration,
+    /// `API_MAX_REQUESTS_PER_CLIENT`, default 64 (`0`: no cap): one client address's
+    /// requests in flight at once; more are `429`.
+    pub max_requests_per_client: usize,
 }
 
 impl Default for ConnectionLimits {
@@ -33,6 +36,7 @@ impl Default for ConnectionLimits {
         Self {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
+            max_requests_per_client: 64,
         }
     }
 }
@@ -46,6 +50,10 @@ impl ConnectionLimits {
                 "API_HEADER_READ_TIMEOUT_SECS",
                 d.header_read_timeout.as_secs(),
             )?),
+            max_requests_per_client: env_or(
+                "API_MAX_REQUESTS_PER_CLIENT",
+                d.max_requests_per_client,
+            )?,
         };
         if limits.max_connections == 0 || limits.header_read_timeout.is_zero() {
             return Err(SettingsError::Invalid {

@@ -1,6 +1,7 @@
 //! The server's own bounds: a client that sends its headers slowly (slowloris) or sits
-//! idle is disconnected after the header-read timeout, and connections over the cap
-//! are answered `503` at once, while other clients are served.
+//! idle is disconnected after the header-read timeout, connections over the cap are
+//! answered `503` at once, and one client's requests in flight are capped, while other
+//! clients are served.
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,6 +23,7 @@ async fn app(max_connections: usize, header_read_timeout: Duration) -> TestApp {
             settings.connections = api::server::ConnectionLimits {
                 max_connections,
                 header_read_timeout,
+                ..Default::default()
             };
         },
     )
@@ -122,4 +124,37 @@ async fn connections_over_the_cap_are_told_503_at_once() {
         }
     }
     assert!(served.is_some(), "served once a connection closed");
+}
+
+#[tokio::test]
+async fn one_client_has_at_most_its_share_of_requests_in_flight() {
+    let app = TestApp::spawn_with(
+        Arc::new(TestDb::new().await),
+        temporal_settings(dev_server_address(), &unique_task_queue()),
+        quick_policy(),
+        |settings| settings.connections.max_requests_per_client = 2,
+    )
+    .await;
+    // Two requests whose bodies never finish are this client's two in flight.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(address(&app)).await.expect("connect");
+        stream
+            .write_all(
+                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            )
+            .await
+            .expect("write");
+        held.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, problem) = app.get_json("/api/v1/services").await;
+    assert_eq!(status, 429, "{problem}");
+    // Once they end, the client is served again.
+    drop(held);
+    e2e::eventually("served again", Duration::from_secs(10), || async {
+        let (status, _) = app.get_json("/api/v1/services").await;
+        (status == 200).then_some(())
+    })
+    .await;
 }
