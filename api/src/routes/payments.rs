@@ -10,7 +10,6 @@ use std::collections::HashMap;
 
 use axum::{
     Json, Router,
-    body::Bytes,
     extract::{Path, Query, State},
     http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
@@ -172,7 +171,7 @@ async fn mercadopago_webhook(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<Received>, ApiError> {
     let data_id = query.get("data.id").map(String::as_str);
     if let Err(why) = verify_signature(
@@ -187,6 +186,13 @@ async fn mercadopago_webhook(
             "the notification's signature does not check".into(),
         ));
     }
+    // The body is read only for a signed notification, and only so much of it.
+    let body = axum::body::to_bytes(body, WEBHOOK_BODY_MAX)
+        .await
+        .map_err(|_| ApiError::BadRequest {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: format!("a notification is at most {WEBHOOK_BODY_MAX} bytes"),
+        })?;
     let payload: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
         crate::metrics::webhook("malformed");
         ApiError::BadRequest {
@@ -250,6 +256,9 @@ async fn mercadopago_webhook(
         status: "received".into(),
     }))
 }
+
+/// MercadoPago's notifications are a few hundred bytes.
+const WEBHOOK_BODY_MAX: usize = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -158,3 +158,24 @@ async fn one_client_has_at_most_its_share_of_requests_in_flight() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_unsigned_webhook_is_refused_before_its_body_is_read() {
+    let app = app(64, Duration::from_secs(10)).await;
+    let mut stream = TcpStream::connect(address(&app)).await.expect("connect");
+    // A body announced and never sent: the signature is checked first, and fails.
+    stream
+        .write_all(
+            b"POST /api/v1/webhooks/mercadopago?data.id=1&type=payment HTTP/1.1\r\nHost: x\r\n\
+              Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{",
+        )
+        .await
+        .expect("write");
+    let mut said = vec![0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut said))
+        .await
+        .expect("answered without the body")
+        .expect("read");
+    let said = String::from_utf8_lossy(&said[..n]).into_owned();
+    assert!(said.starts_with("HTTP/1.1 401"), "{said}");
+}
