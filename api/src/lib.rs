@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod booking;
 pub mod client_ip;
+pub mod db_errors;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -1,5 +1,5 @@
 //! Every constraint of the migrations is accounted for: one a caller can meet maps to a
-//! `409`/`422` naming the field (`api::error::CONSTRAINTS`), and every other is listed
+//! `409`/`422` naming the field (`api::db_errors::CONSTRAINTS`), and every other is listed
 //! here with why no caller can reach it. A new constraint fails this test until someone
 //! decides which it is; a mapping whose constraint is gone fails it too.
 
@@ -148,7 +148,7 @@ async fn every_constraint_a_caller_can_meet_maps_to_a_409_or_422_and_every_other
     .expect("the catalog");
     assert!(all.len() > 50, "{} constraints", all.len());
 
-    let mapped: BTreeSet<&str> = api::error::CONSTRAINTS.iter().map(|c| c.0).collect();
+    let mapped: BTreeSet<&str> = api::db_errors::CONSTRAINTS.iter().map(|c| c.0).collect();
     let unreachable: BTreeSet<&str> = UNREACHABLE.iter().map(|c| c.0).collect();
     let internal: BTreeSet<&str> = INTERNAL_TABLES.iter().map(|t| t.0).collect();
     let unaccounted: Vec<String> = all
@@ -159,7 +159,7 @@ async fn every_constraint_a_caller_can_meet_maps_to_a_409_or_422_and_every_other
         .collect();
     assert!(
         unaccounted.is_empty(),
-        "map these in api::error::CONSTRAINTS (409/422 and the field), or list them here \
+        "map these in api::db_errors::CONSTRAINTS (409/422 and the field), or list them here \
          with why no caller can reach them: {unaccounted:#?}"
     );
 
@@ -173,7 +173,7 @@ async fn every_constraint_a_caller_can_meet_maps_to_a_409_or_422_and_every_other
     let tables: BTreeSet<&str> = all.iter().map(|c| c.table_name.as_str()).collect();
     let gone: Vec<&&str> = internal.iter().filter(|t| !tables.contains(**t)).collect();
     assert!(gone.is_empty(), "tables with no constraint left: {gone:?}");
-    for (name, status, field, message) in api::error::CONSTRAINTS {
+    for (name, status, field, message) in api::db_errors::CONSTRAINTS {
         assert!(matches!(status, 409 | 422), "{name}: {status}");
         assert!(!field.is_empty() && !message.is_empty(), "{name}");
     }
