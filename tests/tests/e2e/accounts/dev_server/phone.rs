@@ -30,6 +30,34 @@ fn codes(app: &TestApp, phone: &str) -> Vec<String> {
         .collect()
 }
 
+/// Asks for a code to the caller's number.
+async fn send_code(app: &TestApp, token: &str) -> (u16, Value) {
+    app.call(token, Method::POST, "/api/v1/me/phone/code", None)
+        .await
+}
+
+/// Tries `code`.
+async fn verify(app: &TestApp, token: &str, code: &str) -> (u16, Value) {
+    app.call(
+        token,
+        Method::POST,
+        "/api/v1/me/phone/verify",
+        Some(json!({ "code": code })),
+    )
+    .await
+}
+
+/// Sets the owner's `phone` on their profile.
+async fn set_phone(app: &TestApp, token: &str, owner: &str, phone: &str) -> (u16, Value) {
+    app.call(
+        token,
+        Method::PATCH,
+        &format!("/api/v1/owners/{owner}"),
+        Some(json!({ "phone": phone })),
+    )
+    .await
+}
+
 async fn checkout(app: &TestApp, token: &str) -> (u16, Value) {
     let response = app
         .http
@@ -60,9 +88,7 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
     .await;
 
     // No number yet: nothing to verify, and no checkout.
-    let (status, problem) = app
-        .call(&ana.token, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, problem) = send_code(&app, &ana.token).await;
     assert_eq!(
         (status, e2e::problem_fields(&problem)),
         (422, vec!["phone".to_owned()])
@@ -80,18 +106,9 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
         0
     );
 
-    let (status, _) = app
-        .call(
-            &ana.token,
-            Method::PATCH,
-            &format!("/api/v1/owners/{}", ana.id),
-            Some(json!({ "phone": phone })),
-        )
-        .await;
+    let (status, _) = set_phone(&app, &ana.token, &ana.id, phone).await;
     assert_eq!(status, 200);
-    let (status, sent) = app
-        .call(&ana.token, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, sent) = send_code(&app, &ana.token).await;
     assert_eq!(status, 202, "{sent}");
     assert_eq!(sent["phone"], phone);
     let code = e2e::eventually(
@@ -113,14 +130,7 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
 
     // A wrong code counts and says how many tries are left.
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (status, problem) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/me/phone/verify",
-            Some(json!({ "code": wrong })),
-        )
-        .await;
+    let (status, problem) = verify(&app, &ana.token, wrong).await;
     assert_eq!(status, 422, "{problem}");
     assert!(
         problem["detail"]
@@ -129,39 +139,18 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
         "{problem}"
     );
 
-    let (status, verified) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/me/phone/verify",
-            Some(json!({ "code": code })),
-        )
-        .await;
+    let (status, verified) = verify(&app, &ana.token, &code).await;
     assert_eq!(status, 200, "{verified}");
     assert_eq!(verified, json!({ "phone": phone, "verified": true }));
     // Used up: the same code again finds nothing pending.
-    let (status, _) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/me/phone/verify",
-            Some(json!({ "code": code })),
-        )
-        .await;
+    let (status, _) = verify(&app, &ana.token, &code).await;
     assert_eq!(status, 409);
 
     let (status, done) = checkout(&app, &ana.token).await;
     assert_eq!(status, 201, "{done}");
 
     // A new number is a number to prove again.
-    let (status, _) = app
-        .call(
-            &ana.token,
-            Method::PATCH,
-            &format!("/api/v1/owners/{}", ana.id),
-            Some(json!({ "phone": "+5491155550078" })),
-        )
-        .await;
+    let (status, _) = set_phone(&app, &ana.token, &ana.id, "+5491155550078").await;
     assert_eq!(status, 200);
     app.create(
         &ana.token,
@@ -175,35 +164,18 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
 
     // Three codes an hour: the fourth waits (one was sent for the first number).
     for _ in 0..2 {
-        let (status, sent) = app
-            .call(&ana.token, Method::POST, "/api/v1/me/phone/code", None)
-            .await;
+        let (status, sent) = send_code(&app, &ana.token).await;
         assert_eq!(status, 202, "{sent}");
     }
-    let (status, problem) = app
-        .call(&ana.token, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, problem) = send_code(&app, &ana.token).await;
     assert_eq!(status, 429, "{problem}");
 
     // Five wrong tries use a code up.
     for _ in 0..5 {
-        app.call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/me/phone/verify",
-            Some(json!({ "code": "999999" })),
-        )
-        .await;
+        verify(&app, &ana.token, "999999").await;
     }
     let latest = codes(&app, "+5491155550078").pop().expect("a code");
-    let (status, problem) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/me/phone/verify",
-            Some(json!({ "code": latest })),
-        )
-        .await;
+    let (status, problem) = verify(&app, &ana.token, &latest).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(
         problem["type"],
@@ -213,38 +185,20 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
     // Another account cannot make that number ring more: 3 codes an hour per number,
     // whoever asks (it was sent 2).
     let (bob, bob_owner) = app.owner("bob@example.com").await;
-    let (status, problem) = app
-        .call(
-            &bob,
-            Method::PATCH,
-            &format!("/api/v1/owners/{bob_owner}"),
-            Some(json!({ "phone": "11 5555 0078" })),
-        )
-        .await;
+    let (status, problem) = set_phone(&app, &bob, &bob_owner, "11 5555 0078").await;
     assert_eq!(
         (status, e2e::problem_fields(&problem)),
         (422, vec!["phone".to_owned()]),
         "not international"
     );
-    let (status, _) = app
-        .call(
-            &bob,
-            Method::PATCH,
-            &format!("/api/v1/owners/{bob_owner}"),
-            Some(json!({ "phone": "+54 9 11 5555-0078" })),
-        )
-        .await;
+    let (status, _) = set_phone(&app, &bob, &bob_owner, "+54 9 11 5555-0078").await;
     assert_eq!(status, 200);
-    let (status, sent) = app
-        .call(&bob, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, sent) = send_code(&app, &bob).await;
     assert_eq!(
         (status, sent["phone"].clone()),
         (202, json!("+5491155550078"))
     );
-    let (status, problem) = app
-        .call(&bob, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, problem) = send_code(&app, &bob).await;
     assert_eq!(status, 429, "{problem}");
     assert!(
         problem["detail"]
@@ -257,8 +211,6 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
     let (_, vet) = app
         .vet(&w.staff.token, "vet@example.com", "20-12345678-6")
         .await;
-    let (status, _) = app
-        .call(&vet, Method::POST, "/api/v1/me/phone/code", None)
-        .await;
+    let (status, _) = send_code(&app, &vet).await;
     assert_eq!(status, 403);
 }
