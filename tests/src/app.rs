@@ -154,6 +154,14 @@ impl TestApp {
         }
     }
 
+    /// `host:port` of the API, for a raw TCP connection.
+    pub fn authority(&self) -> String {
+        self.base
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

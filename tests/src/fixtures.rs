@@ -300,3 +300,12 @@ pub async fn accept_and_coordinate(app: &TestApp, w: &Dispatch, id: &str) -> Str
         .expect("a link in the message")
         .to_owned()
 }
+
+/// The request id inside an offer link's token (`…/<base64url JSON>.<signature>/accept`).
+pub fn offer_request(link: &str) -> Option<String> {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let token = link.rsplit('/').nth(1)?;
+    let payload = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let json: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    json["r"].as_str().map(str::to_owned)
+}

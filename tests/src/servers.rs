@@ -35,3 +35,15 @@ pub fn quick_policy() -> DispatchPolicy {
         ..DispatchPolicy::default()
     }
 }
+
+/// A tool of the test tools' venv (`.venv/bin`, next to `MOTO_SERVER_BIN`):
+/// `openapi-spec-validator`, `st` (schemathesis), `temporal`.
+pub fn venv_tool(name: &str) -> std::path::PathBuf {
+    let moto = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| {
+        crate::root()
+            .join(".venv/bin/moto_server")
+            .display()
+            .to_string()
+    });
+    std::path::Path::new(&moto).with_file_name(name)
+}

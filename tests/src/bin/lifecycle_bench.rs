@@ -279,15 +279,6 @@ where
     }
 }
 
-/// The request's id inside an offer link's token (`<base64url JSON>.<signature>`).
-fn token_request(link: &str) -> Option<String> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let token = link.rsplit('/').nth(1)?;
-    let payload = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
-    let json: Value = serde_json::from_slice(&payload).ok()?;
-    json["r"].as_str().map(str::to_owned)
-}
-
 /// One lifecycle in slot `slot`; the accept → visible latency.
 async fn lifecycle(
     stack: &Stack,
@@ -336,7 +327,7 @@ async fn lifecycle(
         Ok(messages.as_array().and_then(|all| {
             all.iter()
                 .filter_map(|m| m["template_params"][4].as_str())
-                .find(|link| token_request(link).as_deref() == Some(id.as_str()))
+                .find(|link| e2e::fixtures::offer_request(link).as_deref() == Some(id.as_str()))
                 .map(str::to_owned)
         }))
     })

@@ -8,17 +8,6 @@ use std::time::Duration;
 
 use e2e::{InProcessWorker, TestApp, fixtures::booking};
 
-/// `st` from the test tools' venv (next to `MOTO_SERVER_BIN`).
-fn schemathesis() -> std::path::PathBuf {
-    let moto = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| {
-        e2e::root()
-            .join(".venv/bin/moto_server")
-            .display()
-            .to_string()
-    });
-    std::path::Path::new(&moto).with_file_name("st")
-}
-
 /// The seed of every run: the same requests each time, so a failure reproduces.
 const SEED: &str = "20261201";
 const EXAMPLES_PER_OPERATION: &str = "20";
@@ -31,7 +20,7 @@ async fn run_as(app: &TestApp, who: &str, token: &str) -> (bool, String) {
     std::fs::create_dir_all(&scratch).expect("a scratch folder");
     let output = tokio::time::timeout(
         Duration::from_secs(600),
-        tokio::process::Command::new(schemathesis())
+        tokio::process::Command::new(e2e::venv_tool("st"))
             .args([
                 "run",
                 &schema,

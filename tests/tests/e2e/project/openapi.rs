@@ -5,13 +5,6 @@
 
 use e2e::TestApp;
 
-/// `openapi-spec-validator` from the test tools' venv (next to `MOTO_SERVER_BIN`).
-fn validator() -> std::path::PathBuf {
-    let moto = std::env::var("MOTO_SERVER_BIN")
-        .unwrap_or_else(|_| panic!("MOTO_SERVER_BIN is not set: run the tests with `make test`"));
-    std::path::Path::new(&moto).with_file_name("openapi-spec-validator")
-}
-
 #[tokio::test]
 async fn the_openapi_document_is_valid_openapi() {
     let app = TestApp::start().await;
@@ -28,7 +21,7 @@ async fn the_openapi_document_is_valid_openapi() {
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("openapi.json");
     std::fs::write(&path, &document).expect("write");
-    let output = tokio::process::Command::new(validator())
+    let output = tokio::process::Command::new(e2e::venv_tool("openapi-spec-validator"))
         .arg(&path)
         .output()
         .await

@@ -30,13 +30,6 @@ async fn app(max_connections: usize, header_read_timeout: Duration) -> TestApp {
     .await
 }
 
-fn address(app: &TestApp) -> String {
-    app.url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned()
-}
-
 /// Reads until the server closes the connection (or `limit` passes); what it said.
 async fn read_to_close(stream: &mut TcpStream, limit: Duration) -> Option<String> {
     let mut said = Vec::new();
@@ -54,7 +47,7 @@ async fn read_to_close(stream: &mut TcpStream, limit: Duration) -> Option<String
 #[tokio::test]
 async fn a_client_dribbling_its_headers_is_disconnected_and_others_are_served() {
     let app = app(64, Duration::from_secs(1)).await;
-    let mut slow = TcpStream::connect(address(&app)).await.expect("connect");
+    let mut slow = TcpStream::connect(app.authority()).await.expect("connect");
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .expect("write");
@@ -84,7 +77,7 @@ async fn a_client_dribbling_its_headers_is_disconnected_and_others_are_served() 
     );
 
     // An idle connection (no request at all) is closed after the same timeout.
-    let mut idle = TcpStream::connect(address(&app)).await.expect("connect");
+    let mut idle = TcpStream::connect(app.authority()).await.expect("connect");
     let closed = read_to_close(&mut idle, Duration::from_secs(5)).await;
     assert!(closed.is_some(), "an idle connection is closed");
 }
@@ -93,10 +86,10 @@ async fn a_client_dribbling_its_headers_is_disconnected_and_others_are_served() 
 async fn connections_over_the_cap_are_told_503_at_once() {
     let app = app(2, Duration::from_secs(3)).await;
     // Two connections that say nothing hold both places.
-    let first = TcpStream::connect(address(&app)).await.expect("connect");
-    let _second = TcpStream::connect(address(&app)).await.expect("connect");
+    let first = TcpStream::connect(app.authority()).await.expect("connect");
+    let _second = TcpStream::connect(app.authority()).await.expect("connect");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut third = TcpStream::connect(address(&app)).await.expect("connect");
+    let mut third = TcpStream::connect(app.authority()).await.expect("connect");
     let said = read_to_close(&mut third, Duration::from_secs(2))
         .await
         .expect("answered and closed at once");
@@ -109,7 +102,7 @@ async fn connections_over_the_cap_are_told_503_at_once() {
     let mut served = None;
     for _ in 0..20 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut fourth = TcpStream::connect(address(&app)).await.expect("connect");
+        let mut fourth = TcpStream::connect(app.authority()).await.expect("connect");
         fourth
             .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             .await
@@ -138,7 +131,7 @@ async fn one_client_has_at_most_its_share_of_requests_in_flight() {
     // Two requests whose bodies never finish are this client's two in flight.
     let mut held = Vec::new();
     for _ in 0..2 {
-        let mut stream = TcpStream::connect(address(&app)).await.expect("connect");
+        let mut stream = TcpStream::connect(app.authority()).await.expect("connect");
         stream
             .write_all(
                 b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
@@ -162,7 +155,7 @@ async fn one_client_has_at_most_its_share_of_requests_in_flight() {
 #[tokio::test]
 async fn an_unsigned_webhook_is_refused_before_its_body_is_read() {
     let app = app(64, Duration::from_secs(10)).await;
-    let mut stream = TcpStream::connect(address(&app)).await.expect("connect");
+    let mut stream = TcpStream::connect(app.authority()).await.expect("connect");
     // A body announced and never sent: the signature is checked first, and fails.
     stream
         .write_all(

@@ -167,11 +167,7 @@ async fn clients_dripping_their_sign_in_bodies_hold_no_turn() {
     use tokio::io::AsyncWriteExt;
     // The test app's pool has 4 connections: sign-ins take 2 turns at a time.
     let app = app("", 0).await;
-    let address = app
-        .url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = app.authority();
     let mut drips = Vec::new();
     for _ in 0..4 {
         let mut stream = tokio::net::TcpStream::connect(&address)

@@ -461,11 +461,7 @@ async fn half_an_upload(app: &TestApp, token: &str, study: &str) -> tokio::net::
     let head = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\
                 Content-Type: application/pdf\r\n\r\n";
     let body_len = head.len() + PDF.len() + "\r\n--b0undary--\r\n".len();
-    let address = app
-        .url("")
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let address = app.authority();
     let mut stream = tokio::net::TcpStream::connect(&address)
         .await
         .expect("connect");

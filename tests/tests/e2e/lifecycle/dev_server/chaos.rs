@@ -152,7 +152,7 @@ async fn lifecycle(
             .into_iter()
             .filter(|m| m.phone_number == vet.phone && m.template_params.len() > 4)
             .map(|m| m.template_params[4].clone())
-            .find(|link| offer_request(link).as_deref() == Some(id.as_str()))
+            .find(|link| fixtures::offer_request(link).as_deref() == Some(id.as_str()))
     })
     .await;
     let (status, answer) = call(app, None, Method::POST, &offer, None).await;
@@ -177,15 +177,6 @@ async fn lifecycle(
         .expect("the emulator takes the payment");
     poll("confirmed", || state("confirmed")).await;
     (id, began.elapsed())
-}
-
-/// The request id inside an offer link's token (`<base64url JSON>.<signature>`).
-fn offer_request(link: &str) -> Option<String> {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let token = link.rsplit('/').nth(1)?;
-    let payload = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
-    let json: Value = serde_json::from_slice(&payload).ok()?;
-    json["r"].as_str().map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,17 +10,6 @@ use serde_json::json;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use worker::Deployment;
 
-/// `temporal` (the CLI) from the test tools' venv (next to `MOTO_SERVER_BIN`).
-fn temporal_cli() -> std::path::PathBuf {
-    let moto = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| {
-        e2e::root()
-            .join(".venv/bin/moto_server")
-            .display()
-            .to_string()
-    });
-    std::path::Path::new(&moto).with_file_name("temporal")
-}
-
 /// Makes `build_id` the deployment's current version, once its worker has polled.
 async fn make_current(app: &TestApp, deployment: &str, build_id: &str) {
     let address = format!(
@@ -34,7 +23,7 @@ async fn make_current(app: &TestApp, deployment: &str, build_id: &str) {
         || {
             let address = address.clone();
             async move {
-                let output = tokio::process::Command::new(temporal_cli())
+                let output = tokio::process::Command::new(e2e::venv_tool("temporal"))
                     .args([
                         "worker",
                         "deployment",
