@@ -27,6 +27,11 @@ export MP_WEBHOOK_SECRET="${MP_WEBHOOK_SECRET:-sandbox-mp-webhook-secret}"
 # Where the emulators listen, and the clients pointed at them.
 export SANDBOX_MERCATELY_BIND="${SANDBOX_MERCATELY_BIND:-127.0.0.1:8091}"
 export SANDBOX_MERCADOPAGO_BIND="${SANDBOX_MERCADOPAGO_BIND:-127.0.0.1:8092}"
+export SANDBOX_SMTP_BIND="${SANDBOX_SMTP_BIND:-127.0.0.1:2525}"
+export SANDBOX_INBOX_BIND="${SANDBOX_INBOX_BIND:-127.0.0.1:8093}"
+export SMTP_HOST="${SMTP_HOST:-${SANDBOX_SMTP_BIND%:*}}"
+export SMTP_PORT="${SMTP_PORT:-${SANDBOX_SMTP_BIND##*:}}"
+export SMTP_SECURITY="${SMTP_SECURITY:-none}"
 export MERCATELY_BASE_URL="${MERCATELY_BASE_URL:-http://$SANDBOX_MERCATELY_BIND/retailers/api/v1}"
 export MP_BASE_URL="${MP_BASE_URL:-http://$SANDBOX_MERCADOPAGO_BIND}"
 
@@ -36,6 +41,8 @@ bash "$ROOT/scripts/ensure-temporal.sh"
 require_free_port "${API_BIND##*:}" "the API" API_BIND
 require_free_port "${SANDBOX_MERCATELY_BIND##*:}" "the Mercately emulator" SANDBOX_MERCATELY_BIND
 require_free_port "${SANDBOX_MERCADOPAGO_BIND##*:}" "the MercadoPago emulator" SANDBOX_MERCADOPAGO_BIND
+require_free_port "${SANDBOX_SMTP_BIND##*:}" "the SMTP sink" SANDBOX_SMTP_BIND
+require_free_port "${SANDBOX_INBOX_BIND##*:}" "the SMTP sink's inbox page" SANDBOX_INBOX_BIND
 
 log "building the api, the worker and the sandbox emulators (the first build takes about 10 minutes on 2 cores; later ones seconds)"
 cargo build --bin api --bin worker --bin sandbox
@@ -86,7 +93,7 @@ log "applying migrations"
 log "loading demo data"
 "$BIN/api" seed-demo
 
-# The external services' emulators (Mercately, MercadoPago); deployments point the
+# The external services' emulators (Mercately, MercadoPago, an SMTP sink); deployments point the
 # clients at the real services instead.
 start "the sandbox emulators" "$BIN/sandbox"
 start "the worker" "$BIN/worker"
@@ -102,6 +109,7 @@ cat <<MSG
     Temporal UI  http://127.0.0.1:$TEMPORAL_UI_PORT  (filter: RequestState="vet_asked")
     WhatsApp     http://$SANDBOX_MERCATELY_BIND/_emulator/messages  (what the Mercately emulator received)
     Payments     http://$SANDBOX_MERCADOPAGO_BIND/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
+    Email        http://$SANDBOX_INBOX_BIND/  (the inbox of the SMTP sink every email goes to)
 
   Try it:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\

@@ -14,7 +14,7 @@ use temporalio_sdk::{
 };
 
 use config::{SettingsError, env_or, env_secret};
-use integrations::mercately::{MercatelyClient, MercatelyError};
+use integrations::{email::SmtpMailer, mercately::MercatelyClient};
 
 use crate::sends::send_template_once;
 
@@ -131,6 +131,7 @@ pub struct BookVisit {
 pub struct DispatchActivities {
     pool: db::Pool,
     mercately: MercatelyClient,
+    mailer: SmtpMailer,
     links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: the staff WhatsApp that hears about expired requests.
     staff_phone: Option<String>,
@@ -142,12 +143,14 @@ impl DispatchActivities {
     pub fn new(
         pool: db::Pool,
         mercately: MercatelyClient,
+        mailer: SmtpMailer,
         links: OfferLinks,
         staff_phone: Option<String>,
     ) -> Self {
         Self {
             pool,
             mercately,
+            mailer,
             links,
             staff_phone,
             offer_cap: 10,
@@ -162,13 +165,13 @@ impl DispatchActivities {
     }
 }
 
-/// A refusal by Mercately cannot be fixed by retrying; anything else may be.
+/// A refusal by Mercately or the mail server cannot be fixed by retrying; anything else
+/// may be.
 fn send_error(e: anyhow::Error) -> ActivityError {
-    match e.downcast_ref::<MercatelyError>() {
-        Some(m) if !m.is_retryable() => {
-            ActivityError::application(ApplicationFailure::non_retryable(e))
-        }
-        _ => e.into(),
+    if crate::notices::retryable(&e) {
+        e.into()
+    } else {
+        ActivityError::application(ApplicationFailure::non_retryable(e))
     }
 }
 
@@ -277,18 +280,15 @@ impl DispatchActivities {
             );
             let (phone, template, params) = match notice.audience {
                 Audience::Owner => {
-                    let mut conn = db::conn(&self.pool).await?;
-                    let contact = db::dispatch::owner_contact(&mut conn, notice.request).await?;
-                    match contact {
-                        Some(db::dispatch::OwnerContact {
-                            name,
-                            phone: Some(phone),
-                        }) => (phone, "owner_update", vec![name, notice.text.clone()]),
-                        _ => {
-                            tracing::warn!(request = %notice.request, "owner has no WhatsApp number; not told");
-                            return Ok(());
-                        }
-                    }
+                    return crate::notices::tell_owner(
+                        &self.pool,
+                        &self.mercately,
+                        &self.mailer,
+                        &notice,
+                        &key,
+                    )
+                    .await
+                    .map_err(send_error);
                 }
                 Audience::Vet => {
                     let mut conn = db::conn(&self.pool).await?;

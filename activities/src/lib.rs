@@ -2,6 +2,8 @@
 //! running it once, because Temporal retries activities whose completion it did not see.
 
 pub mod dispatch;
+pub mod email;
+pub mod notices;
 pub mod payments;
 pub mod requests;
 pub mod sends;

@@ -1,4 +1,4 @@
-//! Sending a WhatsApp template once per purpose key: each send is claimed in the
+//! Sending a WhatsApp template or an email once per purpose key: each send is claimed in the
 //! `outbound_messages` ledger with a lease before it leaves and marked after, so a
 //! retried activity finds it done, two concurrent attempts never both send, and a send
 //! interrupted mid-flight (or unanswered) is never repeated blind.
@@ -6,20 +6,147 @@
 use std::time::Duration;
 
 use db::messages::Claim;
-use integrations::mercately::{MercatelyError, Sent, WhatsApp};
+use integrations::{
+    email::{Email, EmailError, Mailer},
+    mercately::{MercatelyError, Sent, WhatsApp},
+};
 
-/// How long a claim on a send holds: longer than the client's worst case, so a live
-/// attempt never loses it; a claim that runs out without being marked was interrupted
-/// mid-flight (a killed worker), and its message may have left.
-fn lease(client: &impl WhatsApp) -> Duration {
-    client.worst_case() + Duration::from_secs(30)
+/// A provider's failure as the ledger needs to read it.
+pub trait SendFailure: std::error::Error + Send + Sync + Sized + 'static {
+    /// Another attempt holds the claim on `key`.
+    fn in_flight(key: &str) -> Self;
+    /// An earlier attempt was interrupted mid-send (or ended uncertain).
+    fn interrupted() -> Self;
+    /// The message may have left: never to be resent.
+    fn is_uncertain(&self) -> bool;
 }
 
-/// Sends a template message once per `key`: a second call with the same key (a retried
-/// activity) answers what the first send got, without sending. The claim is a lease:
-/// while one attempt holds it another gets [`MercatelyError::InFlight`] (retryable); a
-/// send that was interrupted, or ended [`MercatelyError::Uncertain`], is never repeated
-/// (the caller alerts staff instead); a refused or undelivered one frees the claim.
+impl SendFailure for MercatelyError {
+    fn in_flight(key: &str) -> Self {
+        Self::InFlight {
+            key: key.to_owned(),
+        }
+    }
+    fn interrupted() -> Self {
+        Self::Uncertain {
+            last: INTERRUPTED.to_owned(),
+        }
+    }
+    fn is_uncertain(&self) -> bool {
+        matches!(self, Self::Uncertain { .. })
+    }
+}
+
+impl SendFailure for EmailError {
+    fn in_flight(key: &str) -> Self {
+        Self::InFlight {
+            key: key.to_owned(),
+        }
+    }
+    fn interrupted() -> Self {
+        Self::Uncertain {
+            last: INTERRUPTED.to_owned(),
+        }
+    }
+    fn is_uncertain(&self) -> bool {
+        matches!(self, Self::Uncertain { .. })
+    }
+}
+
+const INTERRUPTED: &str = "an earlier attempt was interrupted while sending";
+
+/// Sends `message` once per its key: a second call with the same key (a retried
+/// activity) answers what the first send got, without sending. The claim is a lease
+/// (longer than the provider's worst case, so a live attempt never loses it): while one
+/// attempt holds it another gets `in_flight` (retryable); a send that was interrupted,
+/// or ended uncertain, is never repeated (the caller alerts staff instead); a refused
+/// or undelivered one frees the claim.
+async fn send_once<E: SendFailure>(
+    pool: &db::Pool,
+    message: &db::messages::NewMessage<'_>,
+    worst_case: Duration,
+    send: impl std::future::Future<Output = Result<Option<String>, E>>,
+) -> anyhow::Result<Option<String>> {
+    let key = message.key;
+    let lease = worst_case + Duration::from_secs(30);
+    let mut conn = db::conn(pool).await?;
+    match db::messages::claim(&mut conn, message, lease).await? {
+        Claim::Won => {}
+        Claim::Sent { provider_id } => return Ok(provider_id),
+        Claim::Held => return Err(E::in_flight(key).into()),
+        Claim::Uncertain => return Err(E::interrupted().into()),
+    }
+    drop(conn);
+    let sent = send.await;
+    // What happened is written down before the attempt ends, retrying a database that is
+    // briefly away: an unmarked claim would later read as "interrupted mid-send".
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match mark(pool, key, &sent).await {
+            Ok(()) => break,
+            Err(e) if tries >= MARK_TRIES => return Err(e),
+            Err(e) => {
+                tracing::warn!(key, error = %e, "send not marked yet; trying again");
+                tokio::time::sleep(Duration::from_millis(500) * tries).await;
+            }
+        }
+    }
+    Ok(sent?)
+}
+
+/// Sends a WhatsApp template message once per `key` (see [`send_once`]).
+pub async fn send_template_once(
+    pool: &db::Pool,
+    client: &impl WhatsApp,
+    key: &str,
+    phone_number: &str,
+    template: &str,
+    params: &[String],
+) -> anyhow::Result<Sent> {
+    let recorded = recorded(template, params);
+    let message = db::messages::NewMessage {
+        channel: "whatsapp",
+        key,
+        recipient: phone_number,
+        template,
+        params: &recorded,
+    };
+    let send = async {
+        let sent = client.send_template(phone_number, template, params).await?;
+        Ok::<_, MercatelyError>(sent.provider_id)
+    };
+    let provider_id = send_once(pool, &message, client.worst_case(), send).await?;
+    Ok(Sent { provider_id })
+}
+
+/// Sends an email once per `key` (see [`send_once`]); `template` names what it is
+/// (`welcome`, `confirmed` …). The ledger keeps the subject and the attachments' names,
+/// never the body (it may hold a one-time link).
+pub async fn send_email_once(
+    pool: &db::Pool,
+    mailer: &impl Mailer,
+    key: &str,
+    template: &str,
+    email: &Email,
+) -> anyhow::Result<()> {
+    let mut params = vec![email.subject.clone()];
+    params.extend(email.attachments.iter().map(|a| a.filename.clone()));
+    let message = db::messages::NewMessage {
+        channel: "email",
+        key,
+        recipient: &email.to,
+        template,
+        params: &params,
+    };
+    let send = async {
+        mailer.send(email).await?;
+        Ok::<_, EmailError>(None)
+    };
+    send_once(pool, &message, mailer.worst_case(), send).await?;
+    Ok(())
+}
+
 /// The template of the code that proves an owner's WhatsApp number (its one parameter).
 pub const PHONE_CODE_TEMPLATE: &str = "phone_code";
 
@@ -45,70 +172,19 @@ fn recorded(template: &str, params: &[String]) -> Vec<String> {
         .collect()
 }
 
-pub async fn send_template_once(
-    pool: &db::Pool,
-    client: &impl WhatsApp,
-    key: &str,
-    phone_number: &str,
-    template: &str,
-    params: &[String],
-) -> anyhow::Result<Sent> {
-    let mut conn = db::conn(pool).await?;
-    let recorded = recorded(template, params);
-    let message = db::messages::NewMessage {
-        key,
-        recipient: phone_number,
-        template,
-        params: &recorded,
-    };
-    match db::messages::claim(&mut conn, &message, lease(client)).await? {
-        Claim::Won => {}
-        Claim::Sent { provider_id } => return Ok(Sent { provider_id }),
-        Claim::Held => {
-            return Err(MercatelyError::InFlight {
-                key: key.to_owned(),
-            }
-            .into());
-        }
-        Claim::Uncertain => {
-            let last = "an earlier attempt was interrupted while sending".to_owned();
-            return Err(MercatelyError::Uncertain { last }.into());
-        }
-    }
-    drop(conn);
-    let sent = client.send_template(phone_number, template, params).await;
-    // What happened is written down before the attempt ends, retrying a database that is
-    // briefly away: an unmarked claim would later read as "interrupted mid-send".
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match mark(pool, key, &sent).await {
-            Ok(()) => break,
-            Err(e) if tries >= MARK_TRIES => return Err(e),
-            Err(e) => {
-                tracing::warn!(key, error = %e, "send not marked yet; trying again");
-                tokio::time::sleep(Duration::from_millis(500) * tries).await;
-            }
-        }
-    }
-    Ok(sent?)
-}
-
 /// Tries to write a send's outcome; with a 5 s pool wait each, under 17 s in all, inside
 /// the lease and the activity's attempt.
 const MARK_TRIES: u32 = 3;
 
-async fn mark(
+async fn mark<E: SendFailure>(
     pool: &db::Pool,
     key: &str,
-    sent: &Result<Sent, MercatelyError>,
+    sent: &Result<Option<String>, E>,
 ) -> anyhow::Result<()> {
     let mut conn = db::conn(pool).await?;
     match sent {
-        Ok(sent) => db::messages::mark_sent(&mut conn, key, sent.provider_id.as_deref()).await?,
-        Err(MercatelyError::Uncertain { .. }) => {
-            db::messages::mark_uncertain(&mut conn, key).await?;
-        }
+        Ok(provider_id) => db::messages::mark_sent(&mut conn, key, provider_id.as_deref()).await?,
+        Err(e) if e.is_uncertain() => db::messages::mark_uncertain(&mut conn, key).await?,
         Err(_) => db::messages::release(&mut conn, key).await?,
     }
     Ok(())

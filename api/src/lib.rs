@@ -57,6 +57,8 @@ pub struct AppState {
     pub mercadopago: integrations::mercadopago::MercadoPagoClient,
     /// Sends owners their phone verification codes.
     pub whatsapp: integrations::mercately::MercatelyClient,
+    /// Sends the welcome of an owner whose login staff created.
+    pub mailer: integrations::email::SmtpMailer,
 }
 
 /// The whole HTTP surface.
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router {
             state.settings.database_pool_size,
         ))
         .merge(routes::owners::router())
+        .merge(routes::owner_logins::router())
         .merge(routes::pets::router())
         .merge(routes::breeds::router())
         .merge(routes::vaccines::router())
@@ -149,6 +152,7 @@ pub async fn serve_on(
         storage,
         mercadopago,
         whatsapp,
+        mailer: integrations::email::SmtpMailer::new(settings.email.clone()),
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));

@@ -42,6 +42,11 @@ pub struct ApiSettings {
     pub mercadopago: integrations::mercadopago::MercadoPagoSettings,
     /// `MERCATELY_*`: the API sends one message itself, an owner's verification code.
     pub mercately: integrations::mercately::MercatelySettings,
+    /// `SMTP_*`, `EMAIL_FROM`: the API sends one email itself, the welcome of an owner
+    /// whose login staff created.
+    pub email: integrations::email::EmailSettings,
+    /// `PUBLIC_BASE_URL`: the API's public address, for the links in that email.
+    pub public_base_url: String,
     /// `MP_WEBHOOK_SECRET`: checks MercadoPago's `x-signature`.
     pub mp_webhook_secret: config::Secret,
     /// `MP_WEBHOOK_MAX_AGE_SECS`: a signed notification older than this is refused.
@@ -127,6 +132,8 @@ impl ApiSettings {
             offer_link_secret: config::env_secret("OFFER_LINK_SECRET")?,
             mercadopago: integrations::mercadopago::MercadoPagoSettings::from_env()?,
             mercately: integrations::mercately::MercatelySettings::from_env()?,
+            email: integrations::email::EmailSettings::from_env()?,
+            public_base_url: env_or("PUBLIC_BASE_URL", "http://127.0.0.1:8080".to_owned())?,
             mp_webhook_secret: mp_webhook_secret()?,
             mp_webhook_max_age: Duration::from_secs(env_or("MP_WEBHOOK_MAX_AGE_SECS", 900)?),
             trusted_proxies: crate::client_ip::TrustedProxies::from_env()?,

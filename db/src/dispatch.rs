@@ -195,13 +195,15 @@ pub async fn request_summary(
     Ok(rows.into_iter().next().map(|s| s.line))
 }
 
-/// Who to tell about a request: the owner's name and WhatsApp number, if known.
+/// Who to tell about a request: the owner's name, WhatsApp number and email, if known.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct OwnerContact {
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub phone: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub email: Option<String>,
 }
 
 pub async fn owner_contact(
@@ -209,7 +211,7 @@ pub async fn owner_contact(
     request: RequestId,
 ) -> Result<Option<OwnerContact>, Error> {
     let rows: Vec<OwnerContact> = diesel::sql_query(
-        "SELECT o.full_name AS name, o.phone FROM service_requests r \
+        "SELECT o.full_name AS name, o.phone, o.email FROM service_requests r \
          JOIN pet_owners o ON o.id = r.owner_id WHERE r.id = $1",
     )
     .bind::<SqlUuid, _>(request.into_uuid())

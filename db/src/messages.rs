@@ -14,6 +14,8 @@ use crate::Error;
 
 /// A message about to be sent.
 pub struct NewMessage<'a> {
+    /// `whatsapp` or `email`.
+    pub channel: &'a str,
     /// What it is for (`offer:<request>:<offer>:<attempt>`, `notice:…`): one send each.
     pub key: &'a str,
     pub recipient: &'a str,
@@ -53,13 +55,14 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Claim, Error> {
     diesel::sql_query(
-        "INSERT INTO outbound_messages (key, recipient, template, params) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO outbound_messages (key, channel, recipient, template, params) \
+         VALUES ($1, $5, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
     )
     .bind::<Text, _>(message.key)
     .bind::<Text, _>(message.recipient)
     .bind::<Text, _>(message.template)
     .bind::<Jsonb, _>(serde_json::json!(message.params))
+    .bind::<Text, _>(message.channel)
     .execute(conn)
     .await?;
     let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);

@@ -444,6 +444,52 @@ pub async fn create_user_for_owner(
     .await
 }
 
+/// A new one-time token for the login staff created for `owner`, while it has no
+/// password yet: the earlier unused tokens stop working. `None` when the owner has no
+/// login or its password is set already; otherwise the user, email and full name.
+pub async fn reissue_password_token(
+    conn: &mut AsyncPgConnection,
+    owner: OwnerId,
+    token_hash: &[u8],
+    expires_at: DateTime<Utc>,
+) -> Result<Option<(UserId, String, String)>, Error> {
+    let token_hash = token_hash.to_owned();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        let found: Option<(Uuid, String, String)> = pet_owners::table
+            .inner_join(users::table.on(users::id.nullable().eq(pet_owners::user_id)))
+            .filter(pet_owners::id.eq(owner.into_uuid()))
+            .filter(pet_owners::deleted_at.is_null())
+            .filter(users::password_hash.is_null())
+            .select((users::id, users::email, users::full_name))
+            .for_update()
+            .first(conn)
+            .await
+            .optional()?;
+        let Some((user, email, full_name)) = found else {
+            return Ok(None);
+        };
+        diesel::update(
+            password_tokens::table
+                .filter(password_tokens::user_id.eq(user))
+                .filter(password_tokens::used_at.is_null()),
+        )
+        .set(password_tokens::expires_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+        diesel::insert_into(password_tokens::table)
+            .values((
+                password_tokens::id.eq(Uuid::now_v7()),
+                password_tokens::user_id.eq(user),
+                password_tokens::token_hash.eq(&token_hash),
+                password_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+            .await?;
+        Ok(Some((UserId::from_uuid(user), email, full_name)))
+    })
+    .await
+}
+
 /// Sets a password with a one-time token: works once, before it expires.
 /// Whether a one-time password token is usable now (known, unused, unexpired): checked
 /// before any password is hashed for it.

@@ -5,7 +5,7 @@ use crate::Error;
 use chrono::{DateTime, Utc};
 use diesel::{
     QueryableByName,
-    sql_types::{BigInt, Timestamptz, Uuid as SqlUuid},
+    sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{RequestId, VetId};
@@ -121,4 +121,65 @@ pub async fn has_visit(conn: &mut AsyncPgConnection, request: RequestId) -> Resu
     .await?
     .n;
     Ok(found > 0)
+}
+
+/// What the messages, the calendar event and the sheet row about a booked visit say.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct VisitDetails {
+    #[diesel(sql_type = SqlUuid)]
+    pub visit_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    pub service: String,
+    #[diesel(sql_type = Text)]
+    pub pet: String,
+    #[diesel(sql_type = Text)]
+    pub owner_name: String,
+    #[diesel(sql_type = Text)]
+    pub neighborhood: String,
+    /// Street, details and city: for the owner and for the vet after acceptance only.
+    #[diesel(sql_type = Text)]
+    pub address: String,
+    #[diesel(sql_type = Text)]
+    pub vet_name: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub start: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub end: DateTime<Utc>,
+    /// The visit's status (`scheduled`, `cancelled`, `completed` …).
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    /// The frozen total, e.g. `41040.00`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub total: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub currency: String,
+}
+
+/// The request's visit with what people are told about it; `None` when it has none.
+pub async fn visit_details(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<VisitDetails>, Error> {
+    let rows: Vec<VisitDetails> = diesel::sql_query(
+        "SELECT vi.id AS visit_id, COALESCE(s.name, r.description) AS service, \
+                COALESCE(p.name, '-') AS pet, COALESCE(o.full_name, '-') AS owner_name, \
+                COALESCE((SELECT n.name FROM neighborhoods n \
+                           WHERE n.deleted_at IS NULL AND ST_Covers(n.area, a.location) \
+                           ORDER BY n.name LIMIT 1), a.city, '-') AS neighborhood, \
+                COALESCE(concat_ws(', ', a.street, NULLIF(a.details, ''), a.city), '-') AS address, \
+                v.full_name AS vet_name, lower(vi.scheduled) AS start, upper(vi.scheduled) AS \"end\", \
+                vi.status::text AS status, r.total::text AS total, r.currency::text AS currency \
+         FROM visits vi \
+         JOIN service_requests r ON r.id = vi.request_id \
+         JOIN veterinarians v ON v.id = vi.vet_id \
+         LEFT JOIN services s ON s.id = r.service_id \
+         LEFT JOIN pets p ON p.id = r.pet_id \
+         LEFT JOIN pet_owners o ON o.id = r.owner_id \
+         LEFT JOIN owner_addresses a ON a.id = r.address_id \
+         WHERE vi.request_id = $1 AND vi.deleted_at IS NULL",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().next())
 }

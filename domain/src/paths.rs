@@ -11,6 +11,10 @@ pub const MERCADOPAGO_WEBHOOK: &str = "/api/v1/webhooks/mercadopago";
 /// Where MercadoPago sends the payer back: `{PAYMENT_RETURN}/{success|pending|failure}`.
 pub const PAYMENT_RETURN: &str = "/api/v1/payments/return";
 
+/// Where an owner chooses their first password: `GET` is the page the welcome email
+/// links to (`#token=…`), `POST` sets it.
+pub const SET_PASSWORD: &str = "/api/v1/auth/set-password";
+
 /// The part of `path` after [`API_PREFIX`], for a router nested under it.
 pub fn under_api(path: &str) -> &str {
     path.strip_prefix(API_PREFIX).unwrap_or(path)

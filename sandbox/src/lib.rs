@@ -5,3 +5,4 @@
 pub mod failures;
 pub mod mercadopago;
 pub mod mercately;
+pub mod smtp;

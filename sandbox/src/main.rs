@@ -3,9 +3,12 @@
 //! - Mercately on `SANDBOX_MERCATELY_BIND` (default `127.0.0.1:8091`), its key from
 //!   `MERCATELY_API_KEY` (default `sandbox-mercately-key`);
 //! - MercadoPago on `SANDBOX_MERCADOPAGO_BIND` (default `127.0.0.1:8092`), its access
-//!   token from `MP_ACCESS_TOKEN` and webhook secret from `MP_WEBHOOK_SECRET`.
+//!   token from `MP_ACCESS_TOKEN` and webhook secret from `MP_WEBHOOK_SECRET`;
+//! - an SMTP sink on `SANDBOX_SMTP_BIND` (default `127.0.0.1:2525`), asking for
+//!   `SMTP_USERNAME`/`SMTP_PASSWORD` when they are set, with its inbox on
+//!   `SANDBOX_INBOX_BIND` (default `127.0.0.1:8093`).
 
-use sandbox::{mercadopago::MercadoPago, mercately::Mercately};
+use sandbox::{mercadopago::MercadoPago, mercately::Mercately, smtp::Smtp};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -33,9 +36,20 @@ async fn main() -> std::io::Result<()> {
     println!(
         "sandbox: MercadoPago emulator on http://{mp_bind} (payments: http://{mp_bind}/_emulator/payments)"
     );
+    let smtp_bind = env_or("SANDBOX_SMTP_BIND", "127.0.0.1:2525");
+    let inbox_bind = env_or("SANDBOX_INBOX_BIND", "127.0.0.1:8093");
+    let smtp = tokio::net::TcpListener::bind(&smtp_bind).await?;
+    let inbox = tokio::net::TcpListener::bind(&inbox_bind).await?;
+    let sink = match (env_or("SMTP_USERNAME", ""), env_or("SMTP_PASSWORD", "")) {
+        (user, password) if !user.is_empty() => Smtp::with_credentials(&user, &password),
+        _ => Smtp::new(),
+    };
+    println!("sandbox: SMTP sink on {smtp_bind} (inbox: http://{inbox_bind}/)");
     tokio::try_join!(
         Mercately::with_amar_templates(&key).serve(mercately),
         emulator.serve(mp),
+        sink.clone().serve(smtp),
+        sink.serve_inbox(inbox),
     )?;
     Ok(())
 }

@@ -24,6 +24,9 @@ pub struct TestApp {
     /// The MercadoPago emulator, delivering its webhooks to this app.
     pub mercadopago: sandbox::mercadopago::MercadoPago,
     pub mercadopago_base: String,
+    /// The SMTP sink the API's and this app's workers' emails go to.
+    pub smtp: sandbox::smtp::Smtp,
+    pub email: integrations::email::EmailSettings,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -86,6 +89,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
         let (mercately, mercately_base) = mercately_emulator().await;
+        let (smtp, email) = smtp_sink().await;
         let mut settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
@@ -121,6 +125,8 @@ impl TestApp {
                 timeout: Duration::from_secs(5),
                 max_attempts: 3,
             },
+            email: email.clone(),
+            public_base_url: base.clone(),
             mp_webhook_secret: config::Secret::new(MP_WEBHOOK_SECRET),
             trusted_proxies: Default::default(),
             rate_limits: api::limits::RateLimits::off(),
@@ -150,6 +156,8 @@ impl TestApp {
             mercately_base,
             mercadopago,
             mercadopago_base,
+            smtp,
+            email,
             _shutdown: shutdown,
         }
     }
@@ -234,6 +242,7 @@ impl TestApp {
                 timeout: Duration::from_secs(5),
                 max_attempts: 3,
             },
+            email: self.email.clone(),
             ..worker_settings(
                 &self.db.url,
                 self.settings.clone(),
@@ -241,6 +250,25 @@ impl TestApp {
                 &self.base,
             )
         }
+    }
+
+    /// The emails the sink received for `to`, oldest first.
+    pub fn emails_to(&self, to: &str) -> Vec<sandbox::smtp::Email> {
+        self.smtp.emails_to(to)
+    }
+
+    /// The token of the `nth` set-password link emailed to `to` (from its `#token=`).
+    pub fn set_password_token(&self, to: &str, nth: usize) -> String {
+        let welcomes: Vec<_> = self
+            .emails_to(to)
+            .into_iter()
+            .filter(|e| e.text.contains("#token="))
+            .collect();
+        let email = welcomes
+            .get(nth)
+            .unwrap_or_else(|| panic!("no welcome email {nth} to {to}: {welcomes:?}"));
+        let (_, rest) = email.text.split_once("#token=").expect("a token");
+        rest.split_whitespace().next().expect("a token").to_owned()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {

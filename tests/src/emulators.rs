@@ -42,3 +42,17 @@ pub async fn mercately_emulator() -> (sandbox::mercately::Mercately, String) {
     tokio::spawn(emulator.clone().serve(listener));
     (emulator, base)
 }
+
+/// An SMTP sink on a port of its own, and the email settings that send to it.
+pub async fn smtp_sink() -> (sandbox::smtp::Smtp, integrations::email::EmailSettings) {
+    let sink = sandbox::smtp::Smtp::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(sink.clone().serve(listener));
+    let mut settings = integrations::email::EmailSettings::plain("127.0.0.1", port);
+    settings.timeout = Duration::from_secs(5);
+    settings.send_timeout = Duration::from_secs(10);
+    (sink, settings)
+}

@@ -61,6 +61,9 @@ impl WorkerProcess {
             .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
             .env("STAFF_ALERT_PHONE", STAFF_PHONE)
             .env("MP_BASE_URL", &settings.mercadopago.base_url)
+            .env("SMTP_HOST", &settings.email.host)
+            .env("SMTP_PORT", settings.email.port.to_string())
+            .env("SMTP_SECURITY", "none")
             .env(
                 "MP_ACCESS_TOKEN",
                 settings.mercadopago.access_token.expose(),
@@ -133,6 +136,8 @@ pub fn worker_settings(
             timeout: Duration::from_secs(5),
             max_attempts: 3,
         },
+        // Nowhere: tests that email use `TestApp::worker_settings` (its SMTP sink).
+        email: integrations::email::EmailSettings::plain("127.0.0.1", 9),
         links: activities::dispatch::OfferLinks {
             secret: TEST_LINK_SECRET.as_bytes().to_vec(),
             public_base_url: public.to_owned(),

@@ -12,6 +12,7 @@ use activities::{
 };
 use config::{SettingsError, TemporalSettings, env_or, env_required};
 use integrations::{
+    email::{EmailSettings, SmtpMailer},
     mercadopago::{MercadoPagoClient, MercadoPagoSettings},
     mercately::{MercatelyClient, MercatelySettings},
 };
@@ -28,6 +29,8 @@ pub struct WorkerSettings {
     pub temporal: TemporalSettings,
     /// `MERCATELY_*`: where WhatsApp messages go.
     pub mercately: MercatelySettings,
+    /// `SMTP_*`, `EMAIL_FROM`: where emails go.
+    pub email: EmailSettings,
     /// `OFFER_LINK_SECRET`, `PUBLIC_BASE_URL`: the offer links in those messages.
     pub links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: staff's WhatsApp for alerts (unset: alerts are only logged).
@@ -98,6 +101,7 @@ impl WorkerSettings {
             database_pool_size: env_or("DATABASE_POOL_SIZE", 10)?,
             temporal: TemporalSettings::from_env()?,
             mercately: MercatelySettings::from_env()?,
+            email: EmailSettings::from_env()?,
             links: OfferLinks::from_env()?,
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
@@ -113,7 +117,7 @@ impl WorkerSettings {
             },
             deployment: Deployment::from_env()?,
         };
-        check_attempt_budget(&settings.mercately, &settings.mercadopago)?;
+        check_attempt_budget(&settings.mercately, &settings.mercadopago, &settings.email)?;
         Ok(settings)
     }
 }
@@ -125,6 +129,7 @@ impl WorkerSettings {
 fn check_attempt_budget(
     mercately: &MercatelySettings,
     mercadopago: &MercadoPagoSettings,
+    email: &EmailSettings,
 ) -> Result<(), SettingsError> {
     let room = workflows::PROVIDER_ATTEMPT.saturating_sub(db::POOL_WAIT * 2);
     let clients = [
@@ -137,6 +142,12 @@ fn check_attempt_budget(
             "MP_TIMEOUT_MS",
             mercadopago.timeout,
             mercadopago.worst_case(),
+        ),
+        // An owner's notice goes on WhatsApp and by email at once.
+        (
+            "SMTP_SEND_TIMEOUT_MS",
+            email.send_timeout,
+            email.worst_case(),
         ),
     ];
     for (name, timeout, worst) in clients {
@@ -205,6 +216,7 @@ pub async fn run(
             DispatchActivities::new(
                 pool,
                 MercatelyClient::new(settings.mercately.clone())?,
+                SmtpMailer::new(settings.email.clone()),
                 settings.links.clone(),
                 settings.staff_alert_phone.clone(),
             )
@@ -265,21 +277,35 @@ mod tests {
     #[test]
     fn the_default_client_settings_fit_inside_an_activity_attempt() {
         let (mercately, mercadopago) = clients(10_000, 4);
-        assert!(check_attempt_budget(&mercately, &mercadopago).is_ok());
+        let email = EmailSettings::plain("127.0.0.1", 2525);
+        assert!(check_attempt_budget(&mercately, &mercadopago, &email).is_ok());
     }
 
     #[test]
     fn client_settings_an_attempt_could_cut_off_are_refused_by_name() {
+        let email = EmailSettings::plain("127.0.0.1", 2525);
         let (mercately, mercadopago) = clients(30_000, 4);
-        let error = check_attempt_budget(&mercately, &mercadopago).expect_err("too long");
+        let error = check_attempt_budget(&mercately, &mercadopago, &email).expect_err("too long");
         assert!(
             error.to_string().contains("MERCATELY_TIMEOUT_MS"),
             "{error}"
         );
         let (_, slow_mp) = clients(30_000, 4);
         let (fine, _) = clients(10_000, 4);
-        let error = check_attempt_budget(&fine, &slow_mp).expect_err("too long");
+        let error = check_attempt_budget(&fine, &slow_mp, &email).expect_err("too long");
         assert!(error.to_string().contains("MP_TIMEOUT_MS"), "{error}");
+        let (fine_mp, _) = clients(10_000, 4);
+        let (_, fine_mercadopago) = clients(10_000, 4);
+        let slow_smtp = EmailSettings {
+            send_timeout: Duration::from_secs(120),
+            ..email
+        };
+        let error =
+            check_attempt_budget(&fine_mp, &fine_mercadopago, &slow_smtp).expect_err("too long");
+        assert!(
+            error.to_string().contains("SMTP_SEND_TIMEOUT_MS"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -23,7 +23,16 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(register, login, refresh, logout, me, set_password))]
+#[openapi(paths(
+    register,
+    login,
+    refresh,
+    logout,
+    me,
+    set_password,
+    set_password_page,
+    set_password_script
+))]
 pub struct Docs;
 
 /// `pool_size`: the API's database connections, of which sign-ins use at most half.
@@ -32,7 +41,11 @@ pub fn router(limits: &RateLimits, pool_size: usize) -> Router<AppState> {
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
-        .route("/auth/set-password", post(set_password));
+        .route(
+            "/auth/set-password",
+            get(set_password_page).post(set_password),
+        )
+        .route("/auth/set-password/page.js", get(set_password_script));
     let anonymous = crate::limits::at_most(anonymous, "sign-in", pool_size / 2);
     crate::limits::limit(anonymous, "sign-in", limits.auth)
         .route("/auth/logout", post(logout))
@@ -371,6 +384,30 @@ pub struct SetPasswordBody {
     pub token: String,
     /// 10 to 128 characters.
     pub password: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/set-password",
+    tag = "auth",
+    responses((status = 200, description = "The page where an owner chooses their first password", content_type = "text/html"))
+)]
+/// The page the welcome email links to (the token in the link's `#token=` fragment).
+async fn set_password_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../../assets/set-password.html"))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/set-password/page.js",
+    tag = "auth",
+    responses((status = 200, description = "The set-password page's script", content_type = "text/javascript"))
+)]
+async fn set_password_script() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/javascript")],
+        include_str!("../../assets/set-password.js"),
+    )
 }
 
 #[utoipa::path(

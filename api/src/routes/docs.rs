@@ -46,6 +46,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::health::Docs::openapi());
     doc.merge(routes::auth::Docs::openapi());
     doc.merge(routes::owners::Docs::openapi());
+    doc.merge(routes::owner_logins::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());

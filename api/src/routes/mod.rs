@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod docs;
 pub mod health;
 pub mod helpers;
+pub mod owner_logins;
 pub mod owners;
 pub mod payments;
 pub mod pets;

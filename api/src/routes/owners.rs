@@ -35,15 +35,13 @@ use crate::{
     list_addresses,
     add_address,
     delete_address,
-    create_owner,
-    create_owner_user
+    create_owner
 ))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/owners", get(list_owners).post(create_owner))
-        .route("/owners/{id}/user", axum::routing::post(create_owner_user))
         .route("/owners/{id}", get(show_owner).patch(update_owner))
         .route(
             "/owners/{id}/addresses",
@@ -376,54 +374,4 @@ async fn create_owner(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(Owner::from(row))))
-}
-
-/// The one-time link material for an owner's first password.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct SetPasswordToken {
-    pub user_id: Uuid,
-    /// Give it to the owner (the welcome email will carry it); it works once.
-    pub set_password_token: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-#[utoipa::path(post, path = "/api/v1/owners/{id}/user", tag = "owners", params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 201, body = SetPasswordToken), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The owner already has a login, or the email is taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The owner has no email", body = Problem, content_type = "application/problem+json")))]
-/// Staff give a phone-booked owner a login: a user without a password and a one-time
-/// token, valid 7 days, to set it (`POST /api/v1/auth/set-password`).
-async fn create_owner_user(
-    StaffUser(_user): StaffUser,
-    State(state): State<AppState>,
-    PathId(id): PathId<OwnerId>,
-) -> Result<impl IntoResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let owner = db::owners::owner(&mut conn, id)
-        .await?
-        .ok_or(ApiError::NotFound("owner"))?;
-    if owner.user_id.is_some() {
-        return Err(ApiError::Conflict {
-            kind: "owner-has-user",
-            detail: "this owner already has a login".into(),
-        });
-    }
-    if owner.email.is_none() {
-        return Err(ApiError::invalid("email", "the owner needs an email first"));
-    }
-    let (token, hash) = crate::auth::refresh_token();
-    let expires_at = Utc::now() + chrono::Duration::days(7);
-    let created = db::users::create_user_for_owner(&mut conn, id, &hash, expires_at).await?;
-    let user_id = created.ok_or_else(|| ApiError::Conflict {
-        kind: "owner-has-user",
-        detail: "this owner got a login meanwhile".into(),
-    })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SetPasswordToken {
-            user_id: user_id.into_uuid(),
-            set_password_token: token,
-            expires_at,
-        }),
-    ))
 }

@@ -2,3 +2,4 @@
 
 mod mercadopago;
 mod mercately;
+mod smtp;

@@ -34,6 +34,8 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
         ("post", "/api/v1/auth/refresh", Public, None),
         ("post", "/api/v1/auth/logout", Public, None),
         ("post", "/api/v1/auth/set-password", Public, None),
+        ("get", "/api/v1/auth/set-password", Public, None),
+        ("get", "/api/v1/auth/set-password/page.js", Public, None),
         ("get", "/api/v1/me", Own, None),
         ("post", "/api/v1/me/phone/code", Own, None),
         (
@@ -57,6 +59,7 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
             Some(json!({ "full_name": "Robada" })),
         ),
         ("post", "/api/v1/owners/{carla}/user", Staff, None),
+        ("post", "/api/v1/owners/{carla}/user/welcome", Staff, None),
         ("get", "/api/v1/owners/{ana}/addresses", Owner, None),
         (
             "post",

@@ -10,3 +10,4 @@ mod owners_pets;
 mod phone;
 mod studies;
 mod vets;
+mod welcome;

@@ -3,8 +3,8 @@
 //! retries) while the worker process is SIGKILLed every few seconds and the Temporal
 //! server itself is killed and started again once. Every request ends `confirmed`, with
 //! exactly one payment link, one approved payment and one visit, no workflow failed, and
-//! no WhatsApp message sent twice: every message the emulator received is one purpose
-//! key of the send ledger.
+//! no WhatsApp message or email sent twice: every message the emulators received is one
+//! purpose key of the send ledger.
 
 use std::{
     collections::BTreeSet,
@@ -331,7 +331,8 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
         let mut conn = app.db.conn().await;
         diesel_async::RunQueryDsl::load::<Row>(
             diesel::sql_query(
-                "SELECT provider_id FROM outbound_messages WHERE provider_id IS NOT NULL",
+                "SELECT provider_id FROM outbound_messages \
+                 WHERE channel = 'whatsapp' AND provider_id IS NOT NULL",
             ),
             &mut conn,
         )
@@ -353,7 +354,10 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
         .count();
     let not_marked_sent = app
         .db
-        .count("SELECT count(*) AS n FROM outbound_messages WHERE sent_at IS NULL")
+        .count(
+            "SELECT count(*) AS n FROM outbound_messages \
+             WHERE channel = 'whatsapp' AND sent_at IS NULL",
+        )
         .await;
     println!(
         "| WhatsApp messages received / keys marked sent | {} / {} |",
@@ -363,9 +367,6 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
     println!(
         "| received but not marked (a send cut by a kill) / keys not marked sent | {unmarked_in_emulator} / {not_marked_sent} |"
     );
-    println!(
-        "| a message sent twice, a payment or a visit doubled, a workflow failed | none (asserted) |"
-    );
     assert!(
         i64::try_from(unmarked_in_emulator).expect("small") <= not_marked_sent,
         "every message is a key's: {unmarked_in_emulator} messages without a key marked sent, {not_marked_sent} keys unmarked"
@@ -374,6 +375,45 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
         .iter()
         .all(|id| messages.iter().any(|m| &m.id.to_string() == id));
     assert!(every_marked_received, "a key marked sent was received");
+
+    // Email: the same, through the Message-ID each key gives its message.
+    let emails = app.smtp.emails();
+    let email_ids: BTreeSet<&str> = emails.iter().map(|e| e.message_id.as_str()).collect();
+    assert_eq!(email_ids.len(), emails.len(), "no email received twice");
+    let email_keys_sent: Vec<String> = {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            key: String,
+        }
+        let mut conn = app.db.conn().await;
+        diesel_async::RunQueryDsl::load::<Row>(
+            diesel::sql_query(
+                "SELECT key FROM outbound_messages WHERE channel = 'email' AND sent_at IS NOT NULL",
+            ),
+            &mut conn,
+        )
+        .await
+        .expect("the ledger")
+        .into_iter()
+        .map(|r| r.key)
+        .collect()
+    };
+    for key in &email_keys_sent {
+        let id = activities::email::message_id(key);
+        assert!(
+            email_ids.contains(id.as_str()),
+            "email {key} marked sent was received"
+        );
+    }
+    println!(
+        "| emails received / keys marked sent | {} / {} |",
+        emails.len(),
+        email_keys_sent.len()
+    );
+    println!(
+        "| a message sent twice, a payment or a visit doubled, a workflow failed | none (asserted) |"
+    );
 
     // No workflow task failed (a panic, a nondeterminism) and no workflow failed: the
     // kills only ever timed tasks out, to be picked up by the next worker.

@@ -3,7 +3,7 @@
 //! (emulated) MercadoPago checkout page, the signed webhook confirms the visit. And a
 //! worker killed after the payment link was made.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use e2e::{
     InProcessWorker, TestApp, TestDb, WorkerProcess, dev_server_address,
@@ -79,6 +79,89 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
         mine["payment_link"],
         json!(link),
         "Ana can pay from the app too"
+    );
+
+    // Her mailbox: the time, the payment link, and the confirmation with the visit as a
+    // calendar file (she has WhatsApp too, so "a vet accepted" came only there).
+    let emails = e2e::eventually(
+        "the confirmation email",
+        Duration::from_secs(20),
+        || async {
+            let emails = app.emails_to("ana@example.com");
+            (emails.len() >= 3).then_some(emails)
+        },
+    )
+    .await;
+    let subjects: Vec<&str> = emails.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "El horario de tu visita",
+            "Pagá tu visita para confirmarla",
+            "Tu visita está confirmada"
+        ]
+    );
+    assert!(emails[1].text.contains(&link), "{}", emails[1].text);
+    let confirmed = &emails[2];
+    assert!(
+        confirmed.text.contains("Servicio: Consulta"),
+        "{}",
+        confirmed.text
+    );
+    assert!(
+        confirmed.text.contains("Mascota: Luna"),
+        "{}",
+        confirmed.text
+    );
+    assert!(
+        confirmed.text.contains("Gurruchaga 1234"),
+        "{}",
+        confirmed.text
+    );
+    assert!(
+        confirmed.text.contains("Pagaste: $ 12.000,00"),
+        "{}",
+        confirmed.text
+    );
+    assert_eq!(confirmed.attachments.len(), 1);
+    let ics = &confirmed.attachments[0];
+    assert_eq!(
+        (ics.filename.as_str(), ics.content_type.as_str()),
+        ("visita.ics", "text/calendar")
+    );
+    let calendar: icalendar::Calendar = std::str::from_utf8(&ics.body)
+        .expect("utf-8")
+        .parse()
+        .expect("the .ics parses");
+    let events: Vec<&icalendar::Event> = calendar
+        .components
+        .iter()
+        .filter_map(|c| c.as_event())
+        .collect();
+    assert_eq!(events.len(), 1);
+    use icalendar::{Component, EventLike};
+    let event = events[0];
+    assert_eq!(
+        event.get_start(),
+        Some(icalendar::DatePerhapsTime::DateTime(
+            icalendar::CalendarDateTime::Utc(w.start)
+        ))
+    );
+    assert!(
+        event
+            .get_summary()
+            .is_some_and(|s| s.starts_with("Consulta · Luna")),
+        "{event:?}"
+    );
+    assert!(
+        event
+            .get_location()
+            .is_some_and(|l| l.contains("Gurruchaga 1234")),
+        "{event:?}"
+    );
+    assert!(
+        event.get_uid().is_some_and(|u| u.starts_with("visit-")),
+        "{event:?}"
     );
 }
 

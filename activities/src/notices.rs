@@ -1,0 +1,102 @@
+//! Telling an owner about their request: on WhatsApp when they have a number, and by
+//! email when they have an address and either no number or a notice worth keeping
+//! ([`crate::email::emailed`]); the confirmation comes with the visit as an `.ics`.
+//! Each channel is sent once per purpose key through the ledger, so a retry after one
+//! channel failed sends only the other.
+
+use integrations::{email::Mailer, mercately::WhatsApp};
+
+use crate::{
+    dispatch::Notice,
+    email::{self, Recipient},
+    sends::{send_email_once, send_template_once},
+};
+
+/// What a notice is about: its key without the state counter (`payment-reminder-2`).
+fn purpose(notice: &Notice) -> &str {
+    notice.key.split(':').next().unwrap_or(&notice.key)
+}
+
+/// Sends `notice` to the request's owner on each channel it goes by; `key` is the
+/// WhatsApp send's ledger key (the email's adds `:email`). Both channels are tried; a
+/// failure that may pass (retryable) is answered before a final one, so the activity's
+/// retry sends what is still missing.
+pub async fn tell_owner(
+    pool: &db::Pool,
+    whatsapp: &impl WhatsApp,
+    mailer: &impl Mailer,
+    notice: &Notice,
+    key: &str,
+) -> anyhow::Result<()> {
+    let contact = {
+        let mut conn = db::conn(pool).await?;
+        db::dispatch::owner_contact(&mut conn, notice.request).await?
+    };
+    let Some(contact) = contact else {
+        tracing::warn!(request = %notice.request, "the request has no owner to tell");
+        return Ok(());
+    };
+    let purpose = purpose(notice);
+    let on_whatsapp = async {
+        let Some(phone) = &contact.phone else {
+            return Ok(());
+        };
+        let params = vec![contact.name.clone(), notice.text.clone()];
+        send_template_once(pool, whatsapp, key, phone, "owner_update", &params)
+            .await
+            .map(drop)
+    };
+    let by_email = async {
+        let Some(address) = &contact.email else {
+            if contact.phone.is_none() {
+                tracing::warn!(request = %notice.request, "owner has neither WhatsApp nor email; not told");
+            }
+            return Ok(());
+        };
+        if contact.phone.is_some() && !email::emailed(purpose) {
+            return Ok(());
+        }
+        let key = format!("{key}:email");
+        let to = Recipient {
+            email: address,
+            full_name: &contact.name,
+        };
+        let visit = if purpose == "confirmed" {
+            let mut conn = db::conn(pool).await?;
+            db::visits::visit_details(&mut conn, notice.request).await?
+        } else {
+            None
+        };
+        let (template, message) = match &visit {
+            Some(visit) => ("confirmed", email::confirmed(&to, &key, visit)),
+            None => ("notice", email::notice(&to, &key, purpose, &notice.text)),
+        };
+        send_email_once(pool, mailer, &key, template, &message).await
+    };
+    // At once: each channel has the activity's whole attempt.
+    let (whatsapp, email) = tokio::join!(on_whatsapp, by_email);
+    let mut failures: Vec<anyhow::Error> = [whatsapp.err(), email.err()]
+        .into_iter()
+        .flatten()
+        .collect();
+    // A retryable failure first: the retry then completes what is missing.
+    failures.sort_by_key(|e| !retryable(e));
+    match failures.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Whether a send's failure may pass on a later try (anything but a provider's
+/// refusal or an uncertain send).
+pub(crate) fn retryable(e: &anyhow::Error) -> bool {
+    use integrations::{email::EmailError, mercately::MercatelyError};
+    match (
+        e.downcast_ref::<MercatelyError>(),
+        e.downcast_ref::<EmailError>(),
+    ) {
+        (Some(m), _) => m.is_retryable(),
+        (_, Some(m)) => m.is_retryable(),
+        _ => true,
+    }
+}
