@@ -5,6 +5,7 @@
 //! notified payment). Each has an emulator in `sandbox/`.
 
 pub mod email;
+pub mod google;
 pub mod http;
 pub mod mercadopago;
 pub mod mercately;

@@ -3,6 +3,7 @@
 //! Each starts in-process on port 0 for tests.
 
 pub mod failures;
+pub mod google;
 pub mod mercadopago;
 pub mod mercately;
 pub mod smtp;

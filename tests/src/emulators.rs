@@ -56,3 +56,43 @@ pub async fn smtp_sink() -> (sandbox::smtp::Smtp, integrations::email::EmailSett
     settings.send_timeout = Duration::from_secs(10);
     (sink, settings)
 }
+
+/// The sandbox's service account key (`sandbox/keys/service-account.json`).
+pub const GOOGLE_KEY: &str = include_str!("../../sandbox/keys/service-account.json");
+/// Another key for the same account: Google refuses what it signs.
+pub const GOOGLE_WRONG_KEY: &str = include_str!("../files/google-wrong-key.json");
+/// The spreadsheet of visits the Google emulator has, and its tab.
+pub const VISITS_SHEET: &str = "sandbox-visitas";
+pub const VISITS_TAB: &str = "Visitas";
+
+/// A Google emulator on a port of its own, and settings whose key (`key_json`) points
+/// at it: a shared calendar `agenda@amar`, the visits sheet.
+pub async fn google_emulator(
+    key_json: &str,
+) -> (
+    sandbox::google::Google,
+    integrations::google::GoogleSettings,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let token_uri = format!("{base}/token");
+    let emulator = sandbox::google::Google::new(GOOGLE_KEY, &token_uri)
+        .expect("the sandbox key")
+        .with_spreadsheet(VISITS_SHEET, &[VISITS_TAB]);
+    tokio::spawn(emulator.clone().serve(listener));
+    let mut key = integrations::google::ServiceAccountKey::parse(key_json).expect("a key");
+    key.token_uri = token_uri;
+    let settings = integrations::google::GoogleSettings {
+        key: Some(key),
+        calendar_base: format!("{base}/calendar/v3"),
+        sheets_base: format!("{base}/v4"),
+        calendar: integrations::google::CalendarChoice::Shared("agenda@amar".into()),
+        spreadsheet_id: Some(VISITS_SHEET.into()),
+        sheet_tab: VISITS_TAB.into(),
+        timeout: Duration::from_secs(5),
+        max_attempts: 3,
+    };
+    (emulator, settings)
+}
