@@ -32,6 +32,13 @@ export SANDBOX_INBOX_BIND="${SANDBOX_INBOX_BIND:-127.0.0.1:8093}"
 export SMTP_HOST="${SMTP_HOST:-${SANDBOX_SMTP_BIND%:*}}"
 export SMTP_PORT="${SMTP_PORT:-${SANDBOX_SMTP_BIND##*:}}"
 export SMTP_SECURITY="${SMTP_SECURITY:-none}"
+export SANDBOX_GOOGLE_BIND="${SANDBOX_GOOGLE_BIND:-127.0.0.1:8094}"
+# The sandbox's own service account (its token_uri is the emulator's).
+export GOOGLE_SERVICE_ACCOUNT_KEY_FILE="${GOOGLE_SERVICE_ACCOUNT_KEY_FILE:-$ROOT/sandbox/keys/service-account.json}"
+export GOOGLE_CALENDAR_BASE_URL="${GOOGLE_CALENDAR_BASE_URL:-http://$SANDBOX_GOOGLE_BIND/calendar/v3}"
+export GOOGLE_SHEETS_BASE_URL="${GOOGLE_SHEETS_BASE_URL:-http://$SANDBOX_GOOGLE_BIND/v4}"
+export GOOGLE_CALENDAR_ID="${GOOGLE_CALENDAR_ID:-agenda@amarmascotas.ar}"
+export GOOGLE_SHEET_ID="${GOOGLE_SHEET_ID:-sandbox-visitas}"
 export MERCATELY_BASE_URL="${MERCATELY_BASE_URL:-http://$SANDBOX_MERCATELY_BIND/retailers/api/v1}"
 export MP_BASE_URL="${MP_BASE_URL:-http://$SANDBOX_MERCADOPAGO_BIND}"
 
@@ -43,6 +50,7 @@ require_free_port "${SANDBOX_MERCATELY_BIND##*:}" "the Mercately emulator" SANDB
 require_free_port "${SANDBOX_MERCADOPAGO_BIND##*:}" "the MercadoPago emulator" SANDBOX_MERCADOPAGO_BIND
 require_free_port "${SANDBOX_SMTP_BIND##*:}" "the SMTP sink" SANDBOX_SMTP_BIND
 require_free_port "${SANDBOX_INBOX_BIND##*:}" "the SMTP sink's inbox page" SANDBOX_INBOX_BIND
+require_free_port "${SANDBOX_GOOGLE_BIND##*:}" "the Google emulator" SANDBOX_GOOGLE_BIND
 
 log "building the api, the worker and the sandbox emulators (the first build takes about 10 minutes on 2 cores; later ones seconds)"
 cargo build --bin api --bin worker --bin sandbox
@@ -93,7 +101,7 @@ log "applying migrations"
 log "loading demo data"
 "$BIN/api" seed-demo
 
-# The external services' emulators (Mercately, MercadoPago, an SMTP sink); deployments point the
+# The external services' emulators (Mercately, MercadoPago, SMTP, Google); deployments point the
 # clients at the real services instead.
 start "the sandbox emulators" "$BIN/sandbox"
 start "the worker" "$BIN/worker"
@@ -110,6 +118,7 @@ cat <<MSG
     WhatsApp     http://$SANDBOX_MERCATELY_BIND/_emulator/messages  (what the Mercately emulator received)
     Payments     http://$SANDBOX_MERCADOPAGO_BIND/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
     Email        http://$SANDBOX_INBOX_BIND/  (the inbox of the SMTP sink every email goes to)
+    Calendar     http://$SANDBOX_GOOGLE_BIND/  (the Google emulator: the visits' events and the sheet of visits)
 
   Try it:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\

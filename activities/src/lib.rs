@@ -7,6 +7,7 @@ pub mod notices;
 pub mod payments;
 pub mod requests;
 pub mod sends;
+pub mod visit_records;
 
 pub use requests::{RecordTransition, RequestActivities};
 

@@ -141,6 +141,9 @@ pub struct VisitDetails {
     pub address: String,
     #[diesel(sql_type = Text)]
     pub vet_name: String,
+    /// The vet's email: their calendar's id when each vet has their own.
+    #[diesel(sql_type = Text)]
+    pub vet_email: String,
     #[diesel(sql_type = Timestamptz)]
     pub start: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
@@ -153,6 +156,15 @@ pub struct VisitDetails {
     pub total: Option<String>,
     #[diesel(sql_type = Text)]
     pub currency: String,
+    /// The request's state (`confirmed`, `completed`, `cancelled` …).
+    #[diesel(sql_type = Text)]
+    pub request_state: String,
+    /// The visit's calendar event, once inserted.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub calendar_event_id: Option<String>,
+    /// The range of the visit's sheet row, once written (`Visitas!A7:L7`).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub sheet_row: Option<String>,
 }
 
 /// The request's visit with what people are told about it; `None` when it has none.
@@ -167,11 +179,13 @@ pub async fn visit_details(
                            WHERE n.deleted_at IS NULL AND ST_Covers(n.area, a.location) \
                            ORDER BY n.name LIMIT 1), a.city, '-') AS neighborhood, \
                 COALESCE(concat_ws(', ', a.street, NULLIF(a.details, ''), a.city), '-') AS address, \
-                v.full_name AS vet_name, lower(vi.scheduled) AS start, upper(vi.scheduled) AS \"end\", \
-                vi.status::text AS status, r.total::text AS total, r.currency::text AS currency \
+                v.full_name AS vet_name, u.email AS vet_email, lower(vi.scheduled) AS start, upper(vi.scheduled) AS \"end\", \
+                vi.status::text AS status, r.total::text AS total, r.currency::text AS currency, \
+                r.state::text AS request_state, vi.calendar_event_id, vi.sheet_row \
          FROM visits vi \
          JOIN service_requests r ON r.id = vi.request_id \
          JOIN veterinarians v ON v.id = vi.vet_id \
+         JOIN users u ON u.id = v.user_id \
          LEFT JOIN services s ON s.id = r.service_id \
          LEFT JOIN pets p ON p.id = r.pet_id \
          LEFT JOIN pet_owners o ON o.id = r.owner_id \
@@ -182,4 +196,38 @@ pub async fn visit_details(
     .load(conn)
     .await?;
     Ok(rows.into_iter().next())
+}
+
+/// Remembers the visit's calendar event (idempotent).
+pub async fn record_calendar_event(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    event_id: &str,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE visits SET calendar_event_id = $2, updated_at = now() \
+         WHERE request_id = $1 AND calendar_event_id IS DISTINCT FROM $2",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<Text, _>(event_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Remembers where the visit's sheet row landed (idempotent).
+pub async fn record_sheet_row(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    range: &str,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE visits SET sheet_row = $2, updated_at = now() \
+         WHERE request_id = $1 AND sheet_row IS DISTINCT FROM $2",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<Text, _>(range)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

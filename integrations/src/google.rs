@@ -22,6 +22,10 @@ pub const SCOPES: [&str; 2] = [
     "https://www.googleapis.com/auth/spreadsheets",
 ];
 
+/// The domain of the sandbox's own service account (`sandbox/keys/`), refused in
+/// production.
+const SANDBOX_ACCOUNT: &str = "@amar-sandbox.iam.gserviceaccount.com";
+
 /// A service account's key file, as Google's console downloads it (the fields AMAR
 /// reads).
 #[derive(Clone, Serialize, Deserialize)]
@@ -116,6 +120,16 @@ impl GoogleSettings {
                     }
                 })?),
             };
+        if let Some(key) = &key
+            && key.client_email.ends_with(SANDBOX_ACCOUNT)
+            && config::Deployment::from_env()? == config::Deployment::Production
+        {
+            return Err(SettingsError::Invalid {
+                name: "GOOGLE_SERVICE_ACCOUNT_KEY_FILE",
+                value: key.client_email.clone(),
+                reason: "the sandbox's service account is for development only".into(),
+            });
+        }
         let calendar: String = env_or("GOOGLE_CALENDAR_ID", "primary".to_owned())?;
         let calendar = match calendar.trim() {
             "per-vet" => CalendarChoice::PerVet,
@@ -361,7 +375,11 @@ impl GoogleClient {
         // An append is tried once and its answer read as it is (a `429` or `503` did
         // nothing, another `5xx` may have); only a connection never made is safe.
         let retry = Retry {
-            attempts: if repeatable { self.settings.max_attempts } else { 1 },
+            attempts: if repeatable {
+                self.settings.max_attempts
+            } else {
+                1
+            },
             status: |status: reqwest::StatusCode| {
                 repeatable && (status.as_u16() == 429 || status.is_server_error())
             },

@@ -6,9 +6,14 @@
 //!   token from `MP_ACCESS_TOKEN` and webhook secret from `MP_WEBHOOK_SECRET`;
 //! - an SMTP sink on `SANDBOX_SMTP_BIND` (default `127.0.0.1:2525`), asking for
 //!   `SMTP_USERNAME`/`SMTP_PASSWORD` when they are set, with its inbox on
-//!   `SANDBOX_INBOX_BIND` (default `127.0.0.1:8093`).
+//!   `SANDBOX_INBOX_BIND` (default `127.0.0.1:8093`);
+//! - Google (token endpoint, Calendar, Sheets) on `SANDBOX_GOOGLE_BIND` (default
+//!   `127.0.0.1:8094`), for the service account of `GOOGLE_SERVICE_ACCOUNT_KEY_FILE`
+//!   (default the sandbox's own key, `sandbox/keys/service-account.json`), with the
+//!   spreadsheet `GOOGLE_SHEET_ID` (default `sandbox-visitas`) and its tab
+//!   `GOOGLE_SHEET_TAB` (default `Visitas`).
 
-use sandbox::{mercadopago::MercadoPago, mercately::Mercately, smtp::Smtp};
+use sandbox::{google::Google, mercadopago::MercadoPago, mercately::Mercately, smtp::Smtp};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -45,11 +50,28 @@ async fn main() -> std::io::Result<()> {
         _ => Smtp::new(),
     };
     println!("sandbox: SMTP sink on {smtp_bind} (inbox: http://{inbox_bind}/)");
+
+    let google_bind = env_or("SANDBOX_GOOGLE_BIND", "127.0.0.1:8094");
+    let google_listener = tokio::net::TcpListener::bind(&google_bind).await?;
+    let google_key = match std::env::var("GOOGLE_SERVICE_ACCOUNT_KEY_FILE") {
+        Ok(path) if !path.trim().is_empty() => std::fs::read_to_string(path.trim())?,
+        _ => include_str!("../keys/service-account.json").to_owned(),
+    };
+    let google = Google::new(&google_key, &format!("http://{google_bind}/token"))
+        .map_err(std::io::Error::other)?
+        .with_spreadsheet(
+            &env_or("GOOGLE_SHEET_ID", "sandbox-visitas"),
+            &[&env_or("GOOGLE_SHEET_TAB", "Visitas")],
+        );
+    println!(
+        "sandbox: Google emulator on http://{google_bind} (calendar and sheet: http://{google_bind}/)"
+    );
     tokio::try_join!(
         Mercately::with_amar_templates(&key).serve(mercately),
         emulator.serve(mp),
         sink.clone().serve(smtp),
         sink.serve_inbox(inbox),
+        google.serve(google_listener),
     )?;
     Ok(())
 }

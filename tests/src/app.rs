@@ -27,6 +27,9 @@ pub struct TestApp {
     /// The SMTP sink the API's and this app's workers' emails go to.
     pub smtp: sandbox::smtp::Smtp,
     pub email: integrations::email::EmailSettings,
+    /// The Google emulator this app's workers put visits' events and rows in.
+    pub google: sandbox::google::Google,
+    pub google_settings: integrations::google::GoogleSettings,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -90,6 +93,7 @@ impl TestApp {
         let (mercadopago, mercadopago_base) = mercadopago_emulator().await;
         let (mercately, mercately_base) = mercately_emulator().await;
         let (smtp, email) = smtp_sink().await;
+        let (google, google_settings) = google_emulator(GOOGLE_KEY).await;
         let mut settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
@@ -158,6 +162,8 @@ impl TestApp {
             mercadopago_base,
             smtp,
             email,
+            google,
+            google_settings,
             _shutdown: shutdown,
         }
     }
@@ -243,6 +249,7 @@ impl TestApp {
                 max_attempts: 3,
             },
             email: self.email.clone(),
+            google: self.google_settings.clone(),
             ..worker_settings(
                 &self.db.url,
                 self.settings.clone(),

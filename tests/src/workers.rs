@@ -64,6 +64,24 @@ impl WorkerProcess {
             .env("SMTP_HOST", &settings.email.host)
             .env("SMTP_PORT", settings.email.port.to_string())
             .env("SMTP_SECURITY", "none")
+            .envs(settings.google.key.iter().map(|key| {
+                let json = serde_json::to_string(key).expect("a key");
+                ("GOOGLE_SERVICE_ACCOUNT_KEY", json)
+            }))
+            .env("GOOGLE_CALENDAR_BASE_URL", &settings.google.calendar_base)
+            .env("GOOGLE_SHEETS_BASE_URL", &settings.google.sheets_base)
+            .env(
+                "GOOGLE_CALENDAR_ID",
+                match &settings.google.calendar {
+                    integrations::google::CalendarChoice::Shared(id) => id.as_str(),
+                    integrations::google::CalendarChoice::PerVet => "per-vet",
+                },
+            )
+            .env(
+                "GOOGLE_SHEET_ID",
+                settings.google.spreadsheet_id.clone().unwrap_or_default(),
+            )
+            .env("GOOGLE_SHEET_TAB", &settings.google.sheet_tab)
             .env(
                 "MP_ACCESS_TOKEN",
                 settings.mercadopago.access_token.expose(),
@@ -138,6 +156,17 @@ pub fn worker_settings(
         },
         // Nowhere: tests that email use `TestApp::worker_settings` (its SMTP sink).
         email: integrations::email::EmailSettings::plain("127.0.0.1", 9),
+        // No Google either: `TestApp::worker_settings` has its emulator.
+        google: integrations::google::GoogleSettings {
+            key: None,
+            calendar_base: String::new(),
+            sheets_base: String::new(),
+            calendar: integrations::google::CalendarChoice::Shared("primary".into()),
+            spreadsheet_id: None,
+            sheet_tab: VISITS_TAB.into(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 1,
+        },
         links: activities::dispatch::OfferLinks {
             secret: TEST_LINK_SECRET.as_bytes().to_vec(),
             public_base_url: public.to_owned(),

@@ -9,15 +9,17 @@ use activities::{
     RequestActivities,
     dispatch::{DispatchActivities, OfferLinks},
     payments::{PaymentActivities, PaymentLinks},
+    visit_records::VisitRecordsActivities,
 };
 use config::{SettingsError, TemporalSettings, env_or, env_required};
 use integrations::{
     email::{EmailSettings, SmtpMailer},
+    google::{GoogleClient, GoogleSettings},
     mercadopago::{MercadoPagoClient, MercadoPagoSettings},
     mercately::{MercatelyClient, MercatelySettings},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
-use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow};
+use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow, VisitRecordsWorkflow};
 
 /// The worker's configuration, read once from the environment.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct WorkerSettings {
     pub mercately: MercatelySettings,
     /// `SMTP_*`, `EMAIL_FROM`: where emails go.
     pub email: EmailSettings,
+    /// `GOOGLE_*`: the visits' calendar events and sheet rows.
+    pub google: GoogleSettings,
     /// `OFFER_LINK_SECRET`, `PUBLIC_BASE_URL`: the offer links in those messages.
     pub links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: staff's WhatsApp for alerts (unset: alerts are only logged).
@@ -102,6 +106,7 @@ impl WorkerSettings {
             temporal: TemporalSettings::from_env()?,
             mercately: MercatelySettings::from_env()?,
             email: EmailSettings::from_env()?,
+            google: GoogleSettings::from_env()?,
             links: OfferLinks::from_env()?,
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
@@ -203,9 +208,20 @@ pub async fn run(
             .build()
             .map_err(anyhow::Error::msg)?,
     )?;
+    if settings.google.key.is_none() {
+        tracing::warn!(
+            "no GOOGLE_SERVICE_ACCOUNT_KEY_FILE: confirmed visits get no calendar event and no sheet row"
+        );
+    }
     let mut options = WorkerOptions::new(settings.temporal.task_queue.clone())
         .register_workflow::<ServiceRequestWorkflow>()?
         .register_workflow::<LatePaymentWorkflow>()?
+        .register_workflow::<VisitRecordsWorkflow>()?
+        .register_activities(VisitRecordsActivities::new(
+            pool.clone(),
+            GoogleClient::new(settings.google.clone()).map_err(anyhow::Error::msg)?,
+            settings.links.public_base_url.clone(),
+        ))
         .register_activities(RequestActivities::new(pool.clone()))
         .register_activities(PaymentActivities::new(
             pool.clone(),

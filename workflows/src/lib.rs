@@ -3,8 +3,10 @@
 
 pub mod late_payment;
 pub mod service_request;
+pub mod visit_records;
 
 pub use late_payment::LatePaymentWorkflow;
+pub use visit_records::VisitRecordsWorkflow;
 
 pub use service_request::{
     Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, PROVIDER_ATTEMPT,
@@ -18,6 +20,8 @@ pub mod names {
     pub const DEFAULT_TASK_QUEUE: &str = "service-requests";
     pub const SERVICE_REQUEST_WORKFLOW: &str = "ServiceRequestWorkflow";
     pub const LATE_PAYMENT_WORKFLOW: &str = "LatePaymentWorkflow";
+    pub const VISIT_RECORDS_WORKFLOW: &str = "VisitRecordsWorkflow";
+    pub const VISIT_CHANGED_SIGNAL: &str = "visit_changed";
     pub const VET_RESPONSE_UPDATE: &str = "vet_response";
     pub const COORDINATE_UPDATE: &str = "coordinate";
     pub const REASSIGN_UPDATE: &str = "reassign";

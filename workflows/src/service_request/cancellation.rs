@@ -65,7 +65,7 @@ impl ServiceRequestWorkflow {
         if had_vet {
             Self::notify(ctx, Audience::Vet, "cancelled", texts::vet_cancelled()).await?;
         }
-        Ok(())
+        Self::visit_records_changed(ctx).await
     }
 
     /// The request cannot go on (a provider refused what it needs, or something

@@ -44,6 +44,7 @@ impl ServiceRequestWorkflow {
         ctx.state_mut(|s| s.closing = true);
         let reason = "the visit's time has passed".to_owned();
         Self::transition(ctx, RequestState::Completed, Actor::System, Some(reason)).await?;
+        Self::visit_records_changed(ctx).await?;
         Self::notify(ctx, Audience::Owner, "completed", texts::owner_completed()).await
     }
 

@@ -28,12 +28,13 @@ mod dispatch;
 mod effects;
 mod lifecycle;
 mod payment;
+mod records;
 mod staff_path;
 mod texts;
 
 pub use contract::*;
 pub(crate) use effects::send_activity;
-pub use effects::{PROVIDER_ATTEMPT, PROVIDER_GIVE_UP};
+pub use effects::{PROVIDER_ATTEMPT, PROVIDER_GIVE_UP, PROVIDER_HEARTBEAT};
 
 use chrono::{DateTime, Utc};
 use domain::{Actor, RequestState, VetAnswer, VetId};
@@ -85,6 +86,8 @@ pub struct ServiceRequestWorkflow {
     visit_started: bool,
     /// Payments refunded so far.
     refunded: Vec<i64>,
+    /// The visit's calendar event and sheet row are kept by their own workflow.
+    records_started: bool,
 }
 
 #[workflow_methods]
@@ -113,6 +116,7 @@ impl ServiceRequestWorkflow {
             closing: false,
             visit_started: false,
             refunded: Vec::new(),
+            records_started: false,
         };
         if let Some(carried) = carried {
             this.resume(carried);

@@ -195,6 +195,7 @@ impl ServiceRequestWorkflow {
         let text = texts::owner_confirmed(&when);
         Self::notify(ctx, Audience::Owner, "confirmed", text).await?;
         Self::notify(ctx, Audience::Vet, "confirmed", texts::vet_confirmed(&when)).await?;
+        Self::start_visit_records(ctx).await?;
         Ok(Ok(()))
     }
 

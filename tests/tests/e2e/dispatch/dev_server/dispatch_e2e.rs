@@ -261,10 +261,12 @@ async fn killing_the_worker_between_the_offer_and_the_answer_sends_nothing_twice
     );
 }
 
-/// Every message the emulator received has its row in the send ledger, and no purpose
-/// key was sent twice (a send is marked just after Mercately answers: give it a moment).
+/// Every WhatsApp message the emulator received has its row in the send ledger, and no
+/// purpose key was sent twice (a send is marked just after Mercately answers: give it a
+/// moment).
 async fn ledger_matches_the_phones(app: &TestApp) {
-    let sql = "SELECT count(*) AS n FROM outbound_messages WHERE sent_at IS NOT NULL";
+    let sql = "SELECT count(*) AS n FROM outbound_messages \
+               WHERE channel = 'whatsapp' AND sent_at IS NOT NULL";
     eventually(
         "the ledger to match the phones",
         Duration::from_secs(10),
