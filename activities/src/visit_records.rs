@@ -109,7 +109,7 @@ impl VisitRecordsActivities {
                 first_name(&visit.owner_name)
             ),
             description: format!(
-                "{word}. {} a domicilio para {} ({}), en {}, con {}.\nSolicitud: {link}",
+                "{word}. {} para {} ({}), en {}, con {}.\nSolicitud: {link}",
                 visit.service,
                 visit.pet,
                 first_name(&visit.owner_name),
