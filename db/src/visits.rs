@@ -231,3 +231,79 @@ pub async fn record_sheet_row(
     .await?;
     Ok(())
 }
+
+/// A visit in a vet's agenda: where to go once they accepted; who to ask for (the
+/// owner's name and phone) once the visit is paid.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct AgendaVisit {
+    #[diesel(sql_type = SqlUuid)]
+    pub visit_id: uuid::Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub request_id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    pub request_state: String,
+    /// `scheduled`, `completed` or `cancelled`.
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub start: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub end: DateTime<Utc>,
+    #[diesel(sql_type = Text)]
+    pub service: String,
+    #[diesel(sql_type = Text)]
+    pub pet: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub street: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub details: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub city: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner_phone: Option<String>,
+}
+
+/// The request states in which the vet is told who the owner is.
+const PAID: &str = "('payed', 'confirmed', 'completed')";
+
+/// `vet`'s visits: the upcoming ones (not yet ended) soonest first, or the past ones
+/// latest first; a page of them.
+pub async fn vet_visits(
+    conn: &mut AsyncPgConnection,
+    vet: VetId,
+    upcoming: bool,
+    now: DateTime<Utc>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AgendaVisit>, Error> {
+    let (filter, order) = if upcoming {
+        ("upper(vi.scheduled) >= $2", "lower(vi.scheduled) ASC")
+    } else {
+        ("upper(vi.scheduled) < $2", "lower(vi.scheduled) DESC")
+    };
+    diesel::sql_query(format!(
+        "SELECT vi.id AS visit_id, r.id AS request_id, r.state::text AS request_state, \
+                vi.status::text AS status, lower(vi.scheduled) AS start, upper(vi.scheduled) AS \"end\", \
+                COALESCE(s.name, r.description) AS service, COALESCE(p.name, '-') AS pet, \
+                a.street, a.details, a.city, \
+                CASE WHEN r.state::text IN {PAID} THEN o.full_name END AS owner_name, \
+                CASE WHEN r.state::text IN {PAID} THEN o.phone END AS owner_phone \
+         FROM visits vi \
+         JOIN service_requests r ON r.id = vi.request_id \
+         LEFT JOIN services s ON s.id = r.service_id \
+         LEFT JOIN pets p ON p.id = r.pet_id \
+         LEFT JOIN pet_owners o ON o.id = r.owner_id \
+         LEFT JOIN owner_addresses a ON a.id = r.address_id \
+         WHERE vi.vet_id = $1 AND vi.deleted_at IS NULL AND {filter} \
+         ORDER BY {order}, vi.id LIMIT $3 OFFSET $4"
+    ))
+    .bind::<SqlUuid, _>(vet.into_uuid())
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(offset)
+    .load(conn)
+    .await
+    .map_err(Into::into)
+}

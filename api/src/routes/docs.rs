@@ -47,6 +47,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::auth::Docs::openapi());
     doc.merge(routes::owners::Docs::openapi());
     doc.merge(routes::owner_logins::Docs::openapi());
+    doc.merge(routes::vet_agenda::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());

@@ -17,6 +17,7 @@ pub mod reference;
 pub mod requests;
 pub mod studies;
 pub mod vaccines;
+pub mod vet_agenda;
 pub mod vet_schedule;
 pub mod vets;
 

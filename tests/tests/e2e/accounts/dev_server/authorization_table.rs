@@ -193,6 +193,7 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
             Some(json!({ "phone": "+5491199999999" })),
         ),
         ("get", "/api/v1/vets/{vet}/coverage-areas", Vet, None),
+        ("get", "/api/v1/vets/{vet}/visits", Vet, None),
         (
             "post",
             "/api/v1/vets/{vet}/coverage-areas",

@@ -1,4 +1,5 @@
 //! On the Temporal dev server `make test` starts (`TEST_TEMPORAL_ADDRESS`).
 
+mod agenda;
 mod dispatch;
 mod dispatch_e2e;
