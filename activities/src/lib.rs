@@ -48,6 +48,36 @@ pub async fn alive<T>(
     done
 }
 
+/// Runs `work` no longer than its attempt: it stops (dropped where it is) when Temporal
+/// cancels the attempt or a few seconds before the attempt's deadline, so a timed-out
+/// attempt can never still be running when the next one starts. For activities whose
+/// steps must not overlap (the visit's records); each step is safe to stop at any
+/// point, as the next attempt finds what was done.
+pub async fn within_attempt<T>(
+    ctx: &temporalio_sdk::activities::ActivityContext,
+    work: impl std::future::Future<Output = Result<T, temporalio_sdk::activities::ActivityError>>,
+) -> Result<T, temporalio_sdk::activities::ActivityError> {
+    let left = ctx
+        .info()
+        .deadline
+        .and_then(|deadline| deadline.duration_since(std::time::SystemTime::now()).ok())
+        .map(|left| left.saturating_sub(ATTEMPT_MARGIN));
+    let out_of_time = async {
+        match left {
+            Some(left) => tokio::time::sleep(left).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        done = work => done,
+        () = ctx.cancelled() => Err(anyhow::anyhow!("the attempt was cancelled").into()),
+        () = out_of_time => Err(anyhow::anyhow!("the attempt ran out of time").into()),
+    }
+}
+
+/// How long before an attempt's deadline [`within_attempt`] stops the work.
+const ATTEMPT_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub use metrics::install as install_metrics;
 
 /// Outcomes of provider activities, by provider, for the worker's Prometheus endpoint.

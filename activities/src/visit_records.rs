@@ -177,9 +177,10 @@ impl VisitRecordsActivities {
         Ok(())
     }
 
-    /// The row: updated where it is; found by the visit's id when we did not record it
-    /// (a kill after the append); appended the first time, after the header when the
-    /// tab is empty.
+    /// The row: updated where it is, once its first cell shows it is still the visit's
+    /// (staff may sort or delete rows); else looked for by the visit's id (also what
+    /// finds a row appended by an attempt killed before recording it); appended the
+    /// first time, after the header when the tab is empty.
     async fn sync_row(
         &self,
         google: &GoogleClient,
@@ -189,19 +190,32 @@ impl VisitRecordsActivities {
     ) -> Result<(), ActivityError> {
         let tab = google.settings().sheet_tab.clone();
         let row = self.row(request, visit);
-        let range = match &visit.sheet_row {
-            Some(range) => range.clone(),
+        let visit_id = visit.visit_id.to_string();
+        let holds_visit =
+            |cells: &[Vec<String>]| cells.first().and_then(|r| r.first()) == Some(&visit_id);
+        let mut range = None;
+        if let Some(stored) = &visit.sheet_row {
+            let first = stored.split(':').next().unwrap_or(stored);
+            let cells = google
+                .read_range(spreadsheet, first)
+                .await
+                .map_err(google_error)?;
+            if holds_visit(&cells) {
+                range = Some(stored.clone());
+            }
+        }
+        let range = match range {
+            Some(range) => range,
             None => {
                 let column = google
-                    .read_range(spreadsheet, &format!("{tab}!A:A"))
+                    .read_range(spreadsheet, &a1(&tab, "A:A"))
                     .await
                     .map_err(google_error)?;
-                let visit_id = visit.visit_id.to_string();
                 let found = column
                     .iter()
                     .position(|cells| cells.first() == Some(&visit_id));
                 let range = match found {
-                    Some(index) => format!("{tab}!A{n}:L{n}", n = index + 1),
+                    Some(index) => a1(&tab, &format!("A{n}:L{n}", n = index + 1)),
                     None => {
                         if column
                             .iter()
@@ -210,12 +224,12 @@ impl VisitRecordsActivities {
                             let header: Vec<String> =
                                 COLUMNS.iter().map(|c| (*c).to_owned()).collect();
                             google
-                                .update_row(spreadsheet, &format!("{tab}!A1:L1"), &header)
+                                .update_row(spreadsheet, &a1(&tab, "A1:L1"), &header)
                                 .await
                                 .map_err(google_error)?;
                         }
                         google
-                            .append_row(spreadsheet, &tab, &row)
+                            .append_row(spreadsheet, &a1(&tab, "A1"), &row)
                             .await
                             .map_err(google_error)?
                     }
@@ -236,6 +250,16 @@ impl VisitRecordsActivities {
     }
 }
 
+/// A range of `tab` in A1 notation, the tab's name quoted when it needs it (spaces,
+/// punctuation), as Google writes it.
+fn a1(tab: &str, cells: &str) -> String {
+    if tab.chars().all(|c| c.is_alphanumeric() || c == '_') {
+        format!("{tab}!{cells}")
+    } else {
+        format!("'{}'!{cells}", tab.replace('\'', "''"))
+    }
+}
+
 #[activities]
 impl VisitRecordsActivities {
     /// Makes the visit's event and sheet row say what the visit is now.
@@ -245,7 +269,8 @@ impl VisitRecordsActivities {
         ctx: ActivityContext,
         request: RequestId,
     ) -> Result<RecordsSynced, ActivityError> {
-        crate::alive(&ctx, async move {
+        let ctx = &ctx;
+        crate::alive(ctx, crate::within_attempt(ctx, async move {
             let visit = {
                 let mut conn = db::conn(&self.pool).await?;
                 db::visits::visit_details(&mut conn, request).await?
@@ -277,7 +302,17 @@ impl VisitRecordsActivities {
                 sheet,
                 settled,
             })
-        })
+        }))
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tab_names_are_quoted_only_when_they_need_it() {
+        assert_eq!(super::a1("Visitas", "A:A"), "Visitas!A:A");
+        assert_eq!(super::a1("Mi hoja", "A1:L1"), "'Mi hoja'!A1:L1");
+        assert_eq!(super::a1("Lu's", "A1"), "'Lu''s'!A1");
     }
 }

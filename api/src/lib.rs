@@ -61,6 +61,21 @@ pub struct AppState {
     pub mailer: integrations::email::SmtpMailer,
 }
 
+/// The API sends its one email (a welcome) while staff wait for the answer: at most
+/// [`WELCOME_SEND_TIMEOUT`], well inside the request's [`REQUEST_TIMEOUT`] with the
+/// ledger's writes around it. A welcome that did not leave in time says so, and staff
+/// send it again.
+fn welcome_mail_settings(
+    email: &integrations::email::EmailSettings,
+) -> integrations::email::EmailSettings {
+    let mut email = email.clone();
+    email.send_timeout = email.send_timeout.min(WELCOME_SEND_TIMEOUT);
+    email
+}
+
+/// See [`welcome_mail_settings`].
+const WELCOME_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let max_file_bytes = state.settings.study_file_max_bytes;
@@ -153,7 +168,7 @@ pub async fn serve_on(
         storage,
         mercadopago,
         whatsapp,
-        mailer: integrations::email::SmtpMailer::new(settings.email.clone()),
+        mailer: integrations::email::SmtpMailer::new(welcome_mail_settings(&settings.email)),
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));

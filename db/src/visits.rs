@@ -178,7 +178,7 @@ pub async fn visit_details(
                 COALESCE((SELECT n.name FROM neighborhoods n \
                            WHERE n.deleted_at IS NULL AND ST_Covers(n.area, a.location) \
                            ORDER BY n.name LIMIT 1), a.city, '-') AS neighborhood, \
-                COALESCE(concat_ws(', ', a.street, NULLIF(a.details, ''), a.city), '-') AS address, \
+                COALESCE(NULLIF(concat_ws(', ', a.street, NULLIF(a.details, ''), a.city), ''), '-') AS address, \
                 v.full_name AS vet_name, u.email AS vet_email, lower(vi.scheduled) AS start, upper(vi.scheduled) AS \"end\", \
                 vi.status::text AS status, r.total::text AS total, r.currency::text AS currency, \
                 r.state::text AS request_state, vi.calendar_event_id, vi.sheet_row \

@@ -272,10 +272,12 @@ impl SmtpMailer {
     /// [`EmailError::Uncertain`].
     pub async fn send(&self, email: &Email) -> Result<(), EmailError> {
         let data_sent = std::sync::atomic::AtomicBool::new(false);
-        match tokio::time::timeout(self.settings.send_timeout, self.deliver(email, &data_sent))
-            .await
-        {
+        let taken = std::sync::atomic::AtomicBool::new(false);
+        let deliver = self.deliver(email, &data_sent, &taken);
+        match tokio::time::timeout(self.settings.send_timeout, deliver).await {
             Ok(result) => result,
+            // The server took it; only the goodbye was slow.
+            Err(_) if taken.load(std::sync::atomic::Ordering::SeqCst) => Ok(()),
             Err(_) if data_sent.load(std::sync::atomic::Ordering::SeqCst) => {
                 Err(EmailError::Uncertain {
                     last: "no answer to the message in time".into(),
@@ -291,6 +293,7 @@ impl SmtpMailer {
         &self,
         email: &Email,
         data_sent: &std::sync::atomic::AtomicBool,
+        taken: &std::sync::atomic::AtomicBool,
     ) -> Result<(), EmailError> {
         let message = self.message(email)?;
         let bytes = message.formatted();
@@ -339,6 +342,15 @@ impl SmtpMailer {
             }
         };
         if settings.security == Security::StartTls {
+            if !conn.can_starttls() {
+                // A setting to fix, not an outage to wait out.
+                return Err(EmailError::Refused {
+                    reply: format!(
+                        "{}:{} does not offer STARTTLS (SMTP_SECURITY=starttls)",
+                        settings.host, settings.port
+                    ),
+                });
+            }
             conn.starttls(tls()?, &hello)
                 .await
                 .map_err(|e| before_data(&e))?;
@@ -361,7 +373,7 @@ impl SmtpMailer {
         conn.command(Data).await.map_err(|e| before_data(&e))?;
         data_sent.store(true, std::sync::atomic::Ordering::SeqCst);
         match conn.message(&bytes).await {
-            Ok(_) => {}
+            Ok(_) => taken.store(true, std::sync::atomic::Ordering::SeqCst),
             // The server answered the end of the data with a refusal: not taken.
             Err(e) if e.status().is_some() => {
                 conn.abort().await;

@@ -80,7 +80,7 @@ pub struct GoogleSettings {
     pub spreadsheet_id: Option<String>,
     /// `GOOGLE_SHEET_TAB`, default `Visitas`: the tab the rows go to.
     pub sheet_tab: String,
-    /// `GOOGLE_TIMEOUT_MS`, default 10 000.
+    /// `GOOGLE_TIMEOUT_MS`, default 5 000.
     pub timeout: Duration,
     /// `GOOGLE_MAX_ATTEMPTS`, default 3: tries of a call that is safe to repeat.
     pub max_attempts: u32,
@@ -149,9 +149,23 @@ impl GoogleSettings {
             calendar,
             spreadsheet_id: Some(spreadsheet_id.trim().to_owned()).filter(|s| !s.is_empty()),
             sheet_tab: env_or("GOOGLE_SHEET_TAB", "Visitas".to_owned())?,
-            timeout: Duration::from_millis(env_or("GOOGLE_TIMEOUT_MS", 10_000)?),
+            timeout: Duration::from_millis(env_or("GOOGLE_TIMEOUT_MS", 5_000)?),
             max_attempts: env_or("GOOGLE_MAX_ATTEMPTS", 3)?,
         })
+    }
+
+    /// No service account (no calendar, no sheet), Google's URLs and the default timings.
+    pub fn disabled() -> Self {
+        Self {
+            key: None,
+            calendar_base: "https://www.googleapis.com/calendar/v3".into(),
+            sheets_base: "https://sheets.googleapis.com/v4".into(),
+            calendar: CalendarChoice::Shared("primary".into()),
+            spreadsheet_id: None,
+            sheet_tab: "Visitas".into(),
+            timeout: Duration::from_secs(5),
+            max_attempts: 3,
+        }
     }
 
     /// The longest one call can take, the token's exchange and every try included.
@@ -517,18 +531,19 @@ impl GoogleClient {
             .unwrap_or_default())
     }
 
-    /// Appends one row after the table in `tab`; the range it landed on
-    /// (`Visitas!A7:L7`). Tried once: an unanswered append may have written the row.
+    /// Appends one row after the table found at `range` (a tab, or `'Visitas'!A1`); the
+    /// range it landed on (`Visitas!A7:L7`). Tried once: an unanswered append may have
+    /// written the row.
     pub async fn append_row(
         &self,
         spreadsheet: &str,
-        tab: &str,
+        range: &str,
         row: &[String],
     ) -> Result<String, GoogleError> {
-        let body = json!({ "range": tab, "majorDimension": "ROWS", "values": [row] });
+        let body = json!({ "range": range, "majorDimension": "ROWS", "values": [row] });
         let url = self.values_url(
             spreadsheet,
-            tab,
+            range,
             ":append?valueInputOption=RAW&insertDataOption=INSERT_ROWS",
         );
         let answer = self

@@ -491,7 +491,7 @@ async fn attachment(State(sink): State<Smtp>, Path((n, i)): Path<(usize, usize)>
     };
     match email.attachments.into_iter().nth(i) {
         Some(a) => {
-            let disposition = format!("inline; filename=\"{}\"", a.filename.replace('"', ""));
+            let disposition = format!("attachment; filename=\"{}\"", a.filename.replace('"', ""));
             (
                 [
                     (header::CONTENT_TYPE, a.content_type),

@@ -157,16 +157,7 @@ pub fn worker_settings(
         // Nowhere: tests that email use `TestApp::worker_settings` (its SMTP sink).
         email: integrations::email::EmailSettings::plain("127.0.0.1", 9),
         // No Google either: `TestApp::worker_settings` has its emulator.
-        google: integrations::google::GoogleSettings {
-            key: None,
-            calendar_base: String::new(),
-            sheets_base: String::new(),
-            calendar: integrations::google::CalendarChoice::Shared("primary".into()),
-            spreadsheet_id: None,
-            sheet_tab: VISITS_TAB.into(),
-            timeout: Duration::from_secs(5),
-            max_attempts: 1,
-        },
+        google: integrations::google::GoogleSettings::disabled(),
         links: activities::dispatch::OfferLinks {
             secret: TEST_LINK_SECRET.as_bytes().to_vec(),
             public_base_url: public.to_owned(),

@@ -122,7 +122,12 @@ impl WorkerSettings {
             },
             deployment: Deployment::from_env()?,
         };
-        check_attempt_budget(&settings.mercately, &settings.mercadopago, &settings.email)?;
+        check_attempt_budget(
+            &settings.mercately,
+            &settings.mercadopago,
+            &settings.email,
+            &settings.google,
+        )?;
         Ok(settings)
     }
 }
@@ -135,6 +140,7 @@ fn check_attempt_budget(
     mercately: &MercatelySettings,
     mercadopago: &MercadoPagoSettings,
     email: &EmailSettings,
+    google: &GoogleSettings,
 ) -> Result<(), SettingsError> {
     let room = workflows::PROVIDER_ATTEMPT.saturating_sub(db::POOL_WAIT * 2);
     let clients = [
@@ -154,6 +160,9 @@ fn check_attempt_budget(
             email.send_timeout,
             email.worst_case(),
         ),
+        // One Google call, its token's included (a sync of several calls stops at its
+        // attempt's end and goes on in the next).
+        ("GOOGLE_TIMEOUT_MS", google.timeout, google.worst_case()),
     ];
     for (name, timeout, worst) in clients {
         if worst > room {
@@ -294,21 +303,24 @@ mod tests {
     fn the_default_client_settings_fit_inside_an_activity_attempt() {
         let (mercately, mercadopago) = clients(10_000, 4);
         let email = EmailSettings::plain("127.0.0.1", 2525);
-        assert!(check_attempt_budget(&mercately, &mercadopago, &email).is_ok());
+        let google = GoogleSettings::disabled();
+        assert!(check_attempt_budget(&mercately, &mercadopago, &email, &google).is_ok());
     }
 
     #[test]
     fn client_settings_an_attempt_could_cut_off_are_refused_by_name() {
         let email = EmailSettings::plain("127.0.0.1", 2525);
+        let google = GoogleSettings::disabled();
         let (mercately, mercadopago) = clients(30_000, 4);
-        let error = check_attempt_budget(&mercately, &mercadopago, &email).expect_err("too long");
+        let error =
+            check_attempt_budget(&mercately, &mercadopago, &email, &google).expect_err("too long");
         assert!(
             error.to_string().contains("MERCATELY_TIMEOUT_MS"),
             "{error}"
         );
         let (_, slow_mp) = clients(30_000, 4);
         let (fine, _) = clients(10_000, 4);
-        let error = check_attempt_budget(&fine, &slow_mp, &email).expect_err("too long");
+        let error = check_attempt_budget(&fine, &slow_mp, &email, &google).expect_err("too long");
         assert!(error.to_string().contains("MP_TIMEOUT_MS"), "{error}");
         let (fine_mp, _) = clients(10_000, 4);
         let (_, fine_mercadopago) = clients(10_000, 4);
@@ -316,8 +328,8 @@ mod tests {
             send_timeout: Duration::from_secs(120),
             ..email
         };
-        let error =
-            check_attempt_budget(&fine_mp, &fine_mercadopago, &slow_smtp).expect_err("too long");
+        let error = check_attempt_budget(&fine_mp, &fine_mercadopago, &slow_smtp, &google)
+            .expect_err("too long");
         assert!(
             error.to_string().contains("SMTP_SEND_TIMEOUT_MS"),
             "{error}"

@@ -116,7 +116,25 @@ async fn a_confirmed_visit_gets_one_event_and_one_row_that_follow_its_cancellati
         "both recorded"
     );
 
-    // Staff cancel it: the same event cancelled, the same row marked.
+    // Staff sort the sheet: another row now sits where the visit's was.
+    let google = GoogleClient::new(app.google_settings.clone())
+        .expect("key")
+        .expect("google");
+    let other = vec![
+        "another-visit".to_owned(),
+        "x".to_owned(),
+        "Confirmada".to_owned(),
+    ];
+    google
+        .update_row(VISITS_SHEET, "Visitas!A2:C2", &other)
+        .await
+        .expect("sorted");
+    google
+        .append_row(VISITS_SHEET, VISITS_TAB, &rows[1])
+        .await
+        .expect("moved");
+
+    // Staff cancel it: the same event cancelled, the visit's row marked where it is now.
     let staff = app.staff().await;
     let (status, body) = app
         .call(
@@ -130,9 +148,19 @@ async fn a_confirmed_visit_gets_one_event_and_one_row_that_follow_its_cancellati
     app.await_state(&id, "cancelled").await;
     event_saying(&app, visit, "cancelled").await;
     let rows = rows_saying(&app, visit, "Cancelada").await;
-    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        rows[1][..3],
+        other[..],
+        "the row that took its place is left alone"
+    );
+    assert_eq!(rows[2][0], visit.to_string());
     assert_eq!(app.google.events(CALENDAR).len(), 1);
-    assert_eq!(app.google.token_requests(), 1, "one token for every call");
+    assert_eq!(
+        app.google.token_requests(),
+        2,
+        "one for every call of the worker, one for this test's own client"
+    );
 }
 
 #[tokio::test]
