@@ -156,6 +156,29 @@ async fn a_confirmed_visit_gets_one_event_and_one_row_that_follow_its_cancellati
     );
     assert_eq!(rows[2][0], visit.to_string());
     assert_eq!(app.google.events(CALENDAR).len(), 1);
+    e2e::eventually("the records workflow ended", Duration::from_secs(30), || async {
+        let events = e2e::temporal::events(&app.temporal, &workflows::visit_records::workflow_id(
+            domain::RequestId::from_uuid(id.parse().expect("uuid")),
+        ))
+        .await;
+        events
+            .last()
+            .is_some_and(|e| e.event_type() == temporalio_common::protos::temporal::api::enums::v1::EventType::WorkflowExecutionCompleted)
+            .then_some(())
+    })
+    .await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "confirmed-visit-records-cancelled.json",
+    )
+    .await;
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("visit-records-{id}"),
+        "visit-records-confirmed-cancelled.json",
+    )
+    .await;
     assert_eq!(
         app.google.token_requests(),
         2,
