@@ -32,6 +32,7 @@ export SANDBOX_INBOX_BIND="${SANDBOX_INBOX_BIND:-127.0.0.1:8093}"
 export SMTP_HOST="${SMTP_HOST:-${SANDBOX_SMTP_BIND%:*}}"
 export SMTP_PORT="${SMTP_PORT:-${SANDBOX_SMTP_BIND##*:}}"
 export SMTP_SECURITY="${SMTP_SECURITY:-none}"
+export STAFF_ALERT_EMAIL="${STAFF_ALERT_EMAIL:-alertas@amarmascotas.ar}"
 export SANDBOX_GOOGLE_BIND="${SANDBOX_GOOGLE_BIND:-127.0.0.1:8094}"
 # The sandbox's own service account (its token_uri is the emulator's).
 export GOOGLE_SERVICE_ACCOUNT_KEY_FILE="${GOOGLE_SERVICE_ACCOUNT_KEY_FILE:-$ROOT/sandbox/keys/service-account.json}"

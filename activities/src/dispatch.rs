@@ -135,6 +135,8 @@ pub struct DispatchActivities {
     links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: the staff WhatsApp that hears about expired requests.
     staff_phone: Option<String>,
+    /// `STAFF_ALERT_EMAIL`: the staff mailbox that hears the same.
+    staff_email: Option<String>,
     /// Offers a vet may have been sent in the last hour and still be a candidate.
     offer_cap: u32,
 }
@@ -153,8 +155,15 @@ impl DispatchActivities {
             mailer,
             links,
             staff_phone,
+            staff_email: None,
             offer_cap: 10,
         }
+    }
+
+    /// Staff alerts by email too, to `email`.
+    pub fn with_staff_email(mut self, email: Option<String>) -> Self {
+        self.staff_email = email;
+        self
     }
 
     /// At most `per_hour` offers to one vet in an hour (`0`: no cap), however many
@@ -300,17 +309,29 @@ impl DispatchActivities {
                         }
                     }
                 }
-                Audience::Staff => match &self.staff_phone {
-                    Some(phone) => (
-                        phone.clone(),
-                        "staff_alert",
-                        vec![format!("{}: {}", notice.request, notice.text)],
-                    ),
-                    None => {
-                        tracing::warn!(request = %notice.request, text = %notice.text, "staff alert (STAFF_ALERT_PHONE unset)");
-                        return Ok(());
-                    }
-                },
+                Audience::Staff => {
+                    let link = format!(
+                        "{}{}/service-requests/{}",
+                        self.links.public_base_url.trim_end_matches('/'),
+                        domain::paths::API_PREFIX,
+                        notice.request
+                    );
+                    let staff = crate::notices::Staff {
+                        phone: self.staff_phone.as_deref(),
+                        email: self.staff_email.as_deref(),
+                        link: &link,
+                    };
+                    return crate::notices::tell_staff(
+                        &self.pool,
+                        &self.mercately,
+                        &self.mailer,
+                        &staff,
+                        &notice,
+                        &key,
+                    )
+                    .await
+                    .map_err(send_error);
+                }
             };
             send_template_once(&self.pool, &self.mercately, &key, &phone, template, &params)
                 .await

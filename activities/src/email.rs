@@ -218,6 +218,32 @@ pub fn notice(to: &Recipient<'_>, key: &str, purpose: &str, text: &str) -> Email
     email(to, key, subject, plain, html)
 }
 
+/// A staff alert about a request, with its link.
+pub fn staff_alert(
+    to: &str,
+    key: &str,
+    request: domain::RequestId,
+    text: &str,
+    link: &str,
+) -> Email {
+    let subject = format!("Atención: solicitud {request}");
+    let recipient = Recipient {
+        email: to,
+        full_name: "Equipo AMAR",
+    };
+    let body = format!("{text}\n\nLa solicitud: {link}");
+    let plain = render(&NoticeText {
+        name: "equipo",
+        text: &body,
+    });
+    let html = render(&NoticeHtml {
+        subject: &subject,
+        name: "equipo",
+        text: &body,
+    });
+    email(&recipient, key, &subject, plain, html)
+}
+
 /// The confirmation of a paid visit, with the visit as `visita.ics`.
 pub fn confirmed(to: &Recipient<'_>, key: &str, visit: &db::visits::VisitDetails) -> Email {
     let subject = subject("confirmed");

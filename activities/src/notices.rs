@@ -87,6 +87,56 @@ pub async fn tell_owner(
     }
 }
 
+/// Where staff hear of trouble, and the request's link for them.
+pub struct Staff<'a> {
+    pub phone: Option<&'a str>,
+    pub email: Option<&'a str>,
+    pub link: &'a str,
+}
+
+/// Sends a staff alert on WhatsApp (`STAFF_ALERT_PHONE`) and by email
+/// (`STAFF_ALERT_EMAIL`), each once per key, at once; with neither set it is only logged.
+pub async fn tell_staff(
+    pool: &db::Pool,
+    whatsapp: &impl WhatsApp,
+    mailer: &impl Mailer,
+    staff: &Staff<'_>,
+    notice: &Notice,
+    key: &str,
+) -> anyhow::Result<()> {
+    if staff.phone.is_none() && staff.email.is_none() {
+        tracing::warn!(request = %notice.request, text = %notice.text, "staff alert (STAFF_ALERT_PHONE and STAFF_ALERT_EMAIL unset)");
+        return Ok(());
+    }
+    let on_whatsapp = async {
+        let Some(phone) = staff.phone else {
+            return Ok(());
+        };
+        let params = vec![format!("{}: {}", notice.request, notice.text)];
+        send_template_once(pool, whatsapp, key, phone, "staff_alert", &params)
+            .await
+            .map(drop)
+    };
+    let by_email = async {
+        let Some(address) = staff.email else {
+            return Ok(());
+        };
+        let key = format!("{key}:email");
+        let message = email::staff_alert(address, &key, notice.request, &notice.text, staff.link);
+        send_email_once(pool, mailer, &key, "staff_alert", &message).await
+    };
+    let (whatsapp, email) = tokio::join!(on_whatsapp, by_email);
+    let mut failures: Vec<anyhow::Error> = [whatsapp.err(), email.err()]
+        .into_iter()
+        .flatten()
+        .collect();
+    failures.sort_by_key(|e| !retryable(e));
+    match failures.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 /// Whether a send's failure may pass on a later try (anything but a provider's
 /// refusal or an uncertain send).
 pub(crate) fn retryable(e: &anyhow::Error) -> bool {

@@ -12,6 +12,9 @@ pub const MERCATELY_KEY: &str = "test-mercately-key";
 /// The staff WhatsApp number of the test workers.
 pub const STAFF_PHONE: &str = "+5491100000000";
 
+/// The staff mailbox of the test workers.
+pub const STAFF_EMAIL: &str = "alertas@amarmascotas.ar";
+
 pub const MP_TOKEN: &str = "test-mp-access-token";
 
 pub const MP_WEBHOOK_SECRET: &str = "test-mp-webhook-secret";

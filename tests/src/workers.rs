@@ -60,6 +60,7 @@ impl WorkerProcess {
             .env("PUBLIC_BASE_URL", &settings.links.public_base_url)
             .env("OFFER_LINK_SECRET", TEST_LINK_SECRET)
             .env("STAFF_ALERT_PHONE", STAFF_PHONE)
+            .env("STAFF_ALERT_EMAIL", STAFF_EMAIL)
             .env("MP_BASE_URL", &settings.mercadopago.base_url)
             .env("SMTP_HOST", &settings.email.host)
             .env("SMTP_PORT", settings.email.port.to_string())
@@ -163,6 +164,7 @@ pub fn worker_settings(
             public_base_url: public.to_owned(),
         },
         staff_alert_phone: Some(STAFF_PHONE.to_owned()),
+        staff_alert_email: Some(STAFF_EMAIL.to_owned()),
         vet_max_offers_per_hour: 10,
         metrics_bind: None,
         health_bind: None,

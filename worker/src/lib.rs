@@ -39,6 +39,8 @@ pub struct WorkerSettings {
     pub links: OfferLinks,
     /// `STAFF_ALERT_PHONE`: staff's WhatsApp for alerts (unset: alerts are only logged).
     pub staff_alert_phone: Option<String>,
+    /// `STAFF_ALERT_EMAIL`: staff's mailbox for the same alerts (unset: none by email).
+    pub staff_alert_email: Option<String>,
     /// `MP_*`: payments.
     pub mercadopago: MercadoPagoSettings,
     /// `VET_MAX_OFFERS_PER_HOUR` (default 10; `0`: no cap): a vet who was sent this many
@@ -110,6 +112,9 @@ impl WorkerSettings {
             links: OfferLinks::from_env()?,
             staff_alert_phone: Some(env_or("STAFF_ALERT_PHONE", String::new())?)
                 .filter(|p| !p.is_empty()),
+            staff_alert_email: Some(env_or("STAFF_ALERT_EMAIL", String::new())?)
+                .map(|e| e.trim().to_owned())
+                .filter(|e| !e.is_empty()),
             mercadopago: MercadoPagoSettings::from_env()?,
             vet_max_offers_per_hour: env_or("VET_MAX_OFFERS_PER_HOUR", 10)?,
             metrics_bind: match std::env::var("WORKER_METRICS_BIND") {
@@ -245,7 +250,8 @@ pub async fn run(
                 settings.links.clone(),
                 settings.staff_alert_phone.clone(),
             )
-            .with_offer_cap(settings.vet_max_offers_per_hour),
+            .with_offer_cap(settings.vet_max_offers_per_hour)
+            .with_staff_email(settings.staff_alert_email.clone()),
         )
         .build();
     if let Some(deployment) = &settings.deployment {

@@ -293,4 +293,24 @@ async fn a_key_google_refuses_reaches_staff_and_the_request_goes_on() {
         "{alert:?}"
     );
     assert!(app.google.events(CALENDAR).is_empty());
+    // The same alert by email, with the request's link.
+    let email = e2e::eventually("the staff email", Duration::from_secs(30), || async {
+        app.emails_to(e2e::STAFF_EMAIL)
+            .into_iter()
+            .find(|e| e.text.contains("calendario"))
+    })
+    .await;
+    assert_eq!(email.subject, format!("Atención: solicitud {id}"));
+    assert!(
+        email.text.contains("Invalid JWT Signature"),
+        "{}",
+        email.text
+    );
+    assert!(
+        email
+            .text
+            .contains(&format!("{}/api/v1/service-requests/{id}", app.base)),
+        "{}",
+        email.text
+    );
 }
