@@ -137,8 +137,9 @@ fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
             _ => {
                 let mut files = sources(&[&format!("{service}/src")]);
                 files.push("integrations/src/mercadopago.rs".to_owned());
-                // It sends owners their verification codes.
+                // It sends owners their verification codes, and the welcome email.
                 files.push("integrations/src/mercately.rs".to_owned());
+                files.push("integrations/src/email.rs".to_owned());
                 files
             }
         };
