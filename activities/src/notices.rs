@@ -73,18 +73,7 @@ pub async fn tell_owner(
         };
         send_email_once(pool, mailer, &key, template, &message).await
     };
-    // At once: each channel has the activity's whole attempt.
-    let (whatsapp, email) = tokio::join!(on_whatsapp, by_email);
-    let mut failures: Vec<anyhow::Error> = [whatsapp.err(), email.err()]
-        .into_iter()
-        .flatten()
-        .collect();
-    // A retryable failure first: the retry then completes what is missing.
-    failures.sort_by_key(|e| !retryable(e));
-    match failures.into_iter().next() {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    both(on_whatsapp, by_email).await
 }
 
 /// Where staff hear of trouble, and the request's link for them.
@@ -125,7 +114,16 @@ pub async fn tell_staff(
         let message = email::staff_alert(address, &key, notice.request, &notice.text, staff.link);
         send_email_once(pool, mailer, &key, "staff_alert", &message).await
     };
-    let (whatsapp, email) = tokio::join!(on_whatsapp, by_email);
+    both(on_whatsapp, by_email).await
+}
+
+/// Sends on both channels at once (each has the activity's whole attempt); the first
+/// failure, a retryable one before a final one, so the retry completes what is missing.
+async fn both(
+    whatsapp: impl std::future::Future<Output = anyhow::Result<()>>,
+    email: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let (whatsapp, email) = tokio::join!(whatsapp, email);
     let mut failures: Vec<anyhow::Error> = [whatsapp.err(), email.err()]
         .into_iter()
         .flatten()

@@ -21,37 +21,29 @@ pub trait SendFailure: std::error::Error + Send + Sync + Sized + 'static {
     fn is_uncertain(&self) -> bool;
 }
 
-impl SendFailure for MercatelyError {
-    fn in_flight(key: &str) -> Self {
-        Self::InFlight {
-            key: key.to_owned(),
+/// Both providers' errors have the same three variants the ledger needs.
+macro_rules! send_failure {
+    ($error:ty) => {
+        impl SendFailure for $error {
+            fn in_flight(key: &str) -> Self {
+                Self::InFlight {
+                    key: key.to_owned(),
+                }
+            }
+            fn interrupted() -> Self {
+                Self::Uncertain {
+                    last: INTERRUPTED.to_owned(),
+                }
+            }
+            fn is_uncertain(&self) -> bool {
+                matches!(self, Self::Uncertain { .. })
+            }
         }
-    }
-    fn interrupted() -> Self {
-        Self::Uncertain {
-            last: INTERRUPTED.to_owned(),
-        }
-    }
-    fn is_uncertain(&self) -> bool {
-        matches!(self, Self::Uncertain { .. })
-    }
+    };
 }
 
-impl SendFailure for EmailError {
-    fn in_flight(key: &str) -> Self {
-        Self::InFlight {
-            key: key.to_owned(),
-        }
-    }
-    fn interrupted() -> Self {
-        Self::Uncertain {
-            last: INTERRUPTED.to_owned(),
-        }
-    }
-    fn is_uncertain(&self) -> bool {
-        matches!(self, Self::Uncertain { .. })
-    }
-}
+send_failure!(MercatelyError);
+send_failure!(EmailError);
 
 const INTERRUPTED: &str = "an earlier attempt was interrupted while sending";
 

@@ -235,7 +235,7 @@ pub fn workflow_duration(events: &[HistoryEvent]) -> chrono::Duration {
 
 /// With `UPDATE_HISTORIES=1`, saves a workflow's history under `tests/histories/` for the
 /// replay test, when no file of that name exists: saved histories are never rewritten
-/// (a new path gets a new name, and its hash a line in `SHA256SUMS`).
+/// (a new path gets a new name, and its hash a file of its own, `<name>.sha256`).
 pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
     if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
         let path = crate::root().join("tests/histories").join(name);

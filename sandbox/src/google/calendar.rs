@@ -54,10 +54,7 @@ pub(super) async fn insert(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Some(failure) = google.failure().await {
-        return failure;
-    }
-    if let Err(refused) = google.authorize(&headers, CALENDAR_SCOPE) {
+    if let Err(refused) = google.admit(&headers, CALENDAR_SCOPE).await {
         return refused;
     }
     let Ok(Json(mut event)) = body else {
@@ -100,10 +97,7 @@ pub(super) async fn get(
     Path((calendar, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(failure) = google.failure().await {
-        return failure;
-    }
-    if let Err(refused) = google.authorize(&headers, CALENDAR_SCOPE) {
+    if let Err(refused) = google.admit(&headers, CALENDAR_SCOPE).await {
         return refused;
     }
     match google.lock().events.get(&(calendar, id)) {
@@ -118,10 +112,7 @@ pub(super) async fn patch(
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    if let Some(failure) = google.failure().await {
-        return failure;
-    }
-    if let Err(refused) = google.authorize(&headers, CALENDAR_SCOPE) {
+    if let Err(refused) = google.admit(&headers, CALENDAR_SCOPE).await {
         return refused;
     }
     let Ok(Json(changes)) = body else {
@@ -151,10 +142,7 @@ pub(super) async fn list(
     Path(calendar): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(failure) = google.failure().await {
-        return failure;
-    }
-    if let Err(refused) = google.authorize(&headers, CALENDAR_SCOPE) {
+    if let Err(refused) = google.admit(&headers, CALENDAR_SCOPE).await {
         return refused;
     }
     let items: Vec<Value> = google.events(&calendar).into_values().collect();

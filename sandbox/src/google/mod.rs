@@ -184,6 +184,14 @@ impl Google {
         Some(response)
     }
 
+    /// What every API call goes through first: a failure on demand, then the token.
+    async fn admit(&self, headers: &HeaderMap, scope: &str) -> Result<(), Response> {
+        if let Some(failure) = self.failure().await {
+            return Err(failure);
+        }
+        self.authorize(headers, scope)
+    }
+
     /// The caller's token, if the emulator issued it, it is live and has `scope`.
     fn authorize(&self, headers: &HeaderMap, scope: &str) -> Result<(), Response> {
         let token = headers

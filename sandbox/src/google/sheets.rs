@@ -118,10 +118,7 @@ async fn open(
     spreadsheet: &str,
     range: &str,
 ) -> Result<(Range, (String, String)), Response> {
-    if let Some(failure) = google.failure().await {
-        return Err(failure);
-    }
-    google.authorize(headers, SHEETS_SCOPE)?;
+    google.admit(headers, SHEETS_SCOPE).await?;
     let inner = google.lock();
     if !inner.sheets.keys().any(|(s, _)| s == spreadsheet) {
         return Err(google_error(
@@ -164,6 +161,27 @@ fn check_input_option(options: &WriteOptions) -> Result<(), Response> {
             "'valueInputOption' is required but not specified",
         )),
     }
+}
+
+/// [`open`], and the checks of a write: the input option and the body.
+async fn open_write(
+    google: &Google,
+    headers: &HeaderMap,
+    spreadsheet: &str,
+    range: &str,
+    options: &WriteOptions,
+    body: Result<Json<ValueRange>, axum::extract::rejection::JsonRejection>,
+) -> Result<(Range, (String, String), ValueRange), Response> {
+    let (parsed, key) = open(google, headers, spreadsheet, range).await?;
+    check_input_option(options)?;
+    let Ok(Json(body)) = body else {
+        return Err(google_error(
+            StatusCode::BAD_REQUEST,
+            "badRequest",
+            "Invalid JSON payload received.",
+        ));
+    };
+    Ok((parsed, key, body))
 }
 
 pub(super) async fn read(
@@ -239,20 +257,11 @@ pub(super) async fn update(
     headers: HeaderMap,
     body: Result<Json<ValueRange>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let (parsed, key) = match open(&google, &headers, &spreadsheet, &range).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = check_input_option(&options) {
-        return refused;
-    }
-    let Ok(Json(body)) = body else {
-        return google_error(
-            StatusCode::BAD_REQUEST,
-            "badRequest",
-            "Invalid JSON payload received.",
-        );
-    };
+    let (parsed, key, body) =
+        match open_write(&google, &headers, &spreadsheet, &range, &options, body).await {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
     let (updated, rows, columns) = write(
         &google,
         &key,
@@ -280,20 +289,11 @@ pub(super) async fn append(
     let Some(range) = range.strip_suffix(":append") else {
         return google_error(StatusCode::NOT_FOUND, "notFound", "Not Found");
     };
-    let (parsed, key) = match open(&google, &headers, &spreadsheet, range).await {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = check_input_option(&options) {
-        return refused;
-    }
-    let Ok(Json(body)) = body else {
-        return google_error(
-            StatusCode::BAD_REQUEST,
-            "badRequest",
-            "Invalid JSON payload received.",
-        );
-    };
+    let (parsed, key, body) =
+        match open_write(&google, &headers, &spreadsheet, range, &options, body).await {
+            Ok(found) => found,
+            Err(refused) => return refused,
+        };
     // After the last row that has anything in it.
     let next = google
         .rows(&key.0, &key.1)

@@ -1,7 +1,7 @@
 //! Saved histories of real runs, replayed against the current workflow code: a change
 //! that would break workflows in flight fails here. Files are only ever added: with
 //! `UPDATE_HISTORIES=1 make test` the tests save the histories whose names are new, and
-//! each file's hash goes into `tests/histories/SHA256SUMS`.
+//! each new file's hash goes into `tests/histories/<name>.sha256`.
 
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -70,13 +70,26 @@ async fn a_history_the_code_no_longer_matches_is_rejected() {
 }
 
 /// Saved histories are only ever added, never rewritten: each file's SHA-256 is listed
-/// in `tests/histories/SHA256SUMS` (as `sha256sum` writes it), and a file that changed,
-/// is missing, or is not listed fails here.
+/// (as `sha256sum` writes it) in `tests/histories/SHA256SUMS` (the first ones, frozen) or
+/// in a file of its own beside it, `<name>.sha256` (every later one, so adding a history
+/// touches no file that exists), and a file that changed, is missing, or is not listed
+/// fails here.
 #[test]
 fn saved_histories_are_never_rewritten() {
     use sha2::Digest;
     let dir = e2e::root().join("tests/histories");
-    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).expect("tests/histories/SHA256SUMS");
+    let mut sums =
+        std::fs::read_to_string(dir.join("SHA256SUMS")).expect("tests/histories/SHA256SUMS");
+    for entry in std::fs::read_dir(&dir).expect("tests/histories").flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".json.sha256")
+        {
+            sums.push('\n');
+            sums.push_str(&std::fs::read_to_string(entry.path()).expect("readable"));
+        }
+    }
     let listed: std::collections::BTreeMap<String, String> = sums
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -100,7 +113,7 @@ fn saved_histories_are_never_rewritten() {
             listed.get(&name),
             Some(&hash),
             "{name} changed or is not listed: a saved history is never rewritten; a new \
-             one gets a new name and a line in SHA256SUMS (`sha256sum {name} >> SHA256SUMS`)"
+             one gets a new name and its own sum (`sha256sum {name} > {name}.sha256`)"
         );
         seen.push(name);
     }

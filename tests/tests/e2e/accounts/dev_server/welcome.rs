@@ -32,6 +32,16 @@ async fn give_login(app: &TestApp, staff: &str, owner: &str) -> (u16, Value) {
     .await
 }
 
+async fn send_again(app: &TestApp, staff: &str, owner: &str) -> (u16, Value) {
+    app.call(
+        staff,
+        Method::POST,
+        &format!("/api/v1/owners/{owner}/user/welcome"),
+        None,
+    )
+    .await
+}
+
 async fn set_password(app: &TestApp, token: &str, password: &str) -> u16 {
     app.post_json(
         "/api/v1/auth/set-password",
@@ -112,14 +122,7 @@ async fn an_owner_created_by_staff_is_emailed_a_link_that_sets_the_password() {
     assert_eq!(status, 200, "{tokens}");
 
     // With the password set, there is no link to send again.
-    let (status, problem) = app
-        .call(
-            &staff,
-            Method::POST,
-            &format!("/api/v1/owners/{owner}/user/welcome"),
-            None,
-        )
-        .await;
+    let (status, problem) = send_again(&app, &staff, &owner).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(
         problem["type"]
@@ -153,27 +156,13 @@ async fn a_welcome_that_could_not_be_sent_is_sent_again_with_a_new_link() {
     assert_eq!(status, 409, "the login is there already");
 
     // Staff send it again: a new link arrives.
-    let (status, again) = app
-        .call(
-            &staff,
-            Method::POST,
-            &format!("/api/v1/owners/{owner}/user/welcome"),
-            None,
-        )
-        .await;
+    let (status, again) = send_again(&app, &staff, &owner).await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["welcome_email"]["sent"], true, "{again}");
     let first = app.set_password_token("marta@example.com", 0);
 
     // And once more (the owner lost it): the earlier link stops working.
-    let (status, _) = app
-        .call(
-            &staff,
-            Method::POST,
-            &format!("/api/v1/owners/{owner}/user/welcome"),
-            None,
-        )
-        .await;
+    let (status, _) = send_again(&app, &staff, &owner).await;
     assert_eq!(status, 200);
     let second = app.set_password_token("marta@example.com", 1);
     assert_ne!(first, second);
