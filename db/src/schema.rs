@@ -566,13 +566,34 @@ diesel::table! {
 }
 
 diesel::table! {
+    visit_report_files (id) {
+        id -> Uuid,
+        report_id -> Uuid,
+        storage_key -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        created_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     visit_reports (id) {
         id -> Uuid,
         visit_id -> Uuid,
-        body -> Text,
-        created_at -> Timestamptz,
+        author_user_id -> Uuid,
+        findings -> Text,
+        diagnosis -> Text,
+        treatment -> Nullable<Text>,
+        recommendations -> Nullable<Text>,
+        weight_kg -> Nullable<Numeric>,
+        next_checkup_on -> Nullable<Date>,
+        revision -> Int4,
+        filed_at -> Timestamptz,
         updated_at -> Timestamptz,
-        deleted_at -> Nullable<Timestamptz>,
+        locked_at -> Nullable<Timestamptz>,
+        locked_by -> Nullable<Uuid>,
     }
 }
 
@@ -670,6 +691,7 @@ diesel::joinable!(vet_specialties -> specialties (specialty_id));
 diesel::joinable!(vet_specialties -> veterinarians (vet_id));
 diesel::joinable!(vet_time_off -> veterinarians (vet_id));
 diesel::joinable!(veterinarians -> users (user_id));
+diesel::joinable!(visit_report_files -> visit_reports (report_id));
 diesel::joinable!(visit_reports -> visits (visit_id));
 diesel::joinable!(visits -> service_requests (request_id));
 diesel::joinable!(visits -> veterinarians (vet_id));
@@ -714,6 +736,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     vet_specialties,
     vet_time_off,
     veterinarians,
+    visit_report_files,
     visit_reports,
     visits,
     webhook_events,

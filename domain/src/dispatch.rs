@@ -107,57 +107,24 @@ pub struct OfferToken {
     pub expires_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("the link is malformed")]
-    Malformed,
-    #[error("the link's signature is not ours")]
-    BadSignature,
-    #[error("the link has expired")]
-    Expired,
+pub use crate::links::TokenError;
+
+impl crate::links::Expiring for OfferToken {
+    fn expires_at(&self) -> i64 {
+        self.expires_at
+    }
 }
 
 impl OfferToken {
     /// `payload.signature`, both base64url without padding; HMAC-SHA256 over the payload.
     pub fn sign(&self, secret: &[u8]) -> String {
-        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default());
-        let signature = URL_SAFE_NO_PAD.encode(mac(secret, payload.as_bytes()));
-        format!("{payload}.{signature}")
+        crate::links::sign(self, secret)
     }
 
     /// The token, if `raw` was signed with `secret` and has not expired at `now`.
     pub fn verify(raw: &str, secret: &[u8], now: i64) -> Result<Self, TokenError> {
-        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-        use hmac::Mac;
-        let (payload, signature) = raw.split_once('.').ok_or(TokenError::Malformed)?;
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed)?;
-        let mut check = <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret)
-            .map_err(|_| TokenError::BadSignature)?;
-        check.update(payload.as_bytes());
-        // Constant-time comparison.
-        check
-            .verify_slice(&signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let bytes = URL_SAFE_NO_PAD
-            .decode(payload)
-            .map_err(|_| TokenError::Malformed)?;
-        let token: Self = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
-        if now >= token.expires_at {
-            return Err(TokenError::Expired);
-        }
-        Ok(token)
+        crate::links::verify(raw, secret, now)
     }
-}
-
-fn mac(secret: &[u8], message: &[u8]) -> Vec<u8> {
-    use hmac::Mac;
-    let mut mac =
-        <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret).expect("HMAC takes a key of any length");
-    mac.update(message);
-    mac.finalize().into_bytes().to_vec()
 }
 
 #[cfg(test)]

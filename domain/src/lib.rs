@@ -3,6 +3,7 @@
 pub mod dispatch;
 pub mod geo;
 pub mod ids;
+pub mod links;
 pub mod names;
 pub mod paths;
 pub mod pets;

@@ -27,10 +27,12 @@ pub enum RequestState {
     Completed,
     Cancelled,
     Expired,
+    /// The owner was not there when the vet came (marked by the vet or staff).
+    NoShow,
 }
 
 impl RequestState {
-    pub const ALL: [RequestState; 9] = [
+    pub const ALL: [RequestState; 10] = [
         Self::Pending,
         Self::VetAsked,
         Self::VetAccepted,
@@ -40,6 +42,7 @@ impl RequestState {
         Self::Completed,
         Self::Cancelled,
         Self::Expired,
+        Self::NoShow,
     ];
 
     /// The name used in the API, the database enum and the `RequestState` search attribute.
@@ -54,12 +57,16 @@ impl RequestState {
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
             Self::Expired => "expired",
+            Self::NoShow => "no_show",
         }
     }
 
     /// No move leaves a terminal state.
     pub const fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled | Self::Expired)
+        matches!(
+            self,
+            Self::Completed | Self::Cancelled | Self::Expired | Self::NoShow
+        )
     }
 }
 
@@ -106,7 +113,7 @@ pub fn check_transition(from: RequestState, to: RequestState) -> Result<(), Tran
             | (VetAccepted, Coordinated)
             | (Coordinated, Payed)
             | (Payed, Confirmed)
-            | (Confirmed, Completed)
+            | (Confirmed, Completed | NoShow)
             | (
                 Pending | VetAsked | VetAccepted | Coordinated | Payed | Confirmed,
                 Cancelled
@@ -425,6 +432,7 @@ mod tests {
             (Coordinated, Payed),
             (Payed, Confirmed),
             (Confirmed, Completed),
+            (Confirmed, NoShow),
             (Pending, Cancelled),
             (VetAsked, Cancelled),
             (VetAccepted, Cancelled),
