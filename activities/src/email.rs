@@ -72,37 +72,7 @@ fn first_name(full_name: &str) -> String {
         .to_owned()
 }
 
-/// `lunes 30/11/2026 a las 10:00` in Buenos Aires time.
-pub fn local_long(at: DateTime<Utc>) -> String {
-    const DAYS: [&str; 7] = [
-        "lunes",
-        "martes",
-        "miércoles",
-        "jueves",
-        "viernes",
-        "sábado",
-        "domingo",
-    ];
-    let local = domain::time::local(at);
-    let day = DAYS[chrono::Datelike::weekday(&local).num_days_from_monday() as usize];
-    format!("{day} {}", local.format("%d/%m/%Y a las %H:%M"))
-}
-
-/// An amount of pesos as people read it in Argentina: `$ 41.040,00`.
-pub fn pesos(amount: &str) -> String {
-    let (units, cents) = amount.split_once('.').unwrap_or((amount, "00"));
-    let (sign, digits) = units
-        .strip_prefix('-')
-        .map_or(("", units), |rest| ("-", rest));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("$ {sign}{grouped},{cents:0<2}")
-}
+pub use domain::{pricing::pesos, time::local_long};
 
 #[derive(Template)]
 #[template(path = "email/welcome.txt")]

@@ -11,6 +11,7 @@ pub mod pets;
 pub mod phone_codes;
 pub mod pricing;
 pub mod reference;
+pub mod reports;
 pub mod requests;
 pub mod schema;
 pub mod studies;

@@ -41,8 +41,8 @@ pub fn verify<T: DeserializeOwned + Expiring>(
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| TokenError::Malformed)?;
-    let mut check = <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret)
-        .map_err(|_| TokenError::BadSignature)?;
+    let mut check =
+        <hmac::Hmac<sha2::Sha256>>::new_from_slice(secret).map_err(|_| TokenError::BadSignature)?;
     check.update(payload.as_bytes());
     // Constant-time comparison.
     check

@@ -216,6 +216,22 @@ fn describe(adjustment: &Adjustment) -> String {
     }
 }
 
+/// An amount of pesos as people read it in Argentina: `$ 41.040,00`.
+pub fn pesos(amount: &str) -> String {
+    let (units, cents) = amount.split_once('.').unwrap_or((amount, "00"));
+    let (sign, digits) = units
+        .strip_prefix('-')
+        .map_or(("", units), |rest| ("-", rest));
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("$ {sign}{grouped},{cents:0<2}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,22 @@ pub fn to_utc(local: NaiveDateTime) -> DateTime<Utc> {
     (local + chrono::Duration::seconds(i64::from(OFFSET_WEST_SECS))).and_utc()
 }
 
+/// `lunes 30/11/2026 a las 10:00` in Buenos Aires time.
+pub fn local_long(at: DateTime<Utc>) -> String {
+    const DAYS: [&str; 7] = [
+        "lunes",
+        "martes",
+        "miércoles",
+        "jueves",
+        "viernes",
+        "sábado",
+        "domingo",
+    ];
+    let local = local(at);
+    let day = DAYS[chrono::Datelike::weekday(&local).num_days_from_monday() as usize];
+    format!("{day} {}", local.format("%d/%m/%Y a las %H:%M"))
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone, Timelike, Utc};
