@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tools only the tests use, into the project-local venv: moto's S3-compatible server, so
 # the S3 storage backend is tested against the S3 protocol rather than assumed to work,
-# and schemathesis, which fuzzes the API against its own OpenAPI document.
+# schemathesis, which fuzzes the API against its own OpenAPI document, and the tools
+# other checks read their output with.
 . "$(dirname "$0")/common.sh"
 
 want="moto[s3,server]==$MOTO_VERSION"
@@ -17,6 +18,14 @@ if ! grep -qx "schemathesis==$SCHEMATHESIS_VERSION" <<<"$installed" || [ ! -x "$
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 [ -x "$VENV/bin/st" ] || die "schemathesis (st) is missing from .venv/bin"
+
+# The report PDF's test reads it back as people would: poppler's pdftotext, pdfinfo and
+# pdfimages, from Debian's packages.
+if ! command -v pdftotext >/dev/null || ! command -v pdfimages >/dev/null; then
+  log "installing poppler-utils (pdftotext) from Debian's packages"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq poppler-utils >/dev/null
+fi
 
 # The TypeScript client check (tests/tests/e2e/project/typescript_client.rs): Node.js from
 # Debian's packages, the npm packages pinned in clients/typescript/package-lock.json.
