@@ -46,6 +46,18 @@ impl OfferLinks {
         })
     }
 
+    /// The visit's report as a PDF, for its owner: opens without signing in for
+    /// [`domain::links::ReportLink::LIFETIME_SECS`] from `now`.
+    pub fn report_link(&self, visit: uuid::Uuid, now: DateTime<Utc>) -> String {
+        let expires = now.timestamp() + domain::links::ReportLink::LIFETIME_SECS;
+        let token = domain::links::ReportLink::new(visit, expires).sign(&self.secret);
+        format!(
+            "{}{}/{visit}/report.pdf?link={token}",
+            self.public_base_url.trim_end_matches('/'),
+            domain::paths::VISITS,
+        )
+    }
+
     /// The page a vet opens to accept (or reject) the offer.
     pub fn link(&self, token: &OfferToken, answer: domain::VetAnswer) -> String {
         format!(
@@ -293,6 +305,7 @@ impl DispatchActivities {
                         &self.pool,
                         &self.mercately,
                         &self.mailer,
+                        &self.links,
                         &notice,
                         &key,
                     )

@@ -41,6 +41,8 @@ pub fn emailed(purpose: &str) -> bool {
             | "coordinated"
             | "cancelled"
             | "refunded"
+            | "report"
+            | "no-show"
     )
 }
 
@@ -59,6 +61,8 @@ fn subject(purpose: &str) -> &'static str {
         "expired" => "No pudimos tomar tu solicitud",
         "refunded" => "Te devolvimos un pago",
         "completed" => "Gracias por tu visita",
+        "report" => "El informe de tu visita",
+        "no-show" => "No te encontramos en tu visita",
         _ => "Novedades de tu solicitud",
     }
 }
@@ -186,6 +190,32 @@ pub fn notice(to: &Recipient<'_>, key: &str, purpose: &str, text: &str) -> Email
         text,
     });
     email(to, key, subject, plain, html)
+}
+
+/// The visit's report: what the WhatsApp notice says, the diagnosis, the link, and the
+/// report itself as a PDF attachment.
+pub fn report(
+    to: &Recipient<'_>,
+    key: &str,
+    text: &str,
+    sheet: &db::reports::ReportSheet,
+    pdf: Vec<u8>,
+    link: &str,
+) -> Email {
+    let pet = sheet.visit.pet.as_deref().unwrap_or("tu mascota");
+    let body = format!(
+        "{text}\n\nVisita de {pet} del {}. Diagnóstico: {}\n\nTe lo mandamos en PDF, adjunto; \
+         también lo podés descargar acá: {link}",
+        local_long(sheet.visit.start),
+        sheet.report.diagnosis,
+    );
+    let mut email = notice(to, key, "report", &body);
+    email.attachments.push(Attachment {
+        filename: documents::report::file_name(sheet),
+        content_type: "application/pdf".into(),
+        body: pdf,
+    });
+    email
 }
 
 /// A staff alert about a request, with its link.

@@ -7,7 +7,7 @@
 use integrations::{email::Mailer, mercately::WhatsApp};
 
 use crate::{
-    dispatch::Notice,
+    dispatch::{Notice, OfferLinks},
     email::{self, Recipient},
     sends::{send_email_once, send_template_once},
 };
@@ -25,6 +25,7 @@ pub async fn tell_owner(
     pool: &db::Pool,
     whatsapp: &impl WhatsApp,
     mailer: &impl Mailer,
+    links: &OfferLinks,
     notice: &Notice,
     key: &str,
 ) -> anyhow::Result<()> {
@@ -37,11 +38,28 @@ pub async fn tell_owner(
         return Ok(());
     };
     let purpose = purpose(notice);
+    // The report goes with its link (and by email, as a PDF).
+    let report = if purpose == "report" {
+        let mut conn = db::conn(pool).await?;
+        match db::reports::filed_report(&mut conn, notice.request).await? {
+            Some(filed) => db::reports::report_sheet(&mut conn, filed.visit_id).await?,
+            None => None,
+        }
+    } else {
+        None
+    };
+    let link = report
+        .as_ref()
+        .map(|sheet| links.report_link(sheet.visit.visit_id, chrono::Utc::now()));
     let on_whatsapp = async {
         let Some(phone) = &contact.phone else {
             return Ok(());
         };
-        let params = vec![contact.name.clone(), notice.text.clone()];
+        let text = match &link {
+            Some(link) => format!("{} Descargalo acá: {link}", notice.text),
+            None => notice.text.clone(),
+        };
+        let params = vec![contact.name.clone(), text];
         send_template_once(pool, whatsapp, key, phone, "owner_update", &params)
             .await
             .map(drop)
@@ -67,9 +85,14 @@ pub async fn tell_owner(
         } else {
             None
         };
-        let (template, message) = match &visit {
-            Some(visit) => ("confirmed", email::confirmed(&to, &key, visit)),
-            None => ("notice", email::notice(&to, &key, purpose, &notice.text)),
+        let (template, message) = match (&visit, &report, &link) {
+            (Some(visit), _, _) => ("confirmed", email::confirmed(&to, &key, visit)),
+            (_, Some(sheet), Some(link)) => {
+                let pdf = documents::report::render(sheet)?;
+                let message = email::report(&to, &key, &notice.text, sheet, pdf, link);
+                ("report", message)
+            }
+            _ => ("notice", email::notice(&to, &key, purpose, &notice.text)),
         };
         send_email_once(pool, mailer, &key, template, &message).await
     };

@@ -79,4 +79,17 @@ impl RequestActivities {
         );
         Ok(())
     }
+
+    /// The report filed for the request's visit, if any: the workflow asks when told
+    /// one was filed and whenever it wakes up waiting for one (a lost signal only
+    /// delays it).
+    #[activity(name = "filed_report")]
+    pub async fn filed_report(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: RequestId,
+    ) -> Result<Option<db::reports::FiledReport>, ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        Ok(db::reports::filed_report(&mut conn, request).await?)
+    }
 }

@@ -46,7 +46,7 @@ pub struct RecordsSynced {
     pub calendar: bool,
     /// The row says it (`false`: no sheet configured).
     pub sheet: bool,
-    /// The visit is over (completed or cancelled): nothing will change it again.
+    /// The visit is over (completed, cancelled or a no-show): nothing will change it again.
     pub settled: bool,
 }
 
@@ -72,6 +72,7 @@ fn standing(visit: &db::visits::VisitDetails) -> (&'static str, &'static str, bo
     match (visit.status.as_str(), visit.request_state.as_str()) {
         ("cancelled", _) | (_, "cancelled") => ("cancelled", "Cancelada", true),
         (_, "completed") => ("confirmed", "Realizada", true),
+        ("no_show", _) | (_, "no_show") => ("confirmed", "Ausente", true),
         _ => ("confirmed", "Confirmada", false),
     }
 }

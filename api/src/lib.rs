@@ -18,6 +18,7 @@ pub mod server;
 pub mod settings;
 pub mod sign_in_throttle;
 pub mod storage;
+pub mod uploads;
 pub mod workflow_client;
 
 /// Every request is cut off after this long (`504`).
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::catalog::router())
         .merge(routes::reference::router())
         .merge(routes::studies::router(max_file_bytes))
+        .merge(routes::visits::router(max_file_bytes))
         .merge(routes::pricing::router())
         .merge(routes::cart::router(&limits))
         .merge(routes::payments::router(&limits))

@@ -116,6 +116,20 @@ impl ApiSettings {
                     "COMPLETION_GRACE_SECS",
                     defaults.completion_grace_secs,
                 )?,
+                report_reminder_secs: env_or(
+                    "REPORT_REMINDER_SECS",
+                    defaults.report_reminder_secs,
+                )?,
+                report_max_reminders: env_or(
+                    "REPORT_MAX_REMINDERS",
+                    defaults.report_max_reminders,
+                )?,
+                report_deadline_secs: env_or(
+                    "REPORT_DEADLINE_SECS",
+                    defaults.report_deadline_secs,
+                )?,
+                report_give_up_secs: env_or("REPORT_GIVE_UP_SECS", defaults.report_give_up_secs)?,
+                no_show_refund: no_show_refund()?,
             },
             auth: auth_from_env()?,
             storage: StorageSettings::from_env()?,
@@ -169,6 +183,20 @@ impl ApiSettings {
 
 fn mp_webhook_secret() -> Result<config::Secret, SettingsError> {
     config::env_credential("MP_WEBHOOK_SECRET", "sandbox-mp-webhook-secret")
+}
+
+/// `NO_SHOW_PAYMENT`: what a no-show does with the payment, `keep` (the default: the
+/// visit's fee) or `refund`.
+fn no_show_refund() -> Result<bool, SettingsError> {
+    match env_or("NO_SHOW_PAYMENT", "keep".to_owned())?.trim() {
+        "keep" => Ok(false),
+        "refund" => Ok(true),
+        other => Err(SettingsError::Invalid {
+            name: "NO_SHOW_PAYMENT",
+            value: other.to_owned(),
+            reason: "must be `keep` or `refund`".into(),
+        }),
+    }
 }
 
 fn auth_from_env() -> Result<AuthSettings, SettingsError> {

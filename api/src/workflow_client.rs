@@ -94,3 +94,25 @@ pub(crate) fn answer_refused(outcome: VetResponseOutcome) -> ApiError {
         },
     }
 }
+
+/// Tells the request's workflow its visit's report was filed. Best effort, bounded by
+/// the update deadline: the workflow also finds the report itself when it next wakes.
+pub(crate) async fn report_filed(state: &AppState, id: RequestId) {
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let signal = handle.signal(
+        ServiceRequestWorkflow::report_filed,
+        (),
+        temporalio_client::WorkflowSignalOptions::default(),
+    );
+    match tokio::time::timeout(state.settings.update_timeout, signal).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(request = %id, error = %e, "report_filed not signalled; the workflow will find the report when it next wakes");
+        }
+        Err(_) => {
+            tracing::warn!(request = %id, "report_filed signal timed out; the workflow will find the report when it next wakes");
+        }
+    }
+}

@@ -93,7 +93,7 @@ pub async fn insert_request(
 }
 
 /// Applies one state change: appends it to the history and moves the projection, in one
-/// transaction (`completed` marks the visit row completed too). Idempotent on (request,
+/// transaction (`completed` and `no_show` mark the visit row so too). Idempotent on (request,
 /// seq): recording the same change again does nothing, and an older change never
 /// overwrites a newer state.
 ///
@@ -155,13 +155,19 @@ pub async fn record_transition(
                 ))
                 .execute(conn)
                 .await?;
-            if change.to == RequestState::Completed {
-                // The visit took place: its row says so too.
+            let visit_status = match change.to {
+                // The visit took place, or the owner was not there: its row says so too.
+                RequestState::Completed => Some("completed"),
+                RequestState::NoShow => Some("no_show"),
+                _ => None,
+            };
+            if let Some(status) = visit_status {
                 diesel::sql_query(
-                    "UPDATE visits SET status = 'completed', updated_at = now() \
+                    "UPDATE visits SET status = $2::visit_status, updated_at = now() \
                      WHERE request_id = $1 AND status = 'scheduled' AND deleted_at IS NULL",
                 )
                 .bind::<diesel::sql_types::Uuid, _>(id)
+                .bind::<diesel::sql_types::Text, _>(status)
                 .execute(conn)
                 .await?;
             }

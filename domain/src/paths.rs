@@ -11,6 +11,10 @@ pub const MERCADOPAGO_WEBHOOK: &str = "/api/v1/webhooks/mercadopago";
 /// Where MercadoPago sends the payer back: `{PAYMENT_RETURN}/{success|pending|failure}`.
 pub const PAYMENT_RETURN: &str = "/api/v1/payments/return";
 
+/// A visit: `{VISITS}/{id}`, its report `{VISITS}/{id}/report` and the report's PDF
+/// `{VISITS}/{id}/report.pdf` (which a signed `?link=` opens without signing in).
+pub const VISITS: &str = "/api/v1/visits";
+
 /// Where an owner chooses their first password: `GET` is the page the welcome email
 /// links to (`#token=…`), `POST` sets it.
 pub const SET_PASSWORD: &str = "/api/v1/auth/set-password";

@@ -275,6 +275,23 @@ pub struct DispatchPolicy {
     /// How long after the visit's end it counts as done (`completed`).
     #[serde(default = "completion_grace")]
     pub completion_grace_secs: u64,
+    /// After the visit's end, how often the vet is reminded to file the report, at
+    /// most `report_max_reminders` times.
+    #[serde(default = "report_reminder")]
+    pub report_reminder_secs: u64,
+    #[serde(default = "two")]
+    pub report_max_reminders: u32,
+    /// After the visit's end, when staff are alerted that no report came.
+    #[serde(default = "report_deadline")]
+    pub report_deadline_secs: u64,
+    /// After the visit's end, when the request is completed without a report (before
+    /// the visit's records stop following it, a week after the end).
+    #[serde(default = "report_give_up")]
+    pub report_give_up_secs: u64,
+    /// A no-show (the owner was not there) is refunded in full; otherwise the payment is
+    /// kept as the visit's fee.
+    #[serde(default)]
+    pub no_show_refund: bool,
 }
 
 /// Upper bounds of the policy's counts: history grows with each follow-up or reminder.
@@ -314,6 +331,22 @@ const fn completion_grace() -> u64 {
     2 * 60 * 60
 }
 
+const fn report_reminder() -> u64 {
+    6 * 60 * 60
+}
+
+const fn report_deadline() -> u64 {
+    2 * 24 * 60 * 60
+}
+
+const fn report_give_up() -> u64 {
+    5 * 24 * 60 * 60
+}
+
+/// The longest a request waits for its report after the visit's end.
+pub const MAX_REPORT_WAIT_SECS: u64 = 6 * 24 * 60 * 60;
+pub const MAX_REPORT_REMINDERS: u32 = 10;
+
 impl DispatchPolicy {
     pub fn vet_followup_delay(&self) -> Duration {
         Duration::from_secs(self.vet_followup_delay_secs)
@@ -351,6 +384,21 @@ impl DispatchPolicy {
             let reason = format!("must be at most {MAX_COORDINATE_REMINDERS}");
             return fail("COORDINATE_MAX_REMINDERS", reason);
         }
+        if self.report_reminder_secs == 0 {
+            return fail("REPORT_REMINDER_SECS", "must be at least 1".into());
+        }
+        if self.report_max_reminders > MAX_REPORT_REMINDERS {
+            let reason = format!("must be at most {MAX_REPORT_REMINDERS}");
+            return fail("REPORT_MAX_REMINDERS", reason);
+        }
+        if self.report_give_up_secs == 0 || self.report_give_up_secs > MAX_REPORT_WAIT_SECS {
+            let reason = format!("must be 1 to {MAX_REPORT_WAIT_SECS}");
+            return fail("REPORT_GIVE_UP_SECS", reason);
+        }
+        if self.report_deadline_secs == 0 || self.report_deadline_secs > self.report_give_up_secs {
+            let reason = "must be at least 1 and at most REPORT_GIVE_UP_SECS".into();
+            return fail("REPORT_DEADLINE_SECS", reason);
+        }
         Ok(())
     }
 
@@ -373,6 +421,11 @@ impl Default for DispatchPolicy {
             coordinate_reminder_secs: coordinate_reminder(),
             coordinate_max_reminders: two(),
             completion_grace_secs: completion_grace(),
+            report_reminder_secs: report_reminder(),
+            report_max_reminders: two(),
+            report_deadline_secs: report_deadline(),
+            report_give_up_secs: report_give_up(),
+            no_show_refund: false,
         }
     }
 }

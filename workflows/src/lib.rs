@@ -9,8 +9,8 @@ pub use late_payment::LatePaymentWorkflow;
 pub use visit_records::VisitRecordsWorkflow;
 
 pub use service_request::{
-    Cancel, Coordinate, CoordinateOutcome, DispatchMode, Offer, OfferStatus, PROVIDER_ATTEMPT,
-    PROVIDER_GIVE_UP, Reassign, Refusal, RequestStatus, ServiceRequestInput,
+    Cancel, Coordinate, CoordinateOutcome, DispatchMode, NoShow, Offer, OfferStatus,
+    PROVIDER_ATTEMPT, PROVIDER_GIVE_UP, Reassign, Refusal, RequestStatus, ServiceRequestInput,
     ServiceRequestWorkflow, VetResponse, VetResponseOutcome, update_ids,
 };
 
@@ -27,6 +27,8 @@ pub mod names {
     pub const REASSIGN_UPDATE: &str = "reassign";
     pub const CANCEL_UPDATE: &str = "cancel";
     pub const PAYMENT_SIGNAL: &str = "payment_notified";
+    pub const NO_SHOW_UPDATE: &str = "no_show";
+    pub const REPORT_SIGNAL: &str = "report_filed";
     pub const STATUS_QUERY: &str = "status";
 }
 

@@ -26,6 +26,7 @@ use crate::{AppState, routes};
         (name = "vets", description = "Veterinarians and their coverage areas"),
         (name = "catalog", description = "Services and neighborhoods: everyone reads, staff write"),
         (name = "reference", description = "Reference data: everyone reads, staff write"),
+        (name = "visits", description = "Visits, their reports (and PDFs) and no-shows"),
     )
 )]
 pub struct ApiDoc;
@@ -48,6 +49,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::owners::Docs::openapi());
     doc.merge(routes::owner_logins::Docs::openapi());
     doc.merge(routes::vet_agenda::Docs::openapi());
+    doc.merge(routes::visits::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());

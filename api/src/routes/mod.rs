@@ -20,6 +20,7 @@ pub mod vaccines;
 pub mod vet_agenda;
 pub mod vet_schedule;
 pub mod vets;
+pub mod visits;
 
 use axum::http::StatusCode;
 

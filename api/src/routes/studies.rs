@@ -8,19 +8,14 @@
 
 use axum::{
     Json, Router,
-    body::Body,
-    extract::{
-        DefaultBodyLimit, Multipart, State,
-        multipart::{Field, MultipartRejection},
-    },
-    http::{HeaderValue, StatusCode, header},
+    extract::{DefaultBodyLimit, Multipart, State, multipart::MultipartRejection},
+    http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, NaiveDate, Utc};
 use db::studies::{NewStudy, StudyFileRow, StudyRow};
-use domain::{StudyFileKind, pets::clean_file_name};
+use domain::pets::clean_file_name;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -258,35 +253,8 @@ async fn upload_file(
         let mut conn = db::conn(&state.pool).await?;
         visible_study(&user, &mut conn, id).await?
     };
-    let mut form = form.map_err(|e| ApiError::BadRequest {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        detail: format!("expected multipart/form-data with a part named `file`: {e}"),
-    })?;
-    let max = state.settings.study_file_max_bytes;
-    let mut upload = None;
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("file") if upload.is_none() => {
-                let name = field.file_name().map(str::to_owned);
-                upload = Some((name, read_limited(field, max).await?));
-            }
-            Some("file") => return Err(invalid("file", "send one file per request")),
-            other => {
-                return Err(invalid(
-                    other.unwrap_or("body"),
-                    "unknown part; send one part named `file`",
-                ));
-            }
-        }
-    }
-    let (name, bytes) = upload.ok_or_else(|| invalid("file", "missing"))?;
-    if bytes.is_empty() {
-        return Err(invalid("file", "is empty"));
-    }
-    let kind = StudyFileKind::sniff(&bytes).ok_or_else(|| ApiError::BadRequest {
-        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        detail: "file: only PDF, JPEG, PNG, WebP or DICOM files are accepted".into(),
-    })?;
+    let (name, bytes, kind) =
+        crate::uploads::read_file(form, state.settings.study_file_max_bytes).await?;
     let file_id = Uuid::now_v7();
     let row = StudyFileRow {
         id: file_id,
@@ -300,7 +268,7 @@ async fn upload_file(
         .storage
         .put(&row.storage_key, bytes)
         .await
-        .map_err(storage_unavailable)?;
+        .map_err(crate::uploads::storage_unavailable)?;
     let recorded = async {
         let mut conn = db::conn(&state.pool).await?;
         // Still there (it may have been deleted while the file streamed in).
@@ -319,51 +287,6 @@ async fn upload_file(
     }
 }
 
-async fn read_limited(mut field: Field<'_>, max: usize) -> Result<Bytes, ApiError> {
-    let mut bytes = BytesMut::new();
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-        if bytes.len() + chunk.len() > max {
-            return Err(too_large(max));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes.freeze())
-}
-
-fn too_large(max: usize) -> ApiError {
-    ApiError::BadRequest {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        detail: format!("file: larger than the limit of {max} bytes"),
-    }
-}
-
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
-    let status = e.status();
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::BadRequest {
-            status,
-            detail: "file: larger than the upload limit".into(),
-        }
-    } else {
-        ApiError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            detail: format!("malformed multipart body: {}", e.body_text()),
-        }
-    }
-}
-
-fn invalid(field: &str, message: &str) -> ApiError {
-    ApiError::invalid(field, message)
-}
-
-fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
-    tracing::error!(error = %e, "object storage failed");
-    ApiError::Unavailable {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        detail: "file storage is unavailable; try again".into(),
-    }
-}
-
 #[utoipa::path(get, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
     params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The file's bytes, as an attachment"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -378,54 +301,14 @@ async fn download_file(
         .await?
         .ok_or(ApiError::NotFound("file"))?;
     drop(conn);
-    let stream = state.storage.get(&file.storage_key).await.map_err(|e| {
-        if e.is_not_found() {
-            tracing::error!(key = %file.storage_key, "a listed file is missing from storage");
-        }
-        storage_unavailable(e)
-    })?;
-    let mut response = Body::from_stream(stream).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_str(&file.content_type).map_err(|e| ApiError::Internal(e.into()))?,
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size_bytes));
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_str(&content_disposition(&file.file_name))
-            .map_err(|e| ApiError::Internal(e.into()))?,
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
-    Ok(response)
-}
-
-/// `attachment` with an ASCII `filename` and the exact UTF-8 `filename*` (RFC 6266).
-fn content_disposition(name: &str) -> String {
-    let ascii: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_graphic() || c == ' ' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .filter(|c| *c != '"' && *c != '\\')
-        .collect();
-    let mut encoded = String::new();
-    for byte in name.bytes() {
-        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    crate::uploads::download(
+        &state,
+        &file.storage_key,
+        &file.content_type,
+        file.size_bytes,
+        &file.file_name,
+    )
+    .await
 }
 
 #[utoipa::path(delete, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",
@@ -443,18 +326,5 @@ async fn delete_file(
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("file"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::content_disposition;
-
-    #[test]
-    fn content_disposition_keeps_the_exact_name_and_an_ascii_fallback() {
-        assert_eq!(
-            content_disposition("rx tórax.png"),
-            "attachment; filename=\"rx t_rax.png\"; filename*=UTF-8''rx%20t%C3%B3rax.png"
-        );
     }
 }

@@ -1,6 +1,10 @@
 //! The confirmed visit: until it starts, staff may cancel it (with a refund); refunds,
-//! charge-backs and stray payments MercadoPago reports are handled all along; once the
-//! visit's end plus a grace period has passed it is `completed`.
+//! charge-backs and stray payments MercadoPago reports are handled all along. Once it
+//! has started, the request waits for its outcome: the vet's report (`completed`, the
+//! owner gets it), or a no-show (`no_show`, the payment kept or refunded). The vet is
+//! reminded after the visit's end, staff alerted at a deadline, and at the last the
+//! request is completed without a report. (Histories from before reports: `completed`
+//! once the visit's end plus a grace period has passed.)
 
 use std::time::Duration;
 
@@ -21,6 +25,10 @@ use super::{
 /// Confirmed visits end in `completed` (added after the first payment histories).
 const VISIT_COMPLETION: &str = "visit-completion";
 
+/// A started visit waits for its report or a no-show (added after the visit-records
+/// histories).
+const VISIT_REPORT: &str = "visit-report";
+
 impl ServiceRequestWorkflow {
     /// Confirmed: until the visit starts a cancellation may come; then, after its end
     /// and the grace period, `completed`. Payment news is read all along.
@@ -37,6 +45,9 @@ impl ServiceRequestWorkflow {
         }
         // From now on a cancellation is refused (the validator reads this).
         ctx.state_mut(|s| s.visit_started = true);
+        if ctx.patched(VISIT_REPORT) {
+            return Self::await_outcome(ctx, end).await;
+        }
         let grace = seconds(ctx.state(|s| s.input.policy.completion_grace_secs));
         if Self::wait_watching_payments(ctx, end + grace).await? {
             return Self::cancel_now(ctx).await;

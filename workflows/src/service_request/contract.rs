@@ -141,6 +141,13 @@ pub struct Cancel {
     pub reason: Option<String>,
 }
 
+/// The `no_show` update: the vet came (or staff know) and the owner was not there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoShow {
+    pub actor: Actor,
+    pub reason: String,
+}
+
 /// One offer as the workflow sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
@@ -292,6 +299,11 @@ pub mod update_ids {
         let vet = vet.map_or_else(|| "none".to_owned(), |v| v.to_string());
         let offer = offer_no.map_or_else(|| "latest".to_owned(), |n| n.to_string());
         format!("answer:{request}:{vet}:{offer}:{}", answer.as_str())
+    }
+
+    /// A visit's owner is marked absent once.
+    pub fn no_show(request: RequestId) -> String {
+        format!("no-show:{request}")
     }
 
     /// Taking `vet` off the request: once per vet.

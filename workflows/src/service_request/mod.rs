@@ -16,7 +16,8 @@
 //! Where things are: this file holds the workflow's state and its one
 //! `#[workflow_methods]` block (init, run, query, updates, signal and their validators);
 //! [`contract`] the types callers see; [`lifecycle`] the phases in order; [`dispatch`],
-//! [`coordination`], [`payment`], [`cancellation`] and [`completion`] one phase each;
+//! [`coordination`], [`payment`], [`cancellation`], [`completion`] and [`outcome`] one
+//! phase each;
 //! [`effects`] activity options, recording and notifying; [`texts`] what people are
 //! told; [`staff_path`] the frozen staff-created path.
 
@@ -27,6 +28,7 @@ mod coordination;
 mod dispatch;
 mod effects;
 mod lifecycle;
+mod outcome;
 mod payment;
 mod records;
 mod staff_path;
@@ -88,6 +90,10 @@ pub struct ServiceRequestWorkflow {
     refunded: Vec<i64>,
     /// The visit's calendar event and sheet row are kept by their own workflow.
     records_started: bool,
+    /// The API said a report was filed (the workflow checks PostgreSQL).
+    report_news: bool,
+    /// The owner was not there.
+    no_show: Option<NoShow>,
 }
 
 #[workflow_methods]
@@ -117,6 +123,8 @@ impl ServiceRequestWorkflow {
             visit_started: false,
             refunded: Vec::new(),
             records_started: false,
+            report_news: false,
+            no_show: None,
         };
         if let Some(carried) = carried {
             this.resume(carried);
@@ -276,6 +284,57 @@ impl ServiceRequestWorkflow {
         if !self.payment_events.contains(&payment) {
             self.payment_events.push(payment);
         }
+    }
+
+    /// The API filed the visit's report (or its author corrected it): once the visit
+    /// has started, the request is completed and the owner gets the report.
+    #[signal(name = names::REPORT_SIGNAL)]
+    pub fn report_filed(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.report_news = true;
+    }
+
+    #[update_validator(no_show)]
+    fn validate_no_show(
+        &self,
+        _ctx: &WorkflowContextView,
+        input: &NoShow,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        match input.actor {
+            Actor::Staff(_) => {}
+            Actor::Vet(vet) if Some(vet) == self.vet => {}
+            _ => {
+                let why = "only the visit's vet or staff mark the owner absent";
+                return Err(Refusal::NotAllowed(why.into()).into());
+            }
+        }
+        if self.input.mode == DispatchMode::Staff
+            || self.state != RequestState::Confirmed
+            || self.closing
+        {
+            let why = format!("the request is {}, not a visit under way", self.state);
+            return Err(Refusal::State(why).into());
+        }
+        if !self.visit_started {
+            let why = "the visit has not started yet";
+            return Err(Refusal::State(why.into()).into());
+        }
+        if self.no_show.is_some() || self.report_news {
+            return Err(Refusal::busy().into());
+        }
+        if input.reason.trim().is_empty() {
+            return Err(Refusal::invalid("reason", "must not be blank").into());
+        }
+        Ok(())
+    }
+
+    /// The owner was not there: the request ends `no_show`, its payment kept as the
+    /// visit's fee or refunded (`NO_SHOW_PAYMENT`).
+    #[update(name = names::NO_SHOW_UPDATE)]
+    pub fn no_show(&mut self, _ctx: &mut SyncWorkflowContext<Self>, input: NoShow) {
+        self.no_show = Some(NoShow {
+            actor: input.actor,
+            reason: input.reason.trim().to_owned(),
+        });
     }
 
     #[update_validator(cancel)]

@@ -109,3 +109,22 @@ pub(super) fn staff_coordinate_lapsed(vet: &str) -> String {
 pub(super) fn owner_completed() -> String {
     "¡Gracias por confiar en AMAR Mascotas! Tu visita quedó registrada como realizada.".into()
 }
+
+pub(super) fn owner_report() -> String {
+    "El informe de tu visita ya está listo.".into()
+}
+
+pub(super) fn vet_report_reminder() -> String {
+    "Recordatorio: falta cargar el informe de la visita que hiciste.".into()
+}
+
+pub(super) fn owner_no_show(refunded: Option<&str>) -> String {
+    match refunded {
+        Some(amount) => {
+            format!("El veterinario no te encontró en el domicilio. Te devolvimos $ {amount}.")
+        }
+        None => "El veterinario no te encontró en el domicilio; la visita se cobra igual. \
+                 Escribinos para reprogramarla."
+            .into(),
+    }
+}
