@@ -116,3 +116,24 @@ pub(crate) async fn report_filed(state: &AppState, id: RequestId) {
         }
     }
 }
+
+/// Whether the request's visit has started by its workflow's clock (the one timers
+/// follow); `false` when the workflow cannot say in time.
+pub(crate) async fn visit_started(state: &AppState, id: RequestId) -> bool {
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let query = handle.query(
+        ServiceRequestWorkflow::query_status,
+        (),
+        temporalio_client::WorkflowQueryOptions::default(),
+    );
+    match tokio::time::timeout(state.settings.query_timeout, query).await {
+        Ok(Ok(status)) => status.visit_started,
+        Ok(Err(e)) => {
+            tracing::warn!(request = %id, error = %e, "status query failed");
+            false
+        }
+        Err(_) => false,
+    }
+}

@@ -110,7 +110,10 @@ pub struct ReportRow {
 impl ReportRow {
     /// The pet's weight, in kilograms.
     pub fn weight(&self) -> Option<Decimal> {
-        self.weight_kg.as_deref().and_then(|w| w.parse().ok())
+        self.weight_kg
+            .as_deref()
+            .and_then(|w| w.parse::<Decimal>().ok())
+            .map(|w| w.normalize())
     }
 }
 

@@ -510,6 +510,16 @@ impl Caller {
             .await
     }
 
+    pub async fn put(
+        &self,
+        app: &TestApp,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        app.call(&self.token, reqwest::Method::PUT, path, Some(body))
+            .await
+    }
+
     pub async fn patch(
         &self,
         app: &TestApp,

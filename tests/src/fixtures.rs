@@ -309,3 +309,43 @@ pub fn offer_request(link: &str) -> Option<String> {
     let json: serde_json::Value = serde_json::from_slice(&payload).ok()?;
     json["r"].as_str().map(str::to_owned)
 }
+
+/// Ana's visit coordinated at the window's start and paid; the request's id once it is
+/// `confirmed`.
+pub async fn paid(app: &TestApp, w: &Dispatch) -> String {
+    let id = check_out(app, w, w.start).await;
+    let link = accept_and_coordinate(app, w, &id).await;
+    app.mercadopago
+        .pay(&preference_of(&link), "approved", None)
+        .expect("paid");
+    app.await_state(&id, "confirmed").await;
+    id
+}
+
+/// The request's visit.
+pub async fn visit_of(app: &TestApp, request: &str) -> uuid::Uuid {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: uuid::Uuid,
+    }
+    let mut conn = app.db.conn().await;
+    let rows: Vec<Row> = diesel_async::RunQueryDsl::load(
+        diesel::sql_query("SELECT id FROM visits WHERE request_id = $1::uuid")
+            .bind::<diesel::sql_types::Text, _>(request),
+        &mut conn,
+    )
+    .await
+    .expect("visit");
+    rows.first().map(|r| r.id).expect("the request has a visit")
+}
+
+/// A vet's report of Luna's visit.
+pub fn report() -> Value {
+    json!({
+        "findings": "Mucosas rosadas; dolor al palpar el oído derecho.",
+        "diagnosis": "Otitis externa.",
+        "treatment": "Gotas óticas cada 12 h durante 7 días.",
+        "weight_kg": "12.5",
+    })
+}

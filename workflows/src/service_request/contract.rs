@@ -195,6 +195,10 @@ pub struct RequestStatus {
     /// Where the owner pays.
     #[serde(default)]
     pub payment_link: Option<String>,
+    /// The confirmed visit's time has come (by the workflow's clock): its report may be
+    /// filed, the owner marked absent.
+    #[serde(default)]
+    pub visit_started: bool,
 }
 
 /// Why an update was refused, as the validators say it and the API reads it. Its text

@@ -221,6 +221,7 @@ impl ServiceRequestWorkflow {
             offers: self.offers.clone(),
             scheduled: self.scheduled,
             payment_link: self.payment_link.clone(),
+            visit_started: self.visit_started,
         }
     }
 }

@@ -25,18 +25,18 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(upload_file, download_file, delete_file))]
+#[openapi(paths(upload_report_file, download_report_file, delete_report_file))]
 pub struct Docs;
 
 pub fn router(max_file_bytes: usize) -> Router<AppState> {
     Router::new()
         .route(
             "/visits/{id}/report/files",
-            post(upload_file).layer(DefaultBodyLimit::max(max_file_bytes + 64 * 1024)),
+            post(upload_report_file).layer(DefaultBodyLimit::max(max_file_bytes + 64 * 1024)),
         )
         .route(
-            "/visits/{id}/report/files/{file_id}",
-            get(download_file).delete(delete_file),
+            "/visits/{id}/report/files/{report_file_id}",
+            get(download_report_file).delete(delete_report_file),
         )
 }
 
@@ -102,7 +102,7 @@ fn locked() -> ApiError {
         (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Attaches a file to the report.
-async fn upload_file(
+async fn upload_report_file(
     user: AuthUser,
     State(state): State<AppState>,
     PathId(id): PathId<Uuid>,
@@ -149,13 +149,13 @@ async fn upload_file(
     }
 }
 
-#[utoipa::path(get, path = "/api/v1/visits/{id}/report/files/{file_id}", tag = "visits",
-    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/visits/{id}/report/files/{report_file_id}", tag = "visits",
+    params(("id" = Uuid, Path), ("report_file_id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The file's bytes, as an attachment"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-async fn download_file(
+async fn download_report_file(
     user: AuthUser,
     State(state): State<AppState>,
     PathIds(id, file_id): PathIds<Uuid, Uuid>,
@@ -179,8 +179,8 @@ async fn download_file(
     .await
 }
 
-#[utoipa::path(delete, path = "/api/v1/visits/{id}/report/files/{file_id}", tag = "visits",
-    params(("id" = Uuid, Path), ("file_id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/visits/{id}/report/files/{report_file_id}", tag = "visits",
+    params(("id" = Uuid, Path), ("report_file_id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 204),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not the report's author", body = Problem, content_type = "application/problem+json"),
@@ -188,7 +188,7 @@ async fn download_file(
         (status = 409, description = "`report-locked`", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Removes a file from the report (the stored bytes are kept).
-async fn delete_file(
+async fn delete_report_file(
     user: AuthUser,
     State(state): State<AppState>,
     PathIds(id, file_id): PathIds<Uuid, Uuid>,

@@ -135,10 +135,13 @@ async fn show_report(
     Ok(Json(view(&mut conn, row).await?))
 }
 
-/// The visit may get a report now: it has started and was not called off.
-pub(crate) fn open_for_report(visit: &VisitRow, now: DateTime<Utc>) -> Result<(), ApiError> {
+/// The visit may get a report now: it has started and was not called off. Started by
+/// the clock, or else by its workflow's (which timers follow).
+async fn open_for_report(state: &AppState, visit: &VisitRow) -> Result<(), ApiError> {
+    let request = RequestId::from_uuid(visit.request_id);
     match visit.request_state.as_str() {
-        "confirmed" if visit.start <= now => Ok(()),
+        "confirmed" if visit.start <= Utc::now() => Ok(()),
+        "confirmed" if crate::workflow_client::visit_started(state, request).await => Ok(()),
         "confirmed" => Err(ApiError::conflict(
             "request-state",
             "the visit has not started yet",
@@ -232,7 +235,7 @@ async fn save_report(
         let why = "the visit's vet or staff file its report";
         return Err(ApiError::Forbidden(why.into()));
     }
-    open_for_report(&visit, Utc::now())?;
+    open_for_report(&state, &visit).await?;
     let fields = fields(body, &visit)?;
     let (status, row) = match db::reports::save_report(&mut conn, id, user.id, &fields).await? {
         Saved::Filed(row) => (StatusCode::CREATED, row),

@@ -25,7 +25,6 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
         "visits",
         "written by the workflow only (its double booking is mapped)",
     ),
-    ("visit_reports", "written by the workflow only"),
     ("mp_preferences", "written by the payment activities only"),
     ("payments", "written by the payment activities only"),
     ("invoices", "written by the invoicing activities only"),
@@ -38,6 +37,10 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
     (
         "study_files",
         "keys and sizes the server makes from the upload",
+    ),
+    (
+        "visit_report_files",
+        "keys and sizes the server makes from the upload, for a report it found",
     ),
     ("spatial_ref_sys", "PostGIS's own"),
     (
@@ -52,6 +55,50 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
 
 /// Constraints of caller-written tables that no request can violate, and why.
 const UNREACHABLE: &[(&str, &str)] = &[
+    (
+        "visit_reports_findings_check",
+        "the API trims and checks findings (1 to 5000 characters) first",
+    ),
+    (
+        "visit_reports_diagnosis_check",
+        "the API trims and checks the diagnosis (1 to 5000 characters) first",
+    ),
+    (
+        "visit_reports_treatment_check",
+        "the API stores a blank treatment as none and checks its length first",
+    ),
+    (
+        "visit_reports_recommendations_check",
+        "the API stores blank recommendations as none and checks their length first",
+    ),
+    (
+        "visit_reports_weight_kg_check",
+        "the API checks the weight (more than 0, at most 200) first",
+    ),
+    (
+        "visit_reports_revision_check",
+        "the server counts revisions from 1",
+    ),
+    (
+        "visit_reports_lock_whole",
+        "the server sets when and by whom together",
+    ),
+    (
+        "visit_reports_visit_id_key",
+        "one report per visit: filing again corrects it, in one locked transaction",
+    ),
+    (
+        "visit_reports_visit_id_fkey",
+        "the visit is found (and checked) before its report is written",
+    ),
+    (
+        "visit_reports_author_user_id_fkey",
+        "the author is the signed-in user",
+    ),
+    (
+        "visit_reports_locked_by_fkey",
+        "the lock is the signed-in staff user's",
+    ),
     (
         "breeds_id_species_id_key",
         "(id, species_id) with id the primary key: a target for composite foreign keys",

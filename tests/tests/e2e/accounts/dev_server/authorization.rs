@@ -213,6 +213,7 @@ async fn build_world(app: &TestApp) -> World {
         .await;
     assert_eq!(status, 201, "{request}");
     let request = request["id"].as_str().expect("id").to_owned();
+    let (visit, report_file) = visit_with_report(app, &ana, &pet, &service, &address, &vet).await;
 
     for (name, id) in [
         ("species", &species),
@@ -234,6 +235,8 @@ async fn build_world(app: &TestApp) -> World {
         ("turn_fee", &turn_fee),
         ("discount", &discount),
         ("cart_item", &cart_item),
+        ("visit", &visit),
+        ("report_file", &report_file),
         ("start", &start.to_rfc3339()),
         ("end", &end.to_rfc3339()),
     ] {
@@ -252,6 +255,7 @@ async fn build_world(app: &TestApp) -> World {
         slot.clone(),
         time_off.clone(),
         request.clone(),
+        report_file.clone(),
     ]
     .into_iter()
     .chain(
@@ -267,11 +271,53 @@ async fn build_world(app: &TestApp) -> World {
             "pedido secreto",
             "martin@example.com",
             "Carla",
+            "hallazgo secreto",
         ]
         .map(str::to_owned),
     )
     .collect();
     World { ids, secrets }
+}
+
+/// A visit of Ana's pet by Martín, done, with its report and a file: written as the
+/// workflow and the API would (no worker runs here).
+async fn visit_with_report(
+    app: &TestApp,
+    ana: &str,
+    pet: &str,
+    service: &str,
+    address: &str,
+    vet: &str,
+) -> (String, String) {
+    let request = uuid::Uuid::now_v7();
+    let visit = uuid::Uuid::now_v7();
+    let file = uuid::Uuid::now_v7();
+    let mut conn = app.db.conn().await;
+    for sql in [
+        format!(
+            "INSERT INTO service_requests (id, state, state_seq, description, vet_id, owner_id, pet_id, service_id, address_id) \
+             VALUES ('{request}', 'completed', 6, 'visita secreta', '{vet}', '{ana}', '{pet}', '{service}', '{address}')"
+        ),
+        format!(
+            "INSERT INTO visits (id, request_id, vet_id, scheduled, status) \
+             VALUES ('{visit}', '{request}', '{vet}', tstzrange(now() - interval '2 hours', now() - interval '1 hour'), 'completed')"
+        ),
+        format!(
+            "INSERT INTO visit_reports (id, visit_id, author_user_id, findings, diagnosis) \
+             SELECT gen_random_uuid(), '{visit}', user_id, 'hallazgo secreto', 'diagnóstico' FROM veterinarians WHERE id = '{vet}'"
+        ),
+        format!(
+            "INSERT INTO visit_report_files (id, report_id, storage_key, file_name, content_type, size_bytes) \
+             SELECT '{file}', id, 'reports/secret/{file}', 'placa-secreta.pdf', 'application/pdf', 10 \
+             FROM visit_reports WHERE visit_id = '{visit}'"
+        ),
+    ] {
+        let written = diesel_async::RunQueryDsl::execute(diesel::sql_query(&sql), &mut conn)
+            .await
+            .expect(&sql);
+        assert_eq!(written, 1, "{sql}");
+    }
+    (visit.to_string(), file.to_string())
 }
 
 fn fill(template: &str, ids: &BTreeMap<&'static str, String>) -> String {
@@ -377,6 +423,11 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
             Vet => vec![
                 ("signed out", "", 401),
                 ("an owner", &bruno, 404),
+                ("another vet", &lucia, 404),
+            ],
+            Visit => vec![
+                ("signed out", "", 401),
+                ("another owner", &bruno, 404),
                 ("another vet", &lucia, 404),
             ],
             OwnRef => vec![

@@ -18,6 +18,8 @@ pub(super) enum Class {
     Owner,
     /// A vet's record (Martín's): anyone but him and staff 404.
     Vet,
+    /// A visit (Ana's pet's, by Martín): anyone but its owner, its vet and staff 404.
+    Visit,
     /// Acts on the caller's own records named in the body (Ana's, here): another owner is
     /// told they are not theirs (422 naming the field), a vet 403.
     OwnRef,
@@ -194,6 +196,35 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
         ),
         ("get", "/api/v1/vets/{vet}/coverage-areas", Vet, None),
         ("get", "/api/v1/vets/{vet}/visits", Vet, None),
+        ("get", "/api/v1/visits/{visit}", Visit, None),
+        ("get", "/api/v1/visits/{visit}/report", Visit, None),
+        (
+            "put",
+            "/api/v1/visits/{visit}/report",
+            Visit,
+            Some(json!({ "findings": "robado", "diagnosis": "robado" })),
+        ),
+        ("post", "/api/v1/visits/{visit}/report/lock", Staff, None),
+        ("get", "/api/v1/visits/{visit}/report.pdf", Visit, None),
+        ("post", "/api/v1/visits/{visit}/report/files", Visit, None),
+        (
+            "get",
+            "/api/v1/visits/{visit}/report/files/{report_file}",
+            Visit,
+            None,
+        ),
+        (
+            "delete",
+            "/api/v1/visits/{visit}/report/files/{report_file}",
+            Visit,
+            None,
+        ),
+        (
+            "post",
+            "/api/v1/visits/{visit}/no-show",
+            Visit,
+            Some(json!({ "reason": "no estaba" })),
+        ),
         (
             "post",
             "/api/v1/vets/{vet}/coverage-areas",

@@ -28,6 +28,7 @@ pub(super) fn policy() -> DispatchPolicy {
         coordinate_reminder_secs: 4 * HOUR,
         coordinate_max_reminders: 2,
         completion_grace_secs: 2 * HOUR,
+        ..DispatchPolicy::default()
     }
 }
 

@@ -1,5 +1,5 @@
-//! How a request ends, on the time-skipping server: a confirmed visit completes and the
-//! workflow closes (and a late charge-back is handled), a vet who never sets the time
+//! How a request ends, on the time-skipping server: a confirmed visit completes with its
+//! report and the workflow closes (and a late charge-back is handled), a vet who never sets the time
 //! is replaced, a reassignment continues as new, retried and racing commands, and a
 //! cancellation during dispatch.
 
@@ -15,7 +15,7 @@ use std::time::Duration;
 use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 
 #[tokio::test]
-async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
+async fn a_confirmed_visit_completes_with_its_report_and_the_workflow_ends() {
     let flow = Flow::start(1, policy()).await;
     let (app, w) = (&flow.app, &flow.w);
     let id = check_out(app, w, w.start).await;
@@ -38,8 +38,17 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
         )
         .await;
     assert_eq!(status, 409, "{body}");
-    // An hour of visit and two of grace later: completed, and the workflow is done.
-    advance(app, Duration::from_secs(4 * HOUR)).await;
+    // The vet files the report: completed, and the workflow is done.
+    let visit = e2e::fixtures::visit_of(app, &id).await;
+    let path = format!("/api/v1/visits/{visit}/report");
+    let filed = e2e::eventually("the report filed", Duration::from_secs(30), || async {
+        let (status, _) = w.vets[0]
+            .caller()
+            .put(app, &path, e2e::fixtures::report())
+            .await;
+        (status == 201).then_some(())
+    });
+    filed.await;
     let request = app.await_state(&id, "completed").await;
     let states: Vec<&str> = request["history"]
         .as_array()
@@ -57,17 +66,10 @@ async fn a_confirmed_visit_completes_after_its_time_and_the_workflow_ends() {
     );
     assert_eq!(visits(app, &id, "completed").await, 1, "the visit row too");
     assert_eq!(visits(app, &id, "scheduled").await, 0);
-    e2e::eventually("Ana thanked", Duration::from_secs(30), || async {
-        (heard(app, ANA_PHONE, "owner_update", "realizada") == 1).then_some(())
+    e2e::eventually("Ana sent the report", Duration::from_secs(30), || async {
+        (heard(app, ANA_PHONE, "owner_update", "informe de tu visita") == 1).then_some(())
     })
     .await;
-    e2e::temporal::save_history(
-        &app.temporal,
-        &format!("service-request:{id}"),
-        "confirmed-completed.json",
-    )
-    .await;
-
     // Months later MercadoPago tells of the payment again: once as it was (nothing to
     // do, it paid the visit), then charged back (recorded, staff told).
     let payment = app.mercadopago.payments()[0]["id"].clone();

@@ -7,38 +7,12 @@ use std::time::Duration;
 
 use e2e::{
     InProcessWorker, STAFF_PHONE, TestApp, VISITS_SHEET, VISITS_TAB,
-    fixtures::{Dispatch, accept_and_coordinate, check_out, dispatch, preference_of},
+    fixtures::{accept_and_coordinate, check_out, dispatch, paid, preference_of, visit_of},
 };
 use integrations::google::{GoogleClient, event_id};
 use serde_json::{Value, json};
 
 const CALENDAR: &str = "agenda@amar";
-
-/// Ana's visit coordinated and paid; the request's id.
-async fn paid(app: &TestApp, w: &Dispatch) -> String {
-    let id = check_out(app, w, w.start).await;
-    let link = accept_and_coordinate(app, w, &id).await;
-    app.mercadopago
-        .pay(&preference_of(&link), "approved", None)
-        .expect("paid");
-    id
-}
-
-async fn visit_of(app: &TestApp, id: &str) -> uuid::Uuid {
-    #[derive(diesel::QueryableByName)]
-    struct Row {
-        #[diesel(sql_type = diesel::sql_types::Uuid)]
-        id: uuid::Uuid,
-    }
-    let mut conn = app.db.conn().await;
-    let rows: Vec<Row> = diesel_async::RunQueryDsl::load(
-        diesel::sql_query(format!("SELECT id FROM visits WHERE request_id = '{id}'")),
-        &mut conn,
-    )
-    .await
-    .expect("visit");
-    rows[0].id
-}
 
 /// The event of the visit, once it says `status`.
 async fn event_saying(app: &TestApp, visit: uuid::Uuid, status: &str) -> Value {
