@@ -2,6 +2,7 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod dashboards;
 pub mod dispatch;
 pub mod housekeeping;
 pub mod messages;

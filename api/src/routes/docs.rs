@@ -27,6 +27,7 @@ use crate::{AppState, routes};
         (name = "catalog", description = "Services and neighborhoods: everyone reads, staff write"),
         (name = "reference", description = "Reference data: everyone reads, staff write"),
         (name = "visits", description = "Visits, their reports (and PDFs) and no-shows"),
+        (name = "dashboards", description = "One read per role: staff, a vet, an owner"),
     )
 )]
 pub struct ApiDoc;
@@ -50,6 +51,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::owner_logins::Docs::openapi());
     doc.merge(routes::vet_agenda::Docs::openapi());
     doc.merge(routes::visits::openapi());
+    doc.merge(routes::dashboards::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod breeds;
 pub mod cart;
 pub mod catalog;
+pub mod dashboards;
 pub mod docs;
 pub mod health;
 pub mod helpers;

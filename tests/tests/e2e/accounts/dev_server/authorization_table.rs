@@ -196,6 +196,9 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
         ),
         ("get", "/api/v1/vets/{vet}/coverage-areas", Vet, None),
         ("get", "/api/v1/vets/{vet}/visits", Vet, None),
+        ("get", "/api/v1/vets/{vet}/dashboard", Vet, None),
+        ("get", "/api/v1/owners/{ana}/dashboard", Owner, None),
+        ("get", "/api/v1/dashboards/staff", Staff, None),
         ("get", "/api/v1/visits/{visit}", Visit, None),
         ("get", "/api/v1/visits/{visit}/report", Visit, None),
         (
