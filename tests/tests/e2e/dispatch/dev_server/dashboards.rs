@@ -217,7 +217,7 @@ async fn each_role_sees_its_day_and_only_its_own() {
     }
     assert_eq!(
         ids(&board["needing_attention"], "request_id"),
-        [completed.clone()]
+        [completed.as_str()]
     );
     let mut stuck = ids(&board["stuck"], "request_id");
     stuck.sort();
@@ -226,26 +226,26 @@ async fn each_role_sees_its_day_and_only_its_own() {
     assert_eq!(stuck, want, "{}", board["stuck"]);
     assert_eq!(
         ids(&board["visits_today"], "visit_id"),
-        [due.clone(), later_visit.clone()]
+        [due.as_str(), later_visit.as_str()]
     );
     assert_eq!(
         ids(&board["visits_tomorrow"], "visit_id"),
-        [tomorrow.clone()]
+        [tomorrow.as_str()]
     );
     assert_eq!(
         ids(&board["payments_to_reconcile"], "request_id"),
-        [cancelled.clone()]
+        [cancelled.as_str()]
     );
     // A page of each list, and its total.
     let (_, first) = staff.get(&app, "/api/v1/dashboards/staff?limit=1").await;
     assert_eq!(first["visits_today"]["total"], 2);
-    assert_eq!(ids(&first["visits_today"], "visit_id"), [due.clone()]);
+    assert_eq!(ids(&first["visits_today"], "visit_id"), [due.as_str()]);
     let (_, second) = staff
         .get(&app, "/api/v1/dashboards/staff?limit=1&offset=1")
         .await;
     assert_eq!(
         ids(&second["visits_today"], "visit_id"),
-        [later_visit.clone()]
+        [later_visit.as_str()]
     );
     let (status, body) = staff.get(&app, "/api/v1/dashboards/staff?limit=0").await;
     assert_eq!(status, 422, "{body}");
@@ -257,7 +257,7 @@ async fn each_role_sees_its_day_and_only_its_own() {
         .get(&app, &format!("/api/v1/vets/{}/dashboard", martin.id))
         .await;
     assert_eq!(status, 200, "{board}");
-    assert_eq!(ids(&board["open_offers"], "request_id"), [asked.clone()]);
+    assert_eq!(ids(&board["open_offers"], "request_id"), [asked.as_str()]);
     assert!(board["open_offers"]["items"][0]["answer_by"].is_string());
     assert!(
         !board.to_string().contains("Gurruchaga"),
@@ -265,9 +265,9 @@ async fn each_role_sees_its_day_and_only_its_own() {
     );
     assert_eq!(
         ids(&board["upcoming_visits"], "visit_id"),
-        [due.clone(), tomorrow.clone()]
+        [due.as_str(), tomorrow.as_str()]
     );
-    assert_eq!(ids(&board["reports_to_file"], "visit_id"), [due.clone()]);
+    assert_eq!(ids(&board["reports_to_file"], "visit_id"), [due.as_str()]);
     // Vet 1: his offer expired, his later visit ahead, no report owed; not vet 0's board.
     let other = w.vets[1].caller();
     let (_, board) = other
@@ -276,7 +276,7 @@ async fn each_role_sees_its_day_and_only_its_own() {
     assert_eq!(board["open_offers"]["total"], 0, "{board}");
     assert_eq!(
         ids(&board["upcoming_visits"], "visit_id"),
-        [later_visit.clone()]
+        [later_visit.as_str()]
     );
     assert_eq!(board["reports_to_file"]["total"], 0);
     let (status, _) = other
@@ -292,11 +292,11 @@ async fn each_role_sees_its_day_and_only_its_own() {
     assert_eq!(status, 200, "{board}");
     assert_eq!(
         ids(&board["upcoming_visits"], "visit_id"),
-        [due.clone(), later_visit.clone(), tomorrow.clone()]
+        [due.as_str(), later_visit.as_str(), tomorrow.as_str()]
     );
     assert_eq!(
         ids(&board["payments_due"], "request_id"),
-        [coordinated.clone()]
+        [coordinated.as_str()]
     );
     assert_eq!(
         board["payments_due"]["items"][0]["link"],
@@ -321,7 +321,7 @@ async fn each_role_sees_its_day_and_only_its_own() {
         ],
         "the renewed distemper is not due"
     );
-    assert_eq!(ids(&board["reports"], "visit_id"), [done.clone()]);
+    assert_eq!(ids(&board["reports"], "visit_id"), [done.as_str()]);
     assert_eq!(
         board["reports"]["items"][0]["diagnosis"],
         "Control anual sin hallazgos."
