@@ -63,6 +63,7 @@ fn subject(purpose: &str) -> &'static str {
         "completed" => "Gracias por tu visita",
         "report" => "El informe de tu visita",
         "no-show" => "No te encontramos en tu visita",
+        "vaccine-reminder" => "Se acerca una vacuna de tu mascota",
         _ => "Novedades de tu solicitud",
     }
 }

@@ -5,6 +5,7 @@ pub mod dispatch;
 pub mod email;
 pub mod notices;
 pub mod payments;
+pub mod reminders;
 pub mod requests;
 pub mod sends;
 pub mod visit_records;

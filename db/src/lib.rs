@@ -12,6 +12,7 @@ pub mod pets;
 pub mod phone_codes;
 pub mod pricing;
 pub mod reference;
+pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;

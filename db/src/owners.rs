@@ -29,6 +29,9 @@ pub struct OwnerRow {
     pub vat_condition_id: Option<i16>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Vaccine reminders on WhatsApp, and by email.
+    pub vaccine_reminders_whatsapp: bool,
+    pub vaccine_reminders_email: bool,
 }
 
 /// Changes to an owner's profile; `None` leaves a field as it is.
@@ -40,6 +43,8 @@ pub struct OwnerChanges {
     pub document_type_id: Option<Option<i16>>,
     pub document_number: Option<Option<String>>,
     pub vat_condition_id: Option<Option<i16>>,
+    pub vaccine_reminders_whatsapp: Option<bool>,
+    pub vaccine_reminders_email: Option<bool>,
 }
 
 pub async fn owner(conn: &mut AsyncPgConnection, id: OwnerId) -> Result<Option<OwnerRow>, Error> {

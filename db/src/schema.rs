@@ -233,6 +233,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         phone_verified_at -> Nullable<Timestamptz>,
+        vaccine_reminders_whatsapp -> Bool,
+        vaccine_reminders_email -> Bool,
     }
 }
 

@@ -65,6 +65,14 @@ impl WorkerProcess {
             .env("SMTP_HOST", &settings.email.host)
             .env("SMTP_PORT", settings.email.port.to_string())
             .env("SMTP_SECURITY", "none")
+            .env(
+                "VACCINE_REMINDERS",
+                if settings.vaccine_reminders.is_some() {
+                    "on"
+                } else {
+                    "off"
+                },
+            )
             .envs(settings.google.key.iter().map(|key| {
                 let json = serde_json::to_string(key).expect("a key");
                 ("GOOGLE_SERVICE_ACCOUNT_KEY", json)
@@ -169,6 +177,9 @@ pub fn worker_settings(
         metrics_bind: None,
         health_bind: None,
         deployment: None,
+        // No daily schedule: tests that need it set their own id (the dev server is
+        // shared).
+        vaccine_reminders: None,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

@@ -2,6 +2,7 @@
 //! Shared by the binary and the end-to-end tests, which run it in-process.
 
 pub mod health;
+pub mod reminders;
 
 use std::future::Future;
 
@@ -9,6 +10,7 @@ use activities::{
     RequestActivities,
     dispatch::{DispatchActivities, OfferLinks},
     payments::{PaymentActivities, PaymentLinks},
+    reminders::ReminderActivities,
     visit_records::VisitRecordsActivities,
 };
 use config::{SettingsError, TemporalSettings, env_or, env_required};
@@ -19,7 +21,10 @@ use integrations::{
     mercately::{MercatelyClient, MercatelySettings},
 };
 use temporalio_sdk::{Worker, WorkerOptions};
-use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow, VisitRecordsWorkflow};
+use workflows::{
+    LatePaymentWorkflow, ServiceRequestWorkflow, VaccineRemindersWorkflow, VisitRecordsWorkflow,
+    vaccine_reminders::VaccineRemindersInput,
+};
 
 /// The worker's configuration, read once from the environment.
 #[derive(Debug, Clone)]
@@ -56,6 +61,68 @@ pub struct WorkerSettings {
     /// (default: a hash of the binary) and takes only the tasks Temporal routes to it;
     /// unset, it is unversioned (`make run`, the tests). See `docs/OPERATIONS.md`.
     pub deployment: Option<Deployment>,
+    /// The daily vaccine reminders' schedule (`VACCINE_REMINDERS=off`: none).
+    pub vaccine_reminders: Option<VaccineReminders>,
+}
+
+/// When and what the daily vaccine reminders send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaccineReminders {
+    /// The schedule's id ([`reminders::ID`]; tests use their own).
+    pub schedule_id: String,
+    /// `VACCINE_REMINDER_HOUR` (default 9): the local hour of the daily run, 0 to 23.
+    pub hour: u8,
+    /// `VACCINE_REMINDER_HORIZON_DAYS` (default 14): doses due this many days ahead, 1 to 90.
+    pub horizon_days: u32,
+    /// `VACCINATION_SERVICE_CODE` (default `VACUNA`): what the reminder's link books.
+    pub service_code: String,
+}
+
+impl VaccineReminders {
+    fn from_env() -> Result<Option<Self>, SettingsError> {
+        let on: String = env_or("VACCINE_REMINDERS", "on".to_owned())?;
+        match on.trim() {
+            "on" => {}
+            "off" => return Ok(None),
+            other => {
+                return Err(SettingsError::Invalid {
+                    name: "VACCINE_REMINDERS",
+                    value: other.to_owned(),
+                    reason: "must be `on` or `off`".into(),
+                });
+            }
+        }
+        let hour: u8 = env_or("VACCINE_REMINDER_HOUR", 9)?;
+        if hour > 23 {
+            return Err(SettingsError::Invalid {
+                name: "VACCINE_REMINDER_HOUR",
+                value: hour.to_string(),
+                reason: "must be 0 to 23".into(),
+            });
+        }
+        let horizon_days: u32 = env_or("VACCINE_REMINDER_HORIZON_DAYS", 14)?;
+        if !(1..=90).contains(&horizon_days) {
+            return Err(SettingsError::Invalid {
+                name: "VACCINE_REMINDER_HORIZON_DAYS",
+                value: horizon_days.to_string(),
+                reason: "must be 1 to 90".into(),
+            });
+        }
+        Ok(Some(Self {
+            schedule_id: reminders::ID.to_owned(),
+            hour,
+            horizon_days,
+            service_code: env_or("VACCINATION_SERVICE_CODE", "VACUNA".to_owned())?,
+        }))
+    }
+
+    /// What each run starts with.
+    pub fn input(&self) -> VaccineRemindersInput {
+        VaccineRemindersInput {
+            horizon_days: self.horizon_days,
+            service_code: self.service_code.clone(),
+        }
+    }
 }
 
 /// A worker's place among the deployment's versions.
@@ -126,6 +193,7 @@ impl WorkerSettings {
                 _ => None,
             },
             deployment: Deployment::from_env()?,
+            vaccine_reminders: VaccineReminders::from_env()?,
         };
         check_attempt_budget(
             &settings.mercately,
@@ -231,6 +299,13 @@ pub async fn run(
         .register_workflow::<ServiceRequestWorkflow>()?
         .register_workflow::<LatePaymentWorkflow>()?
         .register_workflow::<VisitRecordsWorkflow>()?
+        .register_workflow::<VaccineRemindersWorkflow>()?
+        .register_activities(ReminderActivities::new(
+            pool.clone(),
+            MercatelyClient::new(settings.mercately.clone())?,
+            SmtpMailer::new(settings.email.clone()),
+            settings.links.public_base_url.clone(),
+        ))
         .register_activities(VisitRecordsActivities::new(
             pool.clone(),
             GoogleClient::new(settings.google.clone()).map_err(anyhow::Error::msg)?,
@@ -266,6 +341,26 @@ pub async fn run(
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
+    }
+    if let Some(reminders) = &settings.vaccine_reminders {
+        // Every worker makes sure of it; a failure is loud but not fatal (the requests
+        // must go on), and the next start tries again.
+        match reminders::ensure(
+            &client,
+            &reminders.schedule_id,
+            &settings.temporal.task_queue,
+            reminders.hour,
+            reminders.input(),
+        )
+        .await
+        {
+            Ok(()) => {
+                tracing::info!(schedule = %reminders.schedule_id, hour = reminders.hour, "vaccine reminders scheduled daily")
+            }
+            Err(e) => {
+                tracing::error!(schedule = %reminders.schedule_id, error = %e, "the vaccine reminders' schedule could not be created")
+            }
+        }
     }
     let mut worker = Worker::new(&runtime, client, options)?;
     let stop = worker.shutdown_handle();

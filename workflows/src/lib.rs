@@ -3,9 +3,11 @@
 
 pub mod late_payment;
 pub mod service_request;
+pub mod vaccine_reminders;
 pub mod visit_records;
 
 pub use late_payment::LatePaymentWorkflow;
+pub use vaccine_reminders::VaccineRemindersWorkflow;
 pub use visit_records::VisitRecordsWorkflow;
 
 pub use service_request::{
@@ -21,6 +23,7 @@ pub mod names {
     pub const SERVICE_REQUEST_WORKFLOW: &str = "ServiceRequestWorkflow";
     pub const LATE_PAYMENT_WORKFLOW: &str = "LatePaymentWorkflow";
     pub const VISIT_RECORDS_WORKFLOW: &str = "VisitRecordsWorkflow";
+    pub const VACCINE_REMINDERS_WORKFLOW: &str = "VaccineRemindersWorkflow";
     pub const VISIT_CHANGED_SIGNAL: &str = "visit_changed";
     pub const VET_RESPONSE_UPDATE: &str = "vet_response";
     pub const COORDINATE_UPDATE: &str = "coordinate";

@@ -75,6 +75,10 @@ pub struct Owner {
     pub vat_condition_id: Option<i16>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Vaccine reminders on WhatsApp (when there is a phone).
+    pub vaccine_reminders_whatsapp: bool,
+    /// Vaccine reminders by email (when there is an address).
+    pub vaccine_reminders_email: bool,
 }
 
 impl From<db::owners::OwnerRow> for Owner {
@@ -90,6 +94,8 @@ impl From<db::owners::OwnerRow> for Owner {
             vat_condition_id: r.vat_condition_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            vaccine_reminders_whatsapp: r.vaccine_reminders_whatsapp,
+            vaccine_reminders_email: r.vaccine_reminders_email,
         }
     }
 }
@@ -145,6 +151,10 @@ pub struct OwnerPatch {
     #[serde(default, deserialize_with = "crate::double_option")]
     #[schema(value_type = Option<i16>)]
     pub vat_condition_id: Option<Option<i16>>,
+    /// `false` stops vaccine reminders on WhatsApp.
+    pub vaccine_reminders_whatsapp: Option<bool>,
+    /// `false` stops vaccine reminders by email.
+    pub vaccine_reminders_email: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/api/v1/owners/{id}", tag = "owners", security(("bearer" = [])),
@@ -190,6 +200,8 @@ async fn update_owner(
         document_type_id: body.document_type_id,
         document_number,
         vat_condition_id: body.vat_condition_id,
+        vaccine_reminders_whatsapp: body.vaccine_reminders_whatsapp,
+        vaccine_reminders_email: body.vaccine_reminders_email,
     };
     let mut conn = db::conn(&state.pool).await?;
     db::owners::update_owner(&mut conn, id, &changes)

@@ -5,7 +5,7 @@
 
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
-use workflows::{ServiceRequestWorkflow, VisitRecordsWorkflow};
+use workflows::{ServiceRequestWorkflow, VaccineRemindersWorkflow, VisitRecordsWorkflow};
 
 #[tokio::test]
 async fn saved_histories_replay_against_the_current_workflow_code() {
@@ -30,6 +30,9 @@ async fn saved_histories_replay_against_the_current_workflow_code() {
     options
         .register_workflow::<VisitRecordsWorkflow>()
         .expect("register the records workflow");
+    options
+        .register_workflow::<VaccineRemindersWorkflow>()
+        .expect("register the reminders workflow");
     let replayer = WorkflowReplayer::new(options).expect("replayer");
     for file in files {
         let bytes = std::fs::read(&file).expect("readable history");

@@ -66,9 +66,10 @@ fn the_lifecycle_diagram_has_exactly_the_moves_the_domain_allows() {
 
 #[test]
 fn the_crates_depend_only_as_the_architecture_draws() {
-    const CRATES: [&str; 9] = [
+    const CRATES: [&str; 10] = [
         "domain",
         "db",
+        "documents",
         "config",
         "integrations",
         "activities",

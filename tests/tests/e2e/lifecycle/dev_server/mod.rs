@@ -4,3 +4,4 @@ mod chaos;
 mod deployment;
 mod durability;
 mod lifecycle;
+mod reminders_schedule;
