@@ -1,11 +1,15 @@
 # The two commands: `make run` brings the system up, `make test` runs every check.
-.PHONY: run test bench chaos fmt lint clean-data
+.PHONY: run test walkthrough bench chaos fmt lint clean-data
 
 run:
 	@bash scripts/run.sh
 
 test:
 	@bash scripts/test.sh
+
+# With `make run` up: one visit from booking to its report, step by step (about 5 minutes).
+walkthrough:
+	@python3 scripts/walkthrough.py
 
 # With `make run` up: N complete lifecycles, C at a time, through the API and emulators.
 N ?= 20

@@ -19,6 +19,8 @@ export RATE_LIMIT_OFFERS_PER_MIN="${RATE_LIMIT_OFFERS_PER_MIN:-0}" RATE_LIMIT_CH
 export OWNER_MAX_UNPAID_REQUESTS="${OWNER_MAX_UNPAID_REQUESTS:-100000}"
 export OWNER_MAX_CHECKOUTS_PER_HOUR="${OWNER_MAX_CHECKOUTS_PER_HOUR:-100000}"
 export VET_MAX_OFFERS_PER_HOUR="${VET_MAX_OFFERS_PER_HOUR:-0}"
+# Bookings a few minutes ahead, so `make walkthrough` reaches the visit's report at once.
+export BOOKING_MIN_NOTICE_MINUTES="${BOOKING_MIN_NOTICE_MINUTES:-2}"
 # A fixed secret for local runs only; deployments set their own.
 export JWT_SECRET="${JWT_SECRET:-local-development-secret-not-for-production}"
 export OFFER_LINK_SECRET="${OFFER_LINK_SECRET:-local-offer-link-secret-not-for-production}"
@@ -121,7 +123,8 @@ cat <<MSG
     Email        http://$SANDBOX_INBOX_BIND/  (the inbox of the SMTP sink every email goes to)
     Calendar     http://$SANDBOX_GOOGLE_BIND/  (the Google emulator: the visits' events and the sheet of visits)
 
-  Try it:
+  Try it: \`make walkthrough\` (in another terminal) books a visit a few minutes ahead and
+  takes it to its report, saying at each step where to look. By hand:
     STAFF=\$(curl -s -X POST http://$API_BIND/api/v1/auth/login -H 'content-type: application/json' \\
       -d '{"email":"staff@demo.amarmascotas.ar","password":"demo-staff-2026"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
     curl -s -X POST http://$API_BIND/api/v1/service-requests -H "authorization: Bearer \$STAFF" \\

@@ -88,9 +88,22 @@ pub async fn tell_owner(
         let (template, message) = match (&visit, &report, &link) {
             (Some(visit), _, _) => ("confirmed", email::confirmed(&to, &key, visit)),
             (_, Some(sheet), Some(link)) => {
-                let pdf = documents::report::render(sheet)?;
-                let message = email::report(&to, &key, &notice.text, sheet, pdf, link);
-                ("report", message)
+                let render = {
+                    let sheet = sheet.clone();
+                    tokio::task::spawn_blocking(move || documents::report::render(&sheet))
+                };
+                match render.await {
+                    Ok(Ok(pdf)) => (
+                        "report",
+                        email::report(&to, &key, &notice.text, sheet, pdf, link),
+                    ),
+                    // The PDF is ours to fix, not the owner's to wait for: the link goes.
+                    failed => {
+                        tracing::error!(request = %notice.request, ?failed, "the report's PDF could not be rendered; emailed the link only");
+                        let text = format!("{} Descargalo acá: {link}", notice.text);
+                        ("notice", email::notice(&to, &key, purpose, &text))
+                    }
+                }
             }
             _ => ("notice", email::notice(&to, &key, purpose, &notice.text)),
         };

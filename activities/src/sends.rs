@@ -153,16 +153,32 @@ fn recorded(template: &str, params: &[String]) -> Vec<String> {
     let marker = format!("{}/", domain::paths::OFFERS);
     params
         .iter()
-        .map(|param| match param.find(&marker) {
-            Some(at) => {
-                let (head, rest) = param.split_at(at + marker.len());
-                let tail = rest.find('/').map_or("", |end| &rest[end..]);
-                format!("{head}***{tail}")
+        .map(|param| {
+            let param = match param.find(&marker) {
+                Some(at) => {
+                    let (head, rest) = param.split_at(at + marker.len());
+                    let tail = rest.find('/').map_or("", |end| &rest[end..]);
+                    format!("{head}***{tail}")
+                }
+                None => param.clone(),
+            };
+            // A report link opens a medical report for 90 days: its token is not kept.
+            match param.find(REPORT_LINK) {
+                Some(at) => {
+                    let (head, rest) = param.split_at(at + REPORT_LINK.len());
+                    let tail = rest
+                        .find(char::is_whitespace)
+                        .map_or("", |end| &rest[end..]);
+                    format!("{head}***{tail}")
+                }
+                None => param,
             }
-            None => param.clone(),
         })
         .collect()
 }
+
+/// Where a report link's token starts (`…/report.pdf?link=<token>`).
+const REPORT_LINK: &str = "/report.pdf?link=";
 
 /// Tries to write a send's outcome; with a 5 s pool wait each, under 17 s in all, inside
 /// the lease and the activity's attempt.
@@ -203,6 +219,21 @@ mod tests {
                 "https://amar.example/api/v1/offers/***/accept",
                 "https://amar.example/api/v1/offers/***",
                 "https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=1",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_ledger_never_keeps_a_report_links_token() {
+        let params = vec![
+            "Ana".to_owned(),
+            "El informe está listo. Descargalo acá: https://amar.example/api/v1/visits/1/report.pdf?link=abc.def y listo".to_owned(),
+        ];
+        assert_eq!(
+            super::recorded("owner_update", &params),
+            [
+                "Ana",
+                "El informe está listo. Descargalo acá: https://amar.example/api/v1/visits/1/report.pdf?link=*** y listo",
             ]
         );
     }

@@ -66,6 +66,10 @@ ON CONFLICT DO NOTHING;
 INSERT INTO pet_owners (id, user_id, full_name, email, phone, document_type_id, document_number, vat_condition_id, phone_verified_at) VALUES
     ('00000000-0000-4000-8000-000000000701', '00000000-0000-4000-8000-000000000602', 'Ana Pérez', 'ana@demo.amarmascotas.ar', '+5491155550001', 96, '30123456', 5, now())
 ON CONFLICT DO NOTHING;
+-- A demo database from before phone verification: Ana's demo number counts as verified.
+UPDATE pet_owners SET phone_verified_at = now()
+WHERE id = '00000000-0000-4000-8000-000000000701' AND phone = '+5491155550001'
+  AND phone_verified_at IS NULL;
 
 INSERT INTO owner_addresses (id, owner_id, label, street, details, location) VALUES
     ('00000000-0000-4000-8000-000000000711', '00000000-0000-4000-8000-000000000701', 'Casa', 'Av. Santa Fe 3800', '4° B', ST_SetSRID(ST_MakePoint(-58.4180, -34.5850), 4326)::geography)
@@ -94,11 +98,19 @@ INSERT INTO vet_coverage_areas (id, vet_id, name, area) VALUES
     ('00000000-0000-4000-8000-000000000812', '00000000-0000-4000-8000-000000000802', 'Belgrano y Núñez', ST_GeomFromText('POLYGON((-58.4760 -34.5660, -58.4100 -34.5660, -58.4100 -34.5290, -58.4760 -34.5290, -58.4760 -34.5660))', 4326)::geography)
 ON CONFLICT DO NOTHING;
 
+-- Martín is on call every day at any hour (so `make walkthrough` works whenever it is
+-- run); Lucía works weekdays 9 to 18.
 INSERT INTO vet_availability (id, vet_id, weekday, starts_at, ends_at)
 SELECT ('00000000-0000-4000-8000-0000000009' || v.n || d)::uuid, v.id, d, '09:00', '18:00'
-FROM (VALUES ('00000000-0000-4000-8000-000000000801'::uuid, '1'), ('00000000-0000-4000-8000-000000000802'::uuid, '2')) AS v(id, n),
+FROM (VALUES ('00000000-0000-4000-8000-000000000802'::uuid, '2')) AS v(id, n),
      generate_series(1, 5) AS d
 ON CONFLICT DO NOTHING;
+INSERT INTO vet_availability (id, vet_id, weekday, starts_at, ends_at)
+SELECT ('00000000-0000-4000-8000-00000000091' || d)::uuid,
+       '00000000-0000-4000-8000-000000000801'::uuid, d, '00:00', '23:59'
+FROM generate_series(1, 7) AS d
+ON CONFLICT (id) DO UPDATE SET starts_at = EXCLUDED.starts_at, ends_at = EXCLUDED.ends_at,
+    weekday = EXCLUDED.weekday, deleted_at = NULL, updated_at = now();
 
 -- Prices (ARS) from 2026-01-01, open-ended: the general ones, and Martín's own consult.
 INSERT INTO prices (id, service_id, vet_id, amount, valid_from) VALUES

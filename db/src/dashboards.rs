@@ -209,6 +209,7 @@ pub async fn staff(
         &format!(
             "FROM params, service_requests r \
              LEFT JOIN visits vi ON vi.request_id = r.id AND vi.deleted_at IS NULL \
+               AND vi.status <> 'cancelled' \
              WHERE (NOT r.workflow_started AND r.created_at < params.now - {UNSTARTED_AFTER}) \
                 OR (r.state IN ('pending', 'vet_asked', 'vet_accepted', 'coordinated', 'payed') \
                     AND r.updated_at < params.now - {STUCK_AFTER}) \
@@ -342,7 +343,7 @@ pub async fn vet(
         VISIT_ITEM,
         &format!(
             "{VISITS} AND vi.vet_id = params.subject AND r.state = 'confirmed' \
-             AND lower(vi.scheduled) <= params.now \
+             AND vi.status = 'scheduled' AND lower(vi.scheduled) <= params.now \
              AND NOT EXISTS (SELECT 1 FROM visit_reports vr WHERE vr.visit_id = vi.id)"
         ),
         "start, vi.id",

@@ -44,7 +44,11 @@ pub struct DueDose {
     pub address_id: Option<Uuid>,
 }
 
-/// Doses due from `today` to `today + horizon_days`, by pet and vaccine; at most `limit`
+/// How long after its due date a dose is still reminded (a day whose run failed, doses
+/// already overdue when reminders began).
+pub const OVERDUE_DAYS: i32 = 30;
+
+/// Doses due from `today - OVERDUE_DAYS` to `today + horizon_days`, by pet and vaccine; at most `limit`
 /// after (`pet`, `vaccine`) `after`, so a long list is read in pages.
 pub async fn due_doses(
     conn: &mut AsyncPgConnection,
@@ -69,7 +73,7 @@ pub async fn due_doses(
          JOIN pets p ON p.id = d.pet_id \
          JOIN pet_owners o ON o.id = p.owner_id AND o.deleted_at IS NULL \
          LEFT JOIN users u ON u.id = o.user_id \
-         WHERE d.next_due_on BETWEEN $1 AND $1 + $2 \
+         WHERE d.next_due_on BETWEEN $1 - {OVERDUE_DAYS} AND $1 + $2 \
            AND ($3::uuid IS NULL OR (d.pet_id, d.vaccine_id) > ($3, $4)) \
          ORDER BY d.pet_id, d.vaccine_id LIMIT $5",
         crate::dashboards::LATEST_DOSES

@@ -145,7 +145,8 @@ pub enum Saved {
 }
 
 /// Files the visit's report, or corrects it when `author` filed it and it is not
-/// locked; one transaction, the report's row locked while it is decided. The same
+/// locked; one transaction, the visit's and the report's rows locked while it is
+/// decided. The same
 /// fields again change nothing (no new revision).
 pub async fn save_report(
     conn: &mut AsyncPgConnection,
@@ -155,6 +156,12 @@ pub async fn save_report(
 ) -> Result<Saved, Error> {
     let fields = fields.clone();
     conn.transaction::<_, Error, _>(async move |conn| {
+        // The visit's row first: two first filings at once wait for each other, so the
+        // second corrects what the first filed.
+        diesel::sql_query("SELECT 1 AS n FROM visits WHERE id = $1 FOR UPDATE")
+            .bind::<SqlUuid, _>(visit)
+            .execute(conn)
+            .await?;
         let current: Option<ReportRow> =
             diesel::sql_query(format!("{REPORT} WHERE r.visit_id = $1 FOR UPDATE OF r"))
                 .bind::<SqlUuid, _>(visit)
@@ -280,11 +287,13 @@ pub struct ReportFileRow {
 }
 
 /// Records a file stored for `row.report_id`, unless the report was locked meanwhile
-/// (`false`).
+/// (`false`); the report's row is share-locked, so a lock at the same moment comes
+/// either before (no file) or after.
 pub async fn insert_file(conn: &mut AsyncPgConnection, row: &ReportFileRow) -> Result<bool, Error> {
     let added = diesel::sql_query(
         "INSERT INTO visit_report_files (id, report_id, storage_key, file_name, content_type, size_bytes) \
-         SELECT $1, $2, $3, $4, $5, $6 FROM visit_reports WHERE id = $2 AND locked_at IS NULL",
+         SELECT $1, $2, $3, $4, $5, $6 FROM visit_reports WHERE id = $2 AND locked_at IS NULL \
+         FOR SHARE",
     )
     .bind::<SqlUuid, _>(row.id)
     .bind::<SqlUuid, _>(row.report_id)
@@ -336,9 +345,10 @@ pub async fn delete_file(
     id: Uuid,
 ) -> Result<bool, Error> {
     let removed = diesel::sql_query(
-        "UPDATE visit_report_files f SET deleted_at = now() FROM visit_reports r \
-         WHERE f.report_id = r.id AND r.id = $1 AND f.id = $2 AND f.deleted_at IS NULL \
-           AND r.locked_at IS NULL",
+        "UPDATE visit_report_files f SET deleted_at = now() \
+         WHERE f.report_id = $1 AND f.id = $2 AND f.deleted_at IS NULL \
+           AND f.report_id IN (SELECT id FROM visit_reports \
+                               WHERE id = $1 AND locked_at IS NULL FOR SHARE)",
     )
     .bind::<SqlUuid, _>(report)
     .bind::<SqlUuid, _>(id)

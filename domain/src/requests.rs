@@ -384,8 +384,9 @@ impl DispatchPolicy {
             let reason = format!("must be at most {MAX_COORDINATE_REMINDERS}");
             return fail("COORDINATE_MAX_REMINDERS", reason);
         }
-        if self.report_reminder_secs == 0 {
-            return fail("REPORT_REMINDER_SECS", "must be at least 1".into());
+        if self.report_reminder_secs == 0 || self.report_reminder_secs > MAX_REPORT_WAIT_SECS {
+            let reason = format!("must be 1 to {MAX_REPORT_WAIT_SECS}");
+            return fail("REPORT_REMINDER_SECS", reason);
         }
         if self.report_max_reminders > MAX_REPORT_REMINDERS {
             let reason = format!("must be at most {MAX_REPORT_REMINDERS}");

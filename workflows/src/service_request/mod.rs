@@ -94,6 +94,12 @@ pub struct ServiceRequestWorkflow {
     report_news: bool,
     /// The owner was not there.
     no_show: Option<NoShow>,
+    /// The started visit waits for its report or a no-show (histories from before
+    /// reports never do: a no-show is refused there).
+    awaiting_outcome: bool,
+    /// The workflow is reading whether the report is in, and will act on it: a no-show
+    /// now would come too late to count.
+    deciding: bool,
 }
 
 #[workflow_methods]
@@ -125,6 +131,8 @@ impl ServiceRequestWorkflow {
             records_started: false,
             report_news: false,
             no_show: None,
+            awaiting_outcome: false,
+            deciding: false,
         };
         if let Some(carried) = carried {
             this.resume(carried);
@@ -318,7 +326,11 @@ impl ServiceRequestWorkflow {
             let why = "the visit has not started yet";
             return Err(Refusal::State(why.into()).into());
         }
-        if self.no_show.is_some() || self.report_news {
+        if !self.awaiting_outcome {
+            let why = "this request completes by the visit's time: it takes no no-show";
+            return Err(Refusal::State(why.into()).into());
+        }
+        if self.no_show.is_some() || self.report_news || self.deciding {
             return Err(Refusal::busy().into());
         }
         if input.reason.trim().is_empty() {

@@ -37,6 +37,7 @@ impl ServiceRequestWorkflow {
         end: DateTime<Utc>,
     ) -> WorkflowResult<()> {
         let policy = ctx.state(|s| s.input.policy);
+        ctx.state_mut(|s| s.awaiting_outcome = true);
         let mut reminded = 0;
         let mut alerted = false;
         loop {
@@ -95,12 +96,21 @@ impl ServiceRequestWorkflow {
         }
     }
 
+    /// The filed report, if any. While it is read a no-show is refused (busy): a report
+    /// found completes the request at once, so a no-show taken meanwhile would be lost.
     async fn filed_report(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Option<FiledReport>> {
-        let request = ctx.state(|s| s.input.request);
+        let request = ctx.state_mut(|s| {
+            s.deciding = true;
+            s.input.request
+        });
         let options = summarized(db_activity(), "is the report filed?".into());
-        Ok(ctx
+        let filed = ctx
             .execute_activity(RequestActivities::filed_report, request, options)
-            .await?)
+            .await?;
+        if filed.is_none() {
+            ctx.state_mut(|s| s.deciding = false);
+        }
+        Ok(filed)
     }
 
     /// The report is in: `completed`, and the owner gets it.
@@ -142,14 +152,15 @@ impl ServiceRequestWorkflow {
         if refund && let Some(payment) = payment {
             refunded = Self::refund(ctx, payment).await?;
         }
+        let refund_owed = refund && payment.is_some() && refunded.is_none();
         let reason = match &refunded {
             Some(amount) => format!("{reason} (refunded {amount})"),
-            None if refund => reason,
+            None if refund_owed => format!("{reason} (the refund is left to staff)"),
             None => format!("{reason} (the payment is kept as the visit's fee)"),
         };
         Self::transition(ctx, RequestState::NoShow, actor, Some(reason)).await?;
         Self::visit_records_changed(ctx).await?;
-        let text = texts::owner_no_show(refunded.as_deref());
+        let text = texts::owner_no_show(refunded.as_deref(), refund_owed);
         Self::notify(ctx, Audience::Owner, "no-show", text).await
     }
 }

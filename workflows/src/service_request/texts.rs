@@ -118,11 +118,14 @@ pub(super) fn vet_report_reminder() -> String {
     "Recordatorio: falta cargar el informe de la visita que hiciste.".into()
 }
 
-pub(super) fn owner_no_show(refunded: Option<&str>) -> String {
+pub(super) fn owner_no_show(refunded: Option<&str>, refund_owed: bool) -> String {
     match refunded {
         Some(amount) => {
             format!("El veterinario no te encontró en el domicilio. Te devolvimos $ {amount}.")
         }
+        None if refund_owed => "El veterinario no te encontró en el domicilio. Te vamos a \
+                                devolver el pago; te escribimos cuando esté hecho."
+            .into(),
         None => "El veterinario no te encontró en el domicilio; la visita se cobra igual. \
                  Escribinos para reprogramarla."
             .into(),

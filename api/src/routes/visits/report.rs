@@ -139,6 +139,10 @@ async fn show_report(
 /// the clock, or else by its workflow's (which timers follow).
 async fn open_for_report(state: &AppState, visit: &VisitRow) -> Result<(), ApiError> {
     let request = RequestId::from_uuid(visit.request_id);
+    if !matches!(visit.status.as_str(), "scheduled" | "completed") {
+        let why = format!("the visit is {}: it gets no report", visit.status);
+        return Err(ApiError::conflict("request-state", why));
+    }
     match visit.request_state.as_str() {
         "confirmed" if visit.start <= Utc::now() => Ok(()),
         "confirmed" if crate::workflow_client::visit_started(state, request).await => Ok(()),

@@ -93,8 +93,22 @@ async fn the_vets_report_completes_the_visit_and_reaches_the_owner_as_a_pdf() {
         0
     );
 
-    let (status, filed) = file(app, vet, visit, report()).await;
-    assert_eq!(status, 201, "{filed}");
+    // A NUL no text column can keep: named, not a 500.
+    let mut nul = report();
+    nul["findings"] = json!("oído\u{0}derecho");
+    let (status, body) = file(app, vet, visit, nul).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(e2e::problem_fields(&body), ["findings"]);
+
+    // Filed twice at once (a double tap): one filing, the other the same again.
+    let (a, b) = tokio::join!(
+        file(app, vet, visit, report()),
+        file(app, vet, visit, report())
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 201], "{} {}", a.1, b.1);
+    let filed = if a.0 == 201 { a.1 } else { b.1 };
     assert_eq!(filed["revision"], 1);
     assert_eq!(filed["weight_kg"], "12.5");
     let request = app.await_state(&id, "completed").await;
@@ -281,6 +295,16 @@ async fn a_no_show_keeps_the_payment_as_the_fee_by_default() {
         )
         .await;
     assert_eq!(status, 403, "{body}");
+    let (status, body) = w.vets[0]
+        .caller()
+        .post(
+            app,
+            &format!("/api/v1/visits/{visit}/no-show"),
+            json!({ "reason": "nadie\u{0}" }),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(e2e::problem_fields(&body), ["reason"]);
     let (status, body) = e2e::eventually("the visit started", Duration::from_secs(30), || async {
         let (status, body) = mark_absent(app, w, visit).await;
         (status != 409).then_some((status, body))
