@@ -221,11 +221,13 @@ mod tests {
         let address = uuid::Uuid::from_u128(3);
         assert_eq!(
             booking_link("https://amar.example/", Some(service), pet, Some(address)),
-            format!("https://amar.example/reservar?pet={pet}&service={service}&address={address}")
+            format!(
+                "https://amar.example/api/v1/book?pet={pet}&service={service}&address={address}"
+            )
         );
         assert_eq!(
             booking_link("https://amar.example", None, pet, None),
-            format!("https://amar.example/reservar?pet={pet}")
+            format!("https://amar.example/api/v1/book?pet={pet}")
         );
     }
 }

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::vet_schedule::router())
         .merge(routes::vet_agenda::router())
         .merge(routes::dashboards::router())
+        .merge(routes::book::router())
         .merge(routes::catalog::router())
         .merge(routes::reference::router())
         .merge(routes::studies::router(max_file_bytes))

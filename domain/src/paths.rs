@@ -15,9 +15,9 @@ pub const PAYMENT_RETURN: &str = "/api/v1/payments/return";
 /// `{VISITS}/{id}/report.pdf` (which a signed `?link=` opens without signing in).
 pub const VISITS: &str = "/api/v1/visits";
 
-/// The frontend's booking page, prefilled by its query (`?pet=…&service=…&address=…`):
-/// where a vaccine reminder's link leads.
-pub const BOOKING: &str = "/reservar";
+/// The booking page, prefilled by its query (`?pet=…&service=…&address=…`): where a
+/// vaccine reminder's link leads.
+pub const BOOKING: &str = "/api/v1/book";
 
 /// Where an owner chooses their first password: `GET` is the page the welcome email
 /// links to (`#token=…`), `POST` sets it.

@@ -52,6 +52,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::vet_agenda::Docs::openapi());
     doc.merge(routes::visits::openapi());
     doc.merge(routes::dashboards::Docs::openapi());
+    doc.merge(routes::book::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());
     doc.merge(routes::breeds::Docs::openapi());
     doc.merge(routes::vaccines::Docs::openapi());

@@ -1,6 +1,7 @@
 //! Routes, by business area.
 
 pub mod auth;
+pub mod book;
 pub mod breeds;
 pub mod cart;
 pub mod catalog;

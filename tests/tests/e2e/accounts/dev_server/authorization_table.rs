@@ -38,6 +38,8 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
         ("post", "/api/v1/auth/set-password", Public, None),
         ("get", "/api/v1/auth/set-password", Public, None),
         ("get", "/api/v1/auth/set-password/page.js", Public, None),
+        ("get", "/api/v1/book", Public, None),
+        ("get", "/api/v1/book/page.js", Public, None),
         ("get", "/api/v1/me", Own, None),
         ("post", "/api/v1/me/phone/code", Own, None),
         (

@@ -111,7 +111,7 @@ async fn a_due_dose_is_reminded_once_per_channel_until_a_new_dose_stops_it() {
     assert!(text.contains("A Luna le toca el"), "{text}");
     let link = &text[text.find("http").expect("a link")..];
     assert!(
-        link.starts_with(&format!("{}/reservar?pet={}", app.base, w.booking.pet)),
+        link.starts_with(&format!("{}/api/v1/book?pet={}", app.base, w.booking.pet)),
         "{link}"
     );
     assert!(
