@@ -7,7 +7,8 @@ run:
 test:
 	@bash scripts/test.sh
 
-# With `make run` up: one visit from booking to its report, step by step (about 5 minutes).
+# With `make run` up: one visit from booking to its report, step by step (about 5 minutes;
+# a run right after another waits for the first visit to end).
 walkthrough:
 	@python3 scripts/walkthrough.py
 

@@ -88,11 +88,21 @@ def main():
     ana = login("ana@demo.amarmascotas.ar", "demo-owner-2026")
     martin = login("vet.martin@demo.amarmascotas.ar", "demo-vet-2026")
 
+    iso = lambda t: t.isoformat().replace("+00:00", "Z")
     now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     start = now + dt.timedelta(minutes=LEAD_MINUTES + 1)
+    # A walk-through run before may still hold Martín's time: start after it.
+    _, agenda = call("GET", f"{API}/vets/{MARTIN}/visits?limit=200", martin)
+    for booked in (agenda or {}).get("items", []):
+        ends = dt.datetime.fromisoformat(booked["end"].replace("Z", "+00:00"))
+        if booked["status"] != "cancelled" and ends > start - dt.timedelta(minutes=1):
+            start = max(start, ends.replace(second=0, microsecond=0) + dt.timedelta(minutes=1))
+    if start > now + dt.timedelta(minutes=LEAD_MINUTES + 1):
+        print(f"Martín is busy until {iso(start - dt.timedelta(minutes=1))} (an earlier walk-through's visit): "
+              "this one starts after it.")
     end = start + dt.timedelta(hours=2)
-    iso = lambda t: t.isoformat().replace("+00:00", "Z")
-    step(f"Ana books a consult for Luna at home, from {iso(start)} (in about {LEAD_MINUTES + 1} minutes)")
+    minutes = round((start - dt.datetime.now(dt.timezone.utc)).total_seconds() / 60)
+    step(f"Ana books a consult for Luna at home, from {iso(start)} (in about {minutes} minutes)")
     ok(*call("POST", f"{API}/cart/items", ana, {
         "service_id": CONSULT, "pet_id": LUNA, "address_id": HOME,
         "wanted_start": iso(start), "wanted_end": iso(end), "vet_id": MARTIN,
@@ -100,7 +110,8 @@ def main():
     done = ok(*call("POST", f"{API}/cart/checkout", ana, headers={"Idempotency-Key": str(uuid.uuid4())}))
     request = done["requests"][0]["id"]
     path = f"{API}/service-requests/{request}"
-    print(f"  request {request}: {done['requests'][0].get('total', '')} ARS")
+    _, booked = call("GET", path, ana)
+    print(f"  request {request}: {booked.get('state')}")
 
     step("Martín gets the offer on WhatsApp and accepts it from its link")
     phone = urllib.parse.quote(MARTIN_PHONE)
@@ -170,8 +181,8 @@ def main():
         f.write(pdf)
     print(f"  saved {out} ({len(pdf)} bytes)")
     try:
-        text = subprocess.run(["pdftotext", out, "-"], capture_output=True, text=True, check=True).stdout
-        print("  " + "\n  ".join(line for line in text.splitlines()[:8] if line.strip()))
+        text = subprocess.run(["pdftotext", "-layout", out, "-"], capture_output=True, text=True, check=True).stdout
+        print("  " + "\n  ".join(line for line in text.splitlines()[:16] if line.strip()))
     except (OSError, subprocess.CalledProcessError):
         pass
 
