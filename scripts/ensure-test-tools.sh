@@ -19,6 +19,18 @@ if ! grep -qx "schemathesis==$SCHEMATHESIS_VERSION" <<<"$installed" || [ ! -x "$
 fi
 [ -x "$VENV/bin/st" ] || die "schemathesis (st) is missing from .venv/bin"
 
+# The booking page's test drives headless Chromium over the DevTools protocol: Debian's
+# chromium, and the `websockets` package in .venv.
+if ! grep -qx "websockets==$WEBSOCKETS_VERSION" <<<"$installed"; then
+  log "installing websockets==$WEBSOCKETS_VERSION into .venv"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "websockets==$WEBSOCKETS_VERSION"
+fi
+if ! command -v chromium >/dev/null; then
+  log "installing chromium from Debian's packages (headless, for the booking page's test)"
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq chromium >/dev/null
+fi
+
 # The report PDF's test reads it back as people would: poppler's pdftotext, pdfinfo and
 # pdfimages, from Debian's packages.
 if ! command -v pdftotext >/dev/null || ! command -v pdfimages >/dev/null; then

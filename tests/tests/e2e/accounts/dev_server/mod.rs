@@ -4,6 +4,7 @@ mod auth;
 mod authorization;
 mod authorization_routes;
 mod authorization_table;
+mod booking_page;
 mod connections;
 mod limits;
 mod owners_pets;
