@@ -94,6 +94,29 @@ pub fn storage_unavailable(e: crate::storage::StorageError) -> ApiError {
     }
 }
 
+/// Stores `bytes` at `key`, then runs `record` (the row that points at them); when the
+/// record fails the bytes are removed again, so no stored file is left that nothing
+/// lists, and a listed file can always be downloaded.
+pub async fn store_then_record<T>(
+    state: &AppState,
+    key: &str,
+    bytes: Bytes,
+    record: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    state
+        .storage
+        .put(key, bytes)
+        .await
+        .map_err(storage_unavailable)?;
+    let recorded = record.await;
+    if recorded.is_err()
+        && let Err(cleanup) = state.storage.delete(key).await
+    {
+        tracing::warn!(%key, error = %cleanup, "orphaned upload left in storage");
+    }
+    recorded
+}
+
 /// The stored file at `key`, streamed as an attachment named `name`.
 pub async fn download(
     state: &AppState,

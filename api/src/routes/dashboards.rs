@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use db::dashboards::{self as dash, Section};
 use domain::{OwnerId, RequestId, VetId};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
@@ -16,7 +16,7 @@ use crate::{
     auth::{AuthUser, StaffUser},
     error::{ApiError, Problem},
     extract::{ApiQuery, PathId},
-    routes::helpers::{Scoped, page},
+    routes::helpers::{PageParams, Scoped},
 };
 
 #[derive(utoipa::OpenApi)]
@@ -28,18 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/dashboards/staff", get(staff_dashboard))
         .route("/vets/{id}/dashboard", get(vet_dashboard))
         .route("/owners/{id}/dashboard", get(owner_dashboard))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct DashboardParams {
-    /// Items per list, 1 to 200, default 50.
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// 0 to 100 000, default 0.
-    #[param(minimum = 0, maximum = 100000)]
-    pub offset: Option<i64>,
 }
 
 /// A page of a list, and how many there are in all.
@@ -159,7 +147,7 @@ pub struct StaffDashboard {
 
 const RESPONSES_422: &str = "`limit` or `offset` out of range";
 
-#[utoipa::path(get, path = "/api/v1/dashboards/staff", tag = "dashboards", params(DashboardParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/dashboards/staff", tag = "dashboards", params(PageParams), security(("bearer" = [])),
     responses((status = 200, body = StaffDashboard),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
@@ -169,9 +157,9 @@ const RESPONSES_422: &str = "`limit` or `offset` out of range";
 async fn staff_dashboard(
     StaffUser(_): StaffUser,
     State(state): State<AppState>,
-    ApiQuery(params): ApiQuery<DashboardParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<StaffDashboard>, ApiError> {
-    let page = page(params.limit, params.offset)?;
+    let page = params.page()?;
     let mut conn = db::conn(&state.pool).await?;
     let d = dash::staff(&mut conn, Utc::now(), page).await?;
     Ok(Json(StaffDashboard {
@@ -229,7 +217,7 @@ pub struct VetDashboard {
     pub reports_to_file: List<DashboardVisit>,
 }
 
-#[utoipa::path(get, path = "/api/v1/vets/{id}/dashboard", tag = "dashboards", params(("id" = Uuid, Path), DashboardParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/vets/{id}/dashboard", tag = "dashboards", params(("id" = Uuid, Path), PageParams), security(("bearer" = [])),
     responses((status = 200, body = VetDashboard),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such vet, or not the caller (unless staff)", body = Problem, content_type = "application/problem+json"),
@@ -239,12 +227,12 @@ async fn vet_dashboard(
     user: AuthUser,
     State(state): State<AppState>,
     PathId(id): PathId<VetId>,
-    ApiQuery(params): ApiQuery<DashboardParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<VetDashboard>, ApiError> {
     if !(user.is_staff || user.vet == Some(id)) {
         return Err(ApiError::NotFound("vet"));
     }
-    let page = page(params.limit, params.offset)?;
+    let page = params.page()?;
     let mut conn = db::conn(&state.pool).await?;
     db::vets::vet(&mut conn, id)
         .await?
@@ -338,7 +326,7 @@ pub struct OwnerDashboard {
     pub reports: List<ReportItem>,
 }
 
-#[utoipa::path(get, path = "/api/v1/owners/{id}/dashboard", tag = "dashboards", params(("id" = Uuid, Path), DashboardParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/owners/{id}/dashboard", tag = "dashboards", params(("id" = Uuid, Path), PageParams), security(("bearer" = [])),
     responses((status = 200, body = OwnerDashboard),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an owner nor staff", body = Problem, content_type = "application/problem+json"),
@@ -349,12 +337,12 @@ async fn owner_dashboard(
     Scoped { scope, .. }: Scoped,
     State(state): State<AppState>,
     PathId(id): PathId<OwnerId>,
-    ApiQuery(params): ApiQuery<DashboardParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<OwnerDashboard>, ApiError> {
     if scope.is_some_and(|own| own != id) {
         return Err(ApiError::NotFound("owner"));
     }
-    let page = page(params.limit, params.offset)?;
+    let page = params.page()?;
     let mut conn = db::conn(&state.pool).await?;
     db::owners::owner(&mut conn, id)
         .await?

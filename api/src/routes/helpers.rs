@@ -71,6 +71,25 @@ impl ListParams {
     }
 }
 
+/// Just a page: `limit` and `offset`, for lists with no filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// 0 to 100 000, default 0.
+    #[param(minimum = 0, maximum = 100000)]
+    pub offset: Option<i64>,
+}
+
+impl PageParams {
+    pub(crate) fn page(&self) -> Result<Page, ApiError> {
+        page(self.limit, self.offset)
+    }
+}
+
 /// The deepest page: PostgreSQL reads and drops every row before the offset, so an
 /// offset is bounded like any other work a caller asks for.
 pub(crate) const MAX_OFFSET: i64 = 100_000;

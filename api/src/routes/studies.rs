@@ -264,27 +264,14 @@ async fn upload_file(
         content_type: kind.mime().to_owned(),
         size_bytes: i64::try_from(bytes.len()).map_err(|e| ApiError::Internal(e.into()))?,
     };
-    state
-        .storage
-        .put(&row.storage_key, bytes)
-        .await
-        .map_err(crate::uploads::storage_unavailable)?;
     let recorded = async {
         let mut conn = db::conn(&state.pool).await?;
         // Still there (it may have been deleted while the file streamed in).
         visible_study(&user, &mut conn, id).await?;
         Ok::<_, ApiError>(db::studies::insert_file(&mut conn, &row).await?)
     };
-    match recorded.await {
-        Ok(row) => Ok((StatusCode::CREATED, Json(StudyFile::from(row)))),
-        Err(e) => {
-            // No row points at it: remove it so nothing is left behind.
-            if let Err(cleanup) = state.storage.delete(&row.storage_key).await {
-                tracing::warn!(key = %row.storage_key, error = %cleanup, "orphaned upload left in storage");
-            }
-            Err(e)
-        }
-    }
+    let row = crate::uploads::store_then_record(&state, &row.storage_key, bytes, recorded).await?;
+    Ok((StatusCode::CREATED, Json(StudyFile::from(row))))
 }
 
 #[utoipa::path(get, path = "/api/v1/studies/{id}/files/{file_id}", tag = "pets",

@@ -124,11 +124,6 @@ async fn upload_report_file(
         content_type: kind.mime().to_owned(),
         size_bytes: i64::try_from(bytes.len()).map_err(|e| ApiError::Internal(e.into()))?,
     };
-    state
-        .storage
-        .put(&row.storage_key, bytes)
-        .await
-        .map_err(crate::uploads::storage_unavailable)?;
     let recorded = async {
         let mut conn = db::conn(&state.pool).await?;
         // Locked while the file streamed in: refused, like before.
@@ -138,15 +133,8 @@ async fn upload_report_file(
             Err(locked())
         }
     };
-    match recorded.await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(ReportFile::new(id, row))).into_response()),
-        Err(e) => {
-            if let Err(cleanup) = state.storage.delete(&row.storage_key).await {
-                tracing::warn!(key = %row.storage_key, error = %cleanup, "orphaned upload left in storage");
-            }
-            Err(e)
-        }
-    }
+    crate::uploads::store_then_record(&state, &row.storage_key, bytes, recorded).await?;
+    Ok((StatusCode::CREATED, Json(ReportFile::new(id, row))).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/visits/{id}/report/files/{report_file_id}", tag = "visits",

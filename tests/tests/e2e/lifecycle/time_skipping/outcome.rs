@@ -281,6 +281,16 @@ async fn mark_absent(app: &TestApp, w: &Dispatch, visit: uuid::Uuid) -> (u16, Va
     w.vets[0].caller().post(app, &path, body).await
 }
 
+/// Marks Ana absent as soon as the workflow has seen the visit start (its timer fires a
+/// moment after the skip).
+async fn absent_once_started(app: &TestApp, w: &Dispatch, visit: uuid::Uuid) -> (u16, Value) {
+    e2e::eventually("the visit started", Duration::from_secs(30), || async {
+        let (status, body) = mark_absent(app, w, visit).await;
+        (status != 409).then_some((status, body))
+    })
+    .await
+}
+
 #[tokio::test]
 async fn a_no_show_keeps_the_payment_as_the_fee_by_default() {
     let flow = Flow::start(1, policy()).await;
@@ -310,11 +320,7 @@ async fn a_no_show_keeps_the_payment_as_the_fee_by_default() {
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(e2e::problem_fields(&body), ["reason"]);
-    let (status, body) = e2e::eventually("the visit started", Duration::from_secs(30), || async {
-        let (status, body) = mark_absent(app, w, visit).await;
-        (status != 409).then_some((status, body))
-    })
-    .await;
+    let (status, body) = absent_once_started(app, w, visit).await;
     assert_eq!(status, 202, "{body}");
     let request = app.await_state(&id, "no_show").await;
     assert!(
@@ -361,11 +367,7 @@ async fn a_no_show_is_refunded_when_the_setting_says_so() {
     let id = paid(app, w).await;
     let visit = visit_of(app, &id).await;
     until_started(app, w).await;
-    let (status, body) = e2e::eventually("the visit started", Duration::from_secs(30), || async {
-        let (status, body) = mark_absent(app, w, visit).await;
-        (status != 409).then_some((status, body))
-    })
-    .await;
+    let (status, body) = absent_once_started(app, w, visit).await;
     assert_eq!(status, 202, "{body}");
     let request = app.await_state(&id, "no_show").await;
     assert!(
