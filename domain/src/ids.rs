@@ -81,6 +81,10 @@ typed_id!(
     /// A veterinarian.
     VetId
 );
+typed_id!(
+    /// An AFIP receipt: an invoice (factura) or a credit note (nota de crédito).
+    InvoiceId
+);
 
 impl RequestId {
     /// The id of the one workflow that owns this request. Temporal rejects a second

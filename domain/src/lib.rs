@@ -3,6 +3,7 @@
 pub mod dispatch;
 pub mod geo;
 pub mod ids;
+pub mod invoices;
 pub mod links;
 pub mod names;
 pub mod paths;
@@ -12,7 +13,7 @@ pub mod requests;
 pub mod time;
 pub mod users;
 
-pub use ids::{OwnerId, RequestId, UserId, VetId};
+pub use ids::{InvoiceId, OwnerId, RequestId, UserId, VetId};
 pub use pets::{LatLon, PetSex, StudyFileKind};
 pub use requests::{
     Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,

@@ -4,6 +4,7 @@
 //! Temporal or PostgreSQL; the activities use them, and so does the API (to fetch a
 //! notified payment). Each has an emulator in `sandbox/`.
 
+pub mod afip;
 pub mod email;
 pub mod google;
 pub mod http;

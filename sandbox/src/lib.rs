@@ -2,6 +2,7 @@
 //! them (keys, required fields), recording what they receive and failing on demand.
 //! Each starts in-process on port 0 for tests.
 
+pub mod afip;
 pub mod failures;
 pub mod google;
 pub mod mercadopago;

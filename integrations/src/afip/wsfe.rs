@@ -1,0 +1,646 @@
+//! WSFEv1, AFIP's electronic invoicing service: `FEDummy`, `FECompUltimoAutorizado`,
+//! `FECAESolicitar`, `FECompConsultar`, `FEParamGetPtosVenta` and
+//! `FEParamGetCondicionIvaReceptor`. Every call carries the ticket and the CUIT.
+//! Business errors come with HTTP 200 in `Errors` and `Observaciones`; they are typed
+//! here. `FECAESolicitar` is not idempotent at AFIP: it is sent once, and an answer
+//! that did not arrive is [`WsfeError::Unanswered`], for the caller to look up with
+//! `FECompConsultar` before anything else.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::{Ticket, soap};
+
+pub const NAMESPACE: &str = "http://ar.gov.afip.dif.FEV1/";
+
+/// One of AFIP's coded messages (`Err`, `Obs`, `Evt`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub code: i64,
+    pub text: String,
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.text)
+    }
+}
+
+fn said(messages: &[Message]) -> String {
+    messages
+        .iter()
+        .map(Message::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WsfeError {
+    /// 600/601: the ticket is not valid (expired, or for another CUIT): sign in again.
+    #[error("AFIP refused the ticket: {}", said(.0))]
+    Ticket(Vec<Message>),
+    /// 602: no such receipt, or no data.
+    #[error("AFIP has no such record (602)")]
+    NotFound,
+    /// Any other error AFIP answered with.
+    #[error("AFIP refused the call: {}", said(.0))]
+    Refused(Vec<Message>),
+    /// The request may have reached AFIP, which did not answer (a timeout, a dropped
+    /// connection, a 5xx): its effect is unknown.
+    #[error("AFIP did not answer: {0}")]
+    Unanswered(String),
+    /// The request never left (no connection, or every try of a safe call failed).
+    #[error("AFIP could not be reached: {0}")]
+    Unreachable(String),
+    #[error("AFIP's answer could not be read: {0}")]
+    Decode(String),
+}
+
+impl WsfeError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Unanswered(_) | Self::Unreachable(_))
+    }
+}
+
+/// A receipt's reference in a credit note (`CbtesAsoc/CbteAsoc`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Associated {
+    pub receipt_type: i16,
+    pub point_of_sale: u32,
+    pub number: u64,
+    pub cuit: u64,
+    pub date: NaiveDate,
+}
+
+/// An IVA line (`Iva/AlicIva`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VatLine {
+    pub id: i16,
+    pub base: Decimal,
+    pub amount: Decimal,
+}
+
+/// One receipt to authorize (services, in pesos).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptRequest {
+    pub point_of_sale: u32,
+    pub receipt_type: i16,
+    pub number: u64,
+    pub date: NaiveDate,
+    pub doc_type: i16,
+    pub doc_number: u64,
+    pub total: Decimal,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub service_from: NaiveDate,
+    pub service_to: NaiveDate,
+    pub payment_due: NaiveDate,
+    pub vat_condition: i16,
+    pub associated: Option<Associated>,
+    pub vat_lines: Vec<VatLine>,
+}
+
+/// What `FECAESolicitar` answered for the receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Authorization {
+    Approved {
+        cae: String,
+        cae_due: NaiveDate,
+        observations: Vec<Message>,
+    },
+    Rejected {
+        messages: Vec<Message>,
+    },
+}
+
+/// Why a receipt was rejected, as far as the issuer acts on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// 10016: the number is not the next, or the date is before the last receipt's.
+    OutOfSequence,
+    /// 10048: the totals do not add up.
+    Totals,
+    /// 10242, 10243, 10246: the buyer's VAT condition is missing or wrong.
+    BuyerCondition,
+    Other,
+}
+
+impl Rejection {
+    pub fn of(messages: &[Message]) -> Self {
+        let has = |codes: &[i64]| messages.iter().any(|m| codes.contains(&m.code));
+        if has(&[10016]) {
+            Self::OutOfSequence
+        } else if has(&[10048]) {
+            Self::Totals
+        } else if has(&[10242, 10243, 10246]) {
+            Self::BuyerCondition
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// A receipt as AFIP has it (`FECompConsultar`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Issued {
+    pub receipt_type: i16,
+    pub point_of_sale: u32,
+    pub number: u64,
+    pub date: NaiveDate,
+    pub doc_type: i16,
+    pub doc_number: u64,
+    pub total: Decimal,
+    pub result: String,
+    pub cae: String,
+    pub cae_due: NaiveDate,
+}
+
+/// A point of sale (`FEParamGetPtosVenta`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointOfSale {
+    pub number: u32,
+    pub emission: String,
+    pub blocked: bool,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// A buyer VAT condition valid for a receipt class (`FEParamGetCondicionIvaReceptor`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuyerCondition {
+    pub id: i16,
+    pub description: String,
+    pub classes: String,
+}
+
+fn money(amount: Decimal) -> String {
+    format!("{:.2}", amount.round_dp(2))
+}
+
+fn date(day: NaiveDate) -> String {
+    day.format("%Y%m%d").to_string()
+}
+
+fn read_date(raw: &str) -> Result<NaiveDate, WsfeError> {
+    NaiveDate::parse_from_str(raw.trim(), "%Y%m%d")
+        .map_err(|e| WsfeError::Decode(format!("date {raw:?}: {e}")))
+}
+
+fn messages(parent: Option<&soap::Element>, item: &str) -> Vec<Message> {
+    parent
+        .map(|p| {
+            p.all(item)
+                .map(|m| Message {
+                    code: m.text_of("Code").and_then(|c| c.parse().ok()).unwrap_or(0),
+                    text: m.text_of("Msg").unwrap_or_default().to_owned(),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The WSFEv1 client.
+#[derive(Debug, Clone)]
+pub struct WsfeClient {
+    http: reqwest::Client,
+    url: String,
+    cuit: u64,
+    max_attempts: u32,
+}
+
+impl WsfeClient {
+    pub fn new(http: reqwest::Client, url: &str, cuit: u64, max_attempts: u32) -> Self {
+        Self {
+            http,
+            url: url.to_owned(),
+            cuit,
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    fn request(&self, method: &str, ticket: Option<&Ticket>) -> soap::Body {
+        let mut body = soap::Body::new(method, NAMESPACE);
+        if let Some(ticket) = ticket {
+            body.open("Auth")
+                .leaf("Token", &ticket.token)
+                .leaf("Sign", &ticket.sign)
+                .leaf("Cuit", self.cuit)
+                .close("Auth");
+        }
+        body
+    }
+
+    /// Posts `body` for `method` and returns `<method>Result`. `safe` calls are tried
+    /// up to the configured attempts on network errors and 5xx.
+    async fn call(
+        &self,
+        method: &str,
+        body: soap::Body,
+        safe: bool,
+    ) -> Result<soap::Element, WsfeError> {
+        let envelope = body.finish(method);
+        let attempts = if safe { self.max_attempts } else { 1 };
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            if attempt > 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(300 << attempt)).await;
+            }
+            let sent = self
+                .http
+                .post(&self.url)
+                .header("Content-Type", "text/xml; charset=utf-8")
+                .header("SOAPAction", format!("\"{NAMESPACE}{method}\""))
+                .body(envelope.clone())
+                .send()
+                .await;
+            let response = match sent {
+                Ok(response) => response,
+                Err(e) if e.is_connect() => {
+                    last = format!("network: {e}");
+                    if attempt == attempts {
+                        return Err(WsfeError::Unreachable(last));
+                    }
+                    continue;
+                }
+                Err(e) if safe => {
+                    last = format!("network: {e}");
+                    continue;
+                }
+                Err(e) => return Err(WsfeError::Unanswered(format!("network: {e}"))),
+            };
+            let status = response.status();
+            let text = match response.text().await {
+                Ok(text) => text,
+                Err(e) if safe => {
+                    last = format!("{status}, then network: {e}");
+                    continue;
+                }
+                Err(e) => return Err(WsfeError::Unanswered(format!("{status}, then {e}"))),
+            };
+            if status.is_server_error() || status.as_u16() == 429 {
+                last = format!("HTTP {status}");
+                if safe {
+                    continue;
+                }
+                return Err(WsfeError::Unanswered(last));
+            }
+            let tree = soap::parse(&text).map_err(|e| WsfeError::Decode(e.to_string()))?;
+            let answer = match soap::body(&tree) {
+                Ok(answer) => answer,
+                Err(Some(fault)) => {
+                    return Err(WsfeError::Refused(vec![Message {
+                        code: 0,
+                        text: format!("{}: {}", fault.code, fault.message),
+                    }]));
+                }
+                Err(None) => return Err(WsfeError::Decode(format!("HTTP {status}, no body"))),
+            };
+            let result = answer
+                .child(&format!("{method}Result"))
+                .cloned()
+                .ok_or_else(|| WsfeError::Decode(format!("no {method}Result")))?;
+            return Ok(result);
+        }
+        Err(WsfeError::Unreachable(last))
+    }
+
+    /// The call's `Errors`, typed: 600/601 (the ticket), 602 (nothing found), others.
+    fn errors(result: &soap::Element) -> Result<(), WsfeError> {
+        let errors = messages(result.child("Errors"), "Err");
+        if errors.is_empty() {
+            return Ok(());
+        }
+        if errors.iter().any(|m| matches!(m.code, 600 | 601)) {
+            return Err(WsfeError::Ticket(errors));
+        }
+        if errors.iter().all(|m| m.code == 602) {
+            return Err(WsfeError::NotFound);
+        }
+        Err(WsfeError::Refused(errors))
+    }
+
+    /// `FEDummy`: whether AFIP's application, database and authentication servers are up.
+    pub async fn dummy(&self) -> Result<bool, WsfeError> {
+        let result = self
+            .call("FEDummy", self.request("FEDummy", None), true)
+            .await?;
+        Ok(["AppServer", "DbServer", "AuthServer"]
+            .iter()
+            .all(|s| result.text_of(s) == Some("OK")))
+    }
+
+    /// `FECompUltimoAutorizado`: the last receipt number authorized for the pair (0
+    /// when none yet).
+    pub async fn last_authorized(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+    ) -> Result<u64, WsfeError> {
+        let method = "FECompUltimoAutorizado";
+        let mut body = self.request(method, Some(ticket));
+        body.leaf("PtoVta", point_of_sale)
+            .leaf("CbteTipo", receipt_type);
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        result
+            .text_of("CbteNro")
+            .unwrap_or("0")
+            .parse()
+            .map_err(|e| WsfeError::Decode(format!("CbteNro: {e}")))
+    }
+
+    /// `FECAESolicitar` for one receipt; sent once.
+    pub async fn authorize(
+        &self,
+        ticket: &Ticket,
+        receipt: &ReceiptRequest,
+    ) -> Result<Authorization, WsfeError> {
+        let method = "FECAESolicitar";
+        let mut body = self.request(method, Some(ticket));
+        write_receipt(&mut body, receipt);
+        let result = self.call(method, body, false).await?;
+        let errors = messages(result.child("Errors"), "Err");
+        if errors.iter().any(|m| matches!(m.code, 600 | 601)) {
+            return Err(WsfeError::Ticket(errors));
+        }
+        let detail = result.at(&["FeDetResp", "FECAEDetResponse"]);
+        let observations = messages(detail.and_then(|d| d.child("Observaciones")), "Obs");
+        let outcome = detail.and_then(|d| d.text_of("Resultado")).or_else(|| {
+            result
+                .at(&["FeCabResp"])
+                .and_then(|c| c.text_of("Resultado"))
+        });
+        match (outcome, detail) {
+            (Some("A"), Some(detail)) => {
+                let cae = detail
+                    .text_of("CAE")
+                    .ok_or_else(|| WsfeError::Decode("approved without a CAE".into()))?;
+                let due = detail
+                    .text_of("CAEFchVto")
+                    .ok_or_else(|| WsfeError::Decode("approved without CAEFchVto".into()))?;
+                Ok(Authorization::Approved {
+                    cae: cae.to_owned(),
+                    cae_due: read_date(due)?,
+                    observations,
+                })
+            }
+            (Some("R"), _) | (None, _) if !errors.is_empty() || !observations.is_empty() => {
+                let mut all = errors;
+                all.extend(observations);
+                Ok(Authorization::Rejected { messages: all })
+            }
+            (other, _) => Err(WsfeError::Decode(format!(
+                "Resultado {other:?} without messages"
+            ))),
+        }
+    }
+
+    /// `FECompConsultar`: the receipt AFIP has with that number; `NotFound` (602) when
+    /// none.
+    pub async fn lookup(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+        number: u64,
+    ) -> Result<Issued, WsfeError> {
+        let method = "FECompConsultar";
+        let mut body = self.request(method, Some(ticket));
+        body.open("FeCompConsReq")
+            .leaf("CbteTipo", receipt_type)
+            .leaf("CbteNro", number)
+            .leaf("PtoVta", point_of_sale)
+            .close("FeCompConsReq");
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        let got = result
+            .child("ResultGet")
+            .ok_or_else(|| WsfeError::Decode("no ResultGet".into()))?;
+        let text = |name: &str| {
+            got.text_of(name)
+                .map(str::to_owned)
+                .ok_or_else(|| WsfeError::Decode(format!("no {name}")))
+        };
+        let number_of = |name: &str| -> Result<u64, WsfeError> {
+            text(name)?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("{name}: {e}")))
+        };
+        Ok(Issued {
+            receipt_type: number_of("CbteTipo")? as i16,
+            point_of_sale: number_of("PtoVta")? as u32,
+            number: number_of("CbteDesde")?,
+            date: read_date(&text("CbteFch")?)?,
+            doc_type: number_of("DocTipo")? as i16,
+            doc_number: number_of("DocNro")?,
+            total: text("ImpTotal")?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("ImpTotal: {e}")))?,
+            result: text("Resultado")?,
+            cae: text("CodAutorizacion")?,
+            cae_due: read_date(&text("FchVto")?)?,
+        })
+    }
+
+    /// `FEParamGetPtosVenta`: the taxpayer's web-service points of sale (none yet: 602,
+    /// an empty list).
+    pub async fn points_of_sale(&self, ticket: &Ticket) -> Result<Vec<PointOfSale>, WsfeError> {
+        let method = "FEParamGetPtosVenta";
+        let result = self
+            .call(method, self.request(method, Some(ticket)), true)
+            .await?;
+        match Self::errors(&result) {
+            Err(WsfeError::NotFound) => return Ok(Vec::new()),
+            other => other?,
+        }
+        Ok(result
+            .child("ResultGet")
+            .map(|r| {
+                r.all("PtoVenta")
+                    .filter_map(|p| {
+                        Some(PointOfSale {
+                            number: p.text_of("Nro")?.parse().ok()?,
+                            emission: p.text_of("EmisionTipo").unwrap_or_default().to_owned(),
+                            blocked: p.text_of("Bloqueado") == Some("S"),
+                            closed_on: p
+                                .text_of("FchBaja")
+                                .filter(|d| *d != "NULL")
+                                .and_then(|d| read_date(d).ok()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// `FEParamGetCondicionIvaReceptor` for a receipt class (`A`, `B`, `C`; `None`: all).
+    pub async fn buyer_conditions(
+        &self,
+        ticket: &Ticket,
+        class: Option<char>,
+    ) -> Result<Vec<BuyerCondition>, WsfeError> {
+        let method = "FEParamGetCondicionIvaReceptor";
+        let mut body = self.request(method, Some(ticket));
+        if let Some(class) = class {
+            body.leaf("ClaseCmp", class);
+        }
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        Ok(result
+            .child("ResultGet")
+            .map(|r| {
+                r.all("CondicionIvaReceptor")
+                    .filter_map(|c| {
+                        Some(BuyerCondition {
+                            id: c.text_of("Id")?.parse().ok()?,
+                            description: c.text_of("Desc").unwrap_or_default().to_owned(),
+                            classes: c.text_of("Cmp_Clase").unwrap_or_default().to_owned(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
+/// `FeCAEReq` for one receipt, in the XSD's order.
+fn write_receipt(body: &mut soap::Body, r: &ReceiptRequest) {
+    body.open("FeCAEReq")
+        .open("FeCabReq")
+        .leaf("CantReg", 1)
+        .leaf("PtoVta", r.point_of_sale)
+        .leaf("CbteTipo", r.receipt_type)
+        .close("FeCabReq")
+        .open("FeDetReq")
+        .open("FECAEDetRequest")
+        .leaf("Concepto", 2)
+        .leaf("DocTipo", r.doc_type)
+        .leaf("DocNro", r.doc_number)
+        .leaf("CbteDesde", r.number)
+        .leaf("CbteHasta", r.number)
+        .leaf("CbteFch", date(r.date))
+        .leaf("ImpTotal", money(r.total))
+        .leaf("ImpTotConc", "0.00")
+        .leaf("ImpNeto", money(r.net))
+        .leaf("ImpOpEx", "0.00")
+        .leaf("ImpTrib", "0.00")
+        .leaf("ImpIVA", money(r.vat))
+        .leaf("FchServDesde", date(r.service_from))
+        .leaf("FchServHasta", date(r.service_to))
+        .leaf("FchVtoPago", date(r.payment_due))
+        .leaf("MonId", "PES")
+        .leaf("MonCotiz", 1)
+        .leaf("CondicionIVAReceptorId", r.vat_condition);
+    if let Some(a) = &r.associated {
+        body.open("CbtesAsoc")
+            .open("CbteAsoc")
+            .leaf("Tipo", a.receipt_type)
+            .leaf("PtoVta", a.point_of_sale)
+            .leaf("Nro", a.number)
+            .leaf("Cuit", a.cuit)
+            .leaf("CbteFch", date(a.date))
+            .close("CbteAsoc")
+            .close("CbtesAsoc");
+    }
+    if !r.vat_lines.is_empty() {
+        body.open("Iva");
+        for line in &r.vat_lines {
+            body.open("AlicIva")
+                .leaf("Id", line.id)
+                .leaf("BaseImp", money(line.base))
+                .leaf("Importe", money(line.amount))
+                .close("AlicIva");
+        }
+        body.close("Iva");
+    }
+    body.close("FECAEDetRequest")
+        .close("FeDetReq")
+        .close("FeCAEReq");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt() -> ReceiptRequest {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        ReceiptRequest {
+            point_of_sale: 1,
+            receipt_type: 6,
+            number: 8,
+            date: day,
+            doc_type: 99,
+            doc_number: 0,
+            total: "12100".parse().unwrap(),
+            net: "10000".parse().unwrap(),
+            vat: "2100".parse().unwrap(),
+            service_from: day,
+            service_to: day,
+            payment_due: day,
+            vat_condition: 5,
+            associated: None,
+            vat_lines: vec![VatLine {
+                id: 5,
+                base: "10000".parse().unwrap(),
+                amount: "2100".parse().unwrap(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_written_in_the_xsd_order_with_the_buyer_condition() {
+        let mut body = soap::Body::new("FECAESolicitar", NAMESPACE);
+        write_receipt(&mut body, &receipt());
+        let xml = body.finish("FECAESolicitar");
+        let tree = soap::parse(&xml).unwrap();
+        let detail = soap::body(&tree)
+            .unwrap()
+            .at(&["FeCAEReq", "FeDetReq", "FECAEDetRequest"])
+            .unwrap();
+        let names: Vec<_> = detail.children.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Concepto",
+                "DocTipo",
+                "DocNro",
+                "CbteDesde",
+                "CbteHasta",
+                "CbteFch",
+                "ImpTotal",
+                "ImpTotConc",
+                "ImpNeto",
+                "ImpOpEx",
+                "ImpTrib",
+                "ImpIVA",
+                "FchServDesde",
+                "FchServHasta",
+                "FchVtoPago",
+                "MonId",
+                "MonCotiz",
+                "CondicionIVAReceptorId",
+                "Iva"
+            ]
+        );
+        assert_eq!(detail.text_of("CondicionIVAReceptorId"), Some("5"));
+        assert_eq!(detail.text_of("ImpTotal"), Some("12100.00"));
+        assert_eq!(detail.text_of("CbteFch"), Some("20261201"));
+        assert_eq!(
+            detail.at(&["Iva", "AlicIva", "Importe"]).unwrap().text,
+            "2100.00"
+        );
+    }
+
+    #[test]
+    fn rejections_are_typed_by_their_codes() {
+        let m = |code| Message {
+            code,
+            text: String::new(),
+        };
+        assert_eq!(Rejection::of(&[m(10016)]), Rejection::OutOfSequence);
+        assert_eq!(Rejection::of(&[m(10048)]), Rejection::Totals);
+        assert_eq!(Rejection::of(&[m(10246)]), Rejection::BuyerCondition);
+        assert_eq!(Rejection::of(&[m(10015)]), Rejection::Other);
+    }
+}
