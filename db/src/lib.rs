@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod dashboards;
 pub mod dispatch;
 pub mod housekeeping;
+pub mod invoices;
 pub mod messages;
 pub mod owners;
 pub mod payments;

@@ -113,21 +113,58 @@ diesel::table! {
 diesel::table! {
     invoices (id) {
         id -> Uuid,
+        request_id -> Uuid,
         visit_id -> Uuid,
+        cancels -> Nullable<Uuid>,
+        issuer_cuit -> Int8,
         point_of_sale -> Int4,
         receipt_type -> Int2,
         number -> Nullable<Int8>,
+        receipt_date -> Nullable<Date>,
+        service_date -> Date,
+        buyer_name -> Text,
         doc_type -> Int2,
-        doc_number -> Text,
+        doc_number -> Int8,
+        buyer_vat_condition -> Int2,
+        description -> Text,
+        net -> Numeric,
+        vat -> Numeric,
         total -> Numeric,
+        state -> Text,
         #[max_length = 14]
         cae -> Nullable<Bpchar>,
         cae_due -> Nullable<Date>,
-        qr_url -> Nullable<Text>,
+        authorized_at -> Nullable<Timestamptz>,
+        afip_messages -> Jsonb,
+        attempts -> Int4,
         pdf_key -> Nullable<Text>,
-        issued_at -> Nullable<Timestamptz>,
+        emailed_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    afip_tickets (cuit, service, environment) {
+        cuit -> Int8,
+        service -> Text,
+        environment -> Text,
+        token -> Text,
+        sign -> Text,
+        generated_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    afip_points_of_sale (cuit, number) {
+        cuit -> Int8,
+        number -> Int4,
+        emission -> Text,
+        blocked -> Bool,
+        closed_on -> Nullable<Date>,
+        synced_at -> Timestamptz,
     }
 }
 
@@ -658,6 +695,8 @@ diesel::joinable!(carts -> pet_owners (owner_id));
 diesel::joinable!(checkouts -> pet_owners (owner_id));
 diesel::joinable!(discounts -> services (service_id));
 diesel::joinable!(invoices -> document_types (doc_type));
+diesel::joinable!(invoices -> service_requests (request_id));
+diesel::joinable!(invoices -> vat_conditions (buyer_vat_condition));
 diesel::joinable!(invoices -> visits (visit_id));
 diesel::joinable!(mp_preferences -> service_requests (request_id));
 diesel::joinable!(owner_addresses -> pet_owners (owner_id));
@@ -705,6 +744,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     checkouts,
     discounts,
     document_types,
+    afip_points_of_sale,
+    afip_tickets,
     invoices,
     login_attempts,
     mp_preferences,

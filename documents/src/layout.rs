@@ -71,6 +71,13 @@ enum Item {
         y: f32,
         side: f32,
     },
+    /// A filled rectangle in the text's colour (a QR module, a box's side).
+    Block {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 struct Faces {
@@ -203,7 +210,91 @@ impl Layout {
         self.rule();
     }
 
-    fn rule(&mut self) {
+    /// A box at the top centre with the receipt's class letter and its AFIP code, as the
+    /// law wants every receipt to show.
+    pub(crate) fn letter_box(&mut self, letter: char, code: &str) {
+        // Right of the centre, clear of the brand beside the logo.
+        let (side, x, y) = (44.0, PAGE_W / 2.0 + 8.0, MARGIN);
+        for (bx, by, w, h) in [
+            (x, y, side, 1.2),
+            (x, y + side - 1.2, side, 1.2),
+            (x, y, 1.2, side),
+            (x + side - 1.2, y, 1.2, side),
+        ] {
+            self.push(Item::Block { x: bx, y: by, w, h });
+        }
+        let big = 26.0;
+        let width = self.faces.width(Style::Bold, big, &letter.to_string());
+        self.push(Item::Text {
+            x: x + side / 2.0 - width / 2.0,
+            baseline: y + 30.0,
+            style: Style::Bold,
+            size: big,
+            ink: Ink::Text,
+            text: letter.to_string(),
+        });
+        let small = 7.0;
+        let width = self.faces.width(Style::Regular, small, code);
+        self.push(Item::Text {
+            x: x + side / 2.0 - width / 2.0,
+            baseline: y + 40.0,
+            style: Style::Regular,
+            size: small,
+            ink: Ink::Text,
+            text: code.to_owned(),
+        });
+    }
+
+    /// A square matrix of dark modules (a QR code), `side` points wide, at the left; the
+    /// text beside it in the lines that follow.
+    pub(crate) fn matrix(&mut self, dark: &[bool], width: usize, side: f32, caption: &[&str]) {
+        if width == 0 {
+            return;
+        }
+        self.room(side + 8.0);
+        let module = side / width as f32;
+        let top = self.y;
+        for (i, on) in dark.iter().enumerate() {
+            if *on {
+                let (col, row) = (i % width, i / width);
+                self.push(Item::Block {
+                    x: MARGIN + col as f32 * module,
+                    y: top + row as f32 * module,
+                    w: module + 0.05,
+                    h: module + 0.05,
+                });
+            }
+        }
+        let x = MARGIN + side + 14.0;
+        self.y = top + 4.0;
+        let room = PAGE_W - MARGIN - x;
+        for text in caption {
+            for line in self.faces.wrap(Style::Regular, 9.0, room, &clean(text)) {
+                self.text(x, Style::Regular, 9.0, Ink::Text, line);
+                self.y += 12.0;
+            }
+        }
+        self.y = top + side + 8.0;
+    }
+
+    /// `label` and `value` on one line, the value right-aligned (a total).
+    pub(crate) fn amount(&mut self, label: &str, value: &str, bold: bool) {
+        self.room(LINE);
+        let style = if bold { Style::Bold } else { Style::Regular };
+        let x = PAGE_W - MARGIN - 200.0;
+        self.text(x, style, BODY, Ink::Text, clean(label));
+        let width = self.faces.width(style, BODY, value);
+        self.text(
+            PAGE_W - MARGIN - width,
+            style,
+            BODY,
+            Ink::Text,
+            clean(value),
+        );
+        self.y += LINE;
+    }
+
+    pub(crate) fn rule(&mut self) {
         let y = self.y;
         self.push(Item::Rule { y });
         self.y += 12.0;
@@ -333,6 +424,19 @@ impl Layout {
                             surface.push_transform(&Transform::from_translate(x, y));
                             surface.draw_image(logo.clone(), size);
                             surface.pop();
+                        }
+                    }
+                    Item::Block { x, y, w, h } => {
+                        let mut path = PathBuilder::new();
+                        if let Some(rect) = Rect::from_xywh(x, y, w, h) {
+                            path.push_rect(rect);
+                        }
+                        if let Some(path) = path.finish() {
+                            surface.set_fill(Some(Fill {
+                                paint: Ink::Text.color().into(),
+                                ..Default::default()
+                            }));
+                            surface.draw_path(&path);
                         }
                     }
                     Item::Text { .. } => {}

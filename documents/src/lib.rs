@@ -1,8 +1,9 @@
 //! The documents AMAR Mascotas hands people, as PDFs: the visit report an owner
-//! receives after the visit. Rendered with krilla (the PDF writer behind typst), with
+//! receives after the visit and the AFIP receipt (invoice or credit note) of a payment. Rendered with krilla (the PDF writer behind typst), with
 //! the fonts and logo in `assets/` embedded, so a report looks the same wherever it is
 //! made.
 
+pub mod invoice;
 mod layout;
 pub mod report;
 

@@ -1,0 +1,567 @@
+//! AFIP receipts: the sale an invoice is for, the invoice and credit-note rows and the
+//! steps of their issue (a number taken before sending, then authorized, or freed and
+//! rejected), the shared WSAA ticket and the synced points of sale. Rows are never
+//! deleted (a trigger refuses it).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{
+    OptionalExtension, QueryableByName,
+    sql_types::{
+        Bool, Date, Int2, Int4, Int8, Jsonb, Nullable, Numeric, Text, Timestamptz, Uuid as SqlUuid,
+    },
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use domain::{InvoiceId, RequestId, invoices::Buyer};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+use crate::Error;
+
+/// What a paid visit's invoice is for: who paid, what, when, how much.
+#[derive(Debug, Clone)]
+pub struct Sale {
+    pub request_id: Uuid,
+    pub visit_id: Uuid,
+    pub service_date: NaiveDate,
+    pub buyer: Buyer,
+    pub description: String,
+    pub total: Decimal,
+}
+
+#[derive(QueryableByName)]
+struct SaleRow {
+    #[diesel(sql_type = SqlUuid)]
+    request_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    visit_id: Uuid,
+    #[diesel(sql_type = Date)]
+    service_date: NaiveDate,
+    #[diesel(sql_type = Text)]
+    full_name: String,
+    #[diesel(sql_type = Nullable<Int2>)]
+    document_type_id: Option<i16>,
+    #[diesel(sql_type = Nullable<Text>)]
+    document_number: Option<String>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    vat_condition_id: Option<i16>,
+    #[diesel(sql_type = Text)]
+    description: String,
+    #[diesel(sql_type = Numeric)]
+    amount: Decimal,
+}
+
+/// The sale of `request`, paid with MercadoPago payment `payment` (approved), with the
+/// visit's day in Argentina; `None` when there is no such visit or payment.
+pub async fn sale(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+    payment: i64,
+) -> Result<Option<Sale>, Error> {
+    let row: Option<SaleRow> = diesel::sql_query(
+        "SELECT r.id AS request_id, v.id AS visit_id, \
+                (lower(v.scheduled) AT TIME ZONE $3)::date AS service_date, \
+                o.full_name, o.document_type_id, o.document_number, o.vat_condition_id, \
+                left('Visita veterinaria a domicilio' || coalesce(': ' || s.name, '') \
+                     || coalesce(' (' || p.name || ')', ''), 200) AS description, \
+                pay.amount \
+           FROM service_requests r \
+           JOIN visits v ON v.request_id = r.id AND v.deleted_at IS NULL \
+           JOIN pet_owners o ON o.id = r.owner_id \
+           JOIN payments pay ON pay.id = $2 AND pay.request_id = r.id AND pay.status = 'approved' \
+           LEFT JOIN services s ON s.id = r.service_id \
+           LEFT JOIN pets p ON p.id = r.pet_id \
+          WHERE r.id = $1",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .bind::<Int8, _>(payment)
+    .bind::<Text, _>(domain::time::ZONE)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.map(|r| Sale {
+        request_id: r.request_id,
+        visit_id: r.visit_id,
+        service_date: r.service_date,
+        buyer: Buyer {
+            name: r.full_name,
+            doc_type: r.document_type_id,
+            doc_number: r.document_number,
+            vat_condition: r.vat_condition_id,
+        },
+        description: r.description,
+        total: r.amount,
+    }))
+}
+
+/// An invoice or credit note to be issued.
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub id: InvoiceId,
+    pub request_id: RequestId,
+    pub visit_id: Uuid,
+    pub cancels: Option<InvoiceId>,
+    pub issuer_cuit: u64,
+    pub point_of_sale: u32,
+    pub receipt_type: i16,
+    pub service_date: NaiveDate,
+    pub buyer_name: String,
+    pub doc_type: i16,
+    pub doc_number: u64,
+    pub buyer_vat_condition: i16,
+    pub description: String,
+    pub net: Decimal,
+    pub vat: Decimal,
+    pub total: Decimal,
+}
+
+#[derive(Debug, Clone, QueryableByName, serde::Serialize)]
+pub struct InvoiceRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub request_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub visit_id: Uuid,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub cancels: Option<Uuid>,
+    #[diesel(sql_type = Int8)]
+    pub issuer_cuit: i64,
+    #[diesel(sql_type = Int4)]
+    pub point_of_sale: i32,
+    #[diesel(sql_type = Int2)]
+    pub receipt_type: i16,
+    #[diesel(sql_type = Nullable<Int8>)]
+    pub number: Option<i64>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub receipt_date: Option<NaiveDate>,
+    #[diesel(sql_type = Date)]
+    pub service_date: NaiveDate,
+    #[diesel(sql_type = Text)]
+    pub buyer_name: String,
+    #[diesel(sql_type = Int2)]
+    pub doc_type: i16,
+    #[diesel(sql_type = Int8)]
+    pub doc_number: i64,
+    #[diesel(sql_type = Int2)]
+    pub buyer_vat_condition: i16,
+    #[diesel(sql_type = Text)]
+    pub description: String,
+    #[diesel(sql_type = Numeric)]
+    pub net: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub vat: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub total: Decimal,
+    /// `pending`, `authorized` or `rejected`.
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub cae: Option<String>,
+    #[diesel(sql_type = Nullable<Date>)]
+    pub cae_due: Option<NaiveDate>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub authorized_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Jsonb)]
+    pub afip_messages: serde_json::Value,
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub pdf_key: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub emailed_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    /// The owner of the request (who may read it), and where their copy goes.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub owner_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub owner_email: Option<String>,
+}
+
+impl InvoiceRow {
+    pub fn invoice_id(&self) -> InvoiceId {
+        InvoiceId::from_uuid(self.id)
+    }
+
+    pub fn request(&self) -> RequestId {
+        RequestId::from_uuid(self.request_id)
+    }
+}
+
+const SELECT: &str = "SELECT i.id, i.request_id, i.visit_id, i.cancels, i.issuer_cuit, \
+        i.point_of_sale, i.receipt_type, i.number, i.receipt_date, i.service_date, \
+        i.buyer_name, i.doc_type, i.doc_number, i.buyer_vat_condition, i.description, \
+        i.net, i.vat, i.total, i.state, i.cae::text AS cae, i.cae_due, i.authorized_at, \
+        i.afip_messages, i.attempts, i.pdf_key, i.emailed_at, i.created_at, \
+        r.owner_id, o.email AS owner_email \
+   FROM invoices i \
+   JOIN service_requests r ON r.id = i.request_id \
+   LEFT JOIN pet_owners o ON o.id = r.owner_id";
+
+/// Inserts `new` unless the request already has its invoice (or the invoice its credit
+/// note); either way the row that stands.
+pub async fn insert(conn: &mut AsyncPgConnection, new: &NewInvoice) -> Result<InvoiceRow, Error> {
+    diesel::sql_query(
+        "INSERT INTO invoices (id, request_id, visit_id, cancels, issuer_cuit, point_of_sale, \
+            receipt_type, service_date, buyer_name, doc_type, doc_number, buyer_vat_condition, \
+            description, net, vat, total) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(new.id.into_uuid())
+    .bind::<SqlUuid, _>(new.request_id.into_uuid())
+    .bind::<SqlUuid, _>(new.visit_id)
+    .bind::<Nullable<SqlUuid>, _>(new.cancels.map(InvoiceId::into_uuid))
+    .bind::<Int8, _>(new.issuer_cuit as i64)
+    .bind::<Int4, _>(new.point_of_sale as i32)
+    .bind::<Int2, _>(new.receipt_type)
+    .bind::<Date, _>(new.service_date)
+    .bind::<Text, _>(&new.buyer_name)
+    .bind::<Int2, _>(new.doc_type)
+    .bind::<Int8, _>(new.doc_number as i64)
+    .bind::<Int2, _>(new.buyer_vat_condition)
+    .bind::<Text, _>(&new.description)
+    .bind::<Numeric, _>(new.net)
+    .bind::<Numeric, _>(new.vat)
+    .bind::<Numeric, _>(new.total)
+    .execute(conn)
+    .await?;
+    let standing = match new.cancels {
+        None => invoice_of(conn, new.request_id).await?,
+        Some(invoice) => note_of(conn, invoice).await?,
+    };
+    standing.ok_or(Error::Query(diesel::result::Error::NotFound))
+}
+
+pub async fn get(conn: &mut AsyncPgConnection, id: InvoiceId) -> Result<Option<InvoiceRow>, Error> {
+    Ok(diesel::sql_query(format!("{SELECT} WHERE i.id = $1"))
+        .bind::<SqlUuid, _>(id.into_uuid())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// The request's invoice (not its credit note).
+pub async fn invoice_of(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<InvoiceRow>, Error> {
+    Ok(diesel::sql_query(format!(
+        "{SELECT} WHERE i.request_id = $1 AND i.cancels IS NULL"
+    ))
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// The credit note of `invoice`.
+pub async fn note_of(
+    conn: &mut AsyncPgConnection,
+    invoice: InvoiceId,
+) -> Result<Option<InvoiceRow>, Error> {
+    Ok(diesel::sql_query(format!("{SELECT} WHERE i.cancels = $1"))
+        .bind::<SqlUuid, _>(invoice.into_uuid())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// The request's receipts, oldest first.
+pub async fn of_request(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Vec<InvoiceRow>, Error> {
+    Ok(diesel::sql_query(format!(
+        "{SELECT} WHERE i.request_id = $1 ORDER BY i.created_at, i.id"
+    ))
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .load(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// The receipts waiting for the issuer of (CUIT, point of sale, type), oldest first.
+pub async fn pending(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    point_of_sale: u32,
+    receipt_type: i16,
+) -> Result<Vec<InvoiceId>, Error> {
+    let rows: Vec<IdRow> = diesel::sql_query(
+        "SELECT id FROM invoices WHERE state = 'pending' AND issuer_cuit = $1 \
+            AND point_of_sale = $2 AND receipt_type = $3 ORDER BY created_at, id",
+    )
+    .bind::<Int8, _>(cuit as i64)
+    .bind::<Int4, _>(point_of_sale as i32)
+    .bind::<Int2, _>(receipt_type)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| InvoiceId::from_uuid(r.id))
+        .collect())
+}
+
+/// Takes `number`, dated `date`, for the pending receipt `id`, before it is sent; `false`
+/// when the receipt is no longer pending.
+pub async fn take_number(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    number: u64,
+    date: NaiveDate,
+) -> Result<bool, Error> {
+    let changed = diesel::sql_query(
+        "UPDATE invoices SET number = $2, receipt_date = $3, attempts = attempts + 1, \
+                updated_at = now() \
+          WHERE id = $1 AND state = 'pending'",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Int8, _>(number as i64)
+    .bind::<Date, _>(date)
+    .execute(conn)
+    .await?;
+    Ok(changed == 1)
+}
+
+/// Frees the number of a pending receipt AFIP did not issue, with why.
+pub async fn free_number(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    messages: &serde_json::Value,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE invoices SET number = NULL, receipt_date = NULL, afip_messages = $2, \
+                updated_at = now() WHERE id = $1 AND state = 'pending'",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Jsonb, _>(messages)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records AFIP's authorization of the pending receipt with its number.
+pub async fn authorize(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    cae: &str,
+    cae_due: NaiveDate,
+    messages: &serde_json::Value,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE invoices SET state = 'authorized', cae = $2, cae_due = $3, \
+                authorized_at = now(), afip_messages = $4, updated_at = now() \
+          WHERE id = $1 AND state = 'pending' AND number IS NOT NULL",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Text, _>(cae)
+    .bind::<Date, _>(cae_due)
+    .bind::<Jsonb, _>(messages)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks the pending receipt rejected (its number freed), with AFIP's messages.
+pub async fn reject(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    messages: &serde_json::Value,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE invoices SET state = 'rejected', number = NULL, receipt_date = NULL, \
+                afip_messages = $2, updated_at = now() WHERE id = $1 AND state = 'pending'",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Jsonb, _>(messages)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A rejected receipt back to pending (staff re-issue it), with the buyer as the
+/// owner's record says now; `false` when it was not rejected.
+pub async fn reopen(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    buyer_name: &str,
+    doc_type: i16,
+    doc_number: u64,
+    buyer_vat_condition: i16,
+) -> Result<bool, Error> {
+    let changed = diesel::sql_query(
+        "UPDATE invoices SET state = 'pending', buyer_name = $2, doc_type = $3, \
+                doc_number = $4, buyer_vat_condition = $5, updated_at = now() \
+          WHERE id = $1 AND state = 'rejected'",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Text, _>(buyer_name)
+    .bind::<Int2, _>(doc_type)
+    .bind::<Int8, _>(doc_number as i64)
+    .bind::<Int2, _>(buyer_vat_condition)
+    .execute(conn)
+    .await?;
+    Ok(changed == 1)
+}
+
+/// Where the receipt's PDF is stored.
+pub async fn set_pdf_key(
+    conn: &mut AsyncPgConnection,
+    id: InvoiceId,
+    key: &str,
+) -> Result<(), Error> {
+    diesel::sql_query("UPDATE invoices SET pdf_key = $2, updated_at = now() WHERE id = $1")
+        .bind::<SqlUuid, _>(id.into_uuid())
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The owner was sent their copy.
+pub async fn mark_emailed(conn: &mut AsyncPgConnection, id: InvoiceId) -> Result<(), Error> {
+    diesel::sql_query(
+        "UPDATE invoices SET emailed_at = coalesce(emailed_at, now()), updated_at = now() WHERE id = $1",
+    )
+    .bind::<SqlUuid, _>(id.into_uuid())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A WSAA ticket as cached.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct TicketRow {
+    #[diesel(sql_type = Text)]
+    pub token: String,
+    #[diesel(sql_type = Text)]
+    pub sign: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub generated_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The cached ticket of (CUIT, service, environment).
+pub async fn ticket(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    service: &str,
+    environment: &str,
+) -> Result<Option<TicketRow>, Error> {
+    Ok(diesel::sql_query(
+        "SELECT token, sign, generated_at, expires_at FROM afip_tickets \
+          WHERE cuit = $1 AND service = $2 AND environment = $3",
+    )
+    .bind::<Int8, _>(cuit as i64)
+    .bind::<Text, _>(service)
+    .bind::<Text, _>(environment)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Holds, until the transaction ends, the right to renew the ticket of (CUIT, service,
+/// environment): one caller at a time asks WSAA.
+pub async fn lock_ticket(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    service: &str,
+    environment: &str,
+) -> Result<(), Error> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('afip-ticket:' || $1, 0))")
+        .bind::<Text, _>(format!("{cuit}:{service}:{environment}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new ticket (replacing the old).
+pub async fn store_ticket(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    service: &str,
+    environment: &str,
+    ticket: &TicketRow,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "INSERT INTO afip_tickets (cuit, service, environment, token, sign, generated_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (cuit, service, environment) DO UPDATE SET token = $4, sign = $5, \
+            generated_at = $6, expires_at = $7, updated_at = now()",
+    )
+    .bind::<Int8, _>(cuit as i64)
+    .bind::<Text, _>(service)
+    .bind::<Text, _>(environment)
+    .bind::<Text, _>(&ticket.token)
+    .bind::<Text, _>(&ticket.sign)
+    .bind::<Timestamptz, _>(ticket.generated_at)
+    .bind::<Timestamptz, _>(ticket.expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets the ticket (AFIP refused it).
+pub async fn drop_ticket(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    service: &str,
+    environment: &str,
+) -> Result<(), Error> {
+    diesel::sql_query(
+        "DELETE FROM afip_tickets WHERE cuit = $1 AND service = $2 AND environment = $3",
+    )
+    .bind::<Int8, _>(cuit as i64)
+    .bind::<Text, _>(service)
+    .bind::<Text, _>(environment)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A point of sale as AFIP lists it.
+#[derive(Debug, Clone)]
+pub struct PointOfSale {
+    pub number: u32,
+    pub emission: String,
+    pub blocked: bool,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// Replaces the taxpayer's points of sale with AFIP's list.
+pub async fn store_points_of_sale(
+    conn: &mut AsyncPgConnection,
+    cuit: u64,
+    points: &[PointOfSale],
+) -> Result<(), Error> {
+    use diesel_async::AsyncConnection;
+    let points = points.to_vec();
+    conn.transaction::<_, Error, _>(async move |conn| {
+        diesel::sql_query("DELETE FROM afip_points_of_sale WHERE cuit = $1")
+            .bind::<Int8, _>(cuit as i64)
+            .execute(conn)
+            .await?;
+        for p in &points {
+            diesel::sql_query(
+                "INSERT INTO afip_points_of_sale (cuit, number, emission, blocked, closed_on) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind::<Int8, _>(cuit as i64)
+            .bind::<Int4, _>(p.number as i32)
+            .bind::<Text, _>(&p.emission)
+            .bind::<Bool, _>(p.blocked)
+            .bind::<Nullable<Date>, _>(p.closed_on)
+            .execute(conn)
+            .await?;
+        }
+        Ok(())
+    })
+    .await
+}
