@@ -64,6 +64,8 @@ fn subject(purpose: &str) -> &'static str {
         "report" => "El informe de tu visita",
         "no-show" => "No te encontramos en tu visita",
         "vaccine-reminder" => "Se acerca una vacuna de tu mascota",
+        "invoice" => "Tu factura de AMAR Mascotas",
+        "credit-note" => "Tu nota de crédito de AMAR Mascotas",
         _ => "Novedades de tu solicitud",
     }
 }
@@ -217,6 +219,67 @@ pub fn report(
         body: pdf,
     });
     email
+}
+
+/// An authorized receipt (factura or nota de crédito), its PDF attached.
+pub fn receipt(
+    to: &Recipient<'_>,
+    key: &str,
+    row: &db::invoices::InvoiceRow,
+    file_name: String,
+    pdf: Vec<u8>,
+) -> Email {
+    let kind = domain::invoices::ReceiptType(row.receipt_type);
+    let number = domain::invoices::number_label(
+        row.point_of_sale as u32,
+        row.number.unwrap_or_default() as u64,
+    );
+    let (purpose, body) = if kind.is_credit_note() {
+        (
+            "credit-note",
+            format!(
+                "Te mandamos la nota de crédito {} {number} por {}, que anula la factura de tu visita \
+                 porque te devolvimos el pago. La encontrás adjunta en PDF.",
+                kind.letter(),
+                documents::invoice::pesos(row.total)
+            ),
+        )
+    } else {
+        (
+            "invoice",
+            format!(
+                "Te mandamos la factura {} {number} de tu visita, por {}. La encontrás adjunta en PDF; \
+                 también está en tu cuenta.",
+                kind.letter(),
+                documents::invoice::pesos(row.total)
+            ),
+        )
+    };
+    let mut email = notice(to, key, purpose, &body);
+    email.attachments.push(Attachment {
+        filename: file_name,
+        content_type: "application/pdf".into(),
+        body: pdf,
+    });
+    email
+}
+
+/// A staff alert about the business as a whole (not one request).
+pub fn staff_notice(to: &str, key: &str, subject: &str, text: &str) -> Email {
+    let recipient = Recipient {
+        email: to,
+        full_name: "Equipo AMAR",
+    };
+    let plain = render(&NoticeText {
+        name: "equipo",
+        text,
+    });
+    let html = render(&NoticeHtml {
+        subject,
+        name: "equipo",
+        text,
+    });
+    email(&recipient, key, subject, plain, html)
 }
 
 /// A staff alert about a request, with its link.

@@ -3,6 +3,8 @@
 
 pub mod dispatch;
 pub mod email;
+pub mod invoices;
+pub mod issuers;
 pub mod notices;
 pub mod payments;
 pub mod reminders;

@@ -57,19 +57,7 @@ fn day(d: NaiveDate) -> String {
 
 /// `1234.5` as `$ 1.234,50`.
 pub fn pesos(amount: rust_decimal::Decimal) -> String {
-    let fixed = format!("{:.2}", amount.round_dp(2));
-    let (whole, cents) = fixed.split_once('.').unwrap_or((&fixed, "00"));
-    let (sign, digits) = whole
-        .strip_prefix('-')
-        .map_or(("", whole), |rest| ("-", rest));
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(c);
-    }
-    format!("$ {sign}{grouped},{cents}")
+    domain::pricing::pesos(&format!("{:.2}", amount.round_dp(2)))
 }
 
 fn document(doc_type: i16, number: u64) -> String {

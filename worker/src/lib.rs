@@ -2,19 +2,21 @@
 //! Shared by the binary and the end-to-end tests, which run it in-process.
 
 pub mod health;
-pub mod reminders;
+pub mod schedules;
 
 use std::future::Future;
 
 use activities::{
     RequestActivities,
     dispatch::{DispatchActivities, OfferLinks},
+    invoices::InvoiceActivities,
     payments::{PaymentActivities, PaymentLinks},
     reminders::ReminderActivities,
     visit_records::VisitRecordsActivities,
 };
 use config::{SettingsError, TemporalSettings, env_or, env_required};
 use integrations::{
+    afip::AfipSettings,
     email::{EmailSettings, SmtpMailer},
     google::{GoogleClient, GoogleSettings},
     mercadopago::{MercadoPagoClient, MercadoPagoSettings},
@@ -22,8 +24,8 @@ use integrations::{
 };
 use temporalio_sdk::{Worker, WorkerOptions};
 use workflows::{
-    LatePaymentWorkflow, ServiceRequestWorkflow, VaccineRemindersWorkflow, VisitRecordsWorkflow,
-    vaccine_reminders::VaccineRemindersInput,
+    AfipCheckWorkflow, InvoiceIssuerWorkflow, LatePaymentWorkflow, ServiceRequestWorkflow,
+    VaccineRemindersWorkflow, VisitRecordsWorkflow, vaccine_reminders::VaccineRemindersInput,
 };
 
 /// The worker's configuration, read once from the environment.
@@ -63,12 +65,14 @@ pub struct WorkerSettings {
     pub deployment: Option<Deployment>,
     /// The daily vaccine reminders' schedule (`VACCINE_REMINDERS=off`: none).
     pub vaccine_reminders: Option<VaccineReminders>,
+    /// `AFIP_*`: the issuing taxpayer (unset in production, or `AFIP=off`: no invoices).
+    pub afip: Option<AfipSettings>,
 }
 
 /// When and what the daily vaccine reminders send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaccineReminders {
-    /// The schedule's id ([`reminders::ID`]; tests use their own).
+    /// The schedule's id ([`schedules::ID`]; tests use their own).
     pub schedule_id: String,
     /// `VACCINE_REMINDER_HOUR` (default 9): the local hour of the daily run, 0 to 23.
     pub hour: u8,
@@ -109,7 +113,7 @@ impl VaccineReminders {
             });
         }
         Ok(Some(Self {
-            schedule_id: reminders::ID.to_owned(),
+            schedule_id: schedules::ID.to_owned(),
             hour,
             horizon_days,
             service_code: env_or("VACCINATION_SERVICE_CODE", "VACUNA".to_owned())?,
@@ -194,6 +198,7 @@ impl WorkerSettings {
             },
             deployment: Deployment::from_env()?,
             vaccine_reminders: VaccineReminders::from_env()?,
+            afip: AfipSettings::from_env()?,
         };
         check_attempt_budget(
             &settings.mercately,
@@ -300,6 +305,21 @@ pub async fn run(
         .register_workflow::<LatePaymentWorkflow>()?
         .register_workflow::<VisitRecordsWorkflow>()?
         .register_workflow::<VaccineRemindersWorkflow>()?
+        .register_workflow::<InvoiceIssuerWorkflow>()?
+        .register_workflow::<AfipCheckWorkflow>()?
+        .register_activities(
+            InvoiceActivities::new(
+                pool.clone(),
+                settings.afip.clone(),
+                SmtpMailer::new(settings.email.clone()),
+                Some((client.clone(), settings.temporal.task_queue.clone())),
+            )?
+            .with_staff(
+                MercatelyClient::new(settings.mercately.clone())?,
+                settings.staff_alert_phone.clone(),
+                settings.staff_alert_email.clone(),
+            ),
+        )
         .register_activities(ReminderActivities::new(
             pool.clone(),
             MercatelyClient::new(settings.mercately.clone())?,
@@ -345,7 +365,7 @@ pub async fn run(
     if let Some(reminders) = &settings.vaccine_reminders {
         // Every worker makes sure of it; a failure is loud but not fatal (the requests
         // must go on), and the next start tries again.
-        match reminders::ensure(
+        match schedules::ensure(
             &client,
             &reminders.schedule_id,
             &settings.temporal.task_queue,
@@ -359,6 +379,30 @@ pub async fn run(
             }
             Err(e) => {
                 tracing::error!(schedule = %reminders.schedule_id, error = %e, "the vaccine reminders' schedule could not be created")
+            }
+        }
+    }
+    match &settings.afip {
+        None => tracing::warn!("no AFIP_CUIT (or AFIP=off): paid visits get no invoice"),
+        Some(afip) => {
+            match afip.credentials() {
+                Ok(credentials) => {
+                    let expires = credentials.expires_at();
+                    match activities::invoices::certificate_warning(expires, chrono::Utc::now()) {
+                        Some(warning) => tracing::error!(%expires, %warning, "AFIP certificate"),
+                        None => {
+                            tracing::info!(cuit = afip.cuit, %expires, "AFIP certificate valid")
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the AFIP certificate or key cannot be used: invoices wait")
+                }
+            }
+            if let Err(e) =
+                schedules::ensure_afip_check(&client, &settings.temporal.task_queue).await
+            {
+                tracing::error!(error = %e, "the daily AFIP check's schedule could not be created");
             }
         }
     }

@@ -1,11 +1,16 @@
 //! Workflow definitions. Everything here must be deterministic: time comes from the
 //! workflow context, waiting from SDK timers and `select!`, effects from activities.
 
+pub mod afip_check;
+pub mod invoice_issuer;
 pub mod late_payment;
 pub mod service_request;
 pub mod vaccine_reminders;
 pub mod visit_records;
+pub mod waits;
 
+pub use afip_check::AfipCheckWorkflow;
+pub use invoice_issuer::InvoiceIssuerWorkflow;
 pub use late_payment::LatePaymentWorkflow;
 pub use vaccine_reminders::VaccineRemindersWorkflow;
 pub use visit_records::VisitRecordsWorkflow;
@@ -33,6 +38,10 @@ pub mod names {
     pub const NO_SHOW_UPDATE: &str = "no_show";
     pub const REPORT_SIGNAL: &str = "report_filed";
     pub const STATUS_QUERY: &str = "status";
+    pub const INVOICE_ISSUER_WORKFLOW: &str = activities::issuers::ISSUER_WORKFLOW;
+    pub const RECEIPT_QUEUED_SIGNAL: &str = activities::issuers::QUEUED_SIGNAL;
+    pub const ISSUER_RESUME_SIGNAL: &str = "resume";
+    pub const AFIP_CHECK_WORKFLOW: &str = "AfipCheckWorkflow";
 }
 
 /// Custom search attributes, registered on the server (`make run` does it), by which staff

@@ -2,7 +2,7 @@
 //! change (`transition`) or a note, telling people (`notify`), recording an offer, and
 //! the one race of a timer against a condition.
 
-use std::{pin::pin, time::Duration};
+use std::time::Duration;
 
 use activities::{
     RecordTransition, RequestActivities,
@@ -13,8 +13,7 @@ use db::requests::OfferRecord;
 use domain::{Actor, RequestState, StateChange, check_transition};
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, CancellableFuture, WorkflowContext,
-    WorkflowResult, workflows::select,
+    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult,
 };
 
 use super::ServiceRequestWorkflow;
@@ -84,34 +83,16 @@ pub(super) fn to_utc(time: Option<std::time::SystemTime>) -> DateTime<Utc> {
 /// How the history and staff alerts mark what people must look at.
 pub(super) const ATTENTION: &str = "needs attention: ";
 
-/// How a wait for something ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Woken {
-    /// The condition became true first.
-    Condition,
-    /// The time ran out first.
-    Timer,
-}
+pub(crate) use crate::waits::Woken;
 
 impl ServiceRequestWorkflow {
-    /// Waits until `condition` holds or `wait` has passed, whichever comes first. A timer
-    /// that lost the race is cancelled (a timer dropped unfired would stay in the history
-    /// until then).
+    /// Waits until `condition` holds or `wait` has passed ([`crate::waits::timer_or`]).
     pub(super) async fn timer_or(
         ctx: &mut WorkflowContext<Self>,
         wait: Duration,
         condition: impl FnMut(&Self) -> bool,
     ) -> WorkflowResult<Woken> {
-        let mut timer = pin!(ctx.timer(wait));
-        let mut condition = pin!(ctx.wait_condition(condition));
-        let woken = select! {
-            result = condition => { result?; Woken::Condition }
-            _ = timer => Woken::Timer
-        };
-        if woken == Woken::Condition {
-            timer.cancel();
-        }
-        Ok(woken)
+        crate::waits::timer_or(ctx, wait, condition).await
     }
 
     /// Tells someone something, once per key and state change. Best effort: a message

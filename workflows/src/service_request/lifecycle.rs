@@ -116,7 +116,10 @@ impl ServiceRequestWorkflow {
         match Self::collect_payment(ctx).await? {
             Collected::Paid(payment) => {
                 match Self::confirm(ctx, payment).await? {
-                    Ok(()) => Self::after_confirmation(ctx).await?,
+                    Ok(()) => {
+                        Self::ask_for_invoice(ctx, payment).await?;
+                        Self::after_confirmation(ctx).await?
+                    }
                     Err(why) => Self::give_up(ctx, why).await?,
                 }
                 Ok(Next::Done)

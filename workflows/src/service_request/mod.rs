@@ -27,6 +27,7 @@ mod contract;
 mod coordination;
 mod dispatch;
 mod effects;
+mod invoicing;
 mod lifecycle;
 mod outcome;
 mod payment;
@@ -100,6 +101,9 @@ pub struct ServiceRequestWorkflow {
     /// The workflow is reading whether the report is in, and will act on it: a no-show
     /// now would come too late to count.
     deciding: bool,
+    /// The paid visit's invoice was asked for (so a refund of its payment gets a
+    /// credit note).
+    invoiced: bool,
 }
 
 #[workflow_methods]
@@ -133,6 +137,7 @@ impl ServiceRequestWorkflow {
             no_show: None,
             awaiting_outcome: false,
             deciding: false,
+            invoiced: false,
         };
         if let Some(carried) = carried {
             this.resume(carried);

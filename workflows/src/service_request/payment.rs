@@ -375,6 +375,9 @@ impl ServiceRequestWorkflow {
         match refunded {
             Ok(amount) => {
                 ctx.state_mut(|s| s.refunded.push(payment));
+                if ctx.state(|s| s.payment == Some(payment)) {
+                    Self::ask_for_credit_note(ctx).await?;
+                }
                 Ok(Some(amount))
             }
             Err(e) if ctx.patched(REFUSALS_HANDLED) => {

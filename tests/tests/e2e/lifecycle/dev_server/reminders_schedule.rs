@@ -75,7 +75,7 @@ async fn the_worker_schedules_the_reminders_daily_and_a_run_reminds_the_owner() 
     );
 
     // Made again with another hour (a second worker, a new setting): changed, not refused.
-    worker::reminders::ensure(
+    worker::schedules::ensure(
         &app.temporal,
         &reminders.schedule_id,
         &app.settings.task_queue,

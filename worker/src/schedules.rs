@@ -1,6 +1,7 @@
-//! The daily Temporal Schedule that starts [`VaccineRemindersWorkflow`]: created by every
-//! worker at start-up (an existing one is updated to the worker's settings), so
-//! `make run` and every deployment have it without a manual step.
+//! The daily Temporal Schedules the worker keeps: the vaccine reminders
+//! ([`VaccineRemindersWorkflow`]) and the AFIP check ([`AfipCheckWorkflow`]). Created by
+//! every worker at start-up (an existing one is updated to the worker's settings), so
+//! `make run` and every deployment have them without a manual step.
 
 use temporalio_client::{
     Client, RpcOptions,
@@ -10,13 +11,18 @@ use temporalio_client::{
     },
 };
 
-use workflows::{VaccineRemindersWorkflow, vaccine_reminders::VaccineRemindersInput};
+use workflows::{
+    AfipCheckWorkflow, VaccineRemindersWorkflow, vaccine_reminders::VaccineRemindersInput,
+};
 
-/// The schedule's id, and its runs' workflow id prefix.
+/// The reminders' schedule id, and its runs' workflow id prefix.
 pub const ID: &str = "vaccine-reminders";
 
-/// Creates the schedule, daily at `hour` in Buenos Aires; one that exists already is
-/// updated to these settings. Safe to call at every start of every worker.
+/// The AFIP check's schedule id.
+pub const AFIP_CHECK_ID: &str = "afip-check";
+
+/// Creates the reminders' schedule, daily at `hour` in Buenos Aires; one that exists
+/// already is updated to these settings. Safe to call at every start of every worker.
 pub async fn ensure(
     client: &Client,
     id: &str,
@@ -30,6 +36,34 @@ pub async fn ensure(
         task_queue.to_owned(),
         id.to_owned(),
     );
+    ensure_daily(client, id, hour, action, "vaccine reminders, daily").await
+}
+
+/// Creates (or updates) the daily AFIP check at 08:00 in Buenos Aires.
+pub async fn ensure_afip_check(client: &Client, task_queue: &str) -> Result<(), ScheduleError> {
+    let action = ScheduleAction::start_workflow(
+        AfipCheckWorkflow::run,
+        (),
+        task_queue.to_owned(),
+        AFIP_CHECK_ID.to_owned(),
+    );
+    ensure_daily(
+        client,
+        AFIP_CHECK_ID,
+        8,
+        action,
+        "AFIP certificate and points of sale, daily",
+    )
+    .await
+}
+
+async fn ensure_daily(
+    client: &Client,
+    id: &str,
+    hour: u8,
+    action: ScheduleAction,
+    note: &str,
+) -> Result<(), ScheduleError> {
     let daily = ScheduleCalendarSpec::builder()
         .hour(hour.to_string())
         .minute("0")
@@ -43,7 +77,7 @@ pub async fn ensure(
         .action(action.clone())
         .spec(spec.clone())
         .overlap_policy(ScheduleOverlapPolicy::Skip)
-        .note("vaccine reminders, daily".to_owned())
+        .note(note.to_owned())
         .build();
     match client.create_schedule(id, options).await {
         Ok(_) => Ok(()),

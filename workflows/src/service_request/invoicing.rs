@@ -1,0 +1,80 @@
+//! The paid visit's AFIP receipts: on confirmation its invoice is asked for, and when
+//! the visit's payment is refunded, its credit note (both behind [`INVOICING`]). Asking
+//! writes the receipt and wakes its issuer ([`crate::invoice_issuer`]); the issuing is
+//! the issuer's. Best effort for the request: a receipt that cannot be asked for is a
+//! note and a staff alert, never the request's end.
+
+use activities::invoices::{InvoiceActivities, RequestInvoice, Requested};
+use temporalio_sdk::{WorkflowContext, WorkflowResult};
+
+use super::{
+    ServiceRequestWorkflow,
+    effects::{send_activity, summarized},
+};
+
+/// Paid visits get an AFIP invoice, refunded ones a credit note (added after the
+/// visit-report histories).
+const INVOICING: &str = "afip-invoicing";
+
+impl ServiceRequestWorkflow {
+    /// Asks for the invoice of the visit paid with `payment`.
+    pub(super) async fn ask_for_invoice(
+        ctx: &mut WorkflowContext<Self>,
+        payment: i64,
+    ) -> WorkflowResult<()> {
+        if !ctx.patched(INVOICING) {
+            return Ok(());
+        }
+        let request = ctx.state(|s| s.input.request);
+        let asked = ctx
+            .execute_activity(
+                InvoiceActivities::request_invoice,
+                RequestInvoice { request, payment },
+                summarized(send_activity(), "ask for the AFIP invoice".into()),
+            )
+            .await;
+        match asked {
+            Ok(Requested::Queued { .. }) => {
+                ctx.state_mut(|s| s.invoiced = true);
+                Ok(())
+            }
+            Ok(Requested::NotNeeded { why }) => {
+                tracing::info!(%request, %why, "no invoice");
+                Ok(())
+            }
+            Ok(Requested::Refused { why, .. }) => {
+                let what = format!("the visit's invoice cannot be issued: {why}");
+                Self::trouble(ctx, what).await
+            }
+            Err(e) => {
+                let what = format!("the visit's invoice could not be asked for: {e}");
+                Self::trouble(ctx, what).await
+            }
+        }
+    }
+
+    /// Asks for the credit note of the request's invoice (its payment was refunded).
+    pub(super) async fn ask_for_credit_note(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        if !ctx.state(|s| s.invoiced) {
+            return Ok(());
+        }
+        let request = ctx.state(|s| s.input.request);
+        let asked = ctx
+            .execute_activity(
+                InvoiceActivities::request_credit_note,
+                request,
+                summarized(send_activity(), "ask for the AFIP credit note".into()),
+            )
+            .await;
+        match asked {
+            Ok(Requested::Queued { .. } | Requested::NotNeeded { .. }) => Ok(()),
+            Ok(Requested::Refused { why, .. }) => {
+                Self::trouble(ctx, format!("the credit note cannot be issued: {why}")).await
+            }
+            Err(e) => {
+                let what = format!("the refund's credit note could not be asked for: {e}");
+                Self::trouble(ctx, what).await
+            }
+        }
+    }
+}
