@@ -52,11 +52,12 @@ pub struct IssuerKey {
 }
 
 impl IssuerKey {
-    /// The id of the issuer's workflow: one per key, so receipts of a pair are issued
-    /// one at a time.
-    pub fn workflow_id(&self) -> String {
+    /// The id of the issuer's workflow: one per key (and task queue, so deployments
+    /// and tests sharing a Temporal namespace never share an issuer), so receipts of a
+    /// pair are issued one at a time.
+    pub fn workflow_id(&self, task_queue: &str) -> String {
         format!(
-            "invoice-issuer:{}:{}:{}",
+            "invoice-issuer:{task_queue}:{}:{}:{}",
             self.cuit, self.point_of_sale, self.receipt_type
         )
     }
@@ -316,8 +317,12 @@ impl InvoiceActivities {
         let row = db::invoices::insert(&mut conn, &new).await?;
         if let Some(why) = why {
             if row.state == "pending" {
-                db::invoices::reject(&mut conn, row.invoice_id(), &messages_json(std::slice::from_ref(&why)))
-                    .await?;
+                db::invoices::reject(
+                    &mut conn,
+                    row.invoice_id(),
+                    &messages_json(std::slice::from_ref(&why)),
+                )
+                .await?;
             }
             return Ok(Requested::Refused {
                 invoice: Some(row.invoice_id()),
@@ -433,14 +438,18 @@ impl InvoiceActivities {
                 return Ok(AfipCheck::default());
             };
             let mut check = AfipCheck::default();
-            match &afip.credentials {
+            let usable = match &afip.credentials {
                 Ok(credentials) => {
                     check.certificate_expires = Some(credentials.expires_at());
                     check.warnings.extend(certificate_warning(credentials.expires_at(), Utc::now()));
+                    credentials.valid_at(std::time::SystemTime::now())
                 }
-                Err(e) => check.warnings.push(format!("el certificado o la clave de AFIP no se pueden usar: {e}")),
-            }
-            if check.warnings.is_empty() {
+                Err(e) => {
+                    check.warnings.push(format!("el certificado o la clave de AFIP no se pueden usar: {e}"));
+                    false
+                }
+            };
+            if usable {
                 match self.ticket(afip).await {
                     Ok(ticket) => match afip.wsfe.points_of_sale(&ticket).await {
                         Ok(points) => {
@@ -792,8 +801,12 @@ impl InvoiceActivities {
                     _ => {
                         let why =
                             "the invoice this credit note cancels was never authorized".to_owned();
-                        db::invoices::reject(&mut conn, invoice, &messages_json(std::slice::from_ref(&why)))
-                            .await?;
+                        db::invoices::reject(
+                            &mut conn,
+                            invoice,
+                            &messages_json(std::slice::from_ref(&why)),
+                        )
+                        .await?;
                         return Ok(Issued::Rejected {
                             messages: vec![why],
                         });

@@ -39,7 +39,7 @@ pub async fn wake(
         issuer,
         queue: Vec::new(),
     };
-    let options = WorkflowStartOptions::new(task_queue.to_owned(), issuer.workflow_id())
+    let options = WorkflowStartOptions::new(task_queue.to_owned(), issuer.workflow_id(task_queue))
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .static_summary(format!(
             "AFIP issuer: point of sale {}, receipt type {}",

@@ -1,6 +1,7 @@
 //! The AMAR Mascotas HTTP API. Thin: it validates and authorizes, reads PostgreSQL, and
 //! starts, updates and queries workflows; workflows own every state change.
 
+pub mod afip_csr;
 pub mod auth;
 pub mod booking;
 pub mod client_ip;
@@ -103,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::reference::router())
         .merge(routes::studies::router(max_file_bytes))
         .merge(routes::visits::router(max_file_bytes))
+        .merge(routes::invoices::router())
         .merge(routes::pricing::router())
         .merge(routes::cart::router(&limits))
         .merge(routes::payments::router(&limits))

@@ -1,5 +1,6 @@
 //! `api`: serves HTTP (default); `api migrate` applies the database migrations;
-//! `api seed-demo` loads the demo data (idempotent; only with `AMAR_ENV=development`).
+//! `api seed-demo` loads the demo data (idempotent; only with `AMAR_ENV=development`);
+//! `api afip-csr --cuit … --name …` makes the AFIP key and certificate request.
 
 use api::ApiSettings;
 use config::{env_required, init_tracing, shutdown_signal};
@@ -31,12 +32,21 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Some("afip-csr") => {
+            let args: Vec<String> = std::env::args().skip(2).collect();
+            let args = api::afip_csr::parse(&args).map_err(anyhow::Error::msg)?;
+            let (key, csr) = api::afip_csr::run(&args).map_err(anyhow::Error::msg)?;
+            println!("{}", api::afip_csr::next_steps(&key, &csr));
+            Ok(())
+        }
         None | Some("serve") => {
             let settings = ApiSettings::from_env()?;
             api::serve(settings, shutdown_signal()).await
         }
         Some(other) => {
-            anyhow::bail!("unknown command {other:?}; expected `serve`, `migrate` or `seed-demo`")
+            anyhow::bail!(
+                "unknown command {other:?}; expected `serve`, `migrate`, `seed-demo` or `afip-csr`"
+            )
         }
     }
 }

@@ -60,6 +60,8 @@ pub struct ApiSettings {
     /// `API_METRICS_BIND`: where `GET /metrics` is served (unset: nowhere). Never the
     /// public address: bind it to an internal interface.
     pub metrics_bind: Option<SocketAddr>,
+    /// `AFIP_*`: the issuing taxpayer, as printed receipts show it (unset: invoicing off).
+    pub afip: Option<integrations::afip::AfipSettings>,
 }
 
 /// When a visit may be booked.
@@ -157,6 +159,7 @@ impl ApiSettings {
                 Ok(raw) if !raw.trim().is_empty() => Some(env_required("API_METRICS_BIND")?),
                 _ => None,
             },
+            afip: integrations::afip::AfipSettings::from_env()?,
         };
         settings
             .dispatch

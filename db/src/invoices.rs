@@ -565,3 +565,53 @@ pub async fn store_points_of_sale(
     })
     .await
 }
+
+#[derive(QueryableByName)]
+struct OwnerRow {
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    owner_id: Option<Uuid>,
+}
+
+/// The owner of `request`: `None` when there is no such request, `Some(None)` for a
+/// request without an owner.
+pub async fn request_owner(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<Option<Uuid>>, Error> {
+    let row: Option<OwnerRow> =
+        diesel::sql_query("SELECT owner_id FROM service_requests WHERE id = $1")
+            .bind::<SqlUuid, _>(request.into_uuid())
+            .get_result(conn)
+            .await
+            .optional()?;
+    Ok(row.map(|r| r.owner_id))
+}
+
+#[derive(QueryableByName)]
+struct BuyerRow {
+    #[diesel(sql_type = Text)]
+    full_name: String,
+    #[diesel(sql_type = Nullable<Int2>)]
+    document_type_id: Option<i16>,
+    #[diesel(sql_type = Nullable<Text>)]
+    document_number: Option<String>,
+    #[diesel(sql_type = Nullable<Int2>)]
+    vat_condition_id: Option<i16>,
+}
+
+/// The buyer of `request` as the owner's record says now.
+pub async fn buyer_of(conn: &mut AsyncPgConnection, request: RequestId) -> Result<Buyer, Error> {
+    let row: BuyerRow = diesel::sql_query(
+        "SELECT o.full_name, o.document_type_id, o.document_number, o.vat_condition_id \
+           FROM service_requests r JOIN pet_owners o ON o.id = r.owner_id WHERE r.id = $1",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .get_result(conn)
+    .await?;
+    Ok(Buyer {
+        name: row.full_name,
+        doc_type: row.document_type_id,
+        doc_number: row.document_number,
+        vat_condition: row.vat_condition_id,
+    })
+}

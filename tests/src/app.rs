@@ -30,6 +30,9 @@ pub struct TestApp {
     /// The Google emulator this app's workers put visits' events and rows in.
     pub google: sandbox::google::Google,
     pub google_settings: integrations::google::GoogleSettings,
+    /// The AFIP emulator this app's workers issue receipts at.
+    pub afip: sandbox::afip::Afip,
+    pub afip_settings: integrations::afip::AfipSettings,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -94,6 +97,7 @@ impl TestApp {
         let (mercately, mercately_base) = mercately_emulator().await;
         let (smtp, email) = smtp_sink().await;
         let (google, google_settings) = google_emulator(GOOGLE_KEY).await;
+        let (afip, afip_settings) = afip_emulator().await;
         let mut settings = ApiSettings {
             bind: listener.local_addr().expect("local addr"),
             database_url: db.url.clone(),
@@ -137,6 +141,7 @@ impl TestApp {
             connections: Default::default(),
             metrics_bind: None,
             mp_webhook_max_age: Duration::from_secs(900),
+            afip: Some(afip_settings.clone()),
         };
         tune(&mut settings);
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -164,6 +169,8 @@ impl TestApp {
             email,
             google,
             google_settings,
+            afip,
+            afip_settings,
             _shutdown: shutdown,
         }
     }
@@ -250,6 +257,7 @@ impl TestApp {
             },
             email: self.email.clone(),
             google: self.google_settings.clone(),
+            afip: Some(self.afip_settings.clone()),
             ..worker_settings(
                 &self.db.url,
                 self.settings.clone(),

@@ -99,3 +99,38 @@ pub async fn google_emulator(
     };
     (emulator, settings)
 }
+
+/// An AFIP emulator on a port of its own, and the settings of the sandbox taxpayer
+/// (a monotributista, CUIT 20-12345678-6, point of sale 1) that point at it.
+pub async fn afip_emulator() -> (sandbox::afip::Afip, integrations::afip::AfipSettings) {
+    let emulator = sandbox::afip::Afip::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(emulator.clone().serve(listener));
+    (emulator, afip_settings(&base))
+}
+
+/// The sandbox taxpayer's settings for the emulator at `base`.
+pub fn afip_settings(base: &str) -> integrations::afip::AfipSettings {
+    integrations::afip::AfipSettings {
+        cuit: integrations::afip::SANDBOX_CUIT,
+        condition: domain::invoices::IssuerCondition::Monotributo,
+        environment: integrations::afip::Environment::Homologation,
+        point_of_sale: 1,
+        certificate: config::Secret::new(sandbox::afip::TAXPAYER_CERT),
+        key: config::Secret::new(sandbox::afip::TAXPAYER_KEY),
+        wsaa_url: format!("{base}/ws/services/LoginCms"),
+        wsfe_url: format!("{base}/wsfev1/service.asmx"),
+        timeout: Duration::from_secs(3),
+        max_attempts: 2,
+        tls_min: integrations::afip::TlsMin::V1_2,
+        business_name: "AMAR Mascotas".into(),
+        address: "Av. Corrientes 1234, CABA".into(),
+        activity_start: chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        gross_income: "Exento".into(),
+        anonymous_limit: rust_decimal::Decimal::from(10_000_000),
+        qr_base: "https://www.afip.gob.ar/fe/qr/".into(),
+    }
+}

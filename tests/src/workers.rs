@@ -41,6 +41,31 @@ impl Drop for InProcessWorker {
 }
 
 /// The worker binary as a separate process, which a test can kill with SIGKILL.
+/// The `AFIP_*` variables that give a worker process `afip` (none: `AFIP=off`).
+fn afip_env(afip: Option<&integrations::afip::AfipSettings>) -> Vec<(&'static str, String)> {
+    let Some(afip) = afip else {
+        return vec![("AFIP", "off".to_owned())];
+    };
+    vec![
+        ("AFIP_CUIT", afip.cuit.to_string()),
+        (
+            "AFIP_VAT_CONDITION",
+            match afip.condition {
+                domain::invoices::IssuerCondition::Monotributo => "monotributo",
+                domain::invoices::IssuerCondition::ResponsableInscripto => "responsable_inscripto",
+            }
+            .to_owned(),
+        ),
+        ("AFIP_POINT_OF_SALE", afip.point_of_sale.to_string()),
+        ("AFIP_CERT", afip.certificate.expose().to_owned()),
+        ("AFIP_KEY", afip.key.expose().to_owned()),
+        ("AFIP_WSAA_URL", afip.wsaa_url.clone()),
+        ("AFIP_WSFE_URL", afip.wsfe_url.clone()),
+        ("AFIP_TIMEOUT_MS", afip.timeout.as_millis().to_string()),
+        ("AFIP_MAX_ATTEMPTS", afip.max_attempts.to_string()),
+    ]
+}
+
 pub struct WorkerProcess {
     pub child: tokio::process::Child,
 }
@@ -115,6 +140,15 @@ impl WorkerProcess {
                     ("WORKER_BUILD_ID", d.build_id.clone()),
                 ]
             }))
+            .envs(afip_env(settings.afip.as_ref()))
+            .env(
+                "AFIP_DAILY_CHECK",
+                if settings.afip_daily_check {
+                    "on"
+                } else {
+                    "off"
+                },
+            )
             .env("RUST_LOG", "warn")
             .kill_on_drop(true)
             .spawn()
@@ -180,6 +214,9 @@ pub fn worker_settings(
         // No daily schedule: tests that need it set their own id (the dev server is
         // shared).
         vaccine_reminders: None,
+        // No invoices: tests that pay use `TestApp::worker_settings` (its AFIP emulator).
+        afip: None,
+        afip_daily_check: false,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

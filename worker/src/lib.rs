@@ -67,6 +67,9 @@ pub struct WorkerSettings {
     pub vaccine_reminders: Option<VaccineReminders>,
     /// `AFIP_*`: the issuing taxpayer (unset in production, or `AFIP=off`: no invoices).
     pub afip: Option<AfipSettings>,
+    /// `AFIP_DAILY_CHECK` (`on`, the default, or `off`): the daily schedule that checks
+    /// the certificate and points of sale (the tests share one server, so they go without).
+    pub afip_daily_check: bool,
 }
 
 /// When and what the daily vaccine reminders send.
@@ -199,6 +202,7 @@ impl WorkerSettings {
             deployment: Deployment::from_env()?,
             vaccine_reminders: VaccineReminders::from_env()?,
             afip: AfipSettings::from_env()?,
+            afip_daily_check: env_or("AFIP_DAILY_CHECK", "on".to_owned())?.trim() != "off",
         };
         check_attempt_budget(
             &settings.mercately,

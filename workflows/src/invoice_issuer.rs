@@ -23,6 +23,7 @@ use temporalio_sdk::{
 };
 
 use crate::{
+    failures::why,
     names,
     service_request::{PROVIDER_HEARTBEAT, send_activity},
     waits::{Woken, timer_or},
@@ -138,8 +139,9 @@ impl InvoiceIssuerWorkflow {
                 }
                 Err(e) => {
                     let text = format!(
-                        "receipt {} could not be issued and waits (no receipt after it is issued meanwhile): {e}",
-                        next.invoice
+                        "receipt {} could not be issued and waits (no receipt after it is issued meanwhile): {}",
+                        next.invoice,
+                        why(&e)
                     );
                     Self::alert(ctx, next, "stuck", text).await;
                     ctx.state_mut(|s| s.resume = false);

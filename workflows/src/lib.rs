@@ -2,6 +2,7 @@
 //! workflow context, waiting from SDK timers and `select!`, effects from activities.
 
 pub mod afip_check;
+pub mod failures;
 pub mod invoice_issuer;
 pub mod late_payment;
 pub mod service_request;

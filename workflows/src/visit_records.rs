@@ -22,7 +22,7 @@ use temporalio_sdk::{
     WorkflowContext, WorkflowContextView, WorkflowResult, workflows::select,
 };
 
-use crate::{names, service_request::send_activity};
+use crate::{failures::why, names, service_request::send_activity};
 
 /// What the workflow starts with.
 ///
@@ -131,24 +131,6 @@ impl VisitRecordsWorkflow {
     #[signal(name = names::VISIT_CHANGED_SIGNAL)]
     pub fn visit_changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
         self.changes += 1;
-    }
-}
-
-/// What an activity's failure says, its causes included (`Activity task failed:
-/// Google refused the service account (invalid_grant): Invalid JWT Signature.`).
-fn why(e: &temporalio_sdk::ActivityExecutionError) -> String {
-    let mut parts = Vec::new();
-    let mut failure = e.failure();
-    while let Some(f) = failure {
-        if !f.message.is_empty() {
-            parts.push(f.message.clone());
-        }
-        failure = f.cause.as_deref();
-    }
-    if parts.is_empty() {
-        e.to_string()
-    } else {
-        parts.join(": ")
     }
 }
 

@@ -51,6 +51,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::owner_logins::Docs::openapi());
     doc.merge(routes::vet_agenda::Docs::openapi());
     doc.merge(routes::visits::openapi());
+    doc.merge(routes::invoices::Docs::openapi());
     doc.merge(routes::dashboards::Docs::openapi());
     doc.merge(routes::book::Docs::openapi());
     doc.merge(routes::pets::Docs::openapi());

@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod docs;
 pub mod health;
 pub mod helpers;
+pub mod invoices;
 pub mod owner_logins;
 pub mod owners;
 pub mod payments;

@@ -6,6 +6,7 @@
 mod accounts;
 mod catalogue;
 mod dispatch;
+mod invoices;
 mod lifecycle;
 mod payments;
 mod project;

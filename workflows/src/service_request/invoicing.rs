@@ -47,7 +47,10 @@ impl ServiceRequestWorkflow {
                 Self::trouble(ctx, what).await
             }
             Err(e) => {
-                let what = format!("the visit's invoice could not be asked for: {e}");
+                let what = format!(
+                    "the visit's invoice could not be asked for: {}",
+                    crate::failures::why(&e)
+                );
                 Self::trouble(ctx, what).await
             }
         }
@@ -72,7 +75,10 @@ impl ServiceRequestWorkflow {
                 Self::trouble(ctx, format!("the credit note cannot be issued: {why}")).await
             }
             Err(e) => {
-                let what = format!("the refund's credit note could not be asked for: {e}");
+                let what = format!(
+                    "the refund's credit note could not be asked for: {}",
+                    crate::failures::why(&e)
+                );
                 Self::trouble(ctx, what).await
             }
         }

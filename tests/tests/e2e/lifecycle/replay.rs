@@ -5,7 +5,10 @@
 
 use temporalio_client::WorkflowHistory;
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
-use workflows::{ServiceRequestWorkflow, VaccineRemindersWorkflow, VisitRecordsWorkflow};
+use workflows::{
+    AfipCheckWorkflow, InvoiceIssuerWorkflow, ServiceRequestWorkflow, VaccineRemindersWorkflow,
+    VisitRecordsWorkflow,
+};
 
 #[tokio::test]
 async fn saved_histories_replay_against_the_current_workflow_code() {
@@ -33,6 +36,12 @@ async fn saved_histories_replay_against_the_current_workflow_code() {
     options
         .register_workflow::<VaccineRemindersWorkflow>()
         .expect("register the reminders workflow");
+    options
+        .register_workflow::<InvoiceIssuerWorkflow>()
+        .expect("register the issuer workflow");
+    options
+        .register_workflow::<AfipCheckWorkflow>()
+        .expect("register the AFIP check workflow");
     let replayer = WorkflowReplayer::new(options).expect("replayer");
     for file in files {
         let bytes = std::fs::read(&file).expect("readable history");

@@ -81,14 +81,15 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
         "Ana can pay from the app too"
     );
 
-    // Her mailbox: the time, the payment link, and the confirmation with the visit as a
-    // calendar file (she has WhatsApp too, so "a vet accepted" came only there).
+    // Her mailbox: the time, the payment link, the confirmation with the visit as a
+    // calendar file (she has WhatsApp too, so "a vet accepted" came only there), and the
+    // AFIP invoice of her payment.
     let emails = e2e::eventually(
-        "the confirmation email",
+        "the confirmation and invoice emails",
         Duration::from_secs(20),
         || async {
             let emails = app.emails_to("ana@example.com");
-            (emails.len() >= 3).then_some(emails)
+            (emails.len() >= 4).then_some(emails)
         },
     )
     .await;
@@ -98,7 +99,8 @@ async fn checkout_accept_coordinate_pay_on_the_checkout_page_confirmed() {
         [
             "El horario de tu visita",
             "Pagá tu visita para confirmarla",
-            "Tu visita está confirmada"
+            "Tu visita está confirmada",
+            "Tu factura de AMAR Mascotas"
         ]
     );
     assert!(emails[1].text.contains(&link), "{}", emails[1].text);
