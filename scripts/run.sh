@@ -42,6 +42,14 @@ export GOOGLE_CALENDAR_BASE_URL="${GOOGLE_CALENDAR_BASE_URL:-http://$SANDBOX_GOO
 export GOOGLE_SHEETS_BASE_URL="${GOOGLE_SHEETS_BASE_URL:-http://$SANDBOX_GOOGLE_BIND/v4}"
 export GOOGLE_CALENDAR_ID="${GOOGLE_CALENDAR_ID:-agenda@amarmascotas.ar}"
 export GOOGLE_SHEET_ID="${GOOGLE_SHEET_ID:-sandbox-visitas}"
+export SANDBOX_AFIP_BIND="${SANDBOX_AFIP_BIND:-127.0.0.1:8095}"
+# The sandbox taxpayer (a monotributista, CUIT 20-12345678-6), its certificate issued by
+# the AFIP emulator's own authority.
+export AFIP_CUIT="${AFIP_CUIT:-20123456786}"
+export AFIP_CERT_FILE="${AFIP_CERT_FILE:-$ROOT/sandbox/keys/afip-taxpayer.crt}"
+export AFIP_KEY_FILE="${AFIP_KEY_FILE:-$ROOT/sandbox/keys/afip-taxpayer.key}"
+export AFIP_WSAA_URL="${AFIP_WSAA_URL:-http://$SANDBOX_AFIP_BIND/ws/services/LoginCms}"
+export AFIP_WSFE_URL="${AFIP_WSFE_URL:-http://$SANDBOX_AFIP_BIND/wsfev1/service.asmx}"
 export MERCATELY_BASE_URL="${MERCATELY_BASE_URL:-http://$SANDBOX_MERCATELY_BIND/retailers/api/v1}"
 export MP_BASE_URL="${MP_BASE_URL:-http://$SANDBOX_MERCADOPAGO_BIND}"
 
@@ -54,6 +62,7 @@ require_free_port "${SANDBOX_MERCADOPAGO_BIND##*:}" "the MercadoPago emulator" S
 require_free_port "${SANDBOX_SMTP_BIND##*:}" "the SMTP sink" SANDBOX_SMTP_BIND
 require_free_port "${SANDBOX_INBOX_BIND##*:}" "the SMTP sink's inbox page" SANDBOX_INBOX_BIND
 require_free_port "${SANDBOX_GOOGLE_BIND##*:}" "the Google emulator" SANDBOX_GOOGLE_BIND
+require_free_port "${SANDBOX_AFIP_BIND##*:}" "the AFIP emulator" SANDBOX_AFIP_BIND
 
 log "building the api, the worker and the sandbox emulators (the first build takes about 10 minutes on 2 cores; later ones seconds)"
 cargo build --bin api --bin worker --bin sandbox
@@ -122,6 +131,7 @@ cat <<MSG
     Payments     http://$SANDBOX_MERCADOPAGO_BIND/_emulator/payments  (the MercadoPago emulator; pay at a request's payment_link)
     Email        http://$SANDBOX_INBOX_BIND/  (the inbox of the SMTP sink every email goes to)
     Calendar     http://$SANDBOX_GOOGLE_BIND/  (the Google emulator: the visits' events and the sheet of visits)
+    Invoices     http://$SANDBOX_AFIP_BIND/afip/  (the AFIP emulator: every receipt it authorized, with its CAE)
 
   Try it: \`make walkthrough\` (in another terminal) books a visit a few minutes ahead and
   takes it to its report, saying at each step where to look. By hand:

@@ -184,14 +184,26 @@ pub enum PlanError {
     IdentificationNeeded { total: Decimal, limit: Decimal },
     #[error("the owner's document number `{0}` is not a number")]
     DocumentNumber(String),
-    #[error("a VAT-registered buyer needs a CUIT on record for a Factura A")]
+    #[error("a VAT-registered or monotributista buyer needs a CUIT on record for a Factura A")]
     CuitNeeded,
+}
+
+/// Whether a responsable inscripto issues class A to a buyer of `condition`: VAT
+/// registered, or a monotributista of any kind (RG 5003/2021), who must have a CUIT.
+fn gets_class_a(condition: i16) -> bool {
+    matches!(
+        condition,
+        vat_condition::RESPONSABLE_INSCRIPTO
+            | vat_condition::MONOTRIBUTO
+            | vat_condition::MONOTRIBUTO_SOCIAL
+            | vat_condition::MONOTRIBUTO_PROMOVIDO
+    )
 }
 
 /// The receipt a sale of `total` to `buyer` gets from an issuer of `issuer`:
 /// - a monotributista issues C to anyone;
-/// - a responsable inscripto issues A to a VAT-registered buyer (with a CUIT) and B to
-///   everyone else;
+/// - a responsable inscripto issues A to a VAT-registered buyer or a monotributista
+///   (with a CUIT) and B to everyone else (final consumers, exempt);
 /// - the buyer is named by their CUIT, CUIL or DNI when the record has one, or as an
 ///   anonymous final consumer (99, 0) when the total is under `anonymous_limit`;
 /// - CondicionIVAReceptorId is always sent: the record's, or final consumer.
@@ -221,14 +233,10 @@ pub fn plan(
     };
     let receipt_type = match issuer {
         IssuerCondition::Monotributo => ReceiptType::FACTURA_C,
-        IssuerCondition::ResponsableInscripto
-            if condition == vat_condition::RESPONSABLE_INSCRIPTO =>
-        {
-            match document {
-                Some((doc_type::CUIT, _)) => ReceiptType::FACTURA_A,
-                _ => return Err(PlanError::CuitNeeded),
-            }
-        }
+        IssuerCondition::ResponsableInscripto if gets_class_a(condition) => match document {
+            Some((doc_type::CUIT, _)) => ReceiptType::FACTURA_A,
+            _ => return Err(PlanError::CuitNeeded),
+        },
         IssuerCondition::ResponsableInscripto => ReceiptType::FACTURA_B,
     };
     let (doc_type, doc_number) = match document {
@@ -381,6 +389,11 @@ mod tests {
             plan(ri, &buyer(Some((96, "30123456")), Some(1)), total, LIMIT),
             Err(PlanError::CuitNeeded)
         );
+        // A monotributista buyer gets A too (RG 5003/2021); an exempt one B.
+        let mono = plan(ri, &buyer(Some((80, "20123456786")), Some(6)), total, LIMIT).unwrap();
+        assert_eq!(mono.receipt_type, ReceiptType::FACTURA_A);
+        let exempt = plan(ri, &buyer(Some((80, "20123456786")), Some(4)), total, LIMIT).unwrap();
+        assert_eq!(exempt.receipt_type, ReceiptType::FACTURA_B);
     }
 
     #[test]

@@ -11,9 +11,14 @@
 //!   `127.0.0.1:8094`), for the service account of `GOOGLE_SERVICE_ACCOUNT_KEY_FILE`
 //!   (default the sandbox's own key, `sandbox/keys/service-account.json`), with the
 //!   spreadsheet `GOOGLE_SHEET_ID` (default `sandbox-visitas`) and its tab
-//!   `GOOGLE_SHEET_TAB` (default `Visitas`).
+//!   `GOOGLE_SHEET_TAB` (default `Visitas`);
+//! - AFIP (WSAA and WSFEv1) on `SANDBOX_AFIP_BIND` (default `127.0.0.1:8095`), trusting
+//!   the certificates its own authority (`sandbox/keys/afip-ca.*`) issued, with its
+//!   receipts on `/afip/`.
 
-use sandbox::{google::Google, mercadopago::MercadoPago, mercately::Mercately, smtp::Smtp};
+use sandbox::{
+    afip::Afip, google::Google, mercadopago::MercadoPago, mercately::Mercately, smtp::Smtp,
+};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -66,12 +71,16 @@ async fn main() -> std::io::Result<()> {
     println!(
         "sandbox: Google emulator on http://{google_bind} (calendar and sheet: http://{google_bind}/)"
     );
+    let afip_bind = env_or("SANDBOX_AFIP_BIND", "127.0.0.1:8095");
+    let afip_listener = tokio::net::TcpListener::bind(&afip_bind).await?;
+    println!("sandbox: AFIP emulator on http://{afip_bind} (receipts: http://{afip_bind}/afip/)");
     tokio::try_join!(
         Mercately::with_amar_templates(&key).serve(mercately),
         emulator.serve(mp),
         sink.clone().serve(smtp),
         sink.serve_inbox(inbox),
         google.serve(google_listener),
+        Afip::new().serve(afip_listener),
     )?;
     Ok(())
 }

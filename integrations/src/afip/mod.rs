@@ -12,7 +12,7 @@ pub mod wsfe;
 
 use std::{path::PathBuf, time::Duration};
 
-use config::{Deployment, Secret, SettingsError, env_or};
+use config::{Deployment, Secret, SettingsError, env_or, env_required};
 use domain::invoices::IssuerCondition;
 use rust_decimal::Decimal;
 
@@ -124,16 +124,12 @@ impl std::str::FromStr for TlsMin {
 /// AFIP emulator's own authority, `sandbox/keys/`).
 pub const SANDBOX_CUIT: u64 = 20_123_456_786;
 
-fn pem(name: &'static str, file: &'static str, sandbox: &str) -> Result<Secret, SettingsError> {
-    let inline: String = env_or(name, String::new())?;
+/// A PEM given inline (`inline`, with `\n` for line breaks allowed) or as the file at
+/// `path` (read from `file`).
+fn pem(inline: String, file: &'static str, path: PathBuf) -> Result<Secret, SettingsError> {
     if !inline.trim().is_empty() {
         return Ok(Secret::new(inline.replace("\\n", "\n")));
     }
-    let default = match Deployment::from_env()? {
-        Deployment::Development => PathBuf::from(sandbox),
-        Deployment::Production => PathBuf::new(),
-    };
-    let path: PathBuf = env_or(file, default)?;
     if path.as_os_str().is_empty() {
         return Err(SettingsError::Missing { name: file });
     }
@@ -144,6 +140,14 @@ fn pem(name: &'static str, file: &'static str, sandbox: &str) -> Result<Secret, 
             value: path.display().to_string(),
             reason: e.to_string(),
         })
+}
+
+/// Where the sandbox's PEMs are in development (none in production).
+fn sandbox_pem(deployment: Deployment, file: &str) -> PathBuf {
+    match deployment {
+        Deployment::Development => PathBuf::from("sandbox/keys").join(file),
+        Deployment::Production => PathBuf::new(),
+    }
 }
 
 impl AfipSettings {
@@ -194,14 +198,20 @@ impl AfipSettings {
             environment,
             point_of_sale,
             certificate: pem(
-                "AFIP_CERT",
+                env_or("AFIP_CERT", String::new())?,
                 "AFIP_CERT_FILE",
-                "sandbox/keys/afip-taxpayer.crt",
+                env_or(
+                    "AFIP_CERT_FILE",
+                    sandbox_pem(deployment, "afip-taxpayer.crt"),
+                )?,
             )?,
             key: pem(
-                "AFIP_KEY",
+                env_or("AFIP_KEY", String::new())?,
                 "AFIP_KEY_FILE",
-                "sandbox/keys/afip-taxpayer.key",
+                env_or(
+                    "AFIP_KEY_FILE",
+                    sandbox_pem(deployment, "afip-taxpayer.key"),
+                )?,
             )?,
             wsaa_url: env_or("AFIP_WSAA_URL", wsaa)?,
             wsfe_url: env_or("AFIP_WSFE_URL", wsfe)?,
@@ -209,15 +219,25 @@ impl AfipSettings {
             max_attempts: env_or("AFIP_MAX_ATTEMPTS", 3)?,
             tls_min: env_or("AFIP_TLS_MIN", TlsMin::V1_2)?,
             business_name: env_or("AFIP_BUSINESS_NAME", "AMAR Mascotas".to_owned())?,
-            address: env_or(
-                "AFIP_ADDRESS",
-                "Av. Corrientes 1234, Ciudad Autónoma de Buenos Aires".to_owned(),
-            )?,
-            activity_start: env_or(
-                "AFIP_ACTIVITY_START",
-                chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
-            )?,
-            gross_income: env_or("AFIP_GROSS_INCOME", "Exento".to_owned())?,
+            // What every printed receipt must say of the issuer: required in production.
+            address: match deployment {
+                Deployment::Production => env_required("AFIP_ADDRESS")?,
+                Deployment::Development => env_or(
+                    "AFIP_ADDRESS",
+                    "Av. Corrientes 1234, Ciudad Autónoma de Buenos Aires".to_owned(),
+                )?,
+            },
+            activity_start: match deployment {
+                Deployment::Production => env_required("AFIP_ACTIVITY_START")?,
+                Deployment::Development => env_or(
+                    "AFIP_ACTIVITY_START",
+                    chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap_or_default(),
+                )?,
+            },
+            gross_income: match deployment {
+                Deployment::Production => env_required("AFIP_GROSS_INCOME")?,
+                Deployment::Development => env_or("AFIP_GROSS_INCOME", "Exento".to_owned())?,
+            },
             anonymous_limit: env_or("AFIP_ANONYMOUS_LIMIT", Decimal::from(10_000_000))?,
             qr_base: env_or("AFIP_QR_URL", "https://www.afip.gob.ar/fe/qr/".to_owned())?,
         }))

@@ -91,6 +91,7 @@ struct Inner {
     drop_next: u32,
     slow_next: Option<Duration>,
     elsewhere_next: u32,
+    reject_next: Option<(i64, String)>,
     requests: BTreeMap<String, u32>,
     last_request: Option<String>,
 }
@@ -131,6 +132,7 @@ impl Afip {
                 drop_next: 0,
                 slow_next: None,
                 elsewhere_next: 0,
+                reject_next: None,
                 requests: BTreeMap::new(),
                 last_request: None,
             })),
@@ -179,6 +181,12 @@ impl Afip {
     /// Before the next `FECAESolicitar`, another system issues a receipt of that pair.
     pub fn issue_elsewhere_next(&self) {
         self.lock().elsewhere_next += 1;
+    }
+
+    /// The next `FECAESolicitar` that would pass is rejected with the observation
+    /// `code` and `message` (as AFIP rejects what this emulator does not check).
+    pub fn reject_next(&self, code: i64, message: &str) {
+        self.lock().reject_next = Some((code, message.to_owned()));
     }
 
     /// The next login is refused with the fault `code` (`cms.cert.expired`, …).
@@ -233,7 +241,7 @@ async fn list_receipts(State(afip): State<Afip>) -> Json<Vec<Receipt>> {
 
 #[derive(Debug, Deserialize)]
 struct Control {
-    /// `drop_answer`, `slow_answer`, `issue_elsewhere`, `fail`, `login_fault`.
+    /// `drop_answer`, `slow_answer`, `issue_elsewhere`, `fail`, `login_fault`, `reject`.
     action: String,
     #[serde(default)]
     delay_ms: u64,
@@ -243,6 +251,8 @@ struct Control {
     status: u16,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    message: String,
 }
 
 async fn control(
@@ -259,6 +269,7 @@ async fn control(
             Duration::from_millis(control.delay_ms),
         ),
         "login_fault" => afip.fail_next_login(&control.code),
+        "reject" => afip.reject_next(control.code.parse().unwrap_or(10000), &control.message),
         other => {
             return Err((
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,

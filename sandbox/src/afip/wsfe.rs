@@ -596,7 +596,12 @@ async fn authorize(afip: &Afip, operation: &xml::Node, cuit: u64) -> Response {
             inner.elsewhere_next -= 1;
             issue_elsewhere(&mut inner, cuit, pv, kind);
         }
-        let outcome = check(&inner, cuit, pv, kind, &details[0]);
+        let mut outcome = check(&inner, cuit, pv, kind, &details[0]);
+        if outcome.is_ok()
+            && let Some(rejection) = inner.reject_next.take()
+        {
+            outcome = Err(vec![rejection]);
+        }
         if let Ok(receipt) = &outcome {
             inner.receipts.push(receipt.clone());
         }

@@ -140,6 +140,8 @@ fn the_api_and_worker_services_get_exactly_the_variables_their_binaries_read() {
                 // It sends owners their verification codes, and the welcome email.
                 files.push("integrations/src/mercately.rs".to_owned());
                 files.push("integrations/src/email.rs".to_owned());
+                // It prints receipts, with the issuer's AFIP settings.
+                files.push("integrations/src/afip/mod.rs".to_owned());
                 files
             }
         };

@@ -213,7 +213,8 @@ async fn build_world(app: &TestApp) -> World {
         .await;
     assert_eq!(status, 201, "{request}");
     let request = request["id"].as_str().expect("id").to_owned();
-    let (visit, report_file) = visit_with_report(app, &ana, &pet, &service, &address, &vet).await;
+    let (visit, report_file, invoice, invoiced_request) =
+        visit_with_report(app, &ana, &pet, &service, &address, &vet).await;
 
     for (name, id) in [
         ("species", &species),
@@ -237,6 +238,8 @@ async fn build_world(app: &TestApp) -> World {
         ("cart_item", &cart_item),
         ("visit", &visit),
         ("report_file", &report_file),
+        ("invoice", &invoice),
+        ("invoiced_request", &invoiced_request),
         ("start", &start.to_rfc3339()),
         ("end", &end.to_rfc3339()),
     ] {
@@ -256,6 +259,7 @@ async fn build_world(app: &TestApp) -> World {
         time_off.clone(),
         request.clone(),
         report_file.clone(),
+        invoice.clone(),
     ]
     .into_iter()
     .chain(
@@ -288,10 +292,11 @@ async fn visit_with_report(
     service: &str,
     address: &str,
     vet: &str,
-) -> (String, String) {
+) -> (String, String, String, String) {
     let request = uuid::Uuid::now_v7();
     let visit = uuid::Uuid::now_v7();
     let file = uuid::Uuid::now_v7();
+    let invoice = uuid::Uuid::now_v7();
     let mut conn = app.db.conn().await;
     for sql in [
         format!(
@@ -311,13 +316,24 @@ async fn visit_with_report(
              SELECT '{file}', id, 'reports/secret/{file}', 'placa-secreta.pdf', 'application/pdf', 10 \
              FROM visit_reports WHERE visit_id = '{visit}'"
         ),
+        format!(
+            "INSERT INTO invoices (id, request_id, visit_id, issuer_cuit, point_of_sale, receipt_type, \
+                 service_date, buyer_name, doc_type, doc_number, buyer_vat_condition, description, net, vat, total) \
+             VALUES ('{invoice}', '{request}', '{visit}', 20123456786, 1, 11, current_date, 'Ana secreta', \
+                 99, 0, 5, 'visita secreta', 100, 0, 100)"
+        ),
     ] {
         let written = diesel_async::RunQueryDsl::execute(diesel::sql_query(&sql), &mut conn)
             .await
             .expect(&sql);
         assert_eq!(written, 1, "{sql}");
     }
-    (visit.to_string(), file.to_string())
+    (
+        visit.to_string(),
+        file.to_string(),
+        invoice.to_string(),
+        request.to_string(),
+    )
 }
 
 fn fill(template: &str, ids: &BTreeMap<&'static str, String>) -> String {
@@ -429,6 +445,11 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
                 ("signed out", "", 401),
                 ("another owner", &bruno, 404),
                 ("another vet", &lucia, 404),
+            ],
+            Receipt => vec![
+                ("signed out", "", 401),
+                ("another owner", &bruno, 404),
+                ("a vet", &lucia, 404),
             ],
             OwnRef => vec![
                 ("signed out", "", 401),

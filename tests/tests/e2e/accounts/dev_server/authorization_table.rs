@@ -20,6 +20,8 @@ pub(super) enum Class {
     Vet,
     /// A visit (Ana's pet's, by Martín): anyone but its owner, its vet and staff 404.
     Visit,
+    /// An AFIP receipt (Ana's): anyone but its owner and staff 404.
+    Receipt,
     /// Acts on the caller's own records named in the body (Ana's, here): another owner is
     /// told they are not theirs (422 naming the field), a vet 403.
     OwnRef,
@@ -210,6 +212,14 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
             Some(json!({ "findings": "robado", "diagnosis": "robado" })),
         ),
         ("post", "/api/v1/visits/{visit}/report/lock", Staff, None),
+        ("get", "/api/v1/invoices/{invoice}", Receipt, None),
+        ("post", "/api/v1/invoices/{invoice}/reissue", Staff, None),
+        (
+            "get",
+            "/api/v1/service-requests/{invoiced_request}/invoices",
+            Receipt,
+            None,
+        ),
         ("get", "/api/v1/visits/{visit}/report.pdf", Visit, None),
         ("post", "/api/v1/visits/{visit}/report/files", Visit, None),
         (

@@ -2,6 +2,7 @@
 
 mod issuer;
 mod paid_visit;
+mod responsable_inscripto;
 mod setup;
 
 use std::time::Duration;
