@@ -4,8 +4,9 @@ people would do it, through the API and the emulators only.
 
 Ana books a consult for Luna a few minutes ahead; Martín accepts from the WhatsApp link
 and sets the time; Ana pays at the MercadoPago emulator; once the visit has started
-Martín files the report; Ana reads it and downloads its PDF. Each step says what it did
-and where to look (the inbox, the calendar and sheet, the Temporal UI).
+Ana gets the AFIP invoice of her payment; Martín files the report; Ana reads it and
+downloads its PDF. Each step says what it did and where to look (the inbox, the
+calendar and sheet, the AFIP emulator's receipts, the Temporal UI).
 """
 
 import datetime as dt
@@ -24,6 +25,7 @@ MERCATELY = "http://" + os.environ.get("SANDBOX_MERCATELY_BIND", "127.0.0.1:8091
 MERCADOPAGO = "http://" + os.environ.get("SANDBOX_MERCADOPAGO_BIND", "127.0.0.1:8092")
 INBOX = "http://" + os.environ.get("SANDBOX_INBOX_BIND", "127.0.0.1:8093")
 GOOGLE = "http://" + os.environ.get("SANDBOX_GOOGLE_BIND", "127.0.0.1:8094")
+AFIP = "http://" + os.environ.get("SANDBOX_AFIP_BIND", "127.0.0.1:8095")
 TEMPORAL_UI = "http://127.0.0.1:" + os.environ.get("TEMPORAL_UI_PORT", "8233")
 
 CONSULT = "00000000-0000-4000-8000-000000000401"
@@ -140,6 +142,23 @@ def main():
     wait("confirmed", lambda: call("GET", path, ana)[1].get("state") == "confirmed")
     print(f"  confirmed. Look at the confirmation email (with visita.ics) at {INBOX}/")
     print(f"  and the visit's event and sheet row at {GOOGLE}/")
+
+    step("AFIP authorizes the invoice of Ana's payment")
+
+    def authorized():
+        _, receipts = call("GET", f"{path}/invoices", ana)
+        done = [r for r in receipts or [] if r.get("state") == "authorized"]
+        return done[0] if done else None
+
+    invoice = wait("the invoice authorized", authorized, seconds=60)
+    print(f"  Factura {invoice['letter']} {invoice['number_label']}, CAE {invoice['cae']} (due {invoice['cae_due']}), total {invoice['total']}")
+    status, pdf = call("GET", f"{API}/invoices/{invoice['id']}.pdf", ana, raw=True)
+    ok(status, pdf)
+    out = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"factura-{invoice['number_label']}.pdf")
+    with open(out, "wb") as f:
+        f.write(pdf)
+    print(f"  saved {out} ({len(pdf)} bytes); Ana got it by email too, at {INBOX}/")
+    print(f"  AFIP's side (the emulator): {AFIP}/afip/")
 
     _, agenda = call("GET", f"{API}/vets/{MARTIN}/visits", martin)
     visit = next(v for v in agenda["items"] if v["request_id"] == request)
