@@ -25,6 +25,9 @@ pub struct IssuerInput {
     /// Receipts carried over from the previous run (continue-as-new).
     #[serde(default)]
     pub queue: Vec<Queued>,
+    /// Receipts a run issues before it continues as new (`None`: the issuer's default).
+    #[serde(default)]
+    pub receipts_per_run: Option<u32>,
 }
 
 /// Signals `queued` to `issuer`'s workflow, starting it on `task_queue` if none runs.
@@ -38,6 +41,7 @@ pub async fn wake(
     let input = IssuerInput {
         issuer,
         queue: Vec::new(),
+        receipts_per_run: None,
     };
     let options = WorkflowStartOptions::new(task_queue.to_owned(), issuer.workflow_id(task_queue))
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)

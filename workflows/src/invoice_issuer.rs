@@ -67,6 +67,7 @@ pub struct InvoiceIssuerWorkflow {
     issuer: IssuerKey,
     queue: VecDeque<Queued>,
     resume: bool,
+    receipts_per_run: Option<u32>,
 }
 
 #[workflow_methods]
@@ -77,6 +78,7 @@ impl InvoiceIssuerWorkflow {
             issuer: input.issuer,
             queue: input.queue.into_iter().collect(),
             resume: false,
+            receipts_per_run: input.receipts_per_run,
         }
     }
 
@@ -148,7 +150,7 @@ impl InvoiceIssuerWorkflow {
                     timer_or(ctx, STUCK_RETRY, |s| s.resume).await?;
                 }
             }
-            if issued >= RUN_RECEIPTS {
+            if issued >= ctx.state(|s| s.receipts_per_run.unwrap_or(RUN_RECEIPTS)) {
                 return Self::continue_as_new(ctx).await;
             }
         }
@@ -220,6 +222,7 @@ impl InvoiceIssuerWorkflow {
         let input = ctx.state(|s| IssuerInput {
             issuer: s.issuer,
             queue: s.queue.iter().copied().collect(),
+            receipts_per_run: s.receipts_per_run,
         });
         match ctx.continue_as_new(input, ContinueAsNewOptions::default()) {
             Err(end) => Err(end),

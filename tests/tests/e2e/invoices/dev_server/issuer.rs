@@ -243,3 +243,82 @@ async fn a_worker_killed_while_afip_holds_the_answer_loses_and_duplicates_nothin
         "found by lookup, not sent again"
     );
 }
+
+#[tokio::test]
+async fn an_issuer_continues_as_new_with_its_queue_and_its_numbering_goes_on() {
+    e2e::logs();
+    let app = TestApp::start().await;
+    let _worker = InProcessWorker::start(app.worker_settings());
+    let w = fixtures::dispatch(&app, 1).await;
+    let id = fixtures::paid(&app, &w).await;
+    receipts_when(&app, &id, 1, "authorized").await;
+    let pairs = requests_like(&app, &id, 12).await;
+    // Written, but queued at the issuer's start instead of signalled: five per run.
+    let mut conn = app.db.conn().await;
+    let mut queue = Vec::new();
+    for (i, (request, visit)) in pairs.iter().enumerate() {
+        let total = rust_decimal::Decimal::from(2001 + i as i64);
+        let new = db::invoices::NewInvoice {
+            id: InvoiceId::new(),
+            request_id: RequestId::from_uuid(*request),
+            visit_id: *visit,
+            cancels: None,
+            issuer_cuit: app.afip_settings.cuit,
+            point_of_sale: 2,
+            receipt_type: 11,
+            service_date: domain::time::local_date(Utc::now()),
+            buyer_name: "Ana Gómez".into(),
+            doc_type: 99,
+            doc_number: 0,
+            buyer_vat_condition: 5,
+            description: "Visita veterinaria a domicilio".into(),
+            net: total,
+            vat: rust_decimal::Decimal::ZERO,
+            total,
+        };
+        let row = db::invoices::insert(&mut conn, &new).await.expect("insert");
+        queue.push(activities::invoices::Queued {
+            invoice: row.invoice_id(),
+            request: RequestId::from_uuid(*request),
+        });
+    }
+    let ids: Vec<InvoiceId> = queue.iter().map(|q| q.invoice).collect();
+    let issuer = activities::invoices::IssuerKey {
+        cuit: app.afip_settings.cuit,
+        point_of_sale: 2,
+        receipt_type: 11,
+    };
+    let workflow_id = issuer.workflow_id(&app.settings.task_queue);
+    app.temporal
+        .start_workflow(
+            workflows::InvoiceIssuerWorkflow::run,
+            activities::issuers::IssuerInput {
+                issuer,
+                queue,
+                receipts_per_run: Some(5),
+            },
+            temporalio_client::WorkflowStartOptions::new(
+                app.settings.task_queue.clone(),
+                workflow_id.clone(),
+            )
+            .build(),
+        )
+        .await
+        .expect("started");
+    let rows = authorized(&app, &ids).await;
+    let mut numbers: Vec<i64> = rows.iter().filter_map(|r| r.number).collect();
+    numbers.sort();
+    assert_eq!(numbers, (1..=12).collect::<Vec<_>>());
+    // In the order they were queued, across runs.
+    let in_order: Vec<i64> = rows.iter().filter_map(|r| r.number).collect();
+    assert_eq!(in_order, (1..=12).collect::<Vec<_>>());
+    let events = e2e::temporal::events(&app.temporal, &workflow_id).await;
+    let continued = events.iter().any(|e| {
+        matches!(
+            &e.attributes,
+            Some(temporalio_common::protos::temporal::api::history::v1::history_event::Attributes::WorkflowExecutionStartedEventAttributes(a))
+                if !a.continued_execution_run_id.is_empty()
+        )
+    });
+    assert!(continued, "the latest run continued an earlier one");
+}
