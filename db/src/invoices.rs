@@ -112,6 +112,9 @@ pub struct NewInvoice {
     pub net: Decimal,
     pub vat: Decimal,
     pub total: Decimal,
+    /// Written `rejected` at once with these reasons (the owner's record cannot be
+    /// invoiced as it stands); `None`: `pending`.
+    pub rejected_because: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, QueryableByName, serde::Serialize)]
@@ -171,6 +174,9 @@ pub struct InvoiceRow {
     pub emailed_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
+    /// The last change (while a pending receipt holds a number: when it took it).
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
     /// The owner of the request (who may read it), and where their copy goes.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub owner_id: Option<Uuid>,
@@ -192,7 +198,7 @@ const SELECT: &str = "SELECT i.id, i.request_id, i.visit_id, i.cancels, i.issuer
         i.point_of_sale, i.receipt_type, i.number, i.receipt_date, i.service_date, \
         i.buyer_name, i.doc_type, i.doc_number, i.buyer_vat_condition, i.description, \
         i.net, i.vat, i.total, i.state, i.cae::text AS cae, i.cae_due, i.authorized_at, \
-        i.afip_messages, i.attempts, i.pdf_key, i.emailed_at, i.created_at, \
+        i.afip_messages, i.attempts, i.pdf_key, i.emailed_at, i.created_at, i.updated_at, \
         r.owner_id, o.email AS owner_email \
    FROM invoices i \
    JOIN service_requests r ON r.id = i.request_id \
@@ -204,8 +210,9 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewInvoice) -> Result<In
     diesel::sql_query(
         "INSERT INTO invoices (id, request_id, visit_id, cancels, issuer_cuit, point_of_sale, \
             receipt_type, service_date, buyer_name, doc_type, doc_number, buyer_vat_condition, \
-            description, net, vat, total) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+            description, net, vat, total, state, afip_messages) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+            CASE WHEN $17 THEN 'rejected' ELSE 'pending' END, $18) \
          ON CONFLICT DO NOTHING",
     )
     .bind::<SqlUuid, _>(new.id.into_uuid())
@@ -224,6 +231,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: &NewInvoice) -> Result<In
     .bind::<Numeric, _>(new.net)
     .bind::<Numeric, _>(new.vat)
     .bind::<Numeric, _>(new.total)
+    .bind::<Bool, _>(new.rejected_because.is_some())
+    .bind::<Jsonb, _>(serde_json::Value::from(
+        new.rejected_because.clone().unwrap_or_default(),
+    ))
     .execute(conn)
     .await?;
     let standing = match new.cancels {
@@ -308,8 +319,9 @@ pub async fn pending(
         .collect())
 }
 
-/// Takes `number`, dated `date`, for the pending receipt `id`, before it is sent; `false`
-/// when the receipt is no longer pending.
+/// Takes `number`, dated `date`, for the pending receipt `id` that holds none, before it
+/// is sent; `false` when the receipt is no longer pending or already holds a number
+/// (another attempt's).
 pub async fn take_number(
     conn: &mut AsyncPgConnection,
     id: InvoiceId,
@@ -319,7 +331,7 @@ pub async fn take_number(
     let changed = diesel::sql_query(
         "UPDATE invoices SET number = $2, receipt_date = $3, attempts = attempts + 1, \
                 updated_at = now() \
-          WHERE id = $1 AND state = 'pending'",
+          WHERE id = $1 AND state = 'pending' AND number IS NULL",
     )
     .bind::<SqlUuid, _>(id.into_uuid())
     .bind::<Int8, _>(number as i64)
@@ -329,43 +341,50 @@ pub async fn take_number(
     Ok(changed == 1)
 }
 
-/// Frees the number of a pending receipt AFIP did not issue, with why.
+/// Frees `number` of the pending receipt `id` (AFIP did not issue it), with why; the
+/// date it was sent with stays, to recognize it if AFIP has it after all. `false` when
+/// the receipt no longer holds that number.
 pub async fn free_number(
     conn: &mut AsyncPgConnection,
     id: InvoiceId,
+    number: u64,
     messages: &serde_json::Value,
-) -> Result<(), Error> {
-    diesel::sql_query(
-        "UPDATE invoices SET number = NULL, receipt_date = NULL, afip_messages = $2, \
-                updated_at = now() WHERE id = $1 AND state = 'pending'",
+) -> Result<bool, Error> {
+    let changed = diesel::sql_query(
+        "UPDATE invoices SET number = NULL, afip_messages = $3, \
+                updated_at = now() WHERE id = $1 AND state = 'pending' AND number = $2",
     )
     .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Int8, _>(number as i64)
     .bind::<Jsonb, _>(messages)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(changed == 1)
 }
 
-/// Records AFIP's authorization of the pending receipt with its number.
+/// Records AFIP's authorization of the pending receipt holding `number`; `false` when it
+/// no longer holds it (the caller must not take the receipt for done).
 pub async fn authorize(
     conn: &mut AsyncPgConnection,
     id: InvoiceId,
+    number: u64,
     cae: &str,
     cae_due: NaiveDate,
     messages: &serde_json::Value,
-) -> Result<(), Error> {
-    diesel::sql_query(
-        "UPDATE invoices SET state = 'authorized', cae = $2, cae_due = $3, \
-                authorized_at = now(), afip_messages = $4, updated_at = now() \
-          WHERE id = $1 AND state = 'pending' AND number IS NOT NULL",
+) -> Result<bool, Error> {
+    let changed = diesel::sql_query(
+        "UPDATE invoices SET state = 'authorized', cae = $3, cae_due = $4, \
+                authorized_at = now(), afip_messages = $5, updated_at = now() \
+          WHERE id = $1 AND state = 'pending' AND number = $2",
     )
     .bind::<SqlUuid, _>(id.into_uuid())
+    .bind::<Int8, _>(number as i64)
     .bind::<Text, _>(cae)
     .bind::<Date, _>(cae_due)
     .bind::<Jsonb, _>(messages)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Marks the pending receipt rejected (its number freed), with AFIP's messages.
@@ -385,29 +404,58 @@ pub async fn reject(
     Ok(())
 }
 
-/// A rejected receipt back to pending (staff re-issue it), with the buyer as the
-/// owner's record says now; `false` when it was not rejected.
+/// A rejected receipt back to pending (staff re-issue it), as `again` says now (type,
+/// buyer, amounts); `false` when it was not rejected.
 pub async fn reopen(
     conn: &mut AsyncPgConnection,
     id: InvoiceId,
-    buyer_name: &str,
-    doc_type: i16,
-    doc_number: u64,
-    buyer_vat_condition: i16,
+    again: &Reissue,
 ) -> Result<bool, Error> {
     let changed = diesel::sql_query(
-        "UPDATE invoices SET state = 'pending', buyer_name = $2, doc_type = $3, \
-                doc_number = $4, buyer_vat_condition = $5, updated_at = now() \
+        "UPDATE invoices SET state = 'pending', receipt_type = $2, buyer_name = $3, doc_type = $4, \
+                doc_number = $5, buyer_vat_condition = $6, net = $7, vat = $8, updated_at = now() \
           WHERE id = $1 AND state = 'rejected'",
     )
     .bind::<SqlUuid, _>(id.into_uuid())
-    .bind::<Text, _>(buyer_name)
-    .bind::<Int2, _>(doc_type)
-    .bind::<Int8, _>(doc_number as i64)
-    .bind::<Int2, _>(buyer_vat_condition)
+    .bind::<Int2, _>(again.receipt_type)
+    .bind::<Text, _>(&again.buyer_name)
+    .bind::<Int2, _>(again.doc_type)
+    .bind::<Int8, _>(again.doc_number as i64)
+    .bind::<Int2, _>(again.buyer_vat_condition)
+    .bind::<Numeric, _>(again.net)
+    .bind::<Numeric, _>(again.vat)
     .execute(conn)
     .await?;
     Ok(changed == 1)
+}
+
+/// What a re-issued receipt becomes.
+#[derive(Debug, Clone)]
+pub struct Reissue {
+    pub receipt_type: i16,
+    pub buyer_name: String,
+    pub doc_type: i16,
+    pub doc_number: u64,
+    pub buyer_vat_condition: i16,
+    pub net: Decimal,
+    pub vat: Decimal,
+}
+
+/// Whether any payment of `request` was refunded (in part or whole).
+pub async fn refunded(conn: &mut AsyncPgConnection, request: RequestId) -> Result<bool, Error> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Bool)]
+        refunded: bool,
+    }
+    let row: Row = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM payments WHERE request_id = $1 \
+                AND (refunded_amount > 0 OR status IN ('refunded', 'charged_back'))) AS refunded",
+    )
+    .bind::<SqlUuid, _>(request.into_uuid())
+    .get_result(conn)
+    .await?;
+    Ok(row.refunded)
 }
 
 /// Where the receipt's PDF is stored.
@@ -435,8 +483,8 @@ pub async fn mark_emailed(conn: &mut AsyncPgConnection, id: InvoiceId) -> Result
     Ok(())
 }
 
-/// A WSAA ticket as cached.
-#[derive(Debug, Clone, QueryableByName)]
+/// A WSAA ticket as cached (its `Debug` shows only its times).
+#[derive(Clone, QueryableByName)]
 pub struct TicketRow {
     #[diesel(sql_type = Text)]
     pub token: String,
@@ -446,6 +494,15 @@ pub struct TicketRow {
     pub generated_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for TicketRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TicketRow")
+            .field("generated_at", &self.generated_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The cached ticket of (CUIT, service, environment).
@@ -599,19 +656,24 @@ struct BuyerRow {
     vat_condition_id: Option<i16>,
 }
 
-/// The buyer of `request` as the owner's record says now.
-pub async fn buyer_of(conn: &mut AsyncPgConnection, request: RequestId) -> Result<Buyer, Error> {
-    let row: BuyerRow = diesel::sql_query(
+/// The buyer of `request` as the owner's record says now (`None`: the request has no
+/// owner).
+pub async fn buyer_of(
+    conn: &mut AsyncPgConnection,
+    request: RequestId,
+) -> Result<Option<Buyer>, Error> {
+    let row: Option<BuyerRow> = diesel::sql_query(
         "SELECT o.full_name, o.document_type_id, o.document_number, o.vat_condition_id \
            FROM service_requests r JOIN pet_owners o ON o.id = r.owner_id WHERE r.id = $1",
     )
     .bind::<SqlUuid, _>(request.into_uuid())
     .get_result(conn)
-    .await?;
-    Ok(Buyer {
+    .await
+    .optional()?;
+    Ok(row.map(|row| Buyer {
         name: row.full_name,
         doc_type: row.document_type_id,
         doc_number: row.document_number,
         vat_condition: row.vat_condition_id,
-    })
+    }))
 }

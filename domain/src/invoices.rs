@@ -200,6 +200,17 @@ fn gets_class_a(condition: i16) -> bool {
     )
 }
 
+/// The invoice's type for a buyer of VAT condition `condition` (`None`: a final
+/// consumer), whatever else their record says.
+pub fn receipt_class(issuer: IssuerCondition, condition: Option<i16>) -> ReceiptType {
+    let condition = condition.unwrap_or(vat_condition::CONSUMIDOR_FINAL);
+    match issuer {
+        IssuerCondition::Monotributo => ReceiptType::FACTURA_C,
+        IssuerCondition::ResponsableInscripto if gets_class_a(condition) => ReceiptType::FACTURA_A,
+        IssuerCondition::ResponsableInscripto => ReceiptType::FACTURA_B,
+    }
+}
+
 /// The receipt a sale of `total` to `buyer` gets from an issuer of `issuer`:
 /// - a monotributista issues C to anyone;
 /// - a responsable inscripto issues A to a VAT-registered buyer or a monotributista
@@ -231,14 +242,10 @@ pub fn plan(
         }
         _ => None,
     };
-    let receipt_type = match issuer {
-        IssuerCondition::Monotributo => ReceiptType::FACTURA_C,
-        IssuerCondition::ResponsableInscripto if gets_class_a(condition) => match document {
-            Some((doc_type::CUIT, _)) => ReceiptType::FACTURA_A,
-            _ => return Err(PlanError::CuitNeeded),
-        },
-        IssuerCondition::ResponsableInscripto => ReceiptType::FACTURA_B,
-    };
+    let receipt_type = receipt_class(issuer, buyer.vat_condition);
+    if receipt_type == ReceiptType::FACTURA_A && !matches!(document, Some((doc_type::CUIT, _))) {
+        return Err(PlanError::CuitNeeded);
+    }
     let (doc_type, doc_number) = match document {
         Some(document) => document,
         None if total < anonymous_limit => (doc_type::OTHER, 0),

@@ -50,50 +50,29 @@ impl InvoiceActivities {
         let ticket = self.ticket(afip).await?;
         let (pv, kind) = (row.point_of_sale as u32, row.receipt_type);
         let wsfe = &afip.wsfe;
-        // A number taken before: what became of it?
-        if let Some(number) = row.number {
-            match wsfe.lookup(&ticket, pv, kind, number as u64).await {
-                Ok(found)
-                    if found.total == row.total
-                        && found.doc_type == row.doc_type
-                        && found.doc_number == row.doc_number as u64
-                        && Some(found.date) == row.receipt_date =>
-                {
-                    let note = vec![format!(
-                        "authorized as {} (CAE {}), found by FECompConsultar after its answer was lost",
-                        domain::invoices::number_label(pv, number as u64),
-                        found.cae
-                    )];
-                    let mut conn = db::conn(&self.pool).await?;
-                    db::invoices::authorize(
-                        &mut conn,
-                        invoice,
-                        &found.cae,
-                        found.cae_due,
-                        &messages_json(&note),
-                    )
-                    .await?;
-                    tracing::info!(%invoice, number, "receipt recovered by FECompConsultar");
-                    return Ok(Issued::Authorized {
-                        number: number as u64,
-                        cae: found.cae,
-                        recovered: true,
-                    });
+        // A number taken this recently may still be on its way at AFIP (an attempt cut
+        // off mid-call): its absence proves nothing yet.
+        let settle = chrono::Duration::from_std(afip.settings.timeout * 2).unwrap_or_default()
+            + chrono::Duration::seconds(30);
+        if let Some(number) = row.number.map(|n| n as u64) {
+            match wsfe.lookup(&ticket, pv, kind, number).await {
+                Ok(found) if same_sale(&row, &found) => {
+                    return self.adopt(invoice, number, &found).await;
                 }
-                Ok(other) => {
-                    let why = vec![format!(
-                        "number {number} was issued to another receipt (total {}, document {} {}): taking the next",
-                        other.total, other.doc_type, other.doc_number
-                    )];
-                    let mut conn = db::conn(&self.pool).await?;
-                    db::invoices::free_number(&mut conn, invoice, &messages_json(&why)).await?;
+                Ok(_) => {
+                    tracing::warn!(%invoice, number, "the number taken was issued to another receipt");
+                    let why =
+                        format!("number {number} was issued to another receipt: taking the next");
+                    self.free(invoice, number, &why).await?;
+                }
+                Err(WsfeError::NotFound) if Utc::now() - row.updated_at < settle => {
+                    return Err(again(format!(
+                        "AFIP has no receipt {number} yet, and its answer may still be on the way: looking again shortly"
+                    )));
                 }
                 Err(WsfeError::NotFound) => {
-                    let mut conn = db::conn(&self.pool).await?;
-                    let why = vec![format!(
-                        "number {number} was not issued (602): sending again"
-                    )];
-                    db::invoices::free_number(&mut conn, invoice, &messages_json(&why)).await?;
+                    let why = format!("number {number} was not issued (602): sending again");
+                    self.free(invoice, number, &why).await?;
                 }
                 Err(WsfeError::Ticket(m)) => {
                     self.forget_ticket(afip).await?;
@@ -115,14 +94,30 @@ impl InvoiceActivities {
                 }
                 Err(e) => return Err(again(e.to_string())),
             };
+            // Sent before (and its number freed): the last receipt may be ours, if that
+            // answer reached AFIP after all.
+            if row.attempts > 0 && last > 0 {
+                match wsfe.lookup(&ticket, pv, kind, last).await {
+                    Ok(found) if same_sale(&row, &found) => {
+                        self.retake(invoice, last, found.date).await?;
+                        return self.adopt(invoice, last, &found).await;
+                    }
+                    Ok(_) | Err(WsfeError::NotFound) => {}
+                    Err(e) => {
+                        return Err(again(format!(
+                            "the last receipt could not be looked up: {e}"
+                        )));
+                    }
+                }
+            }
             let number = last + 1;
             let date = today();
             {
                 let mut conn = db::conn(&self.pool).await?;
                 if !db::invoices::take_number(&mut conn, invoice, number, date).await? {
-                    return Ok(Issued::Settled {
-                        state: "settled".into(),
-                    });
+                    return Err(again(
+                        "the receipt changed meanwhile (another attempt holds a number)",
+                    ));
                 }
             }
             let request =
@@ -135,14 +130,18 @@ impl InvoiceActivities {
                 }) => {
                     let said: Vec<String> = observations.iter().map(ToString::to_string).collect();
                     let mut conn = db::conn(&self.pool).await?;
-                    db::invoices::authorize(
+                    if !db::invoices::authorize(
                         &mut conn,
                         invoice,
+                        number,
                         &cae,
                         cae_due,
                         &messages_json(&said),
                     )
-                    .await?;
+                    .await?
+                    {
+                        return Err(again("the receipt changed while AFIP authorized it"));
+                    }
                     return Ok(Issued::Authorized {
                         number,
                         cae,
@@ -151,28 +150,32 @@ impl InvoiceActivities {
                 }
                 Ok(Authorization::Rejected { messages }) => {
                     let said: Vec<String> = messages.iter().map(ToString::to_string).collect();
-                    let mut conn = db::conn(&self.pool).await?;
                     if Rejection::of(&messages) == Rejection::OutOfSequence {
-                        // Someone else issued this number (or a later date): read the
-                        // last number again.
-                        db::invoices::free_number(&mut conn, invoice, &messages_json(&said))
-                            .await?;
+                        // This number is taken, or the date is before the last one's:
+                        // it may be ours (an earlier answer that arrived late).
+                        if let Ok(found) = wsfe.lookup(&ticket, pv, kind, number).await
+                            && same_sale(&row, &found)
+                        {
+                            return self.adopt(invoice, number, &found).await;
+                        }
                         tracing::warn!(%invoice, number, ?said, "10016: reading the last number again");
+                        self.free(invoice, number, &said.join("; ")).await?;
                         continue;
                     }
+                    let mut conn = db::conn(&self.pool).await?;
                     db::invoices::reject(&mut conn, invoice, &messages_json(&said)).await?;
                     return Ok(Issued::Rejected { messages: said });
                 }
                 Err(WsfeError::Ticket(m)) => {
-                    let mut conn = db::conn(&self.pool).await?;
-                    db::invoices::free_number(&mut conn, invoice, &serde_json::json!([])).await?;
-                    drop(conn);
+                    // Refused before the receipt was looked at.
+                    self.free(invoice, number, "AFIP refused the ticket")
+                        .await?;
                     self.forget_ticket(afip).await?;
                     return Err(again(format!("AFIP refused the ticket: {m:?}")));
                 }
                 Err(WsfeError::Unreachable(why)) => {
-                    let mut conn = db::conn(&self.pool).await?;
-                    db::invoices::free_number(&mut conn, invoice, &serde_json::json!([])).await?;
+                    self.free(invoice, number, "AFIP could not be reached")
+                        .await?;
                     return Err(again(format!("AFIP could not be reached: {why}")));
                 }
                 Err(WsfeError::Refused(m)) => {
@@ -194,6 +197,81 @@ impl InvoiceActivities {
             "AFIP kept answering 10016 (numbers taken elsewhere); trying again later",
         ))
     }
+
+    /// Records the receipt AFIP has for `number` as this one's.
+    async fn adopt(
+        &self,
+        invoice: InvoiceId,
+        number: u64,
+        found: &integrations::afip::wsfe::Issued,
+    ) -> Result<Issued, ActivityError> {
+        let pv = found.point_of_sale;
+        let note = vec![format!(
+            "authorized as {} (CAE {}), found by FECompConsultar after its answer was lost",
+            domain::invoices::number_label(pv, number),
+            found.cae
+        )];
+        let mut conn = db::conn(&self.pool).await?;
+        if !db::invoices::authorize(
+            &mut conn,
+            invoice,
+            number,
+            &found.cae,
+            found.cae_due,
+            &messages_json(&note),
+        )
+        .await?
+        {
+            return Err(again("the receipt changed while its number was looked up"));
+        }
+        tracing::info!(%invoice, number, "receipt recovered by FECompConsultar");
+        Ok(Issued::Authorized {
+            number,
+            cae: found.cae.clone(),
+            recovered: true,
+        })
+    }
+
+    /// Frees the receipt's `number` (AFIP did not issue it to this sale).
+    async fn free(&self, invoice: InvoiceId, number: u64, why: &str) -> Result<(), ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        if !db::invoices::free_number(
+            &mut conn,
+            invoice,
+            number,
+            &messages_json(&[why.to_owned()]),
+        )
+        .await?
+        {
+            return Err(again("the receipt changed meanwhile"));
+        }
+        Ok(())
+    }
+
+    /// Takes `number` again for a receipt found issued under it.
+    async fn retake(
+        &self,
+        invoice: InvoiceId,
+        number: u64,
+        date: NaiveDate,
+    ) -> Result<(), ActivityError> {
+        let mut conn = db::conn(&self.pool).await?;
+        if !db::invoices::take_number(&mut conn, invoice, number, date).await? {
+            return Err(again("the receipt changed meanwhile"));
+        }
+        Ok(())
+    }
+}
+
+/// Whether the receipt AFIP has is this row's sale: the same amounts, buyer, service
+/// day and (when the row still has it) receipt date.
+fn same_sale(row: &InvoiceRow, found: &integrations::afip::wsfe::Issued) -> bool {
+    found.total == row.total
+        && found.net == row.net
+        && found.doc_type == row.doc_type
+        && found.doc_number == row.doc_number as u64
+        && found.service_from.is_none_or(|d| d == row.service_date)
+        && row.receipt_date.is_none_or(|d| d == found.date)
 }
 
 /// `FECAESolicitar`'s receipt for `row` with `number`, dated `date`.

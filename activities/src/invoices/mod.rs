@@ -207,6 +207,19 @@ fn said(e: &ActivityError) -> String {
     }
 }
 
+/// AFIP's (or the issuer's) messages on a receipt, for people.
+fn said_of(row: &InvoiceRow) -> String {
+    row.afip_messages
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
 fn messages_json(messages: &[String]) -> serde_json::Value {
     serde_json::Value::from(messages.to_vec())
 }
@@ -233,6 +246,12 @@ impl InvoiceActivities {
         let mut conn = db::conn(&self.pool).await?;
         if let Some(row) = db::invoices::invoice_of(&mut conn, input.request).await? {
             drop(conn);
+            if row.state == "rejected" {
+                return Ok(Requested::Refused {
+                    invoice: Some(row.invoice_id()),
+                    why: said_of(&row),
+                });
+            }
             return self.queued(afip, &row).await;
         }
         let Some(sale) = db::invoices::sale(&mut conn, input.request, input.payment).await? else {
@@ -253,10 +272,10 @@ impl InvoiceActivities {
             Err(e) => {
                 // Recorded as rejected, so staff find it and re-issue it once the
                 // owner's record is complete.
-                let receipt_type = domain::invoices::ReceiptType::issued_by(settings.condition)
-                    .first()
-                    .copied()
-                    .unwrap_or(ReceiptType::FACTURA_C);
+                // Its class is the buyer's condition's, so that the re-issue, once the
+                // record is complete, is the same receipt.
+                let receipt_type =
+                    domain::invoices::receipt_class(settings.condition, sale.buyer.vat_condition);
                 let fallback = domain::invoices::ReceiptPlan {
                     receipt_type,
                     doc_type: domain::invoices::doc_type::OTHER,
@@ -284,17 +303,11 @@ impl InvoiceActivities {
             net: plan.amounts.net,
             vat: plan.amounts.vat,
             total: plan.amounts.total,
+            // Written rejected at once: no attempt can find it pending in between.
+            rejected_because: why.clone().map(|why| vec![why]),
         };
         let row = db::invoices::insert(&mut conn, &new).await?;
         if let Some(why) = why {
-            if row.state == "pending" {
-                db::invoices::reject(
-                    &mut conn,
-                    row.invoice_id(),
-                    &messages_json(std::slice::from_ref(&why)),
-                )
-                .await?;
-            }
             return Ok(Requested::Refused {
                 invoice: Some(row.invoice_id()),
                 why,
@@ -349,6 +362,7 @@ impl InvoiceActivities {
             net: invoice.net,
             vat: invoice.vat,
             total: invoice.total,
+            rejected_because: None,
         };
         let note = db::invoices::insert(&mut conn, &new).await?;
         drop(conn);
@@ -391,7 +405,7 @@ impl InvoiceActivities {
         ctx: ActivityContext,
         invoice: InvoiceId,
     ) -> Result<Issued, ActivityError> {
-        crate::within_attempt(&ctx, self.issue(invoice)).await
+        crate::alive(&ctx, crate::within_attempt(&ctx, self.issue(invoice))).await
     }
 
     /// The daily check: the certificate's expiry (staff warned

@@ -273,10 +273,11 @@ async fn request_invoices(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not rejected, or the owner's record still cannot be invoiced", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not rejected, the sale was refunded, or the owner's record still cannot be invoiced", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-/// Staff: issues a rejected receipt again, with the owner's document and VAT condition
-/// as their record says now.
+/// Staff: issues a rejected receipt again: an invoice with the owner's document and VAT
+/// condition as their record says now (its class may change with them, its number is
+/// AFIP's next), a credit note with its invoice's buyer.
 async fn reissue_invoice(
     StaffUser(_staff): StaffUser,
     State(state): State<AppState>,
@@ -302,31 +303,57 @@ async fn reissue_invoice(
             ),
         ));
     }
-    let buyer = db::invoices::buyer_of(&mut conn, row.request()).await?;
-    let plan = domain::invoices::plan(afip.condition, &buyer, row.total, afip.anonymous_limit)
-        .map_err(|e| ApiError::conflict("invoice-buyer-incomplete", e.to_string()))?;
-    let same_class = plan.receipt_type == ReceiptType(row.receipt_type)
-        || (row.cancels.is_some()
-            && plan.receipt_type.credit_note() == ReceiptType(row.receipt_type));
-    if !same_class {
+    let again = match row.cancels {
+        // A credit note names the invoice's buyer, whatever the record says now.
+        Some(original) => {
+            let original = db::invoices::get(&mut conn, InvoiceId::from_uuid(original))
+                .await?
+                .ok_or(ApiError::NotFound("invoice"))?;
+            db::invoices::Reissue {
+                receipt_type: row.receipt_type,
+                buyer_name: original.buyer_name,
+                doc_type: original.doc_type,
+                doc_number: original.doc_number as u64,
+                buyer_vat_condition: original.buyer_vat_condition,
+                net: original.net,
+                vat: original.vat,
+            }
+        }
+        None => {
+            if db::invoices::refunded(&mut conn, row.request()).await? {
+                return Err(ApiError::conflict(
+                    "invoice-sale-refunded",
+                    "the sale was refunded: it needs no invoice",
+                ));
+            }
+            let buyer = db::invoices::buyer_of(&mut conn, row.request())
+                .await?
+                .ok_or_else(|| {
+                    ApiError::conflict(
+                        "invoice-buyer-incomplete",
+                        "the request has no owner to invoice",
+                    )
+                })?;
+            let plan =
+                domain::invoices::plan(afip.condition, &buyer, row.total, afip.anonymous_limit)
+                    .map_err(|e| ApiError::conflict("invoice-buyer-incomplete", e.to_string()))?;
+            db::invoices::Reissue {
+                receipt_type: plan.receipt_type.0,
+                buyer_name: buyer.name,
+                doc_type: plan.doc_type,
+                doc_number: plan.doc_number,
+                buyer_vat_condition: plan.vat_condition,
+                net: plan.amounts.net,
+                vat: plan.amounts.vat,
+            }
+        }
+    };
+    if !db::invoices::reopen(&mut conn, invoice, &again).await? {
         return Err(ApiError::conflict(
-            "invoice-class-changed",
-            format!(
-                "with the owner's record as it is now the receipt would be class {}, not {}: staff must cancel and invoice anew",
-                plan.receipt_type.letter(),
-                ReceiptType(row.receipt_type).letter()
-            ),
+            "invoice-not-rejected",
+            "the receipt was re-issued meanwhile",
         ));
     }
-    db::invoices::reopen(
-        &mut conn,
-        invoice,
-        &buyer.name,
-        plan.doc_type,
-        plan.doc_number,
-        plan.vat_condition,
-    )
-    .await?;
     let row = db::invoices::get(&mut conn, invoice)
         .await?
         .ok_or(ApiError::NotFound("invoice"))?;

@@ -71,7 +71,8 @@ pub struct AfipSettings {
     pub cuit: u64,
     /// `AFIP_VAT_CONDITION`: `monotributo` or `responsable_inscripto`.
     pub condition: IssuerCondition,
-    /// `AFIP_ENV`: `homologation` (default) or `production`.
+    /// `AFIP_ENV`: `homologation` (the default in development; required in production)
+    /// or `production`.
     pub environment: Environment,
     /// `AFIP_POINT_OF_SALE` (default 1): the web-service point of sale receipts are
     /// issued from.
@@ -173,7 +174,11 @@ impl AfipSettings {
             .as_str()
             .parse()
             .unwrap_or_default();
-        let environment: Environment = env_or("AFIP_ENV", Environment::Homologation)?;
+        // Production must say which AFIP it issues at: test CAEs must never reach buyers.
+        let environment: Environment = match deployment {
+            Deployment::Production => env_required("AFIP_ENV")?,
+            Deployment::Development => env_or("AFIP_ENV", Environment::Homologation)?,
+        };
         let (wsaa, wsfe) = match deployment {
             Deployment::Development => (
                 "http://127.0.0.1:8095/ws/services/LoginCms".to_owned(),

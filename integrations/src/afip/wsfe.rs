@@ -151,6 +151,9 @@ pub struct Issued {
     pub doc_type: i16,
     pub doc_number: u64,
     pub total: Decimal,
+    pub net: Decimal,
+    /// FchServDesde (services).
+    pub service_from: Option<NaiveDate>,
     pub result: String,
     pub cae: String,
     pub cae_due: NaiveDate,
@@ -437,6 +440,10 @@ impl WsfeClient {
             total: text("ImpTotal")?
                 .parse()
                 .map_err(|e| WsfeError::Decode(format!("ImpTotal: {e}")))?,
+            net: text("ImpNeto")?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("ImpNeto: {e}")))?,
+            service_from: got.text_of("FchServDesde").and_then(|d| read_date(d).ok()),
             result: text("Resultado")?,
             cae: text("CodAutorizacion")?,
             cae_due: read_date(&text("FchVto")?)?,

@@ -4,13 +4,32 @@
 //! the issuer's. Best effort for the request: a receipt that cannot be asked for is a
 //! note and a staff alert, never the request's end.
 
-use activities::invoices::{InvoiceActivities, RequestInvoice, Requested};
-use temporalio_sdk::{WorkflowContext, WorkflowResult};
+use std::time::Duration;
 
-use super::{
-    ServiceRequestWorkflow,
-    effects::{send_activity, summarized},
-};
+use activities::invoices::{InvoiceActivities, RequestInvoice, Requested};
+use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
+use temporalio_sdk::{ActivityCloseTimeouts, ActivityOptions, WorkflowContext, WorkflowResult};
+
+use super::{ServiceRequestWorkflow, effects::summarized};
+
+/// Writing a receipt and waking its issuer: PostgreSQL and Temporal, quickly. Given up
+/// after three minutes so the request's own course is never held up long; a receipt
+/// written but not signalled is found by its issuer's next scan.
+fn ask_activity(summary: &str) -> ActivityOptions {
+    let options =
+        ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: Duration::from_secs(180),
+            start_to_close: Duration::from_secs(30),
+        })
+        .retry_policy(RetryPolicy {
+            initial_interval: Some(Duration::from_secs(1).try_into().unwrap_or_default()),
+            backoff_coefficient: 2.0,
+            maximum_interval: Some(Duration::from_secs(30).try_into().unwrap_or_default()),
+            ..Default::default()
+        })
+        .build();
+    summarized(options, summary.to_owned())
+}
 
 /// Paid visits get an AFIP invoice, refunded ones a credit note (added after the
 /// visit-report histories).
@@ -30,14 +49,14 @@ impl ServiceRequestWorkflow {
             .execute_activity(
                 InvoiceActivities::request_invoice,
                 RequestInvoice { request, payment },
-                summarized(send_activity(), "ask for the AFIP invoice".into()),
+                ask_activity("ask for the AFIP invoice"),
             )
             .await;
+        // Whatever came of it, a refund of this payment asks for a credit note (the
+        // activity answers "not needed" when there is no authorized invoice to cancel).
+        ctx.state_mut(|s| s.invoiced = true);
         match asked {
-            Ok(Requested::Queued { .. }) => {
-                ctx.state_mut(|s| s.invoiced = true);
-                Ok(())
-            }
+            Ok(Requested::Queued { .. }) => Ok(()),
             Ok(Requested::NotNeeded { why }) => {
                 tracing::info!(%request, %why, "no invoice");
                 Ok(())
@@ -66,7 +85,7 @@ impl ServiceRequestWorkflow {
             .execute_activity(
                 InvoiceActivities::request_credit_note,
                 request,
-                summarized(send_activity(), "ask for the AFIP credit note".into()),
+                ask_activity("ask for the AFIP credit note"),
             )
             .await;
         match asked {

@@ -89,6 +89,7 @@ async fn queue_receipts(
             net: total,
             vat: rust_decimal::Decimal::ZERO,
             total,
+            rejected_because: None,
         };
         ids.push(
             db::invoices::insert(&mut conn, &new)
@@ -275,6 +276,7 @@ async fn an_issuer_continues_as_new_with_its_queue_and_its_numbering_goes_on() {
             net: total,
             vat: rust_decimal::Decimal::ZERO,
             total,
+            rejected_because: None,
         };
         let row = db::invoices::insert(&mut conn, &new).await.expect("insert");
         queue.push(activities::invoices::Queued {

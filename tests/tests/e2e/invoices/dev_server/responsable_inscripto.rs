@@ -11,6 +11,11 @@ use super::receipts_when;
 
 /// An app whose API and worker invoice as a responsable inscripto.
 async fn app() -> TestApp {
+    app_with_limit(None).await
+}
+
+/// As [`app`], with an anonymous buyer's limit of `limit` pesos.
+async fn app_with_limit(limit: Option<i64>) -> TestApp {
     let db = std::sync::Arc::new(e2e::TestDb::new().await);
     TestApp::spawn_with(
         db,
@@ -19,6 +24,9 @@ async fn app() -> TestApp {
         |api| {
             if let Some(afip) = api.afip.as_mut() {
                 afip.condition = domain::invoices::IssuerCondition::ResponsableInscripto;
+                if let Some(limit) = limit {
+                    afip.anonymous_limit = rust_decimal::Decimal::from(limit);
+                }
             }
         },
     )
@@ -161,4 +169,77 @@ async fn a_rejected_receipt_frees_its_number_tells_staff_and_is_issued_again_by_
         (Some(96), Some(30_123_456))
     );
     assert_eq!(app.afip.receipts().len(), 1);
+}
+
+#[tokio::test]
+async fn a_buyer_who_must_be_identified_is_invoiced_once_staff_complete_the_record() {
+    e2e::logs();
+    let app = app_with_limit(Some(5_000)).await;
+    let mut settings = responsable_inscripto(&app);
+    if let Some(afip) = settings.afip.as_mut() {
+        afip.anonymous_limit = rust_decimal::Decimal::from(5_000);
+    }
+    let _worker = InProcessWorker::start(settings);
+    let w = fixtures::dispatch(&app, 1).await;
+    let id = fixtures::paid(&app, &w).await;
+    // 12,000 pesos to an anonymous buyer: over the limit, nothing sent to AFIP.
+    let receipts = receipts_when(&app, &id, 1, "rejected").await;
+    assert_eq!(
+        receipts[0]["letter"], "B",
+        "the buyer's class, for the re-issue"
+    );
+    assert!(
+        receipts[0]["afip_messages"]
+            .to_string()
+            .contains("DNI, CUIL or CUIT"),
+        "{}",
+        receipts[0]
+    );
+    e2e::eventually("the staff alert", Duration::from_secs(20), || async {
+        app.emails_to(STAFF_EMAIL)
+            .into_iter()
+            .find(|e| e.text.contains("invoice cannot be issued"))
+    })
+    .await;
+    assert_eq!(app.afip.calls("FECAESolicitar"), 0);
+
+    let staff = app.staff().await;
+    let invoice = receipts[0]["id"].as_str().unwrap();
+    let (status, problem) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!("/api/v1/invoices/{invoice}/reissue"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 409, "still anonymous: {problem}");
+    let ana = &w.booking.ana;
+    let (status, body) = app
+        .call(
+            &staff,
+            reqwest::Method::PATCH,
+            &format!("/api/v1/owners/{}", ana.id),
+            Some(json!({ "document_type_id": 96, "document_number": "30123456" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = app
+        .call(
+            &staff,
+            reqwest::Method::POST,
+            &format!("/api/v1/invoices/{invoice}/reissue"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let receipts = receipts_when(&app, &id, 1, "authorized").await;
+    assert_eq!(
+        (
+            receipts[0]["letter"].as_str(),
+            receipts[0]["number"].as_i64()
+        ),
+        (Some("B"), Some(1))
+    );
+    assert_eq!(receipts[0]["doc_number"], 30_123_456);
 }
