@@ -92,6 +92,7 @@ struct Inner {
     slow_next: Option<Duration>,
     elsewhere_next: u32,
     reject_next: Option<(i64, String)>,
+    lose_next: u32,
     requests: BTreeMap<String, u32>,
     last_request: Option<String>,
 }
@@ -133,6 +134,7 @@ impl Afip {
                 slow_next: None,
                 elsewhere_next: 0,
                 reject_next: None,
+                lose_next: 0,
                 requests: BTreeMap::new(),
                 last_request: None,
             })),
@@ -171,6 +173,12 @@ impl Afip {
     /// The next `FECAESolicitar` is authorized, and its answer lost (HTTP 503).
     pub fn drop_next_answer(&self) {
         self.lock().drop_next += 1;
+    }
+
+    /// The next `FECAESolicitar` is answered 503 before anything is done: lost on its
+    /// way, nothing authorized.
+    pub fn lose_next_request(&self) {
+        self.lock().lose_next += 1;
     }
 
     /// The next `FECAESolicitar` is authorized, and answered after `delay`.
@@ -241,7 +249,8 @@ async fn list_receipts(State(afip): State<Afip>) -> Json<Vec<Receipt>> {
 
 #[derive(Debug, Deserialize)]
 struct Control {
-    /// `drop_answer`, `slow_answer`, `issue_elsewhere`, `fail`, `login_fault`, `reject`.
+    /// `drop_answer`, `lose_request`, `slow_answer`, `issue_elsewhere`, `fail`, `login_fault`,
+    /// `reject`.
     action: String,
     #[serde(default)]
     delay_ms: u64,
@@ -261,6 +270,7 @@ async fn control(
 ) -> Result<&'static str, (axum::http::StatusCode, String)> {
     match control.action.as_str() {
         "drop_answer" => afip.drop_next_answer(),
+        "lose_request" => afip.lose_next_request(),
         "slow_answer" => afip.slow_next_answer(Duration::from_millis(control.delay_ms)),
         "issue_elsewhere" => afip.issue_elsewhere_next(),
         "fail" => afip.fail_next(

@@ -206,6 +206,17 @@ pub(super) async fn service(State(afip): State<Afip>, body: String) -> Response 
             })
         }
         "FECAESolicitar" => {
+            {
+                let mut inner = afip.lock();
+                if inner.lose_next > 0 {
+                    inner.lose_next -= 1;
+                    return (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "<html><body>Service Unavailable</body></html>",
+                    )
+                        .into_response();
+                }
+            }
             afip.lock().last_request = Some(body.clone());
             authorize(&afip, &operation, cuit).await
         }

@@ -42,6 +42,47 @@ async fn a_lost_answer_is_found_by_lookup_and_adopted_without_a_second_receipt()
 }
 
 #[tokio::test]
+async fn a_request_lost_before_afip_saw_it_is_sent_again_once_it_cannot_land_any_more() {
+    e2e::logs();
+    let app = TestApp::start().await;
+    let _worker = InProcessWorker::start(app.worker_settings());
+    app.afip.lose_next_request();
+    let w = fixtures::dispatch(&app, 1).await;
+    let id = fixtures::paid(&app, &w).await;
+    // The 503 is ambiguous: the number stays taken, and while the request could still
+    // land (twice the client's timeout, 3 s in tests, and 30 s) a 602 frees nothing.
+    e2e::eventually(
+        "two lookups of the number",
+        Duration::from_secs(30),
+        || async { (app.afip.calls("FECompConsultar") >= 2).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        app.afip.calls("FECAESolicitar"),
+        1,
+        "not sent again while it may land"
+    );
+    let pending = receipts_when(&app, &id, 1, "pending").await;
+    assert_eq!(
+        pending[0]["number"],
+        serde_json::Value::Null,
+        "the number is held, not shown"
+    );
+    // Then it is freed and sent again: the same number, once.
+    let receipts = e2e::eventually("authorized", Duration::from_secs(120), || async {
+        let mut conn = app.db.conn().await;
+        let rows = db::invoices::of_request(&mut conn, RequestId::from_uuid(id.parse().ok()?))
+            .await
+            .ok()?;
+        rows.first().filter(|r| r.state == "authorized").cloned()
+    })
+    .await;
+    assert_eq!(receipts.number, Some(1), "the same number, no gap");
+    assert_eq!(app.afip.calls("FECAESolicitar"), 2, "sent again once");
+    assert_eq!(app.afip.receipts().len(), 1);
+}
+
+#[tokio::test]
 async fn a_number_taken_elsewhere_is_read_again_and_the_next_one_issued() {
     e2e::logs();
     let app = TestApp::start().await;
