@@ -1,5 +1,6 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
+pub mod afip;
 pub mod cart;
 pub mod catalog;
 pub mod dashboards;

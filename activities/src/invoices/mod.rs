@@ -438,9 +438,9 @@ impl InvoiceActivities {
                 match self.ticket(afip).await {
                     Ok(ticket) => match afip.wsfe.points_of_sale(&ticket).await {
                         Ok(points) => {
-                            let rows: Vec<db::invoices::PointOfSale> = points
+                            let rows: Vec<db::afip::PointOfSale> = points
                                 .iter()
-                                .map(|p| db::invoices::PointOfSale {
+                                .map(|p| db::afip::PointOfSale {
                                     number: p.number,
                                     emission: p.emission.clone(),
                                     blocked: p.blocked,
@@ -448,7 +448,7 @@ impl InvoiceActivities {
                                 })
                                 .collect();
                             let mut conn = db::conn(&self.pool).await?;
-                            db::invoices::store_points_of_sale(&mut conn, afip.settings.cuit, &rows).await?;
+                            db::afip::store_points_of_sale(&mut conn, afip.settings.cuit, &rows).await?;
                             check.points_of_sale = points.iter().map(|p| p.number).collect();
                             let configured = afip.settings.point_of_sale;
                             let usable = points.iter().any(|p| {

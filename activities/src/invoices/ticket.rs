@@ -9,15 +9,15 @@ impl InvoiceActivities {
     pub(super) async fn ticket(&self, afip: &Afip) -> Result<Ticket, ActivityError> {
         let settings = &afip.settings;
         let env = settings.environment.as_str();
-        let fresh = |t: &db::invoices::TicketRow| t.expires_at - RENEW_AHEAD > Utc::now();
-        let as_ticket = |t: db::invoices::TicketRow| Ticket {
+        let fresh = |t: &db::afip::TicketRow| t.expires_at - RENEW_AHEAD > Utc::now();
+        let as_ticket = |t: db::afip::TicketRow| Ticket {
             token: t.token,
             sign: t.sign,
             generated_at: t.generated_at,
             expires_at: t.expires_at,
         };
         let mut conn = db::conn(&self.pool).await?;
-        if let Some(cached) = db::invoices::ticket(&mut conn, settings.cuit, SERVICE, env).await?
+        if let Some(cached) = db::afip::ticket(&mut conn, settings.cuit, SERVICE, env).await?
             && fresh(&cached)
         {
             return Ok(as_ticket(cached));
@@ -38,22 +38,22 @@ impl InvoiceActivities {
         let credentials = credentials.clone();
         let outcome = conn
             .transaction::<_, anyhow::Error, _>(async move |conn| {
-                db::invoices::lock_ticket(conn, cuit, SERVICE, env).await?;
+                db::afip::lock_ticket(conn, cuit, SERVICE, env).await?;
                 // Someone may have renewed it while this caller waited for the lock.
-                if let Some(cached) = db::invoices::ticket(conn, cuit, SERVICE, env).await?
+                if let Some(cached) = db::afip::ticket(conn, cuit, SERVICE, env).await?
                     && cached.expires_at - RENEW_AHEAD > Utc::now()
                 {
                     return Ok(Ok(cached));
                 }
                 match wsaa.login(&credentials, SERVICE).await {
                     Ok(ticket) => {
-                        let row = db::invoices::TicketRow {
+                        let row = db::afip::TicketRow {
                             token: ticket.token,
                             sign: ticket.sign,
                             generated_at: ticket.generated_at,
                             expires_at: ticket.expires_at,
                         };
-                        db::invoices::store_ticket(conn, cuit, SERVICE, env, &row).await?;
+                        db::afip::store_ticket(conn, cuit, SERVICE, env, &row).await?;
                         Ok(Ok(row))
                     }
                     Err(e) => Ok(Err(e)),
@@ -66,7 +66,7 @@ impl InvoiceActivities {
                 // Another holder of the certificate has a fresh ticket we do not:
                 // use ours if it is still valid at all, else wait for the window.
                 let mut conn = db::conn(&self.pool).await?;
-                match db::invoices::ticket(&mut conn, cuit, SERVICE, env).await? {
+                match db::afip::ticket(&mut conn, cuit, SERVICE, env).await? {
                     Some(cached) if cached.expires_at > Utc::now() => Ok(as_ticket(cached)),
                     _ => Err(again(
                         integrations::afip::WsaaFault::AlreadyAuthenticated.to_string(),
@@ -81,7 +81,7 @@ impl InvoiceActivities {
     pub(super) async fn forget_ticket(&self, afip: &Afip) -> Result<(), ActivityError> {
         let mut conn = db::conn(&self.pool).await?;
         let env = afip.settings.environment.as_str();
-        db::invoices::drop_ticket(&mut conn, afip.settings.cuit, SERVICE, env).await?;
+        db::afip::drop_ticket(&mut conn, afip.settings.cuit, SERVICE, env).await?;
         Ok(())
     }
 }

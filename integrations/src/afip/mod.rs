@@ -6,6 +6,7 @@
 //! the activities; this module only speaks the contract.
 
 pub mod credentials;
+mod receipt;
 pub mod soap;
 pub mod wsaa;
 pub mod wsfe;

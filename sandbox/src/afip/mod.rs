@@ -16,6 +16,7 @@
 //! before the next request, refuse the next login with a fault, shorten tickets, sign a
 //! CSR as AFIP's web does. `GET /afip/` lists the issued receipts.
 
+mod checks;
 mod pages;
 mod wsaa;
 mod wsfe;
