@@ -102,6 +102,36 @@ async fn a_number_taken_elsewhere_is_read_again_and_the_next_one_issued() {
     );
 }
 
+/// A pending Factura C of `total` pesos to an anonymous buyer for (request, visit).
+fn factura_c(
+    app: &TestApp,
+    request: uuid::Uuid,
+    visit: uuid::Uuid,
+    point_of_sale: u32,
+    total: i64,
+) -> db::invoices::NewInvoice {
+    let total = rust_decimal::Decimal::from(total);
+    db::invoices::NewInvoice {
+        id: InvoiceId::new(),
+        request_id: RequestId::from_uuid(request),
+        visit_id: visit,
+        cancels: None,
+        issuer_cuit: app.afip_settings.cuit,
+        point_of_sale,
+        receipt_type: 11,
+        service_date: domain::time::local_date(Utc::now()),
+        buyer_name: "Ana Gómez".into(),
+        doc_type: 99,
+        doc_number: 0,
+        buyer_vat_condition: 5,
+        description: "Visita veterinaria a domicilio".into(),
+        net: total,
+        vat: rust_decimal::Decimal::ZERO,
+        total,
+        rejected_because: None,
+    }
+}
+
 /// Writes a pending Factura C for each (request, visit) on `point_of_sale`, totals 1001,
 /// 1002, …, and wakes its issuer for all of them at once.
 async fn queue_receipts(
@@ -112,26 +142,7 @@ async fn queue_receipts(
     let mut conn = app.db.conn().await;
     let mut ids = Vec::new();
     for (i, (request, visit)) in pairs.iter().enumerate() {
-        let total = rust_decimal::Decimal::from(1001 + i as i64);
-        let new = db::invoices::NewInvoice {
-            id: InvoiceId::new(),
-            request_id: RequestId::from_uuid(*request),
-            visit_id: *visit,
-            cancels: None,
-            issuer_cuit: app.afip_settings.cuit,
-            point_of_sale,
-            receipt_type: 11,
-            service_date: domain::time::local_date(Utc::now()),
-            buyer_name: "Ana Gómez".into(),
-            doc_type: 99,
-            doc_number: 0,
-            buyer_vat_condition: 5,
-            description: "Visita veterinaria a domicilio".into(),
-            net: total,
-            vat: rust_decimal::Decimal::ZERO,
-            total,
-            rejected_because: None,
-        };
+        let new = factura_c(app, *request, *visit, point_of_sale, 1001 + i as i64);
         ids.push(
             db::invoices::insert(&mut conn, &new)
                 .await
@@ -299,26 +310,7 @@ async fn an_issuer_continues_as_new_with_its_queue_and_its_numbering_goes_on() {
     let mut conn = app.db.conn().await;
     let mut queue = Vec::new();
     for (i, (request, visit)) in pairs.iter().enumerate() {
-        let total = rust_decimal::Decimal::from(2001 + i as i64);
-        let new = db::invoices::NewInvoice {
-            id: InvoiceId::new(),
-            request_id: RequestId::from_uuid(*request),
-            visit_id: *visit,
-            cancels: None,
-            issuer_cuit: app.afip_settings.cuit,
-            point_of_sale: 2,
-            receipt_type: 11,
-            service_date: domain::time::local_date(Utc::now()),
-            buyer_name: "Ana Gómez".into(),
-            doc_type: 99,
-            doc_number: 0,
-            buyer_vat_condition: 5,
-            description: "Visita veterinaria a domicilio".into(),
-            net: total,
-            vat: rust_decimal::Decimal::ZERO,
-            total,
-            rejected_because: None,
-        };
+        let new = factura_c(&app, *request, *visit, 2, 2001 + i as i64);
         let row = db::invoices::insert(&mut conn, &new).await.expect("insert");
         queue.push(activities::invoices::Queued {
             invoice: row.invoice_id(),
