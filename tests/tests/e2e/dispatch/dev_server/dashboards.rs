@@ -72,7 +72,15 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn each_role_sees_its_day_and_only_its_own() {
-    let app = TestApp::start().await;
+    // The outbox would start the workflow of the request written below as never
+    // started, and it would no longer be stuck: it stays off for this test.
+    let app = TestApp::spawn_with(
+        std::sync::Arc::new(e2e::TestDb::new().await),
+        e2e::temporal_settings(e2e::dev_server_address(), &e2e::unique_task_queue()),
+        e2e::quick_policy(),
+        |s| s.outbox_interval = std::time::Duration::from_secs(24 * 3600),
+    )
+    .await;
     let w = dispatch(&app, 2).await;
     let now = "now()";
     let ago = |interval: &str| format!("now() - interval '{interval}'");
