@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use domain::{RequestId, RequestState};
 use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
-use workflows::{Refusal, ServiceRequestWorkflow, VetResponseOutcome};
+use workflows::{Refusal, Refused, ServiceRequestWorkflow, VetResponseOutcome};
 
 use crate::{AppState, error::ApiError};
 
@@ -34,6 +34,7 @@ where
         .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
     let mut options = WorkflowExecuteUpdateOptions::default();
     options.update_id = update_id;
+    let seen = recorded_seq(state, id).await;
     let call = handle.execute_update(update, input, options);
     match tokio::time::timeout(state.settings.update_timeout, call).await {
         Ok(Ok(output)) => Ok(output),
@@ -52,7 +53,21 @@ where
                 None => Err(ApiError::NotFound("service request")),
             }
         }
-        Ok(Err(WorkflowUpdateError::Failed(failure))) => Err(refusal(&failure.message, kind)),
+        Ok(Err(WorkflowUpdateError::Failed(failure))) => {
+            let (refusal, seq) = Refused::parse(&failure.message);
+            match seq {
+                Some(seq) if seen.is_some_and(|seen| seq < seen) => {
+                    tracing::info!(request = %id, seq, ?seen, "refused by a workflow catching up: 503");
+                    Err(ApiError::Unavailable {
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                        detail:
+                            "the request's workflow is catching up with its last steps; try again"
+                                .into(),
+                    })
+                }
+                _ => Err(refused(refusal, kind)),
+            }
+        }
         Ok(Err(e)) => Err(ApiError::Unavailable {
             status: StatusCode::SERVICE_UNAVAILABLE,
             detail: format!("update failed: {e}"),
@@ -63,8 +78,22 @@ where
     }
 }
 
-fn refusal(message: &str, kind: &'static str) -> ApiError {
-    match Refusal::parse(message) {
+/// The request's last recorded state-history sequence number, read before an update is
+/// sent. A workflow runs its steps as local activities, which write the request's rows
+/// before the workflow task that ran them is in the history; after a worker dies in
+/// between, the next worker is a few seconds behind those rows, and a caller may act on
+/// what it saw there. A validator's refusal at a sequence number below what the caller
+/// could see comes from a workflow still catching up: a 503 to try again, not an
+/// answer ([`Refused`]). A refusal at or above it stands (later steps of the same
+/// workflow task may have moved the rows on meanwhile: a second vet's accept of a
+/// taken offer is refused at the number before the first vet's).
+async fn recorded_seq(state: &AppState, id: RequestId) -> Option<i32> {
+    let mut conn = db::conn(&state.pool).await.ok()?;
+    db::requests::state_seq(&mut conn, id).await.ok().flatten()
+}
+
+fn refused(refusal: Refusal, kind: &'static str) -> ApiError {
+    match refusal {
         Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
         Refusal::Invalid { field, message } => ApiError::invalid(field, message),
         Refusal::State(detail) => ApiError::Conflict { kind, detail },

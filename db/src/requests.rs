@@ -249,6 +249,17 @@ pub struct RequestDetail {
     pub offers: Vec<OfferRow>,
 }
 
+/// The sequence number of the request's last recorded state change (`None`: no such
+/// request).
+pub async fn state_seq(conn: &mut AsyncPgConnection, id: RequestId) -> Result<Option<i32>, Error> {
+    Ok(service_requests::table
+        .find(id.into_uuid())
+        .select(service_requests::state_seq)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 pub async fn find_request(
     conn: &mut AsyncPgConnection,
     id: RequestId,

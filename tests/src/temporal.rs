@@ -181,31 +181,53 @@ pub async fn events(client: &Client, workflow_id: &str) -> Vec<HistoryEvent> {
         .expect("history events")
 }
 
-/// The activity type names scheduled, in order.
-pub fn scheduled_activities(events: &[HistoryEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.attributes {
-            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => Some(
-                a.activity_type
-                    .as_ref()
-                    .map(|t| t.name.clone())
-                    .unwrap_or_default(),
-            ),
-            _ => None,
-        })
-        .collect()
+/// The steps a workflow ran, in order, as (activity type, attempt): its activities
+/// (each attempt that started) and its local activities (from their markers, which
+/// record the attempt that completed).
+pub fn steps(events: &[HistoryEvent]) -> Vec<(String, u32)> {
+    let mut scheduled = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for event in events {
+        match &event.attributes {
+            Some(Attributes::ActivityTaskScheduledEventAttributes(a)) => {
+                let name = a.activity_type.as_ref().map(|t| t.name.clone());
+                scheduled.insert(event.event_id, name.unwrap_or_default());
+            }
+            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => {
+                let name = scheduled
+                    .get(&a.scheduled_event_id)
+                    .cloned()
+                    .unwrap_or_default();
+                out.push((name, u32::try_from(a.attempt).unwrap_or(0)));
+            }
+            Some(Attributes::MarkerRecordedEventAttributes(m))
+                if m.marker_name == "core_local_activity" =>
+            {
+                let data = m
+                    .details
+                    .get("data")
+                    .and_then(|p| p.payloads.first())
+                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(&p.data).ok())
+                    .unwrap_or_default();
+                let name = data["activity_type"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let attempt = data["attempt"]
+                    .as_u64()
+                    .and_then(|a| u32::try_from(a).ok())
+                    .unwrap_or(0);
+                out.push((name, attempt));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
-/// The attempt number of every activity execution that started.
-pub fn activity_attempts(events: &[HistoryEvent]) -> Vec<i32> {
-    events
-        .iter()
-        .filter_map(|e| match &e.attributes {
-            Some(Attributes::ActivityTaskStartedEventAttributes(a)) => Some(a.attempt),
-            _ => None,
-        })
-        .collect()
+/// The names of [`steps`].
+pub fn step_names(events: &[HistoryEvent]) -> Vec<String> {
+    steps(events).into_iter().map(|(name, _)| name).collect()
 }
 
 /// How many times the workflow was started (a duplicate start would make two runs).
@@ -236,6 +258,19 @@ pub fn workflow_duration(events: &[HistoryEvent]) -> chrono::Duration {
 /// With `UPDATE_HISTORIES=1`, saves a workflow's history under `tests/histories/` for the
 /// replay test, when no file of that name exists: saved histories are never rewritten
 /// (a new path gets a new name, and its hash a file of its own, `<name>.sha256`).
+/// Whether a history (Temporal's JSON) ends with a workflow task scheduled or started.
+fn ends_inside_a_task(json: &[u8]) -> bool {
+    let history: serde_json::Value = serde_json::from_slice(json).expect("history JSON");
+    history["events"]
+        .as_array()
+        .and_then(|events| events.last())
+        .and_then(|event| event["attributes"].as_object())
+        .is_some_and(|attributes| {
+            attributes.contains_key("WorkflowTaskScheduledEventAttributes")
+                || attributes.contains_key("WorkflowTaskStartedEventAttributes")
+        })
+}
+
 pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
     if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
         let path = crate::root().join("tests/histories").join(name);
@@ -243,7 +278,21 @@ pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
             eprintln!("{name} is saved already; saved histories are never rewritten");
             return;
         }
-        let json = history_json(client, workflow_id).await;
+        // A history that ends inside a workflow task would replay that task's commands
+        // (local steps run before their task completes) against nothing: wait for the
+        // task in flight to complete.
+        let mut json = history_json(client, workflow_id).await;
+        for _ in 0..100 {
+            if !ends_inside_a_task(&json) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            json = history_json(client, workflow_id).await;
+        }
+        assert!(
+            !ends_inside_a_task(&json),
+            "{workflow_id}: a workflow task stayed in flight for 20 s"
+        );
         std::fs::write(path, json).expect("write history");
     }
 }

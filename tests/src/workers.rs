@@ -217,6 +217,7 @@ pub fn worker_settings(
         // No invoices: tests that pay use `TestApp::worker_settings` (its AFIP emulator).
         afip: None,
         afip_daily_check: false,
+        max_cached_workflows: 1000,
         // No MercadoPago here: tests that pay use `TestApp::worker_settings`.
         mercadopago: integrations::mercadopago::MercadoPagoSettings {
             base_url: "http://127.0.0.1:9".to_owned(),

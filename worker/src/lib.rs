@@ -70,6 +70,11 @@ pub struct WorkerSettings {
     /// `AFIP_DAILY_CHECK` (`on`, the default, or `off`): the daily schedule that checks
     /// the certificate and points of sale (the tests share one server, so they go without).
     pub afip_daily_check: bool,
+    /// `WORKER_MAX_CACHED_WORKFLOWS` (default 1000, the SDK's): how many workflows the
+    /// worker keeps in memory between their tasks (the sticky cache). A workflow not in
+    /// the cache is rebuilt from its history on its next task; `docs/PERFORMANCE.md`
+    /// measures memory against this.
+    pub max_cached_workflows: usize,
 }
 
 /// When and what the daily vaccine reminders send.
@@ -203,6 +208,7 @@ impl WorkerSettings {
             vaccine_reminders: VaccineReminders::from_env()?,
             afip: AfipSettings::from_env()?,
             afip_daily_check: env_or("AFIP_DAILY_CHECK", "on".to_owned())?.trim() != "off",
+            max_cached_workflows: env_or("WORKER_MAX_CACHED_WORKFLOWS", 1000)?,
         };
         check_attempt_budget(
             &settings.mercately,
@@ -353,6 +359,7 @@ pub async fn run(
             .with_staff_email(settings.staff_alert_email.clone()),
         )
         .build();
+    options.max_cached_workflows = settings.max_cached_workflows;
     if let Some(deployment) = &settings.deployment {
         tracing::info!(deployment = %deployment.name, build_id = %deployment.build_id, "versioned worker");
         options.deployment_options = deployment.options();

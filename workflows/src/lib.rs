@@ -18,8 +18,8 @@ pub use visit_records::VisitRecordsWorkflow;
 
 pub use service_request::{
     Cancel, Coordinate, CoordinateOutcome, DispatchMode, NoShow, Offer, OfferStatus,
-    PROVIDER_ATTEMPT, PROVIDER_GIVE_UP, Reassign, Refusal, RequestStatus, ServiceRequestInput,
-    ServiceRequestWorkflow, VetResponse, VetResponseOutcome, update_ids,
+    PROVIDER_ATTEMPT, PROVIDER_GIVE_UP, Reassign, Refusal, Refused, RequestStatus,
+    ServiceRequestInput, ServiceRequestWorkflow, VetResponse, VetResponseOutcome, update_ids,
 };
 
 /// Names shared by the worker, the API and the Temporal UI, in one place.

@@ -51,8 +51,13 @@ impl ServiceRequestWorkflow {
         if let Some(payment) = payment {
             refunded = Self::refund(ctx, payment).await?;
         }
-        ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
-            .await?;
+        Self::step(
+            ctx,
+            DispatchActivities::release_visit,
+            request,
+            db_activity(),
+        )
+        .await?;
         ctx.state_mut(|s| s.scheduled = None);
         let reason = match (&reason, &refunded) {
             (Some(r), Some(amount)) => Some(format!("{r} (refunded {amount})")),

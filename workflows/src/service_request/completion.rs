@@ -33,7 +33,7 @@ impl ServiceRequestWorkflow {
     /// Confirmed: until the visit starts a cancellation may come; then, after its end
     /// and the grace period, `completed`. Payment news is read all along.
     pub(super) async fn after_confirmation(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        if !ctx.patched(VISIT_COMPLETION) {
+        if !Self::patched(ctx, VISIT_COMPLETION) {
             return Self::confirmed_until_cancelled(ctx).await;
         }
         let Some((start, end)) = ctx.state(|s| s.scheduled) else {
@@ -45,7 +45,7 @@ impl ServiceRequestWorkflow {
         }
         // From now on a cancellation is refused (the validator reads this).
         ctx.state_mut(|s| s.visit_started = true);
-        if ctx.patched(VISIT_REPORT) {
+        if Self::patched(ctx, VISIT_REPORT) {
             return Self::await_outcome(ctx, end).await;
         }
         let grace = seconds(ctx.state(|s| s.input.policy.completion_grace_secs));
@@ -95,13 +95,13 @@ impl ServiceRequestWorkflow {
             }
             let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
             for payment in events {
-                let verdict = ctx
-                    .execute_activity(
-                        PaymentActivities::check_payment,
-                        CheckPayment { request, payment },
-                        send_activity(),
-                    )
-                    .await?;
+                let verdict = Self::step(
+                    ctx,
+                    PaymentActivities::check_payment,
+                    CheckPayment { request, payment },
+                    send_activity(),
+                )
+                .await?;
                 if !matches!(verdict, Verdict::Approved { .. }) {
                     Self::weigh(ctx, verdict).await?;
                 }

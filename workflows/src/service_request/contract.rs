@@ -273,6 +273,42 @@ impl std::fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
+/// A validator's refusal as it travels to the API: the [`Refusal`] and the state-history
+/// sequence number the workflow was at when it refused. A workflow runs its steps as
+/// local activities, which write the request's rows before the workflow task that ran
+/// them is in the history; after a worker dies in between, the next worker is a few
+/// seconds behind those rows. A refusal from a workflow behind what PostgreSQL shows is
+/// one to try again, not an answer. Validators' refusals never reach the history, so
+/// the suffix is free to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub refusal: Refusal,
+    pub seq: i32,
+}
+
+impl Refused {
+    const AT: &'static str = " [at state seq ";
+
+    /// A refusal's text read back: the refusal, and the sequence number when a validator
+    /// sent it (a handler's refusal has none).
+    pub fn parse(text: &str) -> (Refusal, Option<i32>) {
+        if let Some((refusal, rest)) = text.rsplit_once(Self::AT)
+            && let Some(Ok(seq)) = rest.strip_suffix(']').map(str::parse)
+        {
+            return (Refusal::parse(refusal), Some(seq));
+        }
+        (Refusal::parse(text), None)
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}{}]", self.refusal, Self::AT, self.seq)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// Update ids derived from what a call means, so that a client's retry of the same call
 /// (after a timeout, a worker restart) attaches to the first one and gets its outcome,
 /// instead of being a second, refused, update.
@@ -336,6 +372,16 @@ mod tests {
         ];
         for refusal in refusals {
             assert_eq!(Refusal::parse(&refusal.to_string()), refusal, "{refusal}");
+            let refused = Refused {
+                refusal: refusal.clone(),
+                seq: 7,
+            };
+            assert_eq!(
+                Refused::parse(&refused.to_string()),
+                (refusal.clone(), Some(7)),
+                "{refused}"
+            );
+            assert_eq!(Refused::parse(&refusal.to_string()), (refusal, None));
         }
     }
 

@@ -47,7 +47,7 @@ impl ServiceRequestWorkflow {
                 || s.cancel.is_some()
                 || (s.state == RequestState::Coordinated && !s.coordinating)
         };
-        if !ctx.patched(COORDINATE_DEADLINE) {
+        if !Self::patched(ctx, COORDINATE_DEADLINE) {
             ctx.wait_condition(settled).await?;
             return Ok(());
         }
@@ -101,7 +101,7 @@ impl ServiceRequestWorkflow {
         let Some(Some((start, _))) = scheduled else {
             return Ok(());
         };
-        if !ctx.patched(TIME_TOLD_AFTER_THE_UPDATE) {
+        if !Self::patched(ctx, TIME_TOLD_AFTER_THE_UPDATE) {
             return Ok(());
         }
         let key = format!("coordinated:{}", start.timestamp());
@@ -116,11 +116,16 @@ impl ServiceRequestWorkflow {
             .state_mut(|s| s.reassign.take())
             .unwrap_or_else(|| unreachable!("called with a reassignment pending"));
         if ctx.state(|s| s.scheduled.is_some()) {
-            ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
-                .await?;
+            Self::step(
+                ctx,
+                DispatchActivities::release_visit,
+                request,
+                db_activity(),
+            )
+            .await?;
         }
         Self::close_payment_links(ctx).await?;
-        if ctx.patched(REJECTERS_NOT_ASKED_AGAIN) {
+        if Self::patched(ctx, REJECTERS_NOT_ASKED_AGAIN) {
             ctx.state_mut(|s| {
                 let rejected = s
                     .offers
@@ -155,7 +160,7 @@ impl ServiceRequestWorkflow {
     pub(super) async fn let_coordination_settle(
         ctx: &mut WorkflowContext<Self>,
     ) -> WorkflowResult<()> {
-        if ctx.state(|s| s.coordinating) && ctx.patched(COORDINATION_SETTLES_FIRST) {
+        if ctx.state(|s| s.coordinating) && Self::patched(ctx, COORDINATION_SETTLES_FIRST) {
             ctx.wait_condition(|s| !s.coordinating).await?;
         }
         Ok(())
@@ -173,7 +178,7 @@ impl ServiceRequestWorkflow {
         }
         // Validated together with a cancellation or reassignment that ran first.
         if ctx.state(|s| s.cancel.is_some() || s.reassign.is_some() || s.closing)
-            && ctx.patched(COORDINATION_SETTLES_FIRST)
+            && Self::patched(ctx, COORDINATION_SETTLES_FIRST)
         {
             let why = format!(
                 "the request is {}, not waiting for a time",
@@ -191,18 +196,18 @@ impl ServiceRequestWorkflow {
         };
         let start = input.start;
         let end = start + chrono::Duration::minutes(window.duration_minutes.into());
-        let booked = ctx
-            .execute_activity(
-                DispatchActivities::book_visit,
-                BookVisit {
-                    request,
-                    vet,
-                    start,
-                    end,
-                },
-                db_activity(),
-            )
-            .await;
+        let booked = Self::step(
+            ctx,
+            DispatchActivities::book_visit,
+            BookVisit {
+                request,
+                vet,
+                start,
+                end,
+            },
+            db_activity(),
+        )
+        .await;
         let outcome = match booked {
             Ok(Booking::Booked) => {
                 ctx.state_mut(|s| s.scheduled = Some((start, end)));
@@ -212,8 +217,8 @@ impl ServiceRequestWorkflow {
                         .await;
                 match recorded {
                     Ok(())
-                        if ctx.patched(OWNER_TOLD_THE_TIME)
-                            && !ctx.patched(TIME_TOLD_AFTER_THE_UPDATE) =>
+                        if Self::patched(ctx, OWNER_TOLD_THE_TIME)
+                            && !Self::patched(ctx, TIME_TOLD_AFTER_THE_UPDATE) =>
                     {
                         let text = texts::owner_coordinated(start);
                         Self::notify(ctx, Audience::Owner, "coordinated", text)

@@ -220,6 +220,10 @@ impl ServiceRequestWorkflow {
         expires_at: DateTime<Utc>,
     ) -> WorkflowResult<bool> {
         let request = ctx.state(|s| s.input.request);
+        // Always an activity, never a local step: the message carries a link to this
+        // offer, so it must leave only once the workflow task that made the offer is in
+        // the history. A local step would send it first, and a worker that died before
+        // the task completed would leave the vet a link the workflow does not know yet.
         let sent = ctx
             .execute_activity(
                 DispatchActivities::send_offer,
@@ -238,7 +242,7 @@ impl ServiceRequestWorkflow {
             .await;
         match sent {
             Ok(()) => Ok(true),
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 let what =
                     format!("offer {offer_no} (message {attempt}) to vet {vet} not sent: {e}");
                 Self::trouble(ctx, what).await?;

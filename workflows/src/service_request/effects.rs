@@ -12,8 +12,10 @@ use chrono::{DateTime, Utc};
 use db::requests::OfferRecord;
 use domain::{Actor, RequestState, StateChange, check_transition};
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
+use temporalio_common::{ActivityDefinition, data_converters::TemporalDeserializable};
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ApplicationFailure, WorkflowContext, WorkflowResult,
+    ActivityCloseTimeouts, ActivityExecutionError, ActivityOptions, ApplicationFailure,
+    LocalActivityOptions, WorkflowContext, WorkflowResult,
 };
 
 use super::ServiceRequestWorkflow;
@@ -85,7 +87,74 @@ pub(super) const ATTENTION: &str = "needs attention: ";
 
 pub(crate) use crate::waits::Woken;
 
+/// The lean command shape (added after the invoicing histories): every step runs as a
+/// local activity, so a run of steps costs one marker event each inside one workflow
+/// task instead of three events and a workflow task each; and this one patch stands for
+/// every patch before it, so a new request records one patch marker instead of one per
+/// patch. Histories from before replay the old shape: this patch is not in them.
+pub(super) const LEAN_STEPS: &str = "lean-steps";
+
+/// A step's options as a local activity: the same attempt and give-up times and retry
+/// policy. A retry that would wait longer than [`LOCAL_RETRY_IN_WORKER`] waits on a
+/// workflow timer instead of holding the workflow task.
+fn local(options: ActivityOptions) -> LocalActivityOptions {
+    let schedule_to_close = options.close_timeouts.schedule_to_close();
+    let start_to_close = options.close_timeouts.start_to_close();
+    LocalActivityOptions::builder()
+        .retry_policy(options.retry_policy.unwrap_or_default())
+        // The SDK would end a local activity without a give-up time after 100 s; a step
+        // that had none (PostgreSQL away) keeps being retried, as before.
+        .schedule_to_close_timeout(schedule_to_close.unwrap_or(PATIENT_GIVE_UP))
+        .maybe_start_to_close_timeout(start_to_close)
+        .timer_backoff_threshold(LOCAL_RETRY_IN_WORKER)
+        .maybe_summary(options.summary)
+        .build()
+}
+
+/// Retries of a local step that wait up to this long happen inside the worker.
+const LOCAL_RETRY_IN_WORKER: Duration = Duration::from_secs(10);
+
+/// How long a step without a give-up time (a database write) is retried.
+const PATIENT_GIVE_UP: Duration = Duration::from_secs(7 * 24 * 3600);
+
 impl ServiceRequestWorkflow {
+    /// Whether this run has the lean command shape ([`LEAN_STEPS`]), decided on first use
+    /// (the first step of the run) and kept for the run.
+    pub(super) fn lean(ctx: &WorkflowContext<Self>) -> bool {
+        if let Some(lean) = ctx.state(|s| s.lean) {
+            return lean;
+        }
+        let lean = ctx.patched(LEAN_STEPS);
+        ctx.state_mut(|s| s.lean = Some(lean));
+        lean
+    }
+
+    /// `Self::patched(ctx, patch)` for a patch from before [`LEAN_STEPS`]: a lean run has every
+    /// one of them, without recording a marker for each.
+    pub(super) fn patched(ctx: &WorkflowContext<Self>, patch: &str) -> bool {
+        Self::lean(ctx) || ctx.patched(patch)
+    }
+
+    /// Runs one step: a local activity in a lean run, an activity in the histories from
+    /// before.
+    pub(super) async fn step<AD>(
+        ctx: &WorkflowContext<Self>,
+        activity: AD,
+        input: impl Into<AD::Input>,
+        options: ActivityOptions,
+    ) -> Result<AD::Output, ActivityExecutionError>
+    where
+        AD: ActivityDefinition,
+        AD::Output: TemporalDeserializable,
+    {
+        if Self::lean(ctx) {
+            ctx.execute_local_activity(activity, input, local(options))
+                .await
+        } else {
+            ctx.execute_activity(activity, input, options).await
+        }
+    }
+
     /// Waits until `condition` holds or `wait` has passed ([`crate::waits::timer_or`]).
     pub(super) async fn timer_or(
         ctx: &mut WorkflowContext<Self>,
@@ -105,23 +174,23 @@ impl ServiceRequestWorkflow {
         text: String,
     ) -> WorkflowResult<()> {
         let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
-        let sent = ctx
-            .execute_activity(
-                DispatchActivities::notify,
-                Notice {
-                    request,
-                    audience,
-                    // One notice per state change: a second round after a reassignment
-                    // tells again.
-                    key: format!("{key}:{seq}"),
-                    text,
-                },
-                summarized(send_activity(), format!("tell {audience:?}: {key}")),
-            )
-            .await;
+        let sent = Self::step(
+            ctx,
+            DispatchActivities::notify,
+            Notice {
+                request,
+                audience,
+                // One notice per state change: a second round after a reassignment
+                // tells again.
+                key: format!("{key}:{seq}"),
+                text,
+            },
+            summarized(send_activity(), format!("tell {audience:?}: {key}")),
+        )
+        .await;
         match sent {
             Ok(()) => Ok(()),
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 let who = match audience {
                     Audience::Owner => "the owner",
                     Audience::Vet => "the vet",
@@ -146,18 +215,18 @@ impl ServiceRequestWorkflow {
     ) -> WorkflowResult<()> {
         Self::note(ctx, format!("{ATTENTION}{what}")).await?;
         let (request, seq) = ctx.state(|s| (s.input.request, s.seq));
-        let alert = ctx
-            .execute_activity(
-                DispatchActivities::notify,
-                Notice {
-                    request,
-                    audience: Audience::Staff,
-                    key: format!("attention:{seq}"),
-                    text: format!("{ATTENTION}{what}"),
-                },
-                summarized(send_activity(), "alert staff: needs attention".into()),
-            )
-            .await;
+        let alert = Self::step(
+            ctx,
+            DispatchActivities::notify,
+            Notice {
+                request,
+                audience: Audience::Staff,
+                key: format!("attention:{seq}"),
+                text: format!("{ATTENTION}{what}"),
+            },
+            summarized(send_activity(), "alert staff: needs attention".into()),
+        )
+        .await;
         if let Err(e) = alert {
             tracing::error!(%request, error = %e, %what, "staff alert not sent");
         }
@@ -212,8 +281,7 @@ impl ServiceRequestWorkflow {
             input.change.to
         );
         let options = summarized(db_activity(), summary);
-        ctx.execute_activity(RequestActivities::record_transition, input, options)
-            .await?;
+        Self::step(ctx, RequestActivities::record_transition, input, options).await?;
         Ok(())
     }
 
@@ -242,8 +310,7 @@ impl ServiceRequestWorkflow {
         });
         let summary = format!("note in {}", input.change.to);
         let options = summarized(db_activity(), summary);
-        ctx.execute_activity(RequestActivities::record_transition, input, options)
-            .await?;
+        Self::step(ctx, RequestActivities::record_transition, input, options).await?;
         Ok(())
     }
 
@@ -251,7 +318,8 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         offer: &OfferRecord,
     ) -> WorkflowResult<()> {
-        ctx.execute_activity(
+        Self::step(
+            ctx,
             RequestActivities::record_offer,
             offer.clone(),
             db_activity(),

@@ -41,17 +41,17 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         payment: i64,
     ) -> WorkflowResult<()> {
-        if !ctx.patched(INVOICING) {
+        if !Self::patched(ctx, INVOICING) {
             return Ok(());
         }
         let request = ctx.state(|s| s.input.request);
-        let asked = ctx
-            .execute_activity(
-                InvoiceActivities::request_invoice,
-                RequestInvoice { request, payment },
-                ask_activity("ask for the AFIP invoice"),
-            )
-            .await;
+        let asked = Self::step(
+            ctx,
+            InvoiceActivities::request_invoice,
+            RequestInvoice { request, payment },
+            ask_activity("ask for the AFIP invoice"),
+        )
+        .await;
         // Whatever came of it, a refund of this payment asks for a credit note (the
         // activity answers "not needed" when there is no authorized invoice to cancel).
         ctx.state_mut(|s| s.invoiced = true);
@@ -81,13 +81,13 @@ impl ServiceRequestWorkflow {
             return Ok(());
         }
         let request = ctx.state(|s| s.input.request);
-        let asked = ctx
-            .execute_activity(
-                InvoiceActivities::request_credit_note,
-                request,
-                ask_activity("ask for the AFIP credit note"),
-            )
-            .await;
+        let asked = Self::step(
+            ctx,
+            InvoiceActivities::request_credit_note,
+            request,
+            ask_activity("ask for the AFIP credit note"),
+        )
+        .await;
         match asked {
             Ok(Requested::Queued { .. } | Requested::NotNeeded { .. }) => Ok(()),
             Ok(Requested::Refused { why, .. }) => {

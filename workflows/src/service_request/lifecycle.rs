@@ -36,13 +36,13 @@ impl ServiceRequestWorkflow {
         let (request, policy) = ctx.state(|s| (s.input.request, s.input.policy));
         loop {
             let exclude = ctx.state(|s| s.excluded.clone());
-            let plan = ctx
-                .execute_activity(
-                    DispatchActivities::plan_dispatch,
-                    PlanInput { request, exclude },
-                    db_activity(),
-                )
-                .await?;
+            let plan = Self::step(
+                ctx,
+                DispatchActivities::plan_dispatch,
+                PlanInput { request, exclude },
+                db_activity(),
+            )
+            .await?;
             let Some(plan) = plan else {
                 let reason = "the request has no address or window to dispatch".to_owned();
                 return Self::expire(ctx, reason).await;
@@ -85,7 +85,7 @@ impl ServiceRequestWorkflow {
             Self::notify(ctx, Audience::Owner, "accepted", texts::owner_accepted()).await?;
 
             match Self::after_acceptance(ctx).await? {
-                Next::Redispatch if ctx.patched(CONTINUE_AFTER_REASSIGNMENT) => {
+                Next::Redispatch if Self::patched(ctx, CONTINUE_AFTER_REASSIGNMENT) => {
                     return Self::continue_as_new(ctx).await;
                 }
                 Next::Redispatch => continue,
@@ -107,7 +107,7 @@ impl ServiceRequestWorkflow {
             Self::cancel_now(ctx).await?;
             return Ok(Next::Done);
         }
-        if !ctx.patched(PAYMENT_PHASE) {
+        if !Self::patched(ctx, PAYMENT_PHASE) {
             // Workflows coordinated before payment existed wait for staff only.
             ctx.wait_condition(|s| s.reassign.is_some()).await?;
             Self::reassign_now(ctx).await?;
@@ -152,7 +152,7 @@ impl ServiceRequestWorkflow {
     ) -> WorkflowResult<RequestStatus> {
         let ended = Self::run_dispatched(ctx).await;
         if let Err(WorkflowTermination::Failed(e)) = &ended
-            && ctx.patched(REFUSALS_HANDLED)
+            && Self::patched(ctx, REFUSALS_HANDLED)
         {
             let what = format!("the request stopped on an unexpected failure: {e}");
             Self::give_up(ctx, what).await?;

@@ -19,7 +19,8 @@
 //! [`coordination`], [`payment`], [`cancellation`], [`completion`] and [`outcome`] one
 //! phase each;
 //! [`effects`] activity options, recording and notifying; [`texts`] what people are
-//! told; [`staff_path`] the frozen staff-created path.
+//! told; [`validators`] what the update validators check; [`staff_path`] the frozen
+//! staff-created path.
 
 mod cancellation;
 mod completion;
@@ -34,13 +35,14 @@ mod payment;
 mod records;
 mod staff_path;
 mod texts;
+mod validators;
 
 pub use contract::*;
 pub(crate) use effects::send_activity;
 pub use effects::{PROVIDER_ATTEMPT, PROVIDER_GIVE_UP, PROVIDER_HEARTBEAT};
 
 use chrono::{DateTime, Utc};
-use domain::{Actor, RequestState, VetAnswer, VetId};
+use domain::{RequestState, VetAnswer, VetId};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult};
 
@@ -104,6 +106,9 @@ pub struct ServiceRequestWorkflow {
     /// The paid visit's invoice was asked for (so a refund of its payment gets a
     /// credit note).
     invoiced: bool,
+    /// This run has the lean command shape (`effects::LEAN_STEPS`); `None` until the
+    /// first step asks.
+    lean: Option<bool>,
 }
 
 #[workflow_methods]
@@ -138,6 +143,7 @@ impl ServiceRequestWorkflow {
             awaiting_outcome: false,
             deciding: false,
             invoiced: false,
+            lean: None,
         };
         if let Some(carried) = carried {
             this.resume(carried);
@@ -147,6 +153,8 @@ impl ServiceRequestWorkflow {
 
     #[run(name = names::SERVICE_REQUEST_WORKFLOW)]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<RequestStatus> {
+        // The command shape is decided first, before any handler can run a step.
+        Self::lean(ctx);
         match ctx.state(|s| s.input.mode) {
             DispatchMode::Staff => Self::run_staff_dispatched(ctx).await,
             DispatchMode::Candidates => Self::run_dispatched_to_the_end(ctx).await,
@@ -164,36 +172,8 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         response: &VetResponse,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        match self.input.mode {
-            DispatchMode::Staff => {
-                if response.by_vet {
-                    let why = "this request is dispatched by staff";
-                    return Err(Refusal::NotAllowed(why.into()).into());
-                }
-                if self.state != RequestState::VetAsked {
-                    let why = format!("the request is {}, no offer is open", self.state);
-                    return Err(Refusal::State(why).into());
-                }
-                if self.response.is_some() {
-                    let why = "the offer has already been answered";
-                    return Err(Refusal::State(why.into()).into());
-                }
-            }
-            DispatchMode::Candidates => {
-                if response.vet.is_none() {
-                    let why = "which vet is answering is required";
-                    return Err(Refusal::invalid("vet_id", why).into());
-                }
-                if self.closing {
-                    let why = format!("the request is {}, closed to answers", self.state);
-                    return Err(Refusal::State(why).into());
-                }
-                if let Err(outcome) = self.judge_answer(response) {
-                    return Err(Refusal::of_answer(outcome).into());
-                }
-            }
-        }
-        Ok(())
+        self.check_vet_response(response)
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// A vet's answer. An update, not a signal, so that the caller learns at once
@@ -215,36 +195,8 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &Coordinate,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        match input.actor {
-            Actor::Staff(_) => {}
-            Actor::Vet(vet) if Some(vet) == self.vet => {}
-            _ => {
-                let why = "only the accepted vet or staff set the time";
-                return Err(Refusal::NotAllowed(why.into()).into());
-            }
-        }
-        if self.state != RequestState::VetAccepted
-            || self.input.mode == DispatchMode::Staff
-            || self.closing
-        {
-            let why = format!("the request is {}, not waiting for a time", self.state);
-            return Err(Refusal::State(why).into());
-        }
-        if self.coordinating || self.reassign.is_some() || self.cancel.is_some() {
-            return Err(Refusal::busy().into());
-        }
-        let Some(window) = self.window else {
-            return Err(Refusal::State("the request has no window".into()).into());
-        };
-        let end = input.start + chrono::Duration::minutes(window.duration_minutes.into());
-        if input.start < window.start || end > window.end {
-            let why = format!(
-                "the visit ({} min) must fit inside the wanted window {} – {}",
-                window.duration_minutes, window.start, window.end
-            );
-            return Err(Refusal::invalid("start", why).into());
-        }
-        Ok(())
+        self.check_coordinate(input)
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// The visit's exact start: books the vet's time (a database constraint refuses an
@@ -263,22 +215,8 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &Reassign,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if !matches!(
-            self.state,
-            RequestState::VetAccepted | RequestState::Coordinated
-        ) || self.input.mode == DispatchMode::Staff
-            || self.closing
-        {
-            let why = format!("the request is {}, it has no vet to replace", self.state);
-            return Err(Refusal::State(why).into());
-        }
-        if self.coordinating || self.reassign.is_some() || self.cancel.is_some() {
-            return Err(Refusal::busy().into());
-        }
-        if input.reason.trim().is_empty() {
-            return Err(Refusal::invalid("reason", "must not be blank").into());
-        }
-        Ok(())
+        self.check_reassign(input)
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// MercadoPago says something happened to payment `payment` (the API forwards each
@@ -312,36 +250,8 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &NoShow,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        match input.actor {
-            Actor::Staff(_) => {}
-            Actor::Vet(vet) if Some(vet) == self.vet => {}
-            _ => {
-                let why = "only the visit's vet or staff mark the owner absent";
-                return Err(Refusal::NotAllowed(why.into()).into());
-            }
-        }
-        if self.input.mode == DispatchMode::Staff
-            || self.state != RequestState::Confirmed
-            || self.closing
-        {
-            let why = format!("the request is {}, not a visit under way", self.state);
-            return Err(Refusal::State(why).into());
-        }
-        if !self.visit_started {
-            let why = "the visit has not started yet";
-            return Err(Refusal::State(why.into()).into());
-        }
-        if !self.awaiting_outcome {
-            let why = "this request completes by the visit's time: it takes no no-show";
-            return Err(Refusal::State(why.into()).into());
-        }
-        if self.no_show.is_some() || self.report_news || self.deciding {
-            return Err(Refusal::busy().into());
-        }
-        if input.reason.trim().is_empty() {
-            return Err(Refusal::invalid("reason", "must not be blank").into());
-        }
-        Ok(())
+        self.check_no_show(input)
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// The owner was not there: the request ends `no_show`, its payment kept as the
@@ -360,51 +270,8 @@ impl ServiceRequestWorkflow {
         _ctx: &WorkflowContextView,
         input: &Cancel,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        if self.input.mode == DispatchMode::Staff {
-            // A staff request is cancelled by staff, once a vet accepted it (the answer
-            // may be recorded a moment before the state moves).
-            let accepted = self.state == RequestState::VetAccepted
-                || (self.state == RequestState::VetAsked
-                    && self.response.is_some_and(|r| r.answer == VetAnswer::Accept));
-            if !accepted || self.closing {
-                let why = format!("the request is {}, it cannot be cancelled here", self.state);
-                return Err(Refusal::State(why).into());
-            }
-            if !matches!(input.actor, Actor::Staff(_)) {
-                let why = "staff cancel the requests they created";
-                return Err(Refusal::NotAllowed(why.into()).into());
-            }
-            if self.cancel.is_some() {
-                return Err(Refusal::busy().into());
-            }
-            return Ok(());
-        }
-        if self.state.is_terminal() || self.closing {
-            let why = format!("the request is {}, it cannot be cancelled here", self.state);
-            return Err(Refusal::State(why).into());
-        }
-        if self.visit_started {
-            let why = "the visit has started: it can no longer be cancelled";
-            return Err(Refusal::State(why.into()).into());
-        }
-        if self.coordinating || self.cancel.is_some() || self.reassign.is_some() {
-            return Err(Refusal::busy().into());
-        }
-        match input.actor {
-            Actor::Staff(_) => {}
-            Actor::Owner(_)
-                if matches!(self.state, RequestState::Payed | RequestState::Confirmed) =>
-            {
-                let why = "the request is paid: staff cancel it, with a refund";
-                return Err(Refusal::State(why.into()).into());
-            }
-            Actor::Owner(_) => {}
-            _ => {
-                let why = "only the owner or staff cancel a request";
-                return Err(Refusal::NotAllowed(why.into()).into());
-            }
-        }
-        Ok(())
+        self.check_cancel(input)
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// Calls the request off: before payment, the owner or staff; after, staff, and the

@@ -104,9 +104,7 @@ impl ServiceRequestWorkflow {
             s.input.request
         });
         let options = summarized(db_activity(), "is the report filed?".into());
-        let filed = ctx
-            .execute_activity(RequestActivities::filed_report, request, options)
-            .await?;
+        let filed = Self::step(ctx, RequestActivities::filed_report, request, options).await?;
         if filed.is_none() {
             ctx.state_mut(|s| s.deciding = false);
         }

@@ -54,6 +54,11 @@ impl ServiceRequestWorkflow {
         // Never later than the visit itself.
         let deadline = (started + seconds(policy.payment_deadline_secs))
             .min(scheduled.map_or(DateTime::<Utc>::MAX_UTC, |(start, _)| start));
+        // An ordinary activity in every shape: its input (the link's expiry, from the
+        // workflow's clock) is fixed in the history when it is scheduled, so a retry
+        // after a worker dies sends MercadoPago the same body under the same idempotency
+        // key. A local step's input is computed again when its task runs again, at
+        // another time, and MercadoPago refuses a key reused with another body.
         let link = ctx
             .execute_activity(
                 PaymentActivities::create_preference,
@@ -67,7 +72,7 @@ impl ServiceRequestWorkflow {
             .await;
         let link = match link {
             Ok(link) => link,
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 return Ok(Collected::Refused(format!("no payment link: {e}")));
             }
             Err(e) => return Err(e.into()),
@@ -104,7 +109,7 @@ impl ServiceRequestWorkflow {
                         continue;
                     };
                     if let Some(paid) = Self::weigh(ctx, verdict).await? {
-                        if ctx.patched(PAYMENTS_SETTLED) {
+                        if Self::patched(ctx, PAYMENTS_SETTLED) {
                             // The rest is read once the visit is confirmed.
                             let rest = events[i + 1..].to_vec();
                             ctx.state_mut(|s| {
@@ -180,12 +185,16 @@ impl ServiceRequestWorkflow {
         });
         let reason = format!("MercadoPago payment {payment} approved");
         Self::transition(ctx, RequestState::Payed, Actor::System, Some(reason)).await?;
-        let confirmed = ctx
-            .execute_activity(PaymentActivities::confirm_visit, request, db_activity())
-            .await;
+        let confirmed = Self::step(
+            ctx,
+            PaymentActivities::confirm_visit,
+            request,
+            db_activity(),
+        )
+        .await;
         match confirmed {
             Ok(()) => {}
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 return Ok(Err(format!("the paid visit could not be confirmed: {e}")));
             }
             Err(e) => return Err(e.into()),
@@ -206,16 +215,16 @@ impl ServiceRequestWorkflow {
         payment: i64,
     ) -> WorkflowResult<Option<Verdict>> {
         let request = ctx.state(|s| s.input.request);
-        let verdict = ctx
-            .execute_activity(
-                PaymentActivities::check_payment,
-                CheckPayment { request, payment },
-                send_activity(),
-            )
-            .await;
+        let verdict = Self::step(
+            ctx,
+            PaymentActivities::check_payment,
+            CheckPayment { request, payment },
+            send_activity(),
+        )
+        .await;
         match verdict {
             Ok(verdict) => Ok(Some(verdict)),
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 Self::trouble(ctx, format!("payment {payment} could not be checked: {e}")).await?;
                 Ok(None)
             }
@@ -229,16 +238,16 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
     ) -> WorkflowResult<Option<Verdict>> {
         let request = ctx.state(|s| s.input.request);
-        let verdict = ctx
-            .execute_activity(
-                PaymentActivities::reconcile_payments,
-                request,
-                send_activity(),
-            )
-            .await;
+        let verdict = Self::step(
+            ctx,
+            PaymentActivities::reconcile_payments,
+            request,
+            send_activity(),
+        )
+        .await;
         match verdict {
             Ok(verdict) => Ok(Some(verdict)),
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 let what =
                     format!("MercadoPago could not be searched for this request's payments: {e}");
                 Self::trouble(ctx, what).await?;
@@ -281,7 +290,7 @@ impl ServiceRequestWorkflow {
         Self::settle_payments_once(ctx).await?;
         // News that came while settling (the API counted it delivered) is read too, until
         // none is left: the workflow never ends with a payment it was told of unread.
-        if ctx.state(|s| !s.payment_events.is_empty()) && ctx.patched(NEWS_READ_TO_THE_END) {
+        if ctx.state(|s| !s.payment_events.is_empty()) && Self::patched(ctx, NEWS_READ_TO_THE_END) {
             while ctx.state(|s| !s.payment_events.is_empty()) {
                 Self::read_payment_news(ctx).await?;
             }
@@ -294,7 +303,7 @@ impl ServiceRequestWorkflow {
         let handlers = ctx.clone();
         ctx.wait_condition(move |_| handlers.all_handlers_finished())
             .await?;
-        if !ctx.patched(PAYMENTS_SETTLED) {
+        if !Self::patched(ctx, PAYMENTS_SETTLED) {
             return Ok(());
         }
         Self::read_payment_news(ctx).await?;
@@ -302,13 +311,13 @@ impl ServiceRequestWorkflow {
             return Ok(());
         }
         let request = ctx.state(|s| s.input.request);
-        let approved = ctx
-            .execute_activity(
-                PaymentActivities::approved_payments,
-                request,
-                send_activity(),
-            )
-            .await;
+        let approved = Self::step(
+            ctx,
+            PaymentActivities::approved_payments,
+            request,
+            send_activity(),
+        )
+        .await;
         let approved = match approved {
             Ok(approved) => approved,
             Err(e) => {
@@ -361,17 +370,17 @@ impl ServiceRequestWorkflow {
         payment: i64,
     ) -> WorkflowResult<Option<String>> {
         let request = ctx.state(|s| s.input.request);
-        let refunded = ctx
-            .execute_activity(
-                PaymentActivities::refund_payment,
-                RefundPayment {
-                    request,
-                    payment,
-                    idempotency_key: activities::payments::refund_key(request, payment),
-                },
-                send_activity(),
-            )
-            .await;
+        let refunded = Self::step(
+            ctx,
+            PaymentActivities::refund_payment,
+            RefundPayment {
+                request,
+                payment,
+                idempotency_key: activities::payments::refund_key(request, payment),
+            },
+            send_activity(),
+        )
+        .await;
         match refunded {
             Ok(amount) => {
                 ctx.state_mut(|s| s.refunded.push(payment));
@@ -380,7 +389,7 @@ impl ServiceRequestWorkflow {
                 }
                 Ok(Some(amount))
             }
-            Err(e) if ctx.patched(REFUSALS_HANDLED) => {
+            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
                 let what =
                     format!("payment {payment} could not be refunded, refund it by hand: {e}");
                 Self::trouble(ctx, what).await?;
@@ -394,18 +403,18 @@ impl ServiceRequestWorkflow {
     /// Best effort: a payment that still gets through is refunded when the request
     /// ends, or by its late-payment workflow after.
     pub(super) async fn close_payment_links(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        if ctx.state(|s| s.payment_link.is_none()) || !ctx.patched(OLD_LINKS_CLOSED) {
+        if ctx.state(|s| s.payment_link.is_none()) || !Self::patched(ctx, OLD_LINKS_CLOSED) {
             return Ok(());
         }
         let request = ctx.state(|s| s.input.request);
         let at = to_utc(ctx.workflow_time());
-        let closed = ctx
-            .execute_activity(
-                PaymentActivities::expire_payment_links,
-                ExpireLinks { request, at },
-                summarized(send_activity(), "close the payment links".into()),
-            )
-            .await;
+        let closed = Self::step(
+            ctx,
+            PaymentActivities::expire_payment_links,
+            ExpireLinks { request, at },
+            summarized(send_activity(), "close the payment links".into()),
+        )
+        .await;
         if let Err(e) = closed {
             Self::trouble(ctx, format!("the old payment link stays open: {e}")).await?;
         }
@@ -415,8 +424,13 @@ impl ServiceRequestWorkflow {
     /// Not paid by the deadline: `expired`, the vet's time released, both told.
     pub(super) async fn expire_unpaid(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         let (request, scheduled) = ctx.state(|s| (s.input.request, s.scheduled));
-        ctx.execute_activity(DispatchActivities::release_visit, request, db_activity())
-            .await?;
+        Self::step(
+            ctx,
+            DispatchActivities::release_visit,
+            request,
+            db_activity(),
+        )
+        .await?;
         ctx.state_mut(|s| s.scheduled = None);
         ctx.state_mut(|s| s.closing = true);
         let reason = "not paid by the deadline".to_owned();

@@ -22,7 +22,7 @@ impl ServiceRequestWorkflow {
     /// Starts the visit's records workflow, which outlives the request (it is abandoned,
     /// not cancelled, when the request closes).
     pub(super) async fn start_visit_records(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        if !ctx.patched(VISIT_RECORDS) {
+        if !Self::patched(ctx, VISIT_RECORDS) {
             return Ok(());
         }
         let (request, scheduled) = ctx.state(|s| (s.input.request, s.scheduled));

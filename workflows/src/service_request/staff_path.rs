@@ -57,7 +57,7 @@ impl ServiceRequestWorkflow {
                     ),
                 };
                 Self::transition(ctx, to, actor, reason).await?;
-                if answer == VetAnswer::Accept && ctx.patched(STAFF_PATH_ENDS) {
+                if answer == VetAnswer::Accept && Self::patched(ctx, STAFF_PATH_ENDS) {
                     Self::hold_staff_request(ctx).await?;
                 }
             }

@@ -192,7 +192,7 @@ async fn checkout_to_whatsapp_offer_to_link_to_accepted_to_coordinated() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "dispatched-coordinated.json",
+        "lean-dispatched-coordinated.json",
     )
     .await;
 }

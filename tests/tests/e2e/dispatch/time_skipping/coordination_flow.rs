@@ -183,7 +183,7 @@ async fn coordination_books_the_vet_once_and_reassignment_releases_and_redispatc
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{booked}"),
-        "dispatched-coordinated-reassigned.json",
+        "lean-dispatched-coordinated-reassigned.json",
     )
     .await;
 }
@@ -222,7 +222,7 @@ async fn a_visit_cannot_be_set_in_the_past() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "coordinate-refused-in-the-past.json",
+        "lean-coordinate-refused-in-the-past.json",
     )
     .await;
 }

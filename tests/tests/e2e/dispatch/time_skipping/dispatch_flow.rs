@@ -109,7 +109,7 @@ async fn an_unanswered_offer_is_followed_up_and_a_later_accept_wins_the_visit() 
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "dispatched-followup-accepted.json",
+        "lean-dispatched-followup-accepted.json",
     )
     .await;
 }
@@ -150,7 +150,7 @@ async fn a_reject_moves_the_offer_to_the_next_vet_who_accepts() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "rejected-then-next-vet-accepts.json",
+        "lean-rejected-then-next-vet-accepts.json",
     )
     .await;
 }
@@ -211,7 +211,7 @@ async fn when_nobody_accepts_the_request_expires_and_owner_and_staff_are_told() 
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "dispatched-nobody-accepts.json",
+        "lean-dispatched-nobody-accepts.json",
     )
     .await;
 }
@@ -277,7 +277,7 @@ async fn two_vets_of_a_batch_accepting_at_the_same_moment_exactly_one_wins() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "dispatched-batch-race.json",
+        "lean-dispatched-batch-race.json",
     )
     .await;
 }
@@ -428,7 +428,7 @@ async fn no_vet_is_asked_once_the_wanted_time_has_come() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "cascade-stops-at-the-window-start.json",
+        "lean-cascade-stops-at-the-window-start.json",
     )
     .await;
 }

@@ -210,7 +210,7 @@ async fn a_paid_visit_gets_an_authorized_factura_c_emailed_with_its_pdf() {
     );
     e2e::temporal::save_history(&app.temporal, &issuer, "invoice-issuer-authorized.json").await;
     let request = domain::RequestId::from_uuid(id.parse().unwrap()).workflow_id();
-    e2e::temporal::save_history(&app.temporal, &request, "paid-invoiced.json").await;
+    e2e::temporal::save_history(&app.temporal, &request, "lean-paid-invoiced.json").await;
 }
 
 #[tokio::test]
@@ -273,7 +273,7 @@ async fn a_refunded_visit_gets_a_credit_note_naming_its_invoice() {
     e2e::temporal::save_history(
         &app.temporal,
         &request,
-        "paid-invoiced-cancelled-credit-note.json",
+        "lean-paid-invoiced-cancelled-credit-note.json",
     )
     .await;
 }

@@ -166,12 +166,25 @@ async fn lifecycle(
         Some(json!({ "start": start })),
     )
     .await;
-    assert_eq!(status, 200, "coordinate {id}: {coordinated}");
-    let link = poll("the payment link", || async {
+    if status != 200 {
+        let events = e2e::temporal::events(&app.temporal, &format!("service-request:{id}")).await;
+        panic!(
+            "coordinate {id}: {status} {coordinated}; the workflow's steps: {:?}",
+            e2e::temporal::step_names(&events)
+        );
+    }
+    let wait = poll("the payment link", || async {
         let (_, request) = call(app, Some(&w.booking.ana.token), Method::GET, &path, None).await;
         request["payment_link"].as_str().map(str::to_owned)
-    })
-    .await;
+    });
+    let Ok(link) = tokio::time::timeout(Duration::from_secs(170), wait).await else {
+        let (_, request) = call(app, Some(&w.booking.ana.token), Method::GET, &path, None).await;
+        let events = e2e::temporal::events(&app.temporal, &format!("service-request:{id}")).await;
+        panic!(
+            "no payment link for {id}: {request}; the workflow's steps: {:?}",
+            e2e::temporal::steps(&events)
+        );
+    };
     app.mercadopago
         .pay(&fixtures::preference_of(&link), "approved", None)
         .expect("the emulator takes the payment");

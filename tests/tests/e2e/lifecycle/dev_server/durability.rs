@@ -4,7 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use e2e::{
     TestApp, TestDb, WorkerProcess, dev_server_address, eventually, quick_policy,
-    temporal::{activity_attempts, events, scheduled_activities},
+    temporal::{events, step_names, steps},
     temporal_settings, unique_task_queue,
 };
 use serde_json::json;
@@ -29,20 +29,12 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     let id = created["id"].as_str().expect("id").to_owned();
     let workflow_id = format!("service-request:{id}");
 
-    // Wait until both activities completed and the workflow went back to waiting for
-    // the vet: only then is there something to lose or to repeat.
+    // Wait until both steps completed and the workflow went back to waiting for the
+    // vet: only then is there something to lose or to repeat.
     eventually("the workflow to wait for the vet", WAIT, || async {
         let events = events(&app.temporal, &workflow_id).await;
-        let completed = events
-            .iter()
-            .filter(|e| {
-                matches!(
-                    e.attributes,
-                    Some(Attributes::ActivityTaskCompletedEventAttributes(_))
-                )
-            })
-            .count();
-        // The follow-up timer is started by the workflow task after the last activity.
+        let completed = steps(&events).len();
+        // The follow-up timer is started by the workflow task after the last step.
         let waiting = matches!(
             events.last().and_then(|e| e.attributes.as_ref()),
             Some(Attributes::TimerStartedEventAttributes(_))
@@ -78,11 +70,11 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
     assert_eq!(seqs, [0, 1, 2]);
     assert_eq!(accepted["offers"].as_array().map(Vec::len), Some(1));
 
-    // Nothing repeated: the activities completed before the kill were not scheduled
-    // again, and every activity ran on its first attempt.
+    // Nothing repeated: the steps completed before the kill were not run again, and
+    // every step ran on its first attempt.
     let events = events(&app.temporal, &workflow_id).await;
     assert_eq!(
-        scheduled_activities(&events),
+        step_names(&events),
         [
             "record_transition",
             "record_offer",
@@ -90,7 +82,8 @@ async fn killing_the_worker_while_the_workflow_waits_loses_nothing_and_repeats_n
             "record_transition"
         ]
     );
-    assert_eq!(activity_attempts(&events), [1, 1, 1, 1]);
+    let attempts: Vec<u32> = steps(&events).into_iter().map(|(_, a)| a).collect();
+    assert_eq!(attempts, [1, 1, 1, 1]);
     assert_eq!(
         db.count(&format!(
             "SELECT count(*) AS n FROM state_history WHERE request_id = '{id}'"

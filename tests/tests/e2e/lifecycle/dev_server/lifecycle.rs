@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e::{
     InProcessWorker, TestApp, eventually, quick_policy,
-    temporal::{events, history, scheduled_activities},
+    temporal::{events, history, step_names},
 };
 use serde_json::{Value, json};
 use temporalio_sdk::workflow_replayer::{WorkflowReplayer, WorkflowReplayerOptions};
@@ -103,7 +103,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
     let workflow_id = format!("service-request:{id}");
     let events = events(&app.temporal, &workflow_id).await;
     assert_eq!(
-        scheduled_activities(&events),
+        step_names(&events),
         [
             "record_transition",
             "record_offer",
@@ -120,7 +120,7 @@ async fn a_request_flows_from_http_through_the_workflow_to_postgres_and_the_quer
         .replay_workflow(history(&app.temporal, &workflow_id))
         .await
         .expect("the fresh history replays");
-    e2e::temporal::save_history(&app.temporal, &workflow_id, "accepted.json").await;
+    e2e::temporal::save_history(&app.temporal, &workflow_id, "lean-accepted.json").await;
 
     // The visit is arranged by phone; staff close the request when it is called off.
     let cancel = format!("/api/v1/service-requests/{id}/cancel");

@@ -225,7 +225,7 @@ async fn the_vets_report_completes_the_visit_and_reaches_the_owner_as_a_pdf() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "confirmed-report-completed.json",
+        "lean-confirmed-report-completed.json",
     )
     .await;
 }
@@ -269,7 +269,7 @@ async fn without_a_report_the_vet_is_reminded_staff_alerted_and_the_request_comp
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "confirmed-no-report-completed.json",
+        "lean-confirmed-no-report-completed.json",
     )
     .await;
 }
@@ -351,7 +351,7 @@ async fn a_no_show_keeps_the_payment_as_the_fee_by_default() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "confirmed-no-show.json",
+        "lean-confirmed-no-show.json",
     )
     .await;
 }

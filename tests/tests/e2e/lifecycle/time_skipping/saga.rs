@@ -120,7 +120,7 @@ async fn a_payment_link_mercadopago_refuses_cancels_the_request_with_the_vet_rel
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "payment-link-refused-cancelled.json",
+        "lean-payment-link-refused-cancelled.json",
     )
     .await;
 }
@@ -165,7 +165,7 @@ async fn a_payment_mercadopago_does_not_know_is_noted_and_a_string_id_still_pays
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "unknown-payment-then-string-id-confirmed.json",
+        "lean-unknown-payment-then-string-id-confirmed.json",
     )
     .await;
 }
@@ -192,7 +192,7 @@ async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "offer-not-sent-next-vet.json",
+        "lean-offer-not-sent-next-vet.json",
     )
     .await;
 }
@@ -236,7 +236,7 @@ async fn a_second_approved_payment_is_refunded_and_reported() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "second-payment-refunded.json",
+        "lean-second-payment-refunded.json",
     )
     .await;
 }

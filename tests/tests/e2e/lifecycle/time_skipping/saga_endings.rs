@@ -152,7 +152,7 @@ async fn a_vet_who_never_sets_the_time_is_reminded_then_replaced() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "coordinate-lapsed-redispatched.json",
+        "lean-coordinate-lapsed-redispatched.json",
     )
     .await;
 }
@@ -315,7 +315,7 @@ async fn a_reassignment_closes_the_old_link_and_continues_as_new_where_it_stood(
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "reassigned-continued-as-new-confirmed.json",
+        "lean-reassigned-continued-as-new-confirmed.json",
     )
     .await;
 }
@@ -401,7 +401,7 @@ async fn an_owner_who_cancels_while_vets_are_asked_ends_it_and_the_link_says_so(
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "cancelled-during-dispatch.json",
+        "lean-cancelled-during-dispatch.json",
     )
     .await;
 }

@@ -148,7 +148,12 @@ async fn an_unanswered_offer_is_followed_up_over_days_then_expires() {
             .await,
         1
     );
-    e2e::temporal::save_history(&setup.client, &workflow_id, "expired-after-followups.json").await;
+    e2e::temporal::save_history(
+        &setup.client,
+        &workflow_id,
+        "lean-expired-after-followups.json",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -236,7 +241,7 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
     e2e::temporal::save_history(
         &setup.client,
         &workflow_id,
-        "staff-accepted-then-closed.json",
+        "lean-staff-accepted-then-closed.json",
     )
     .await;
 }

@@ -143,7 +143,7 @@ async fn a_confirmed_visit_gets_one_event_and_one_row_that_follow_its_cancellati
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "confirmed-visit-records-cancelled.json",
+        "lean-confirmed-visit-records-cancelled.json",
     )
     .await;
     e2e::temporal::save_history(

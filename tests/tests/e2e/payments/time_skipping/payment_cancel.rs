@@ -55,7 +55,7 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "cancelled-with-a-payment-link.json",
+        "lean-cancelled-with-a-payment-link.json",
     )
     .await;
 }
@@ -125,7 +125,7 @@ async fn staff_cancel_after_payment_refunds_it_and_the_owner_cannot() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "paid-cancelled-refunded.json",
+        "lean-paid-cancelled-refunded.json",
     )
     .await;
 }
@@ -170,7 +170,7 @@ async fn a_cancel_racing_a_payment_refunds_it() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "cancel-racing-a-payment-refunded.json",
+        "lean-cancel-racing-a-payment-refunded.json",
     )
     .await;
 }

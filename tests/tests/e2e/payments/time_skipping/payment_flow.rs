@@ -109,7 +109,7 @@ async fn paid_at_once_the_visit_is_confirmed_and_both_are_told() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "paid-confirmed.json",
+        "lean-paid-confirmed.json",
     )
     .await;
 }
@@ -137,7 +137,7 @@ async fn reminders_go_out_until_paid_and_stop_then() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "payment-reminders-then-paid.json",
+        "lean-payment-reminders-then-paid.json",
     )
     .await;
 }
@@ -176,7 +176,7 @@ async fn never_paid_the_request_expires_and_the_vets_time_is_released() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "unpaid-expired.json",
+        "lean-unpaid-expired.json",
     )
     .await;
 }
@@ -201,7 +201,7 @@ async fn a_rejected_payment_is_told_and_a_later_approval_confirms() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "payment-rejected-then-approved.json",
+        "lean-payment-rejected-then-approved.json",
     )
     .await;
 }
@@ -224,7 +224,7 @@ async fn a_payment_for_another_amount_alerts_staff_and_confirms_nothing() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "payment-amount-mismatch.json",
+        "lean-payment-amount-mismatch.json",
     )
     .await;
 }
@@ -278,7 +278,7 @@ async fn a_charge_back_after_payment_alerts_staff_and_is_in_the_history() {
     e2e::temporal::save_history(
         &app.temporal,
         &format!("service-request:{id}"),
-        "confirmed-charged-back.json",
+        "lean-confirmed-charged-back.json",
     )
     .await;
 }
