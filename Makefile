@@ -12,11 +12,12 @@ test:
 walkthrough:
 	@python3 scripts/walkthrough.py
 
-# With `make run` up: N complete lifecycles, C at a time, through the API and emulators.
-N ?= 20
-C ?= 4
+# The benchmark suite in release binaries, on a stack of its own (docs/PERFORMANCE.md):
+# lifecycles and their no-op twin, requests left waiting, the API under wrk. Prints the
+# table and writes the plots to .data/bench (the first release build takes about 15
+# minutes on 2 cores). N=…, BENCH_SUITE="lifecycles waiting api" and more: scripts/bench.sh.
 bench:
-	cargo run --quiet -p e2e --bin lifecycle-bench -- $(N) $(C)
+	@bash scripts/bench.sh
 
 # N lifecycles through HTTP while the worker is SIGKILLed every 3 s and Temporal crashes
 # once (the chaos test of `make test`, longer); prints its table.

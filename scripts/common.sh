@@ -9,6 +9,7 @@ TEMPORAL_TEST_SERVER_VERSION="1.40.0"
 MOTO_VERSION="5.2.5"
 SCHEMATHESIS_VERSION="4.32.5"
 WEBSOCKETS_VERSION="17.4"
+MATPLOTLIB_VERSION="3.11.2"
 PG_MAJOR=15
 
 # A local .env wins over the defaults below (never committed; see .env.example).

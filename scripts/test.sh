@@ -76,3 +76,9 @@ cargo build --bins
 cargo test --workspace --no-run
 log "cargo test"
 cargo test --workspace --quiet "$@"
+if [ $# -eq 0 ]; then
+  # Every benchmark of `make bench` once at tiny sizes, in the debug build, so that none
+  # of them rots (no figure is read or asserted here).
+  log "make bench at tiny sizes (BENCH_SMOKE=1)"
+  BENCH_SMOKE=1 BENCH_OUT="$tmp/bench" bash "$ROOT/scripts/bench.sh"
+fi

@@ -1,13 +1,9 @@
-//! `make bench` (`cargo run -p e2e --bin lifecycle-bench -- [N] [CONCURRENCY]`): drives N
-//! complete lifecycles — checkout → the vet accepts from the WhatsApp link → coordinate →
-//! paid on the MercadoPago emulator → confirmed — through the HTTP API and the emulators
-//! of a running local stack (`make run`), and prints lifecycles per second, the p50/p99
-//! latency from the vet's accept request to `vet_accepted` being visible in `GET`, and
-//! the worker's CPU time and peak memory (from `/proc`).
-//!
-//! A benchmark, not a test: the numbers depend on the machine. Each run makes its own
-//! owner and vet (requested by name, so the offers go to it), and books hourly slots from
-//! two days ahead so runs never collide.
+//! The lifecycle benchmark: N complete lifecycles — checkout → the vet accepts from the
+//! WhatsApp link → coordinate → paid on the MercadoPago emulator → confirmed — through
+//! the HTTP API and the emulators, C at a time; the latency from the vet's accept request
+//! to `vet_accepted` being visible in `GET`. Each run makes its own owner and vet
+//! (requested by name, so the offers go to it), and books hourly slots from two days
+//! ahead so runs never collide.
 
 use std::time::{Duration, Instant};
 
@@ -15,24 +11,35 @@ use anyhow::{Context, bail};
 use chrono::{Duration as Days, Utc};
 use serde_json::{Value, json};
 
-const API: &str = "http://127.0.0.1:8080/api/v1";
-const MERCATELY: &str = "http://127.0.0.1:8091";
-const MERCADOPAGO: &str = "http://127.0.0.1:8092";
-/// Demo data: the home consultation (clinical specialty).
-const SERVICE: &str = "00000000-0000-4000-8000-000000000401";
-const CLINICAL: &str = "00000000-0000-4000-8000-000000000201";
+/// A base URL of the stack under test: `http://` + the address in an environment
+/// variable (as `scripts/bench.sh` and `make run` set them) + a path.
+pub struct Base(&'static str, &'static str, &'static str);
 
-struct Stack {
-    http: reqwest::Client,
-    owner: String,
-    vet: String,
-    vet_token: String,
-    vet_phone: String,
-    pet: String,
-    address: String,
+impl std::fmt::Display for Base {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bind = std::env::var(self.0).unwrap_or_else(|_| self.1.to_owned());
+        write!(f, "http://{bind}{}", self.2)
+    }
 }
 
-async fn call(
+pub static API: Base = Base("API_BIND", "127.0.0.1:8080", "/api/v1");
+pub static MERCATELY: Base = Base("SANDBOX_MERCATELY_BIND", "127.0.0.1:8091", "");
+pub static MERCADOPAGO: Base = Base("SANDBOX_MERCADOPAGO_BIND", "127.0.0.1:8092", "");
+/// Demo data: the home consultation (clinical specialty).
+pub const SERVICE: &str = "00000000-0000-4000-8000-000000000401";
+const CLINICAL: &str = "00000000-0000-4000-8000-000000000201";
+
+pub struct Stack {
+    http: reqwest::Client,
+    owner: String,
+    pub vet: String,
+    vet_token: String,
+    vet_phone: String,
+    pub pet: String,
+    pub address: String,
+}
+
+pub async fn call(
     http: &reqwest::Client,
     token: Option<&str>,
     method: reqwest::Method,
@@ -109,7 +116,7 @@ fn cuit(mut number: u32) -> String {
     }
 }
 
-async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
+pub async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
     let run = Utc::now().timestamp() % 100_000_000;
     let staff = login(http, "staff@demo.amarmascotas.ar", "demo-staff-2026").await?;
     let email = format!("bench-{run}@example.com");
@@ -262,7 +269,7 @@ async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
     })
 }
 
-async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+pub async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
@@ -279,12 +286,12 @@ where
     }
 }
 
-/// One lifecycle in slot `slot`; the accept → visible latency.
-async fn lifecycle(
+/// One lifecycle in slot `slot`: the accept → visible latency, and the request's id.
+pub async fn lifecycle(
     stack: &Stack,
     slot: usize,
     cart: &tokio::sync::Mutex<()>,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, String)> {
     let http = &stack.http;
     let day = Utc::now().date_naive() + Days::days(2 + i64::try_from(slot / 15)?);
     let hour = 6 + u32::try_from(slot % 15)?; // local 06:00 … 20:00
@@ -368,92 +375,5 @@ async fn lifecycle(
         Ok((request["state"] == "confirmed").then_some(()))
     })
     .await?;
-    Ok(latency)
-}
-
-/// (CPU seconds, peak resident KiB) of the worker process, from /proc.
-fn worker_usage() -> Option<(f64, u64)> {
-    let pid = std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let exe = cmdline.split(|b| *b == 0).next()?;
-            String::from_utf8_lossy(exe)
-                .ends_with("/worker")
-                .then_some(pid)
-        })?;
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((ticks / 100.0, peak))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let mut args = std::env::args().skip(1);
-    let n: usize = args.next().map_or(Ok(20), |a| a.parse())?;
-    let concurrency: usize = args.next().map_or(Ok(4), |a| a.parse())?;
-    if n == 0 || n > 800 {
-        bail!("N must be 1..=800 (hourly slots within the booking horizon)");
-    }
-    let http = reqwest::Client::new();
-    let stack = setup(&http).await?;
-    let before = worker_usage();
-    let cart = tokio::sync::Mutex::new(());
-    let started = Instant::now();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let runs = (0..concurrency.max(1)).map(|_| async {
-        let mut latencies = Vec::new();
-        loop {
-            let slot = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if slot >= n {
-                return Ok::<_, anyhow::Error>(latencies);
-            }
-            latencies.push(lifecycle(&stack, slot, &cart).await?);
-        }
-    });
-    let mut latencies: Vec<Duration> = futures::future::try_join_all(runs)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
-    let elapsed = started.elapsed();
-    latencies.sort();
-    println!(
-        "{n} lifecycles (checkout → accept → coordinate → pay → confirmed), {concurrency} at a time, in {:.2} s",
-        elapsed.as_secs_f64()
-    );
-    println!(
-        "throughput: {:.2} lifecycles/s",
-        n as f64 / elapsed.as_secs_f64()
-    );
-    println!(
-        "vet accept → vet_accepted visible in GET: p50 {:.1} ms, p99 {:.1} ms",
-        percentile(&latencies, 50.0).as_secs_f64() * 1000.0,
-        percentile(&latencies, 99.0).as_secs_f64() * 1000.0
-    );
-    match (before, worker_usage()) {
-        (Some((cpu0, _)), Some((cpu1, peak))) => println!(
-            "worker: {:.2} s CPU during the run, peak resident {:.1} MiB",
-            cpu1 - cpu0,
-            peak as f64 / 1024.0
-        ),
-        _ => println!("worker: not found in /proc (is `make run` up on this machine?)"),
-    }
-    Ok(())
+    Ok((latency, id))
 }
