@@ -14,7 +14,7 @@ walkthrough:
 
 # The benchmark suite in release binaries, on a stack of its own (docs/PERFORMANCE.md):
 # lifecycles and their no-op twin, requests left waiting, the API under wrk. Prints the
-# table and writes the plots to .data/bench (the first release build takes about 15
+# table and writes the plots to .data/bench (the first release build takes about 25
 # minutes on 2 cores). N=…, BENCH_SUITE="lifecycles waiting api" and more: scripts/bench.sh.
 bench:
 	@bash scripts/bench.sh

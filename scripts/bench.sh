@@ -45,7 +45,7 @@ bash "$ROOT/scripts/ensure-temporal.sh"
 bash "$ROOT/scripts/ensure-bench-tools.sh"
 
 if [ "$BENCH_PROFILE" = release ]; then
-  log "building release binaries (cargo build --release: the first build takes about 15 minutes on 2 cores; later ones seconds)"
+  log "building release binaries (cargo build --release: the first build takes about 25 minutes on 2 cores; later ones seconds)"
   cargo build --release --bin api --bin worker --bin sandbox --bin bench
 else
   cargo build --bin api --bin worker --bin sandbox --bin bench
@@ -65,7 +65,9 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 # A PostgreSQL of the benchmark's own, so that pg_stat_statements counts its queries
-# and auto_explain can show their plans (the shared cluster is left as it is).
+# and auto_explain can show their plans (the shared cluster is left as it is). Its
+# log_min_duration stays off the command line, which would win over the ALTER SYSTEM
+# that switches it on while an endpoint's plans are read.
 PGBIN="/usr/lib/postgresql/$PG_MAJOR/bin"
 pgport=$(free_port)
 mkdir -p "$tmp/pg" "$tmp/pgsock"
@@ -73,7 +75,7 @@ as_root chown postgres "$tmp/pg" "$tmp/pgsock"
 log "starting a PostgreSQL of the benchmark's own on :$pgport"
 as_postgres "$PGBIN/initdb" -D "$tmp/pg" -U amar --auth=trust >/dev/null
 as_postgres "$PGBIN/pg_ctl" -D "$tmp/pg" -l "$tmp/pg/server.log" -w -o \
-  "-p $pgport -k $tmp/pgsock -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_min_duration=-1 -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on -c max_connections=200" \
+  "-p $pgport -k $tmp/pgsock -c listen_addresses=127.0.0.1 -c shared_preload_libraries=pg_stat_statements,auto_explain -c auto_explain.log_analyze=on -c auto_explain.log_buffers=on -c max_connections=200" \
   start >/dev/null
 export DATABASE_URL="postgres://amar@127.0.0.1:$pgport/amar_bench" BENCH_PG_LOG="$tmp/pg/server.log"
 psql "postgres://amar@127.0.0.1:$pgport/postgres" -qc "CREATE DATABASE amar_bench" >/dev/null
