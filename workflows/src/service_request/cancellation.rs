@@ -2,18 +2,11 @@
 //! refunded, the vet's time released, `cancelled`, and everyone told. Giving up on a
 //! request that cannot go on ends the same way, with a `needs attention` note.
 
-use activities::{
-    dispatch::{Audience, DispatchActivities},
-    payments::Verdict,
-};
+use activities::{dispatch::Audience, payments::Verdict};
 use domain::{Actor, RequestState};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
-use super::{
-    Cancel, OfferStatus, ServiceRequestWorkflow,
-    effects::{ATTENTION, db_activity},
-    texts,
-};
+use super::{Cancel, OfferStatus, ServiceRequestWorkflow, effects::ATTENTION, texts};
 
 impl ServiceRequestWorkflow {
     /// A cancellation: a payment is refunded, the vet's time released, `cancelled`.
@@ -51,14 +44,7 @@ impl ServiceRequestWorkflow {
         if let Some(payment) = payment {
             refunded = Self::refund(ctx, payment).await?;
         }
-        Self::step(
-            ctx,
-            DispatchActivities::release_visit,
-            request,
-            db_activity(),
-        )
-        .await?;
-        ctx.state_mut(|s| s.scheduled = None);
+        Self::release_visit(ctx, request).await?;
         let reason = match (&reason, &refunded) {
             (Some(r), Some(amount)) => Some(format!("{r} (refunded {amount})")),
             (None, Some(amount)) => Some(format!("refunded {amount}")),

@@ -155,6 +155,22 @@ impl ServiceRequestWorkflow {
         }
     }
 
+    /// Frees the vet's booked time for the request's visit, and forgets it.
+    pub(super) async fn release_visit(
+        ctx: &mut WorkflowContext<Self>,
+        request: domain::RequestId,
+    ) -> WorkflowResult<()> {
+        Self::step(
+            ctx,
+            DispatchActivities::release_visit,
+            request,
+            db_activity(),
+        )
+        .await?;
+        ctx.state_mut(|s| s.scheduled = None);
+        Ok(())
+    }
+
     /// Waits until `condition` holds or `wait` has passed ([`crate::waits::timer_or`]).
     pub(super) async fn timer_or(
         ctx: &mut WorkflowContext<Self>,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use activities::{
-    dispatch::{Audience, DispatchActivities},
+    dispatch::Audience,
     payments::{
         CheckPayment, CreatePreference, ExpireLinks, PaymentActivities, RefundPayment, Verdict,
     },
@@ -424,14 +424,7 @@ impl ServiceRequestWorkflow {
     /// Not paid by the deadline: `expired`, the vet's time released, both told.
     pub(super) async fn expire_unpaid(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
         let (request, scheduled) = ctx.state(|s| (s.input.request, s.scheduled));
-        Self::step(
-            ctx,
-            DispatchActivities::release_visit,
-            request,
-            db_activity(),
-        )
-        .await?;
-        ctx.state_mut(|s| s.scheduled = None);
+        Self::release_visit(ctx, request).await?;
         ctx.state_mut(|s| s.closing = true);
         let reason = "not paid by the deadline".to_owned();
         Self::transition(ctx, RequestState::Expired, Actor::System, Some(reason)).await?;
