@@ -112,6 +112,11 @@ pub async fn run() -> anyhow::Result<()> {
             break;
         }
         anyhow::ensure!(
+            measure::usage(worker).is_some(),
+            "the worker exited with {} of {n} requests in vet_asked",
+            asked.n
+        );
+        anyhow::ensure!(
             Instant::now() < deadline,
             "only {} of {n} requests reached vet_asked",
             asked.n
