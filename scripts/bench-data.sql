@@ -75,4 +75,32 @@ FROM (SELECT n, now() - random() * interval '365 days' AS at,
       FROM generate_series(1, :requests) AS n) r
 JOIN bench_owners o ON o.n = r.owner_no;
 
+-- What a request's status reads besides the row: its history (created, then its
+-- state), one offer to a vet of the area for every request past `pending`, and a
+-- payment link for those that reached coordination.
+INSERT INTO state_history (request_id, seq, from_state, to_state, actor, occurred_at)
+SELECT id, 0, NULL::request_state, 'pending'::request_state, 'owner:' || owner_id, created_at FROM service_requests
+WHERE description = 'Consulta a domicilio'
+UNION ALL
+SELECT id, 1, 'pending'::request_state, state, 'system', created_at + interval '1 minute' FROM service_requests
+WHERE description = 'Consulta a domicilio' AND state <> 'pending';
+
+INSERT INTO vet_offers (request_id, offer_no, vet_id, offered_at, answer, answered_at, expires_at)
+SELECT r.id, 0, v.id, r.created_at + interval '1 minute',
+       CASE WHEN r.state = 'vet_asked' THEN NULL ELSE 'accept'::vet_answer END,
+       CASE WHEN r.state = 'vet_asked' THEN NULL ELSE r.created_at + interval '5 minutes' END,
+       r.created_at + interval '2 hours'
+FROM service_requests r
+JOIN veterinarians v
+  ON v.license_number = 'MP BENCH-' || (1 + (hashtext(r.id::text)::bigint + 2147483648) % :vets)
+WHERE r.description = 'Consulta a domicilio' AND r.state <> 'pending';
+
+INSERT INTO mp_preferences (id, request_id, idempotency_key, init_point, amount, expires_at, created_at)
+SELECT 'bench-' || r.id, r.id, 'bench-' || r.id,
+       'https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=bench-' || r.id,
+       r.total, r.created_at + interval '1 day', r.created_at + interval '10 minutes'
+FROM service_requests r
+WHERE r.description = 'Consulta a domicilio'
+  AND r.state IN ('coordinated', 'confirmed', 'completed', 'expired');
+
 ANALYZE;

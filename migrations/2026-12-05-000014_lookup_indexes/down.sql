@@ -1,0 +1,9 @@
+DROP INDEX password_tokens_user_idx;
+DROP INDEX study_files_study_idx;
+DROP INDEX studies_pet_idx;
+DROP INDEX vaccine_applications_pet_idx;
+DROP INDEX vet_coverage_areas_vet_idx;
+DROP INDEX mp_preferences_request_idx;
+DROP INDEX vet_offers_vet_offered_idx;
+DROP INDEX pets_owner_idx;
+DROP INDEX owner_addresses_owner_idx;
