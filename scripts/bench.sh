@@ -9,8 +9,8 @@
 #   3. api: the data generator (BENCH_VETS vets, BENCH_OWNERS owners and pets,
 #      BENCH_REQUESTS requests), then wrk at fixed rates (BENCH_RATES) per endpoint,
 #      and EXPLAIN ANALYZE of each endpoint's query.
-# It prints one table and writes results.json, the plots (PNG) and explain.txt to
-# BENCH_OUT (default .data/bench). BENCH_SUITE picks parts (default
+# It prints one table and writes results.jsonl, the plots (PNG), explain.txt and the
+# stack's logs (logs/) to BENCH_OUT (default .data/bench). BENCH_SUITE picks parts (default
 # "lifecycles waiting api"). `make test` runs the whole suite at tiny sizes
 # (BENCH_SMOKE=1) so that it cannot rot; the figures are only worth reading from a
 # release build on an otherwise idle machine.
@@ -60,6 +60,11 @@ cleanup() {
   trap - INT TERM EXIT
   [ ${#pids[@]} -gt 0 ] && { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
   [ -f "$tmp/pg/postmaster.pid" ] && as_postgres "$PGBIN/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true
+  # The stack's logs stay with the results, to read what the services said meanwhile.
+  mkdir -p "$BENCH_OUT/logs"
+  for log in worker api sandbox temporal; do
+    [ -f "$tmp/$log.log" ] && cp "$tmp/$log.log" "$BENCH_OUT/logs/" || true
+  done
   rm -rf "$tmp"
 }
 trap cleanup INT TERM EXIT
@@ -121,7 +126,12 @@ wait_for_port "${API_BIND%:*}" "${API_BIND##*:}" 60 || { cat "$tmp/api.log"; die
 wait_for_port "${SANDBOX_MERCATELY_BIND%:*}" "${SANDBOX_MERCATELY_BIND##*:}" 60 || die "the emulators did not start"
 
 bench() { BENCH_WORKER_PID="$worker_pid" BENCH_API_PID="$api_pid" "$BIN/bench" "$@"; }
-failed() { tail -n 40 "$tmp/worker.log" "$tmp/api.log" >&2; die "the $1 benchmark failed"; }
+failed() {
+  tail -n 40 "$tmp/worker.log" "$tmp/api.log" >&2
+  # A panic's message comes ahead of its backtrace, which the tail alone cuts off.
+  grep -H -m 3 -A 4 "panicked at" "$tmp/worker.log" "$tmp/api.log" >&2 || true
+  die "the $1 benchmark failed"
+}
 rm -f "$BENCH_OUT/results.jsonl"
 for part in $BENCH_SUITE; do
   case "$part" in

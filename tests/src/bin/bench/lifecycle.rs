@@ -1,11 +1,15 @@
 //! The lifecycle benchmark: N complete lifecycles — checkout → the vet accepts from the
 //! WhatsApp link → coordinate → paid on the MercadoPago emulator → confirmed — through
 //! the HTTP API and the emulators, C at a time; the latency from the vet's accept request
-//! to `vet_accepted` being visible in `GET`. Each run makes its own owner and vet
-//! (requested by name, so the offers go to it), and books hourly slots from two days
-//! ahead so runs never collide.
+//! to `vet_accepted` being visible in `GET`. Each lane of a run has an owner and a vet
+//! of its own (requested by name, so the offers go to it), as concurrent bookings come
+//! from different people, and books hourly slots from two days ahead so runs never
+//! collide.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::atomic::{AtomicI64, Ordering},
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail};
 use chrono::{Duration as Days, Utc};
@@ -116,8 +120,13 @@ fn cuit(mut number: u32) -> String {
     }
 }
 
+/// Stacks made by this process so far: two made in the same second differ.
+static STACKS: AtomicI64 = AtomicI64::new(0);
+
 pub async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
-    let run = Utc::now().timestamp() % 100_000_000;
+    // Eight digits, unique per stack: the phone numbers, emails and CUIT derive from it.
+    let run =
+        (Utc::now().timestamp() % 1_000_000) * 100 + STACKS.fetch_add(1, Ordering::SeqCst) % 100;
     let staff = login(http, "staff@demo.amarmascotas.ar", "demo-staff-2026").await?;
     let email = format!("bench-{run}@example.com");
     let registered = call(
@@ -269,12 +278,35 @@ pub async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
     })
 }
 
-pub async fn poll<T, F, Fut>(what: &str, mut check: F) -> anyhow::Result<T>
+/// Checks again and again until `check` finds something, first every 5 ms, then less
+/// often up to every 50 ms: the driver's own requests stay a small part of the load.
+pub async fn poll<T, F, Fut>(what: &str, check: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
+{
+    poll_every(
+        what,
+        Duration::from_millis(5),
+        Duration::from_millis(50),
+        check,
+    )
+    .await
+}
+
+/// [`poll`] from `first` to `most` between checks, for at most a minute.
+async fn poll_every<T, F, Fut>(
+    what: &str,
+    first: Duration,
+    most: Duration,
+    mut check: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Option<T>>>,
 {
     let start = Instant::now();
+    let mut pause = first;
     loop {
         if let Some(found) = check().await? {
             return Ok(found);
@@ -282,23 +314,19 @@ where
         if start.elapsed() > Duration::from_secs(60) {
             bail!("timed out waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 3 / 2).min(most);
     }
 }
 
 /// One lifecycle in slot `slot`: the accept → visible latency, and the request's id.
-pub async fn lifecycle(
-    stack: &Stack,
-    slot: usize,
-    cart: &tokio::sync::Mutex<()>,
-) -> anyhow::Result<(Duration, String)> {
+pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, String)> {
     let http = &stack.http;
     let day = Utc::now().date_naive() + Days::days(2 + i64::try_from(slot / 15)?);
     let hour = 6 + u32::try_from(slot % 15)?; // local 06:00 … 20:00
     let start = day.and_hms_opt(hour + 3, 0, 0).context("time")?.and_utc();
-    // One owner has one cart: add and check out one at a time.
+    // The lane's owner adds the visit to the cart and checks out.
     let id = {
-        let _cart = cart.lock().await;
         call(
             http,
             Some(&stack.owner),
@@ -342,7 +370,9 @@ pub async fn lifecycle(
     let path = format!("{API}/service-requests/{id}");
     let accepted_at = Instant::now();
     call(http, None, reqwest::Method::POST, &link, None).await?;
-    poll("vet_accepted in GET", || async {
+    // The measured wait: checked every 10 ms throughout.
+    let every = Duration::from_millis(10);
+    poll_every("vet_accepted in GET", every, every, || async {
         let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
         Ok((request["state"] == "vet_accepted").then_some(()))
     })

@@ -23,14 +23,17 @@ pub async fn lifecycles() -> anyhow::Result<()> {
         );
     }
     let http = reqwest::Client::new();
-    let stack = lifecycle::setup(&http).await?;
+    // An owner and a vet for each lane, kept from one concurrency to the next.
+    let mut stacks = Vec::new();
+    for _ in 0..concurrencies.iter().copied().max().unwrap_or(1).max(1) {
+        stacks.push(lifecycle::setup(&http).await?);
+    }
     let client = crate::temporal().await?;
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL")?;
     let worker = measure::pid("BENCH_WORKER_PID");
     let api = measure::pid("BENCH_API_PID");
     let mut slot = 0;
     for &concurrency in &concurrencies {
-        let cart = tokio::sync::Mutex::new(());
         if let Some(pid) = worker {
             measure::reset_peak(pid);
         }
@@ -40,14 +43,17 @@ pub async fn lifecycles() -> anyhow::Result<()> {
         let first = slot;
         let next = AtomicUsize::new(first);
         let started = Instant::now();
-        let lanes = (0..concurrency.max(1)).map(|_| async {
-            let mut done = Vec::new();
-            loop {
-                let slot = next.fetch_add(1, Ordering::SeqCst);
-                if slot >= first + n {
-                    return Ok::<_, anyhow::Error>(done);
+        let lanes = stacks[..concurrency.max(1)].iter().map(|stack| {
+            let next = &next;
+            async move {
+                let mut done = Vec::new();
+                loop {
+                    let slot = next.fetch_add(1, Ordering::SeqCst);
+                    if slot >= first + n {
+                        return Ok::<_, anyhow::Error>(done);
+                    }
+                    done.push(lifecycle::lifecycle(stack, slot).await?);
                 }
-                done.push(lifecycle::lifecycle(&stack, slot, &cart).await?);
             }
         });
         let done: Vec<(Duration, String)> = futures::future::try_join_all(lanes)
