@@ -61,46 +61,49 @@ SELECT pet_id, id, 'Pet ' || n, (SELECT id FROM species ORDER BY name LIMIT 1), 
        false, now(), now()
 FROM bench_owners;
 
-INSERT INTO service_requests (id, state, state_seq, description, vet_id, created_at, updated_at,
-                              owner_id, pet_id, service_id, address_id, wanted, total, currency,
-                              workflow_started)
-SELECT gen_random_uuid(),
+CREATE TEMP TABLE bench_requests AS
+SELECT gen_random_uuid() AS id,
        (ARRAY['pending', 'vet_asked', 'vet_accepted', 'coordinated', 'confirmed', 'completed',
-              'completed', 'completed', 'cancelled', 'expired'])[1 + (r.n % 10)]::request_state,
-       1, 'Consulta a domicilio', NULL, r.at, r.at, o.id, o.pet_id,
-       '00000000-0000-4000-8000-000000000401', o.address_id,
-       tstzrange(r.at + interval '2 days', r.at + interval '2 days 2 hours'), 25000.00, 'ARS', true
+              'completed', 'completed', 'cancelled', 'expired'])[1 + (r.n % 10)]::request_state AS state,
+       r.at, o.id AS owner_id, o.pet_id, o.address_id
 FROM (SELECT n, now() - random() * interval '365 days' AS at,
              1 + floor(random() * :owners)::int AS owner_no
       FROM generate_series(1, :requests) AS n) r
 JOIN bench_owners o ON o.n = r.owner_no;
 
+INSERT INTO service_requests (id, state, state_seq, description, vet_id, created_at, updated_at,
+                              owner_id, pet_id, service_id, address_id, wanted, total, currency,
+                              workflow_started)
+SELECT id, state, CASE WHEN state = 'pending' THEN 0 ELSE 1 END, 'Consulta a domicilio', NULL,
+       at, at, owner_id, pet_id, '00000000-0000-4000-8000-000000000401', address_id,
+       tstzrange(at + interval '2 days', at + interval '2 days 2 hours'), 25000.00, 'ARS', true
+FROM bench_requests;
+
 -- What a request's status reads besides the row: its history (created, then its
--- state), one offer to a vet of the area for every request past `pending`, and a
--- payment link for those that reached coordination.
+-- state), one offer to a bench vet for every request past `pending`, and a payment
+-- link for those that reached coordination.
 INSERT INTO state_history (request_id, seq, from_state, to_state, actor, occurred_at)
-SELECT id, 0, NULL::request_state, 'pending'::request_state, 'owner:' || owner_id, created_at FROM service_requests
-WHERE description = 'Consulta a domicilio'
+SELECT id, 0, NULL::request_state, 'pending'::request_state, 'owner:' || owner_id, at
+FROM bench_requests
 UNION ALL
-SELECT id, 1, 'pending'::request_state, state, 'system', created_at + interval '1 minute' FROM service_requests
-WHERE description = 'Consulta a domicilio' AND state <> 'pending';
+SELECT id, 1, 'pending'::request_state, state, 'system', at + interval '1 minute'
+FROM bench_requests WHERE state <> 'pending';
 
 INSERT INTO vet_offers (request_id, offer_no, vet_id, offered_at, answer, answered_at, expires_at)
-SELECT r.id, 0, v.id, r.created_at + interval '1 minute',
+SELECT r.id, 0, v.id, r.at + interval '1 minute',
        CASE WHEN r.state = 'vet_asked' THEN NULL ELSE 'accept'::vet_answer END,
-       CASE WHEN r.state = 'vet_asked' THEN NULL ELSE r.created_at + interval '5 minutes' END,
-       r.created_at + interval '2 hours'
-FROM service_requests r
+       CASE WHEN r.state = 'vet_asked' THEN NULL ELSE r.at + interval '5 minutes' END,
+       r.at + interval '2 hours'
+FROM bench_requests r
 JOIN veterinarians v
-  ON v.license_number = 'MP BENCH-' || (1 + (hashtext(r.id::text)::bigint + 2147483648) % :vets)
-WHERE r.description = 'Consulta a domicilio' AND r.state <> 'pending';
+  ON v.license_number = 'MP BENCH-' || (1 + (hashtext(r.id::text)::bigint + 2147483648) % NULLIF(:vets, 0))
+WHERE r.state <> 'pending';
 
 INSERT INTO mp_preferences (id, request_id, idempotency_key, init_point, amount, expires_at, created_at)
-SELECT 'bench-' || r.id, r.id, 'bench-' || r.id,
-       'https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=bench-' || r.id,
-       r.total, r.created_at + interval '1 day', r.created_at + interval '10 minutes'
-FROM service_requests r
-WHERE r.description = 'Consulta a domicilio'
-  AND r.state IN ('coordinated', 'confirmed', 'completed', 'expired');
+SELECT 'bench-' || id, id, 'bench-' || id,
+       'https://www.mercadopago.com.ar/checkout/v1/redirect?pref_id=bench-' || id,
+       25000.00, at + interval '1 day', at + interval '10 minutes'
+FROM bench_requests
+WHERE state IN ('coordinated', 'confirmed', 'completed', 'expired');
 
 ANALYZE;

@@ -61,10 +61,12 @@ cleanup() {
   [ ${#pids[@]} -gt 0 ] && { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; }
   [ -f "$tmp/pg/postmaster.pid" ] && as_postgres "$PGBIN/pg_ctl" -D "$tmp/pg" -m immediate stop >/dev/null 2>&1 || true
   # The stack's logs stay with the results, to read what the services said meanwhile.
-  mkdir -p "$BENCH_OUT/logs"
-  for log in worker api sandbox temporal; do
-    [ -f "$tmp/$log.log" ] && cp "$tmp/$log.log" "$BENCH_OUT/logs/" || true
-  done
+  if mkdir -p "$BENCH_OUT/logs" 2>/dev/null; then
+    rm -f "$BENCH_OUT"/logs/*.log
+    for log in worker api sandbox temporal; do
+      [ -f "$tmp/$log.log" ] && cp "$tmp/$log.log" "$BENCH_OUT/logs/" || true
+    done
+  fi
   rm -rf "$tmp"
 }
 trap cleanup INT TERM EXIT

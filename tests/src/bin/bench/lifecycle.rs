@@ -124,7 +124,8 @@ fn cuit(mut number: u32) -> String {
 static STACKS: AtomicI64 = AtomicI64::new(0);
 
 pub async fn setup(http: &reqwest::Client) -> anyhow::Result<Stack> {
-    // Eight digits, unique per stack: the phone numbers, emails and CUIT derive from it.
+    // At most eight digits, unique per stack of a run: the phone numbers, emails and
+    // CUIT derive from it.
     let run =
         (Utc::now().timestamp() % 1_000_000) * 100 + STACKS.fetch_add(1, Ordering::SeqCst) % 100;
     let staff = login(http, "staff@demo.amarmascotas.ar", "demo-staff-2026").await?;
