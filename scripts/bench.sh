@@ -98,6 +98,18 @@ for var in API_BIND SANDBOX_MERCATELY_BIND SANDBOX_MERCADOPAGO_BIND SANDBOX_SMTP
   export "$var=127.0.0.1:$(free_port)"
 done
 export WORKER_METRICS_BIND=
+# The sandbox's service account names the Google emulator's token endpoint at `make
+# run`'s port; this stack's emulator listens on another, so the worker gets a copy of
+# the key naming it (without, every confirmed visit's calendar sync retried against
+# nothing, holding a worker slot each: at 100 the offers and payment links waited).
+python3 - "$ROOT/sandbox/keys/service-account.json" "$tmp/google-key.json" \
+  "http://$SANDBOX_GOOGLE_BIND/token" <<'PY'
+import json, sys
+key = json.load(open(sys.argv[1]))
+key["token_uri"] = sys.argv[3]
+json.dump(key, open(sys.argv[2], "w"))
+PY
+export GOOGLE_SERVICE_ACCOUNT_KEY_FILE="$tmp/google-key.json"
 . "$ROOT/scripts/stack-env.sh"
 # Many short requests from one address and one owner: no limits in the way.
 export RATE_LIMIT_PER_MIN=0 RATE_LIMIT_AUTH_PER_MIN=0 RATE_LIMIT_OFFERS_PER_MIN=0 \

@@ -320,36 +320,50 @@ where
     }
 }
 
-/// One lifecycle in slot `slot`: the accept → visible latency, and the request's id.
-pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, String)> {
+/// What one lifecycle measured.
+pub struct Lifecycle {
+    /// From the vet's accept request to `vet_accepted` in `GET`.
+    pub latency: Duration,
+    pub id: String,
+    /// How long each step of the driver took, in order (where a slow one waited).
+    pub phases: Vec<(&'static str, Duration)>,
+}
+
+/// One lifecycle in slot `slot`.
+pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<Lifecycle> {
     let http = &stack.http;
+    let mut phases = Vec::new();
+    let mut mark = Instant::now();
+    let mut phase = |name: &'static str| {
+        phases.push((name, mark.elapsed()));
+        mark = Instant::now();
+    };
     let day = Utc::now().date_naive() + Days::days(2 + i64::try_from(slot / 15)?);
     let hour = 6 + u32::try_from(slot % 15)?; // local 06:00 … 20:00
     let start = day.and_hms_opt(hour + 3, 0, 0).context("time")?.and_utc();
     // The lane's owner adds the visit to the cart and checks out.
-    let id = {
-        call(
-            http,
-            Some(&stack.owner),
-            reqwest::Method::POST,
-            &format!("{API}/cart/items"),
-            Some(json!({ "service_id": SERVICE, "pet_id": stack.pet, "address_id": stack.address,
-                         "wanted_start": start, "wanted_end": start + Days::hours(2), "vet_id": stack.vet })),
-        )
+    call(
+        http,
+        Some(&stack.owner),
+        reqwest::Method::POST,
+        &format!("{API}/cart/items"),
+        Some(json!({ "service_id": SERVICE, "pet_id": stack.pet, "address_id": stack.address,
+                     "wanted_start": start, "wanted_end": start + Days::hours(2), "vet_id": stack.vet })),
+    )
+    .await?;
+    let done = http
+        .post(format!("{API}/cart/checkout"))
+        .bearer_auth(&stack.owner)
+        .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+        .send()
+        .await?
+        .json::<Value>()
         .await?;
-        let done = http
-            .post(format!("{API}/cart/checkout"))
-            .bearer_auth(&stack.owner)
-            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-            .send()
-            .await?
-            .json::<Value>()
-            .await?;
-        done["requests"][0]["id"]
-            .as_str()
-            .context("a request")?
-            .to_owned()
-    };
+    let id = done["requests"][0]["id"]
+        .as_str()
+        .context("a request")?
+        .to_owned();
+    phase("checkout");
     let phone = stack.vet_phone.replace('+', "%2B");
     let link = poll("the WhatsApp offer", || async {
         let messages = call(
@@ -368,9 +382,11 @@ pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, 
         }))
     })
     .await?;
+    phase("offer sent");
     let path = format!("{API}/service-requests/{id}");
     let accepted_at = Instant::now();
     call(http, None, reqwest::Method::POST, &link, None).await?;
+    phase("accept answered");
     // The measured wait: checked every 10 ms throughout.
     let every = Duration::from_millis(10);
     poll_every("vet_accepted in GET", every, every, || async {
@@ -379,6 +395,7 @@ pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, 
     })
     .await?;
     let latency = accepted_at.elapsed();
+    phase("accept visible");
     call(
         http,
         Some(&stack.vet_token),
@@ -387,11 +404,13 @@ pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, 
         Some(json!({ "start": start })),
     )
     .await?;
+    phase("coordinate answered");
     let link = poll("the payment link", || async {
         let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
         Ok(request["payment_link"].as_str().map(str::to_owned))
     })
     .await?;
+    phase("payment link");
     let preference = link.split("pref_id=").nth(1).context("pref_id")?;
     call(
         http,
@@ -401,10 +420,16 @@ pub async fn lifecycle(stack: &Stack, slot: usize) -> anyhow::Result<(Duration, 
         Some(json!({ "preference_id": preference, "status": "approved" })),
     )
     .await?;
+    phase("paid");
     poll("confirmed", || async {
         let request = call(http, Some(&stack.owner), reqwest::Method::GET, &path, None).await?;
         Ok((request["state"] == "confirmed").then_some(()))
     })
     .await?;
-    Ok((latency, id))
+    phase("confirmed");
+    Ok(Lifecycle {
+        latency,
+        id,
+        phases,
+    })
 }

@@ -45,6 +45,28 @@ pub fn print() -> anyhow::Result<()> {
             num(real, "pg_queries", 1),
         );
     }
+    for real in of("lifecycles").filter(|l| l["shape"] == "real") {
+        let slowest = &real["slowest"];
+        if let Some(phases) = slowest["phases"].as_array() {
+            let steps: Vec<String> = phases
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} {:.0}",
+                        p[0].as_str().unwrap_or("?"),
+                        p[1].as_f64().unwrap_or(0.0)
+                    )
+                })
+                .collect();
+            println!(
+                "(slowest at C={}: {} in {:.0} ms: {} ms)",
+                real["concurrency"],
+                slowest["request"].as_str().unwrap_or("?"),
+                slowest["ms"].as_f64().unwrap_or(0.0),
+                steps.join(", ")
+            );
+        }
+    }
     if let Some(twin) = of("lifecycles").find(|l| l["shape"] == "twin") {
         println!(
             "(the twin's history: {} events, {} workflow tasks)",

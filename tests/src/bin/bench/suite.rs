@@ -56,7 +56,7 @@ pub async fn lifecycles() -> anyhow::Result<()> {
                 }
             }
         });
-        let done: Vec<(Duration, String)> = futures::future::try_join_all(lanes)
+        let done: Vec<lifecycle::Lifecycle> = futures::future::try_join_all(lanes)
             .await?
             .into_iter()
             .flatten()
@@ -66,12 +66,12 @@ pub async fn lifecycles() -> anyhow::Result<()> {
         let queries = measure::pg_statements(&database_url).await? - queries_before - 1;
         let worker_after = worker.and_then(measure::usage);
         let api_after = api.and_then(measure::usage);
-        let mut latencies: Vec<Duration> = done.iter().map(|(l, _)| *l).collect();
+        let mut latencies: Vec<Duration> = done.iter().map(|l| l.latency).collect();
         latencies.sort();
         let shape = median_shape(
             &client,
             done.iter()
-                .map(|(_, id)| id.parse::<domain::RequestId>().map(|id| id.workflow_id()))
+                .map(|l| l.id.parse::<domain::RequestId>().map(|id| id.workflow_id()))
                 .collect::<Result<Vec<_>, _>>()?,
         )
         .await?;
@@ -90,11 +90,28 @@ pub async fn lifecycles() -> anyhow::Result<()> {
             "worker_peak_mib": worker_after.map(|u| u.2 as f64 / 1024.0),
             "api_cpu_ms": per(api_before, api_after),
             "pg_queries": queries as f64 / n as f64,
+            "slowest": slowest(&done),
         });
         println!("{line}");
         crate::record(&line)?;
     }
     twins(&client, n, &concurrencies).await
+}
+
+/// The slowest lifecycle of a run: its request and how long each step of the driver
+/// took (ms, in order), to see where it waited.
+fn slowest(done: &[lifecycle::Lifecycle]) -> serde_json::Value {
+    let total = |l: &lifecycle::Lifecycle| l.phases.iter().map(|(_, d)| *d).sum::<Duration>();
+    done.iter()
+        .max_by_key(|l| total(l))
+        .map_or(serde_json::Value::Null, |l| {
+            let phases: Vec<serde_json::Value> = l
+                .phases
+                .iter()
+                .map(|(name, d)| json!([name, d.as_secs_f64() * 1000.0]))
+                .collect();
+            json!({ "request": l.id, "ms": total(l).as_secs_f64() * 1000.0, "phases": phases })
+        })
 }
 
 /// The median events and workflow tasks of these workflows' histories.
