@@ -116,13 +116,7 @@ impl ServiceRequestWorkflow {
             .state_mut(|s| s.reassign.take())
             .unwrap_or_else(|| unreachable!("called with a reassignment pending"));
         if ctx.state(|s| s.scheduled.is_some()) {
-            Self::step(
-                ctx,
-                DispatchActivities::release_visit,
-                request,
-                db_activity(),
-            )
-            .await?;
+            Self::free_booked_time(ctx, request).await?;
         }
         Self::close_payment_links(ctx).await?;
         if Self::patched(ctx, REJECTERS_NOT_ASKED_AGAIN) {

@@ -160,6 +160,16 @@ impl ServiceRequestWorkflow {
         ctx: &mut WorkflowContext<Self>,
         request: domain::RequestId,
     ) -> WorkflowResult<()> {
+        Self::free_booked_time(ctx, request).await?;
+        ctx.state_mut(|s| s.scheduled = None);
+        Ok(())
+    }
+
+    /// The release step alone (a reassignment forgets the time later, in its own order).
+    pub(super) async fn free_booked_time(
+        ctx: &mut WorkflowContext<Self>,
+        request: domain::RequestId,
+    ) -> WorkflowResult<()> {
         Self::step(
             ctx,
             DispatchActivities::release_visit,
@@ -167,7 +177,6 @@ impl ServiceRequestWorkflow {
             db_activity(),
         )
         .await?;
-        ctx.state_mut(|s| s.scheduled = None);
         Ok(())
     }
 
