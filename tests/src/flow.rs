@@ -45,16 +45,28 @@ impl Flow {
 }
 
 /// Lets `by` of workflow time pass (timers fire), then stops time again.
+///
+/// The test server answers once every timer and activity inside `by` has run, which on a
+/// loaded machine (the whole suite on two cores) can take longer than the client's
+/// default deadline of 30 s for a call: the call gets a deadline of its own.
 pub async fn advance(app: &TestApp, by: Duration) {
-    app.temporal
+    skip(&app.temporal, by).await;
+}
+
+/// [`advance`] for a bare client of the test server.
+pub async fn skip(client: &temporalio_client::Client, by: Duration) {
+    let mut sleep = SleepRequest {
+        duration: Some(by.try_into().expect("duration")),
+    }
+    .into_request();
+    sleep.set_timeout(SKIP_DEADLINE);
+    client
         .connection()
         .test_service()
-        .unlock_time_skipping_with_sleep(
-            SleepRequest {
-                duration: Some(by.try_into().expect("duration")),
-            }
-            .into_request(),
-        )
+        .unlock_time_skipping_with_sleep(sleep)
         .await
         .expect("sleep on the test server");
 }
+
+/// How long one skip may take in real time.
+const SKIP_DEADLINE: Duration = Duration::from_secs(180);

@@ -15,7 +15,7 @@ use temporalio_client::{
 };
 use temporalio_common::HasWorkflowDefinition;
 use temporalio_common::protos::temporal::api::testservice::v1::{
-    LockTimeSkippingRequest, SleepRequest, UnlockTimeSkippingRequest,
+    LockTimeSkippingRequest, UnlockTimeSkippingRequest,
 };
 use workflows::{ServiceRequestInput, ServiceRequestWorkflow, VetResponse};
 
@@ -171,22 +171,7 @@ async fn a_vet_who_answers_after_a_follow_up_is_accepted_and_the_pending_timer_i
         .to_owned();
 
     // Two and a half days pass: one follow-up goes out.
-    setup
-        .client
-        .connection()
-        .test_service()
-        .unlock_time_skipping_with_sleep(
-            SleepRequest {
-                duration: Some(
-                    Duration::from_secs(2 * DAY + DAY / 2)
-                        .try_into()
-                        .expect("duration"),
-                ),
-            }
-            .into_request(),
-        )
-        .await
-        .expect("sleep on the test server");
+    e2e::flow::skip(&setup.client, Duration::from_secs(2 * DAY + DAY / 2)).await;
     eventually("the follow-up to be recorded", Duration::from_secs(30), || async {
         let sent = setup
             .db
