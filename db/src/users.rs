@@ -80,14 +80,7 @@ pub async fn find_by_email(
     conn: &mut AsyncPgConnection,
     email: &Email,
 ) -> Result<Option<Account>, Error> {
-    let user = users::table
-        .filter(users::email.eq(email.as_str()))
-        .filter(users::deleted_at.is_null())
-        .select(UserRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
-    with_roles(conn, user).await
+    account(conn, Which::Email(email.as_str())).await
 }
 
 /// The live user with this id, with roles.
@@ -95,40 +88,48 @@ pub async fn find_by_id(
     conn: &mut AsyncPgConnection,
     id: UserId,
 ) -> Result<Option<Account>, Error> {
-    let user = users::table
-        .find(id.into_uuid())
-        .filter(users::deleted_at.is_null())
-        .select(UserRow::as_select())
-        .first(conn)
-        .await
-        .optional()?;
-    with_roles(conn, user).await
+    account(conn, Which::Id(id.into_uuid())).await
 }
 
-async fn with_roles(
-    conn: &mut AsyncPgConnection,
-    user: Option<UserRow>,
-) -> Result<Option<Account>, Error> {
-    let Some(user) = user else {
-        return Ok(None);
+enum Which<'a> {
+    Id(Uuid),
+    Email(&'a str),
+}
+
+/// The live user `which` names, with its live owner and vet records, in one statement
+/// (every authenticated request asks for it).
+async fn account(conn: &mut AsyncPgConnection, which: Which<'_>) -> Result<Option<Account>, Error> {
+    let query = users::table
+        .left_join(
+            pet_owners::table.on(pet_owners::user_id
+                .eq(users::id.nullable())
+                .and(pet_owners::deleted_at.is_null())),
+        )
+        .left_join(
+            veterinarians::table.on(veterinarians::user_id
+                .eq(users::id)
+                .and(veterinarians::deleted_at.is_null())),
+        )
+        .filter(users::deleted_at.is_null())
+        .select((
+            UserRow::as_select(),
+            pet_owners::id.nullable(),
+            veterinarians::id.nullable(),
+        ))
+        .into_boxed();
+    let query = match which {
+        Which::Id(id) => query.filter(users::id.eq(id)),
+        Which::Email(email) => query.filter(users::email.eq(email)),
     };
-    let owner = pet_owners::table
-        .filter(pet_owners::user_id.eq(user.id))
-        .filter(pet_owners::deleted_at.is_null())
-        .select(pet_owners::id)
-        .first::<Uuid>(conn)
+    let row = query
+        .first::<(UserRow, Option<Uuid>, Option<Uuid>)>(conn)
         .await
-        .optional()?
-        .map(OwnerId::from_uuid);
-    let vet = veterinarians::table
-        .filter(veterinarians::user_id.eq(user.id))
-        .filter(veterinarians::deleted_at.is_null())
-        .select(veterinarians::id)
-        .first::<Uuid>(conn)
-        .await
-        .optional()?
-        .map(VetId::from_uuid);
-    Ok(Some(Account { user, owner, vet }))
+        .optional()?;
+    Ok(row.map(|(user, owner, vet)| Account {
+        user,
+        owner: owner.map(OwnerId::from_uuid),
+        vet: vet.map(VetId::from_uuid),
+    }))
 }
 
 /// Records a login attempt; returns the failures in the window for the email and for

@@ -7,4 +7,5 @@ mod docs;
 mod fuzz;
 mod metrics;
 mod openapi;
+mod pool;
 mod typescript_client;
