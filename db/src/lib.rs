@@ -77,17 +77,18 @@ pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// A connection handed out less than this long ago is handed out again without asking
 /// PostgreSQL first; an older one is checked with a `SELECT 1`.
 ///
-/// The check is a round trip of its own, and under load it was one in every three
-/// statements the API ran (a request checks a connection out for its caller and again
-/// for its handler). A connection that was in use a moment ago and came back unbroken
+/// The check is a round trip of its own, and a request checks a connection out twice
+/// (for its caller and for its handler): a vet search ran six statements, two of them
+/// this check. A connection that was in use a moment ago and came back unbroken
 /// is as good as a checked one; one idle for longer may have been closed by the server
 /// or the network, and is checked before anyone gets it (the same trade as HikariCP's
 /// `aliveBypassWindowMs`, whose default this is).
 pub const CHECKED_AFTER_IDLE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The pool's manager: diesel-async's, except that a connection used within
-/// [`CHECKED_AFTER_IDLE`] is recycled without a `SELECT 1`. A broken one (an error on
-/// it, a transaction left open) is never handed out again.
+/// [`CHECKED_AFTER_IDLE`] is recycled without a `SELECT 1`. One diesel-async marks
+/// broken (a transaction left open or failed) always goes through diesel-async's own
+/// recycling, which drops it.
 pub struct Manager(AsyncDieselConnectionManager<AsyncPgConnection>);
 
 impl deadpool::managed::Manager for Manager {

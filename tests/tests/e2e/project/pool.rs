@@ -30,11 +30,13 @@ async fn last_statement(db: &TestDb, pid: i32) -> String {
         query: String,
     }
     let mut conn = db.conn().await;
-    diesel::sql_query(format!("SELECT query FROM pg_stat_activity WHERE pid = {pid}"))
-        .get_result::<Query>(&mut conn)
-        .await
-        .expect("pg_stat_activity")
-        .query
+    diesel::sql_query(format!(
+        "SELECT query FROM pg_stat_activity WHERE pid = {pid}"
+    ))
+    .get_result::<Query>(&mut conn)
+    .await
+    .expect("pg_stat_activity")
+    .query
 }
 
 #[tokio::test]
@@ -42,16 +44,25 @@ async fn a_connection_just_used_is_reused_unchecked_and_one_closed_while_idle_is
     let db = TestDb::new().await;
     let pool = db::pool(&db.url, 1).expect("pool");
 
-    let first = backend_pid(&pool).await;
-    // Checked out again at once: the same backend, and no `SELECT 1` ran on it.
-    {
+    // Checked out again at once: the same backend, and no `SELECT 1` ran on it. A loaded
+    // machine may take longer than the window between the two checkouts; such a try
+    // proves nothing and is made again.
+    let mut first = None;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let pid = backend_pid(&pool).await;
         let _again = db::conn(&pool).await.expect("a connection");
-        assert_eq!(
-            last_statement(&db, first).await,
-            "SELECT pg_backend_pid() AS pid",
-            "a connection used a moment ago is handed out without a check"
-        );
+        if started.elapsed() < db::CHECKED_AFTER_IDLE {
+            assert_eq!(
+                last_statement(&db, pid).await,
+                "SELECT pg_backend_pid() AS pid",
+                "a connection used a moment ago is handed out without a check"
+            );
+            first = Some(pid);
+            break;
+        }
     }
+    let first = first.expect("two checkouts within the window in 20 tries");
     assert_eq!(backend_pid(&pool).await, first, "the connection is kept");
 
     // The server closes it while it idles in the pool (a restart, an idle timeout).
