@@ -132,6 +132,7 @@ impl ApiSettings {
                 )?,
                 report_give_up_secs: env_or("REPORT_GIVE_UP_SECS", defaults.report_give_up_secs)?,
                 no_show_refund: no_show_refund()?,
+                history_events: env_or("DISPATCH_HISTORY_EVENTS", defaults.history_events)?,
             },
             auth: auth_from_env()?,
             storage: StorageSettings::from_env()?,

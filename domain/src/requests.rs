@@ -292,12 +292,21 @@ pub struct DispatchPolicy {
     /// kept as the visit's fee.
     #[serde(default)]
     pub no_show_refund: bool,
+    /// A dispatch continues as new between two batches once its run's history holds
+    /// this many events (0: when Temporal suggests it, by default at 4,096 events), so
+    /// that however many vets are asked, no run nears Temporal's limit of 51,200.
+    #[serde(default)]
+    pub history_events: u32,
 }
 
 /// Upper bounds of the policy's counts: history grows with each follow-up or reminder.
 pub const MAX_FOLLOWUPS: u32 = 10;
 pub const MAX_BATCH_SIZE: u32 = 20;
 pub const MAX_COORDINATE_REMINDERS: u32 = 10;
+pub const MAX_PAYMENT_REMINDERS: u64 = 10;
+/// The range of `history_events` (besides 0): the first batch must fit, and a run
+/// stays far from Temporal's limit.
+pub const HISTORY_EVENTS: std::ops::RangeInclusive<u32> = 10..=40_000;
 
 /// A policy value out of its range, named by its environment variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -371,11 +380,14 @@ impl DispatchPolicy {
         if self.payment_deadline_secs == 0 {
             return fail("PAYMENT_DEADLINE_SECS", "must be at least 1".into());
         }
-        if self.payment_reminder_secs != 0 && self.payment_reminder_secs < 60 {
-            return fail(
-                "PAYMENT_REMINDER_SECS",
-                "must be 0 (never) or at least 60".into(),
+        if self.payment_reminder_secs != 0
+            && (self.payment_reminder_secs < 60
+                || self.payment_deadline_secs / self.payment_reminder_secs > MAX_PAYMENT_REMINDERS)
+        {
+            let reason = format!(
+                "must be 0 (never) or at least 60 and PAYMENT_DEADLINE_SECS / {MAX_PAYMENT_REMINDERS}"
             );
+            return fail("PAYMENT_REMINDER_SECS", reason);
         }
         if self.coordinate_reminder_secs == 0 {
             return fail("COORDINATE_REMINDER_SECS", "must be at least 1".into());
@@ -399,6 +411,11 @@ impl DispatchPolicy {
         if self.report_deadline_secs == 0 || self.report_deadline_secs > self.report_give_up_secs {
             let reason = "must be at least 1 and at most REPORT_GIVE_UP_SECS".into();
             return fail("REPORT_DEADLINE_SECS", reason);
+        }
+        if self.history_events != 0 && !HISTORY_EVENTS.contains(&self.history_events) {
+            let (low, high) = (HISTORY_EVENTS.start(), HISTORY_EVENTS.end());
+            let reason = format!("must be 0 (when Temporal suggests it) or {low} to {high}");
+            return fail("DISPATCH_HISTORY_EVENTS", reason);
         }
         Ok(())
     }
@@ -427,6 +444,7 @@ impl Default for DispatchPolicy {
             report_deadline_secs: report_deadline(),
             report_give_up_secs: report_give_up(),
             no_show_refund: false,
+            history_events: 0,
         }
     }
 }
@@ -548,6 +566,138 @@ mod tests {
             })
         );
         assert!(Description::parse(&"ñ".repeat(Description::MAX_CHARS)).is_ok());
+    }
+
+    #[test]
+    fn the_default_policy_is_valid_and_each_value_out_of_range_is_named() {
+        assert_eq!(DispatchPolicy::default().validate(), Ok(()));
+        let named = |policy: DispatchPolicy| policy.validate().map_err(|e| e.name);
+        let default = DispatchPolicy::default();
+        let cases = [
+            (
+                DispatchPolicy {
+                    vet_followup_delay_secs: 0,
+                    ..default
+                },
+                "VET_FOLLOWUP_DELAY_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    vet_max_followups: MAX_FOLLOWUPS + 1,
+                    ..default
+                },
+                "VET_MAX_FOLLOWUPS",
+            ),
+            (
+                DispatchPolicy {
+                    offer_batch_size: 0,
+                    ..default
+                },
+                "OFFER_BATCH_SIZE",
+            ),
+            (
+                DispatchPolicy {
+                    offer_batch_size: MAX_BATCH_SIZE + 1,
+                    ..default
+                },
+                "OFFER_BATCH_SIZE",
+            ),
+            (
+                DispatchPolicy {
+                    payment_deadline_secs: 0,
+                    ..default
+                },
+                "PAYMENT_DEADLINE_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    payment_reminder_secs: 59,
+                    ..default
+                },
+                "PAYMENT_REMINDER_SECS",
+            ),
+            // A reminder a minute for a day would be 1,440 reminders in one history.
+            (
+                DispatchPolicy {
+                    payment_deadline_secs: 24 * 3600,
+                    payment_reminder_secs: 60,
+                    ..default
+                },
+                "PAYMENT_REMINDER_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    coordinate_reminder_secs: 0,
+                    ..default
+                },
+                "COORDINATE_REMINDER_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    coordinate_max_reminders: MAX_COORDINATE_REMINDERS + 1,
+                    ..default
+                },
+                "COORDINATE_MAX_REMINDERS",
+            ),
+            (
+                DispatchPolicy {
+                    report_reminder_secs: MAX_REPORT_WAIT_SECS + 1,
+                    ..default
+                },
+                "REPORT_REMINDER_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    report_max_reminders: MAX_REPORT_REMINDERS + 1,
+                    ..default
+                },
+                "REPORT_MAX_REMINDERS",
+            ),
+            (
+                DispatchPolicy {
+                    report_give_up_secs: 0,
+                    ..default
+                },
+                "REPORT_GIVE_UP_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    report_deadline_secs: default.report_give_up_secs + 1,
+                    ..default
+                },
+                "REPORT_DEADLINE_SECS",
+            ),
+            (
+                DispatchPolicy {
+                    history_events: 9,
+                    ..default
+                },
+                "DISPATCH_HISTORY_EVENTS",
+            ),
+            (
+                DispatchPolicy {
+                    history_events: 40_001,
+                    ..default
+                },
+                "DISPATCH_HISTORY_EVENTS",
+            ),
+        ];
+        for (policy, name) in cases {
+            assert_eq!(named(policy), Err(name), "{policy:?}");
+        }
+        // The edges of each range hold.
+        let edges = DispatchPolicy {
+            vet_max_followups: MAX_FOLLOWUPS,
+            offer_batch_size: MAX_BATCH_SIZE,
+            payment_deadline_secs: 10 * 60,
+            payment_reminder_secs: 60,
+            coordinate_max_reminders: MAX_COORDINATE_REMINDERS,
+            report_max_reminders: MAX_REPORT_REMINDERS,
+            report_deadline_secs: default.report_give_up_secs,
+            history_events: 10,
+            ..default
+        };
+        assert_eq!(edges.validate(), Ok(()));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use temporalio_client::{
-    Client, Url, WorkflowFetchHistoryOptions, WorkflowHistory, tonic::IntoRequest,
+    Client, Url, WorkflowExecutionInfo, WorkflowFetchHistoryOptions, WorkflowHistory,
+    tonic::IntoRequest,
 };
 use temporalio_common::protos::temporal::api::history::v1::{
     HistoryEvent, history_event::Attributes,
@@ -272,6 +273,12 @@ fn ends_inside_a_task(json: &[u8]) -> bool {
 }
 
 pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
+    save_run_history(client, workflow_id, None, name).await;
+}
+
+/// [`save_history`] of one run of the workflow (`None`: its latest), such as the run a
+/// continue-as-new ended.
+pub async fn save_run_history(client: &Client, workflow_id: &str, run: Option<&str>, name: &str) {
     if std::env::var("UPDATE_HISTORIES").as_deref() == Ok("1") {
         let path = crate::root().join("tests/histories").join(name);
         if path.exists() {
@@ -281,13 +288,26 @@ pub async fn save_history(client: &Client, workflow_id: &str, name: &str) {
         // A history that ends inside a workflow task would replay that task's commands
         // (local steps run before their task completes) against nothing: wait for the
         // task in flight to complete.
-        let mut json = history_json(client, workflow_id).await;
+        let fetch = || async {
+            let history = match run {
+                None => history(client, workflow_id),
+                Some(run) => WorkflowExecutionInfo::builder()
+                    .namespace("default")
+                    .workflow_id(workflow_id)
+                    .run_id(run)
+                    .build()
+                    .bind_untyped(client.clone())
+                    .fetch_history(WorkflowFetchHistoryOptions::default()),
+            };
+            history.to_json().await.expect("history as JSON")
+        };
+        let mut json = fetch().await;
         for _ in 0..100 {
             if !ends_inside_a_task(&json) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
-            json = history_json(client, workflow_id).await;
+            json = fetch().await;
         }
         assert!(
             !ends_inside_a_task(&json),

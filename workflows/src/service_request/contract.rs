@@ -75,6 +75,10 @@ pub struct Carried {
     pub unrecorded: Vec<(i32, VetAnswer, DateTime<Utc>)>,
     /// Runs before this one.
     pub runs: u32,
+    /// The vets already asked in the dispatch this run carries on (a long dispatch
+    /// continues as new between batches): not asked again in it.
+    #[serde(default)]
+    pub asked: Vec<VetId>,
 }
 
 /// A vet's answer, sent as the `vet_response` update.

@@ -119,6 +119,7 @@ impl ServiceRequestWorkflow {
             Self::free_booked_time(ctx, request).await?;
         }
         Self::close_payment_links(ctx).await?;
+        Self::refund_before_redispatch(ctx).await?;
         if Self::patched(ctx, REJECTERS_NOT_ASKED_AGAIN) {
             ctx.state_mut(|s| {
                 let rejected = s
@@ -134,6 +135,8 @@ impl ServiceRequestWorkflow {
             });
         }
         ctx.state_mut(|s| {
+            // A new dispatch: who was asked in this one may be asked again.
+            s.asked.clear();
             if let Some(vet) = s.vet.take() {
                 s.excluded.push(vet);
             }

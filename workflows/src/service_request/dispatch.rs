@@ -16,21 +16,40 @@ use super::{
     texts,
 };
 
+/// A long dispatch continues as new between two batches once the server suggests it
+/// or the run's history reaches the policy's `history_events` (added after the saga
+/// histories): however many vets cover the address, no run's history nears Temporal's
+/// limit.
+const CONTINUE_BETWEEN_BATCHES: &str = "continue-between-batches";
+
+/// How asking the candidates ended.
+pub(super) enum Asked {
+    Accepted(VetId),
+    /// Every batch passed, the wanted time came, or a cancellation arrived.
+    Nobody,
+    /// This run's history is long: the next batches are for a new run.
+    HistoryFull,
+}
+
 impl ServiceRequestWorkflow {
-    /// Offers the request to the candidates, a batch at a time, with follow-ups. The
-    /// first vet to accept, or `None` when every batch passed.
+    /// Offers the request to the candidates, a batch at a time, with follow-ups, until
+    /// the first vet accepts or every batch passed; between two batches, the run may end
+    /// to continue as new ([`CONTINUE_BETWEEN_BATCHES`]).
     pub(super) async fn offer_in_batches(
         ctx: &mut WorkflowContext<Self>,
         policy: &DispatchPolicy,
         plan: &Plan,
-    ) -> WorkflowResult<Option<VetId>> {
+    ) -> WorkflowResult<Asked> {
         let request = ctx.state(|s| s.input.request);
         let batch_size = usize::try_from(policy.offer_batch_size.max(1)).unwrap_or(1);
-        for batch in plan.candidates.chunks(batch_size) {
+        for (i, batch) in plan.candidates.chunks(batch_size).enumerate() {
             let offered_at = to_utc(ctx.workflow_time());
             if offered_at >= plan.window_start {
                 // The wanted time has come: asking more vets is pointless.
                 break;
+            }
+            if i > 0 && Self::history_full(ctx, policy) {
+                return Ok(Asked::HistoryFull);
             }
             let expires_at = offered_at
                 + chrono::Duration::from_std(policy.offer_lifetime())
@@ -87,13 +106,13 @@ impl ServiceRequestWorkflow {
                     Self::record_answers(ctx, request, offered_at, followups).await?;
                     if ctx.state(|s| s.cancel.is_some()) {
                         Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
-                        return Ok(None);
+                        return Ok(Asked::Nobody);
                     }
                     let winner = ctx.state(|s| s.batch_winner(&numbers));
                     let open = ctx.state(|s| numbers.iter().any(|n| s.offer_open(*n)));
-                    if winner.is_some() {
+                    if let Some(vet) = winner {
                         Self::close_open(ctx, request, &numbers, offered_at, followups).await?;
-                        return Ok(winner);
+                        return Ok(Asked::Accepted(vet));
                     }
                     if !open {
                         // Everyone in the batch rejected: on to the next.
@@ -130,7 +149,16 @@ impl ServiceRequestWorkflow {
                 }
             }
         }
-        Ok(None)
+        Ok(Asked::Nobody)
+    }
+
+    /// Whether this run's history is long enough to continue as new. Asked of the
+    /// patch itself, never of [`Self::patched`]: lean runs from before it must not
+    /// start continuing.
+    fn history_full(ctx: &WorkflowContext<Self>, policy: &DispatchPolicy) -> bool {
+        let long = ctx.continue_as_new_suggested()
+            || (policy.history_events > 0 && ctx.history_length() >= policy.history_events);
+        long && ctx.patched(CONTINUE_BETWEEN_BATCHES)
     }
 
     /// The vet who accepted one of these offers.

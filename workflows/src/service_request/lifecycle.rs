@@ -4,12 +4,13 @@
 //! cancellation ([`super::cancellation`]) or a reassignment may come at any point.
 
 use activities::dispatch::{Audience, DispatchActivities, PlanInput};
-use domain::{Actor, RequestState};
+use domain::{Actor, RequestState, VetId};
 use temporalio_sdk::{ContinueAsNewOptions, WorkflowContext, WorkflowResult, WorkflowTermination};
 
 use super::{
     Carried, DispatchMode, OfferStatus, RequestStatus, ServiceRequestInput, ServiceRequestWorkflow,
     Window,
+    dispatch::Asked,
     effects::{REFUSALS_HANDLED, db_activity},
     payment::Collected,
     texts,
@@ -35,7 +36,11 @@ impl ServiceRequestWorkflow {
     ) -> WorkflowResult<RequestStatus> {
         let (request, policy) = ctx.state(|s| (s.input.request, s.input.policy));
         loop {
-            let exclude = ctx.state(|s| s.excluded.clone());
+            let exclude = ctx.state_mut(|s| {
+                s.dispatch_from = s.offers.len();
+                let asked = s.asked.iter().filter(|v| !s.excluded.contains(v));
+                s.excluded.iter().chain(asked).copied().collect()
+            });
             let plan = Self::step(
                 ctx,
                 DispatchActivities::plan_dispatch,
@@ -59,22 +64,40 @@ impl ServiceRequestWorkflow {
                 return Ok(ctx.state(Self::status));
             }
             if plan.candidates.is_empty() {
-                let reason = "no vet covering the address is available in the wanted window";
-                return Self::expire(ctx, reason.to_owned()).await;
+                let asked = ctx.state(|s| s.asked.len());
+                let reason = if asked > 0 {
+                    format!("none of the {asked} vets asked accepted")
+                } else {
+                    "no vet covering the address is available in the wanted window".to_owned()
+                };
+                return Self::expire(ctx, reason).await;
             }
             if ctx.state(|s| s.state) == RequestState::Pending {
                 let reason = format!("{} candidate vets", plan.candidates.len());
                 Self::transition(ctx, RequestState::VetAsked, Actor::System, Some(reason)).await?;
             }
 
-            let accepted = Self::offer_in_batches(ctx, &policy, &plan).await?;
+            let accepted = match Self::offer_in_batches(ctx, &policy, &plan).await? {
+                Asked::Accepted(vet) => Some(vet),
+                Asked::Nobody => None,
+                Asked::HistoryFull => {
+                    // The next batches are asked by a new run, skipping who was asked.
+                    ctx.state_mut(|s| {
+                        let asked: Vec<VetId> =
+                            s.offers[s.dispatch_from..].iter().map(|o| o.vet).collect();
+                        s.asked.extend(asked);
+                    });
+                    return Self::continue_as_new(ctx).await;
+                }
+            };
             if ctx.state(|s| s.cancel.is_some()) {
                 Self::cancel_now(ctx).await?;
                 return Ok(ctx.state(Self::status));
             }
             let Some(vet) = accepted else {
-                let asked = ctx.state(|s| s.offers.len());
-                let reason = if asked < plan.candidates.len() {
+                let (asked, this_run) =
+                    ctx.state(|s| (s.offers.len(), s.offers.len() - s.dispatch_from));
+                let reason = if this_run < plan.candidates.len() {
                     format!("the wanted time came before any of the {asked} vets asked accepted")
                 } else {
                     format!("none of the {asked} vets asked accepted")
@@ -192,7 +215,49 @@ impl ServiceRequestWorkflow {
             cancel: self.cancel.clone(),
             unrecorded: self.unrecorded.clone(),
             runs: self.input.carried.as_ref().map_or(0, |c| c.runs) + 1,
+            asked: self.asked.clone(),
         }
+    }
+
+    /// A run's state at its start: a new request's, or where the last run left off.
+    pub(super) fn fresh(input: ServiceRequestInput) -> Self {
+        let carried = input.carried.clone();
+        let mut this = Self {
+            input,
+            state: RequestState::Pending,
+            seq: 0,
+            followups_sent: 0,
+            response: None,
+            vet: None,
+            offers: Vec::new(),
+            unrecorded: Vec::new(),
+            window: None,
+            scheduled: None,
+            coordinating: false,
+            reassign: None,
+            excluded: Vec::new(),
+            asked: Vec::new(),
+            dispatch_from: 0,
+            payment_events: Vec::new(),
+            checking_payment: false,
+            payment: None,
+            payment_link: None,
+            cancel: None,
+            closing: false,
+            visit_started: false,
+            refunded: Vec::new(),
+            records_started: false,
+            report_news: false,
+            no_show: None,
+            awaiting_outcome: false,
+            deciding: false,
+            invoiced: false,
+            lean: None,
+        };
+        if let Some(carried) = carried {
+            this.resume(carried);
+        }
+        this
     }
 
     /// Takes up where the previous run left off.
@@ -206,6 +271,7 @@ impl ServiceRequestWorkflow {
         self.refunded = carried.refunded;
         self.cancel = carried.cancel;
         self.unrecorded = carried.unrecorded;
+        self.asked = carried.asked;
     }
 
     /// What the `status` query answers, and the workflow's result.

@@ -17,7 +17,7 @@
 //! `#[workflow_methods]` block (init, run, query, updates, signal and their validators);
 //! [`contract`] the types callers see; [`lifecycle`] the phases in order; [`dispatch`],
 //! [`coordination`], [`payment`], [`cancellation`], [`completion`] and [`outcome`] one
-//! phase each;
+//! phase each; [`settlement`] every payment accounted for;
 //! [`effects`] activity options, recording and notifying; [`texts`] what people are
 //! told; [`validators`] what the update validators check; [`staff_path`] the frozen
 //! staff-created path.
@@ -33,6 +33,7 @@ mod lifecycle;
 mod outcome;
 mod payment;
 mod records;
+mod settlement;
 mod staff_path;
 mod texts;
 mod validators;
@@ -78,8 +79,16 @@ pub struct ServiceRequestWorkflow {
     reassign: Option<Reassign>,
     /// Vets taken off this request by reassignment, never asked again.
     excluded: Vec<VetId>,
+    /// Vets asked in the dispatch under way by the runs before this one (it continued
+    /// as new between batches); a reassignment starts a dispatch afresh.
+    asked: Vec<VetId>,
+    /// Where this dispatch's offers start in `offers`.
+    dispatch_from: usize,
     /// Payments MercadoPago told us about (webhooks), not yet looked at.
     payment_events: Vec<i64>,
+    /// The workflow is asking MercadoPago about a payment and will act on the answer: a
+    /// reassignment now could come after the visit is paid (refused as busy).
+    checking_payment: bool,
     /// The approved payment.
     payment: Option<i64>,
     payment_link: Option<String>,
@@ -115,40 +124,7 @@ pub struct ServiceRequestWorkflow {
 impl ServiceRequestWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, input: ServiceRequestInput) -> Self {
-        let carried = input.carried.clone();
-        let mut this = Self {
-            input,
-            state: RequestState::Pending,
-            seq: 0,
-            followups_sent: 0,
-            response: None,
-            vet: None,
-            offers: Vec::new(),
-            unrecorded: Vec::new(),
-            window: None,
-            scheduled: None,
-            coordinating: false,
-            reassign: None,
-            excluded: Vec::new(),
-            payment_events: Vec::new(),
-            payment: None,
-            payment_link: None,
-            cancel: None,
-            closing: false,
-            visit_started: false,
-            refunded: Vec::new(),
-            records_started: false,
-            report_news: false,
-            no_show: None,
-            awaiting_outcome: false,
-            deciding: false,
-            invoiced: false,
-            lean: None,
-        };
-        if let Some(carried) = carried {
-            this.resume(carried);
-        }
-        this
+        Self::fresh(input)
     }
 
     #[run(name = names::SERVICE_REQUEST_WORKFLOW)]

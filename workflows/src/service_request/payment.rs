@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use activities::{
     dispatch::Audience,
-    payments::{
-        CheckPayment, CreatePreference, ExpireLinks, PaymentActivities, RefundPayment, Verdict,
-    },
+    payments::{CheckPayment, CreatePreference, PaymentActivities, Verdict},
 };
 use chrono::{DateTime, Utc};
 use domain::{Actor, RequestState};
@@ -15,7 +13,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
     ServiceRequestWorkflow,
-    effects::{REFUSALS_HANDLED, Woken, db_activity, seconds, send_activity, summarized, to_utc},
+    effects::{REFUSALS_HANDLED, Woken, db_activity, seconds, send_activity, to_utc},
     texts,
 };
 
@@ -33,14 +31,6 @@ pub(super) enum Collected {
 /// approved payment the visit is not paid with is refunded (added after the first
 /// payment histories).
 pub(super) const PAYMENTS_SETTLED: &str = "payments-settled";
-
-/// Payment news that arrives while the payments are being settled is read before the
-/// workflow ends (added after the saga histories).
-const NEWS_READ_TO_THE_END: &str = "news-read-to-the-end";
-
-/// A reassignment or a cancellation closes the request's payment links: the visit they
-/// were for is gone (added after the saga histories).
-const OLD_LINKS_CLOSED: &str = "old-links-closed";
 
 impl ServiceRequestWorkflow {
     /// The payment link, reminders, and the webhooks' news until paid or the deadline
@@ -103,31 +93,27 @@ impl ServiceRequestWorkflow {
                 if ctx.state(|s| s.reassign.is_some() || s.cancel.is_some()) {
                     return Ok(Collected::Interrupted);
                 }
-                let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
-                for (i, &payment) in events.iter().enumerate() {
-                    let Some(verdict) = Self::check_payment(ctx, payment).await? else {
-                        continue;
-                    };
-                    if let Some(paid) = Self::weigh(ctx, verdict).await? {
-                        if Self::patched(ctx, PAYMENTS_SETTLED) {
-                            // The rest is read once the visit is confirmed.
-                            let rest = events[i + 1..].to_vec();
-                            ctx.state_mut(|s| {
-                                s.payment_events.splice(0..0, rest);
-                            });
-                        }
-                        return Ok(Collected::Paid(paid));
-                    }
+                // Until the news is weighed, a reassignment is refused as busy: the
+                // visit may be paid by the time the workflow could act on it.
+                ctx.state_mut(|s| s.checking_payment = true);
+                let paid = Self::first_approved(ctx).await;
+                ctx.state_mut(|s| s.checking_payment = false);
+                if let Some(paid) = paid? {
+                    return Ok(Collected::Paid(paid));
                 }
                 continue;
             }
             if at_deadline {
-                let Some(verdict) = Self::reconcile(ctx).await? else {
+                ctx.state_mut(|s| s.checking_payment = true);
+                let verdict = Self::reconcile(ctx).await;
+                let paid = match verdict? {
+                    Some(verdict) => Self::weigh(ctx, verdict).await,
                     // Unknown whether it was paid: staff were told; the time is released,
                     // and a payment found later is refunded when the request closes.
-                    return Ok(Collected::Unpaid);
+                    None => Ok(None),
                 };
-                return Ok(match Self::weigh(ctx, verdict).await? {
+                ctx.state_mut(|s| s.checking_payment = false);
+                return Ok(match paid? {
                     Some(paid) => Collected::Paid(paid),
                     None => Collected::Unpaid,
                 });
@@ -138,6 +124,28 @@ impl ServiceRequestWorkflow {
             let text = texts::owner_payment_reminder(&url, deadline);
             Self::notify(ctx, Audience::Owner, &key, text).await?;
         }
+    }
+
+    /// Checks the payments MercadoPago told of, in order, and weighs each: the first
+    /// approved one, with the news after it left for when the visit is confirmed.
+    async fn first_approved(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Option<i64>> {
+        let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
+        for (i, &payment) in events.iter().enumerate() {
+            let Some(verdict) = Self::check_payment(ctx, payment).await? else {
+                continue;
+            };
+            if let Some(paid) = Self::weigh(ctx, verdict).await? {
+                if Self::patched(ctx, PAYMENTS_SETTLED) {
+                    // The rest is read once the visit is confirmed.
+                    let rest = events[i + 1..].to_vec();
+                    ctx.state_mut(|s| {
+                        s.payment_events.splice(0..0, rest);
+                    });
+                }
+                return Ok(Some(paid));
+            }
+        }
+        Ok(None)
     }
 
     /// Acts on what a payment turned out to be; the approved payment's id, if it is one.
@@ -255,170 +263,6 @@ impl ServiceRequestWorkflow {
             }
             Err(e) => Err(e.into()),
         }
-    }
-
-    /// Reads the payment news that came in: an approved payment the visit is not paid
-    /// with (a second tab, an old link) is refunded at once; refunds and charge-backs
-    /// are noted and staff told.
-    pub(super) async fn read_payment_news(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        let events = ctx.state_mut(|s| std::mem::take(&mut s.payment_events));
-        for payment in events {
-            let Some(verdict) = Self::check_payment(ctx, payment).await? else {
-                continue;
-            };
-            match verdict {
-                Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
-                    if ctx.state(|s| s.payment != Some(payment)) {
-                        Self::refund_stray(ctx, payment).await?;
-                    }
-                }
-                // The news of a refund we made ourselves.
-                Verdict::Reversed { payment, .. }
-                    if ctx.state(|s| s.refunded.contains(&payment)) => {}
-                verdict => {
-                    Self::weigh(ctx, verdict).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Before the workflow ends: waits for updates still running, reads the news left,
-    /// and asks MercadoPago for every approved payment of the request; each one the
-    /// visit is not paid with is refunded, and owner and staff are told.
-    pub(super) async fn settle_payments(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        Self::settle_payments_once(ctx).await?;
-        // News that came while settling (the API counted it delivered) is read too, until
-        // none is left: the workflow never ends with a payment it was told of unread.
-        if ctx.state(|s| !s.payment_events.is_empty()) && Self::patched(ctx, NEWS_READ_TO_THE_END) {
-            while ctx.state(|s| !s.payment_events.is_empty()) {
-                Self::read_payment_news(ctx).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn settle_payments_once(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        ctx.state_mut(|s| s.closing = true);
-        let handlers = ctx.clone();
-        ctx.wait_condition(move |_| handlers.all_handlers_finished())
-            .await?;
-        if !Self::patched(ctx, PAYMENTS_SETTLED) {
-            return Ok(());
-        }
-        Self::read_payment_news(ctx).await?;
-        if ctx.state(|s| s.payment_link.is_none()) {
-            return Ok(());
-        }
-        let request = ctx.state(|s| s.input.request);
-        let approved = Self::step(
-            ctx,
-            PaymentActivities::approved_payments,
-            request,
-            send_activity(),
-        )
-        .await;
-        let approved = match approved {
-            Ok(approved) => approved,
-            Err(e) => {
-                let what = format!(
-                    "the request closed, but MercadoPago could not be searched for payments to refund: {e}"
-                );
-                return Self::trouble(ctx, what).await;
-            }
-        };
-        for payment in approved {
-            if ctx.state(|s| s.payment != Some(payment) && !s.refunded.contains(&payment)) {
-                Self::refund_stray(ctx, payment).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Refunds a payment the visit is not paid with; owner and staff are told. A refund
-    /// MercadoPago refuses is noted for staff to do by hand.
-    pub(super) async fn refund_stray(
-        ctx: &mut WorkflowContext<Self>,
-        payment: i64,
-    ) -> WorkflowResult<()> {
-        match Self::refund(ctx, payment).await? {
-            Some(amount) => {
-                Self::note(
-                    ctx,
-                    format!("payment {payment} was not needed: refunded {amount}"),
-                )
-                .await?;
-                let key = format!("stray-refund-{payment}");
-                Self::notify(
-                    ctx,
-                    Audience::Owner,
-                    &key,
-                    texts::owner_stray_refund(&amount),
-                )
-                .await?;
-                let text = texts::staff_stray_refund(payment, &amount);
-                Self::notify(ctx, Audience::Staff, &key, text).await
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Refunds a payment in full (once per payment, whoever asks again); the amount, or
-    /// `None` when MercadoPago refused, which is noted for staff to refund by hand.
-    pub(super) async fn refund(
-        ctx: &mut WorkflowContext<Self>,
-        payment: i64,
-    ) -> WorkflowResult<Option<String>> {
-        let request = ctx.state(|s| s.input.request);
-        let refunded = Self::step(
-            ctx,
-            PaymentActivities::refund_payment,
-            RefundPayment {
-                request,
-                payment,
-                idempotency_key: activities::payments::refund_key(request, payment),
-            },
-            send_activity(),
-        )
-        .await;
-        match refunded {
-            Ok(amount) => {
-                ctx.state_mut(|s| s.refunded.push(payment));
-                if ctx.state(|s| s.payment == Some(payment)) {
-                    Self::ask_for_credit_note(ctx).await?;
-                }
-                Ok(Some(amount))
-            }
-            Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
-                let what =
-                    format!("payment {payment} could not be refunded, refund it by hand: {e}");
-                Self::trouble(ctx, what).await?;
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Closes the request's payment links at MercadoPago (behind [`OLD_LINKS_CLOSED`]).
-    /// Best effort: a payment that still gets through is refunded when the request
-    /// ends, or by its late-payment workflow after.
-    pub(super) async fn close_payment_links(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
-        if ctx.state(|s| s.payment_link.is_none()) || !Self::patched(ctx, OLD_LINKS_CLOSED) {
-            return Ok(());
-        }
-        let request = ctx.state(|s| s.input.request);
-        let at = to_utc(ctx.workflow_time());
-        let closed = Self::step(
-            ctx,
-            PaymentActivities::expire_payment_links,
-            ExpireLinks { request, at },
-            summarized(send_activity(), "close the payment links".into()),
-        )
-        .await;
-        if let Err(e) = closed {
-            Self::trouble(ctx, format!("the old payment link stays open: {e}")).await?;
-        }
-        Ok(())
     }
 
     /// Not paid by the deadline: `expired`, the vet's time released, both told.

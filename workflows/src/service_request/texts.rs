@@ -90,6 +90,16 @@ pub(super) fn owner_stray_refund(amount: &str) -> String {
     format!("Recibimos un pago de más por tu solicitud y te lo devolvimos: $ {amount}.")
 }
 
+pub(super) fn owner_reassigned_refund(amount: &str) -> String {
+    format!(
+        "Cambiamos de veterinario para tu visita, así que te devolvimos lo que pagaste: $ {amount}. Cuando el nuevo veterinario fije el horario te mandamos un link de pago nuevo."
+    )
+}
+
+pub(super) fn staff_reassigned_refund(payment: i64, amount: &str) -> String {
+    format!("el pago {payment} era de la visita del veterinario reemplazado: devuelto $ {amount}")
+}
+
 pub(super) fn staff_stray_refund(payment: i64, amount: &str) -> String {
     format!("el pago {payment} no correspondía (pago doble o link viejo): devuelto $ {amount}")
 }

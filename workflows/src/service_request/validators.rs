@@ -41,7 +41,9 @@ impl ServiceRequestWorkflow {
                     let why = "which vet is answering is required";
                     return Err(Refusal::invalid("vet_id", why));
                 }
-                if self.closing {
+                // An accepted cancellation closes the offers as soon as the workflow
+                // gets to it; an answer in between would be told it counted.
+                if self.closing || self.cancel.is_some() {
                     let why = format!("the request is {}, closed to answers", self.state);
                     return Err(Refusal::State(why));
                 }
@@ -96,7 +98,15 @@ impl ServiceRequestWorkflow {
             let why = format!("the request is {}, it has no vet to replace", self.state);
             return Err(Refusal::State(why));
         }
-        if self.coordinating || self.reassign.is_some() || self.cancel.is_some() {
+        if self.payment.is_some() {
+            let why = "the request is paid: cancel it, with a refund, instead";
+            return Err(Refusal::State(why.into()));
+        }
+        if self.coordinating
+            || self.checking_payment
+            || self.reassign.is_some()
+            || self.cancel.is_some()
+        {
             return Err(Refusal::busy());
         }
         if input.reason.trim().is_empty() {
@@ -129,7 +139,7 @@ impl ServiceRequestWorkflow {
             let why = "this request completes by the visit's time: it takes no no-show";
             return Err(Refusal::State(why.into()));
         }
-        if self.no_show.is_some() || self.report_news || self.deciding {
+        if self.no_show.is_some() || self.report_news || self.deciding || self.cancel.is_some() {
             return Err(Refusal::busy());
         }
         if input.reason.trim().is_empty() {
@@ -184,5 +194,98 @@ impl ServiceRequestWorkflow {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::{DispatchPolicy, RequestId, VetId};
+
+    use super::super::{DispatchMode, Offer, OfferStatus, ServiceRequestInput};
+    use super::*;
+
+    fn dispatched(state: RequestState) -> ServiceRequestWorkflow {
+        let input = ServiceRequestInput::new(
+            RequestId::new(),
+            "vacuna".into(),
+            DispatchPolicy::default(),
+            DispatchMode::Candidates,
+        );
+        let mut workflow = ServiceRequestWorkflow::fresh(input);
+        workflow.state = state;
+        workflow
+    }
+
+    fn reassign() -> Reassign {
+        Reassign {
+            actor: Actor::Staff(domain::UserId::new().into_uuid()),
+            reason: "el veterinario se enfermó".into(),
+        }
+    }
+
+    #[test]
+    fn a_reassignment_waits_while_a_payment_is_checked_and_is_refused_once_paid() {
+        let mut workflow = dispatched(RequestState::Coordinated);
+        workflow.vet = Some(VetId::new());
+        assert_eq!(workflow.check_reassign(&reassign()), Ok(()));
+        workflow.checking_payment = true;
+        assert_eq!(
+            workflow.check_reassign(&reassign()),
+            Err(Refusal::busy()),
+            "the payment being checked may be the visit's"
+        );
+        workflow.checking_payment = false;
+        workflow.payment = Some(42);
+        let refused = workflow.check_reassign(&reassign());
+        assert!(
+            matches!(&refused, Err(Refusal::State(why)) if why.contains("paid")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn an_answer_after_an_accepted_cancellation_is_refused() {
+        let mut workflow = dispatched(RequestState::VetAsked);
+        let vet = VetId::new();
+        workflow.offers.push(Offer {
+            offer_no: 1,
+            vet,
+            status: OfferStatus::Open,
+        });
+        let answer = VetResponse {
+            answer: VetAnswer::Accept,
+            vet: Some(vet),
+            offer_no: Some(1),
+            by_vet: true,
+        };
+        assert_eq!(workflow.check_vet_response(&answer), Ok(()));
+        workflow.cancel = Some(Cancel {
+            actor: Actor::System,
+            reason: None,
+        });
+        let refused = workflow.check_vet_response(&answer);
+        assert!(
+            matches!(&refused, Err(Refusal::State(why)) if why.contains("closed to answers")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
+    fn a_no_show_after_an_accepted_cancellation_is_refused_as_busy() {
+        let mut workflow = dispatched(RequestState::Confirmed);
+        let vet = VetId::new();
+        workflow.vet = Some(vet);
+        workflow.visit_started = true;
+        workflow.awaiting_outcome = true;
+        let no_show = NoShow {
+            actor: Actor::Vet(vet),
+            reason: "nadie en casa".into(),
+        };
+        assert_eq!(workflow.check_no_show(&no_show), Ok(()));
+        workflow.cancel = Some(Cancel {
+            actor: Actor::System,
+            reason: None,
+        });
+        assert_eq!(workflow.check_no_show(&no_show), Err(Refusal::busy()));
     }
 }
