@@ -219,6 +219,18 @@ fn non_retryable(message: String) -> ActivityError {
     ActivityError::application(ApplicationFailure::non_retryable(anyhow::anyhow!(message)))
 }
 
+/// A search with payments that could not be read is a permanent failure (the same
+/// answer would come back), for the workflow to hand to staff.
+fn unread(search: &integrations::mercadopago::Search) -> Result<(), ActivityError> {
+    match search.unreadable.as_slice() {
+        [] => Ok(()),
+        [first, ..] => Err(mp_error(MercadoPagoError::Unexpected(format!(
+            "{} of the request's payments cannot be read ({first})",
+            search.unreadable.len()
+        )))),
+    }
+}
+
 fn mp_error(e: MercadoPagoError) -> ActivityError {
     if e.is_retryable() {
         anyhow::Error::from(e).into()
@@ -314,13 +326,13 @@ impl PaymentActivities {
         request: RequestId,
     ) -> Result<Verdict, ActivityError> {
         crate::alive(&ctx, async move {
-            let payments = self
+            let search = self
                 .mp
                 .search(&request.to_string())
                 .await
                 .map_err(mp_error)?;
             let mut found = Verdict::Nothing;
-            for payment in &payments {
+            for payment in &search.payments {
                 let verdict = self.judge(request, payment).await?;
                 if matches!(verdict, Verdict::Approved { .. }) {
                     return Ok(verdict);
@@ -329,6 +341,9 @@ impl PaymentActivities {
                     found = verdict;
                 }
             }
+            // A payment that cannot be read may be the approved one: nobody may take
+            // the request for unpaid on the word of the others.
+            unread(&search)?;
             Ok(found)
         })
         .await
@@ -343,13 +358,16 @@ impl PaymentActivities {
         request: RequestId,
     ) -> Result<Vec<i64>, ActivityError> {
         crate::alive(&ctx, async move {
-            let payments = self
+            let search = self
                 .mp
                 .search(&request.to_string())
                 .await
                 .map_err(mp_error)?;
+            // A payment that cannot be read may be one to refund: the workflow hands the
+            // search to staff instead of closing with it unaccounted for.
+            unread(&search)?;
             let mut approved = Vec::new();
-            for payment in &payments {
+            for payment in &search.payments {
                 match self.judge(request, payment).await? {
                     Verdict::Approved { payment } | Verdict::Mismatch { payment, .. } => {
                         approved.push(payment);

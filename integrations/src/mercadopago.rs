@@ -141,6 +141,14 @@ impl Payment {
     }
 }
 
+/// What a search found: the payments read, and why each one that could not be read was
+/// not (its field names, never its payer).
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub payments: Vec<Payment>,
+    pub unreadable: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refund {
     pub id: i64,
@@ -178,7 +186,7 @@ pub trait Payments: Send + Sync {
     fn search(
         &self,
         external_reference: &str,
-    ) -> impl std::future::Future<Output = Result<Vec<Payment>, MercadoPagoError>> + Send;
+    ) -> impl std::future::Future<Output = Result<Search, MercadoPagoError>> + Send;
     /// Refunds `payment` in full, once per `idempotency_key`.
     fn refund(
         &self,
@@ -214,7 +222,7 @@ impl Payments for MercadoPagoClient {
     fn search(
         &self,
         external_reference: &str,
-    ) -> impl std::future::Future<Output = Result<Vec<Payment>, MercadoPagoError>> + Send {
+    ) -> impl std::future::Future<Output = Result<Search, MercadoPagoError>> + Send {
         MercadoPagoClient::search(self, external_reference)
     }
 
@@ -306,7 +314,7 @@ impl MercadoPagoClient {
     }
 
     /// Every payment made for `external_reference` (reconciliation).
-    pub async fn search(&self, external_reference: &str) -> Result<Vec<Payment>, MercadoPagoError> {
+    pub async fn search(&self, external_reference: &str) -> Result<Search, MercadoPagoError> {
         let answer = self
             .call(
                 reqwest::Method::GET,
@@ -317,18 +325,19 @@ impl MercadoPagoClient {
         let results = answer["results"]
             .as_array()
             .ok_or_else(|| unreadable("results", &answer))?;
-        // One payment we cannot read does not hide the others.
-        Ok(results
-            .iter()
-            .cloned()
-            .filter_map(|raw| match Payment::from_json(raw) {
-                Ok(payment) => Some(payment),
+        // One payment we cannot read does not hide the others; it is reported, so that
+        // whoever counts the money knows it is not all there.
+        let mut found = Search::default();
+        for raw in results.iter().cloned() {
+            match Payment::from_json(raw) {
+                Ok(payment) => found.payments.push(payment),
                 Err(e) => {
-                    tracing::warn!(error = %e, external_reference, "unreadable payment in a search; skipped");
-                    None
+                    tracing::warn!(error = %e, external_reference, "unreadable payment in a search");
+                    found.unreadable.push(e.to_string());
                 }
-            })
-            .collect())
+            }
+        }
+        Ok(found)
     }
 
     /// Refunds a payment in full; the same `idempotency_key` never refunds twice.

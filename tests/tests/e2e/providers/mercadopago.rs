@@ -99,8 +99,15 @@ async fn preferences_payments_search_and_refunds_keep_the_contract() {
     mp.fail_next(0, 200, Duration::ZERO);
 
     let found = ours.search("r-1").await.expect("search");
-    assert_eq!(found.len(), 1);
-    assert!(ours.search("nobody").await.expect("search").is_empty());
+    assert_eq!(found.payments.len(), 1);
+    assert!(found.unreadable.is_empty());
+    assert!(
+        ours.search("nobody")
+            .await
+            .expect("search")
+            .payments
+            .is_empty()
+    );
 
     // A refund, once per key.
     let refund = ours.refund(id, "refund-1").await.expect("refunded");
@@ -189,4 +196,55 @@ async fn webhooks_are_signed_and_retried_until_the_receiver_takes_them() {
             sandbox::mercadopago::sign(MP_WEBHOOK_SECRET, &id, request_id, ts)
         );
     }
+}
+
+#[tokio::test]
+async fn a_search_reports_the_payment_it_cannot_read_beside_the_ones_it_can() {
+    // A search answer as MercadoPago shapes it, one of its payments without a
+    // readable id (a field renamed, a new type).
+    let answer = serde_json::json!({
+        "paging": { "total": 2, "limit": 30, "offset": 0 },
+        "results": [
+            {
+                "id": 1_234_567_890_i64,
+                "status": "approved",
+                "status_detail": "accredited",
+                "external_reference": "r-9",
+                "transaction_amount": 12000,
+                "currency_id": "ARS",
+                "date_approved": "2026-12-01T10:00:00.000-03:00",
+            },
+            {
+                "id": "1234567891",
+                "status": "approved",
+                "transaction_amount": 12000,
+                "payer": { "email": "ana@example.com" },
+            },
+        ],
+    });
+    let mercadopago = Router::new().route(
+        "/v1/payments/search",
+        axum::routing::get(move || {
+            let answer = answer.clone();
+            async move { axum::Json(answer) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, mercadopago).await });
+
+    let found = client(&base, MP_TOKEN)
+        .search("r-9")
+        .await
+        .expect("the search answered");
+    let ids: Vec<i64> = found.payments.iter().map(|p| p.id).collect();
+    assert_eq!(ids, [1_234_567_890]);
+    assert_eq!(found.unreadable.len(), 1, "{:?}", found.unreadable);
+    assert!(
+        found.unreadable[0].contains("id") && !found.unreadable[0].contains("ana@example.com"),
+        "{:?}",
+        found.unreadable
+    );
 }

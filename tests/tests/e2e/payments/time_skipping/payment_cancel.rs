@@ -1,9 +1,13 @@
 //! Cancelling a request around its payment, on the time-skipping server: the owner
 //! before paying, staff after (refunded), a cancel racing a payment, and a payment that
-//! arrives after the cancel.
+//! arrives after the cancel, or after the request expired unpaid.
 
-use super::payment_flow::{ana_heard, coordinated, history_states, policy};
-use e2e::{STAFF_PHONE, fixtures::ANA_PHONE, flow::Flow};
+use super::payment_flow::{HOUR, ana_heard, coordinated, history_states, policy};
+use e2e::{
+    STAFF_PHONE,
+    fixtures::ANA_PHONE,
+    flow::{Flow, advance},
+};
 use reqwest::Method;
 use sandbox::mercadopago::DeliveryMode;
 use serde_json::json;
@@ -246,4 +250,54 @@ async fn a_payment_made_after_cancelling_is_returned() {
         (ana == 1 && staff == 1).then_some(())
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_cash_payment_that_clears_as_the_request_expires_unpaid_is_returned() {
+    let flow = Flow::start(1, policy()).await;
+    let app = &flow.app;
+    let (id, preference) = coordinated(&flow).await;
+    // Ana pays in cash at a counter: still pending when the deadline comes.
+    let payment = app
+        .mercadopago
+        .pay(&preference, "pending", None)
+        .expect("pending");
+    advance(app, Duration::from_secs(25 * HOUR)).await;
+    let request = app.await_state(&id, "expired").await;
+    assert!(!history_states(&request).contains(&"payed".to_owned()));
+    // The cash arrives after the request expired: it is not kept.
+    let approved = app
+        .http
+        .post(format!(
+            "{}/_emulator/payments/{}/status",
+            app.mercadopago_base, payment["id"]
+        ))
+        .json(&json!({ "status": "approved" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(approved.status(), 200);
+    e2e::eventually("the payment returned", Duration::from_secs(30), || async {
+        app.mercadopago
+            .payments()
+            .into_iter()
+            .any(|p| p["id"] == payment["id"] && p["status"] == "refunded")
+            .then_some(())
+    })
+    .await;
+    e2e::eventually("Ana told, once", Duration::from_secs(30), || async {
+        (ana_heard(app, "te lo devolvimos") == 1).then_some(())
+    })
+    .await;
+    let request = app.await_state(&id, "expired").await;
+    assert!(!history_states(&request).contains(&"payed".to_owned()));
+    assert_eq!(
+        app.db
+            .count(&format!(
+                "SELECT count(*) AS n FROM visits WHERE request_id = '{id}' AND status = 'scheduled'"
+            ))
+            .await,
+        0,
+        "the vet's time stays free"
+    );
 }
