@@ -14,7 +14,7 @@ use crate::extract::{ApiQuery, PathId};
 use crate::routes::helpers::Scoped;
 use crate::{
     AppState,
-    auth::StaffUser,
+    auth::{AuthUser, StaffUser},
     error::{ApiError, Problem},
 };
 
@@ -131,25 +131,42 @@ impl From<RequestDetail> for RequestView {
     params(("id" = Uuid, Path, description = "The service request id")),
     responses(
         (status = 200, body = RequestView),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request, or not the caller's: staff read every request, an owner theirs, a vet the ones they were offered", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]
-/// The request as recorded in PostgreSQL, with its state history and offers.
+/// The request as recorded in PostgreSQL, with its state history and offers. Staff read
+/// every request and its owner theirs; a vet reads the requests they were offered (where
+/// a `202` of their answer or `coordinate` points), with their own offers only and
+/// without the owner's payment link.
 async fn show(
-    Scoped { scope, .. }: Scoped,
+    user: AuthUser,
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<RequestView>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let detail = db::requests::find_request(&mut conn, id)
         .await?
-        .filter(|detail| {
-            scope.is_none_or(|owner| detail.request.owner_id == Some(owner.into_uuid()))
-        })
         .ok_or(ApiError::NotFound("service request"))?;
+    let owns = user
+        .owner
+        .is_some_and(|owner| detail.request.owner_id == Some(owner.into_uuid()));
+    if user.is_staff || owns {
+        let mut view = RequestView::from(detail);
+        view.payment_link = db::payments::payment_link(&mut conn, id).await?;
+        return Ok(Json(view));
+    }
+    let Some(vet) = user.vet.map(VetId::into_uuid) else {
+        return Err(ApiError::NotFound("service request"));
+    };
+    let offered =
+        detail.request.vet_id == Some(vet) || detail.offers.iter().any(|o| o.vet_id == Some(vet));
+    if !offered {
+        return Err(ApiError::NotFound("service request"));
+    }
     let mut view = RequestView::from(detail);
-    view.payment_link = db::payments::payment_link(&mut conn, id).await?;
+    view.offers
+        .retain(|o| o.vet_id.map(VetId::into_uuid) == Some(vet));
     Ok(Json(view))
 }
 

@@ -441,7 +441,7 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
                 ("an owner", &bruno, 404),
                 ("another vet", &lucia, 404),
             ],
-            Visit => vec![
+            Visit | Request => vec![
                 ("signed out", "", 401),
                 ("another owner", &bruno, 404),
                 ("another vet", &lucia, 404),

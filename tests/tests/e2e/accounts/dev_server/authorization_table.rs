@@ -20,6 +20,9 @@ pub(super) enum Class {
     Vet,
     /// A visit (Ana's pet's, by Martín): anyone but its owner, its vet and staff 404.
     Visit,
+    /// A service request (Ana's, offered to Martín): anyone but its owner, the vets
+    /// offered it and staff 404.
+    Request,
     /// An AFIP receipt (Ana's): anyone but its owner and staff 404.
     Receipt,
     /// Acts on the caller's own records named in the body (Ana's, here): another owner is
@@ -340,7 +343,7 @@ pub(super) fn table() -> Vec<(&'static str, &'static str, Class, Option<Value>)>
             Some(json!({ "description": "Consulta" })),
         ),
         ("get", "/api/v1/service-requests", Own, None),
-        ("get", "/api/v1/service-requests/{request}", Owner, None),
+        ("get", "/api/v1/service-requests/{request}", Request, None),
         (
             "get",
             "/api/v1/service-requests/{request}/live",

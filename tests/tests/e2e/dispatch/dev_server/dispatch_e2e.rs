@@ -308,6 +308,16 @@ async fn a_vet_whose_coordinate_outlived_the_worker_gets_the_first_outcome_on_re
         pending["location"],
         format!("/api/v1/service-requests/{id}")
     );
+    // The vet can look where it points.
+    let (status, seen) = app
+        .call(
+            &w.vets[0].token,
+            Method::GET,
+            pending["location"].as_str().expect("location"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{seen}");
 
     // A new worker; the vet's app retries the same call, as a client does on 202/503/504,
     // and gets the outcome of the first call: booked, not `409 not waiting for a time`.

@@ -226,3 +226,24 @@ async fn a_visit_cannot_be_set_in_the_past() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_vet_reads_the_request_they_were_offered_with_their_offer_only() {
+    let flow = flow(2, 1).await;
+    let (app, w) = (&flow.app, &flow.w);
+    let id = check_out(app, w, w.start).await;
+    app.await_messages(phone(w, 0), "vet_offer", 1).await;
+    let path = format!("/api/v1/service-requests/{id}");
+    // The vet asked reads it (where a 202 of their answer points)...
+    let (status, seen) = app.call(&w.vets[0].token, Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(seen["state"], "vet_asked");
+    let offers = seen["offers"].as_array().expect("offers");
+    assert_eq!(offers.len(), 1, "{seen}");
+    assert_eq!(offers[0]["vet_id"], json!(vet_id(w, 0)));
+    assert_eq!(seen["payment_link"], Value::Null);
+    // ...the vet not asked does not learn it exists.
+    let (status, hidden) = app.call(&w.vets[1].token, Method::GET, &path, None).await;
+    assert_eq!(status, 404, "{hidden}");
+    assert!(problem_type(&hidden).ends_with("/not-found"), "{hidden}");
+}
