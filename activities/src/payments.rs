@@ -148,6 +148,9 @@ pub fn preference_key(request: RequestId, seq: i32) -> String {
     format!("preference:{request}:{seq}")
 }
 
+/// A full refund of one payment, under its idempotency key ([`refund_key`]).
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefundPayment {
     pub request: RequestId,

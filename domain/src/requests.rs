@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{OwnerId, VetId};
 
 /// Where a service request is in its lifecycle (`docs/DOMAIN.md`, "A request's life").
+/// FROZEN wire type (workflow histories, and a PostgreSQL enum): variants are only
+/// added, never renamed or removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
@@ -128,6 +130,8 @@ pub fn check_transition(from: RequestState, to: RequestState) -> Result<(), Tran
 }
 
 /// Who caused a state change; stored in the state history as `kind` or `kind:<id>`.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 pub enum Actor {
@@ -152,6 +156,8 @@ impl fmt::Display for Actor {
 
 /// One entry of a request's append-only state history. `seq` orders the entries of one
 /// request and makes recording them idempotent.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateChange {
     pub seq: i32,
@@ -212,6 +218,8 @@ impl From<Description> for String {
 }
 
 /// A vet's answer to an offer.
+/// FROZEN wire type (workflow histories, and a PostgreSQL enum): variants are only
+/// added, never renamed or removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(

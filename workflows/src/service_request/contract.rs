@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use domain::{Actor, DispatchPolicy, RequestId, RequestState, VetAnswer, VetId};
 use serde::{Deserialize, Serialize};
 
-/// How a request finds its vet.
+/// How a request finds its vet. FROZEN wire type: saved histories hold it; variants are
+/// only added, never renamed or removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DispatchMode {
@@ -52,7 +53,8 @@ impl ServiceRequestInput {
 }
 
 /// What a run hands the next when it continues as new (after a reassignment: the
-/// request is back in dispatch, with no vet and no visit). FROZEN wire type.
+/// request is back in dispatch, with no vet and no visit; or between two batches of a
+/// long dispatch). FROZEN wire type: fields are only added, with a serde default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Carried {
     pub state: RequestState,
@@ -82,6 +84,8 @@ pub struct Carried {
 }
 
 /// A vet's answer, sent as the `vet_response` update.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VetResponse {
     pub answer: VetAnswer,
@@ -97,6 +101,8 @@ pub struct VetResponse {
 }
 
 /// What the caller of `vet_response` learns at once.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VetResponseOutcome {
@@ -113,6 +119,8 @@ pub enum VetResponseOutcome {
 }
 
 /// The `coordinate` update: the visit's exact start.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Coordinate {
     pub start: DateTime<Utc>,
@@ -120,6 +128,9 @@ pub struct Coordinate {
     pub actor: Actor,
 }
 
+/// What the `coordinate` update answers.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum CoordinateOutcome {
@@ -132,6 +143,8 @@ pub enum CoordinateOutcome {
 }
 
 /// The `reassign` update: staff send the request back to dispatch.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reassign {
     pub actor: Actor,
@@ -139,6 +152,8 @@ pub struct Reassign {
 }
 
 /// The `cancel` update: the owner (before payment) or staff call the request off.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cancel {
     pub actor: Actor,
@@ -146,6 +161,8 @@ pub struct Cancel {
 }
 
 /// The `no_show` update: the vet came (or staff know) and the owner was not there.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoShow {
     pub actor: Actor,
@@ -153,6 +170,8 @@ pub struct NoShow {
 }
 
 /// One offer as the workflow sees it.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
     pub offer_no: i32,
@@ -160,6 +179,9 @@ pub struct Offer {
     pub status: OfferStatus,
 }
 
+/// Where an offer stands.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OfferStatus {
@@ -171,6 +193,8 @@ pub enum OfferStatus {
 }
 
 /// The wanted window and the visit's length.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub start: DateTime<Utc>,
@@ -179,6 +203,8 @@ pub struct Window {
 }
 
 /// The live view answered by the `status` query, and the workflow's result.
+/// FROZEN wire type: saved histories hold it; fields and variants are only added (a field
+/// with a serde default), never renamed or removed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestStatus {
     pub request: RequestId,
