@@ -36,6 +36,11 @@ const AT_ONCE: usize = 8;
 /// How long a worker lives before it is SIGKILLed.
 const WORKER_LIFE: Duration = Duration::from_secs(3);
 
+/// How long [`call`] keeps sending a call again. A workflow whose worker is killed every
+/// few seconds catches up a task at a time, while the rest of the suite loads the same
+/// two cores: a 503 ("catching up") may last a minute or two.
+const PATIENCE: Duration = Duration::from_secs(240);
+
 /// As a frontend does: a 503/504 or a `202 pending` is sent again a little later (every
 /// command carries an update id, so the same call again gets the first outcome).
 async fn call(
@@ -45,6 +50,7 @@ async fn call(
     url: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
+    let started = Instant::now();
     let mut attempt = 0u64;
     loop {
         attempt += 1;
@@ -62,7 +68,7 @@ async fn call(
         let status = response.status().as_u16();
         let value: Value = response.json().await.unwrap_or(Value::Null);
         let again = matches!(status, 503 | 504) || (status == 202 && value["status"] == "pending");
-        if again && attempt < 60 {
+        if again && started.elapsed() < PATIENCE {
             tokio::time::sleep(Duration::from_millis(250 * attempt.min(8))).await;
             continue;
         }
