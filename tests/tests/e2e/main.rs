@@ -6,6 +6,7 @@
 mod accounts;
 mod catalogue;
 mod dispatch;
+mod documents;
 mod invoices;
 mod lifecycle;
 mod payments;
