@@ -4,7 +4,7 @@
 
 use axum::http::StatusCode;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 /// Named constraints and what they mean to the caller: (constraint, status, field, message).
 /// 409 when the input collides with what exists, 422 when it refers to something invalid.
@@ -334,7 +334,7 @@ impl From<db::Error> for ApiError {
                     detail: format!("{field}: {message}"),
                 }
             } else {
-                Self::Validation(vec![FieldError::new(field, message)])
+                Self::invalid(field, message)
             };
         }
         match err {

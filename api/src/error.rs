@@ -8,9 +8,10 @@
 //! call is [`ApiError::conflict`] (`409` of a stable kind); who may not is
 //! `Unauthorized`/`Forbidden`, checked first (`AuthUser`, `StaffUser`). Database errors
 //! convert with `?` (`crate::db_errors`): a named constraint a caller can hit is a
-//! `409`/`422`, a starved pool `503`. Temporal's errors are mapped where the call is made
-//! (`crate::workflow_client::run_update`); a command without an outcome in time is
-//! `Pending` (`202`). Only what no caller can cause is `Internal` (`500`, logged).
+//! `409`/`422`, a starved pool `503`. Temporal's errors are mapped in
+//! `crate::workflow_client`, where every call to Temporal is made, each with a deadline;
+//! a command without an outcome in time is `Pending` (`202`). Only what no caller can
+//! cause is `Internal` (`500`, logged).
 
 use axum::{
     Json,
@@ -88,6 +89,13 @@ pub struct CommandAccepted {
     pub location: String,
 }
 
+/// One field wrong: a `422` naming it.
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        Self::Validation(vec![error])
+    }
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection {
@@ -96,7 +104,7 @@ impl From<JsonRejection> for ApiError {
                 let message = std::error::Error::source(&e)
                     .map(ToString::to_string)
                     .unwrap_or_else(|| e.body_text());
-                Self::Validation(vec![FieldError::new(field_of(&message), message)])
+                Self::invalid(field_of(&message), message)
             }
             JsonRejection::MissingJsonContentType(e) => Self::BadRequest {
                 status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -112,7 +120,7 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::Validation(vec![FieldError::new("path", rejection.body_text())])
+        Self::invalid("path", rejection.body_text())
     }
 }
 

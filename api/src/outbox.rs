@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use domain::{OwnerId, RequestId, RequestState};
-use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError};
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
 use temporalio_common::search_attributes::SearchAttributes;
 use workflows::{DispatchMode, ServiceRequestInput, ServiceRequestWorkflow, search};
 
@@ -54,16 +54,16 @@ pub async fn start(
         let mut conn = db::conn(&state.pool).await?;
         db::dispatch::request_summary(&mut conn, id).await?
     };
-    let started = state
-        .temporal
-        .start_workflow(
-            ServiceRequestWorkflow::run,
-            input,
-            start_options(state, id, owner, summary),
-        )
-        .await;
+    let started = crate::workflow_client::start(
+        &state.temporal,
+        state.settings.update_timeout,
+        ServiceRequestWorkflow::run,
+        input,
+        start_options(state, id, owner, summary),
+    )
+    .await;
     match started {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {
+        Ok(_) => {
             let mut conn = db::conn(&state.pool).await?;
             db::requests::mark_started(&mut conn, id).await?;
             Ok(true)

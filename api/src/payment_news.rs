@@ -5,11 +5,8 @@
 use activities::payments::LatePayment;
 use domain::RequestId;
 use integrations::mercadopago::Payments;
-use temporalio_client::{
-    WorkflowIdReusePolicy, WorkflowSignalOptions, WorkflowStartOptions,
-    errors::{WorkflowInteractionError, WorkflowStartError},
-};
-use workflows::{LatePaymentWorkflow, ServiceRequestWorkflow};
+use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
+use workflows::LatePaymentWorkflow;
 
 use crate::AppState;
 
@@ -39,14 +36,15 @@ async fn hand_over_late(
             payment.id, payment.status
         ))
         .build();
-    match state
-        .temporal
-        .start_workflow(LatePaymentWorkflow::run, input, options)
-        .await
-    {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
+    crate::workflow_client::start(
+        &state.temporal,
+        state.settings.update_timeout,
+        LatePaymentWorkflow::run,
+        input,
+        options,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Tells the workflow of the payment's request about it, and marks the event done.
@@ -79,24 +77,11 @@ pub async fn hand_over(
         .and_then(|r| r.parse::<uuid::Uuid>().ok())
         .map(RequestId::from_uuid);
     if let Some(request) = request {
-        let handle = state
-            .temporal
-            .get_workflow_handle::<ServiceRequestWorkflow>(request.workflow_id());
-        match handle
-            .signal(
-                ServiceRequestWorkflow::payment_notified,
-                serde_json::Value::from(payment_id),
-                WorkflowSignalOptions::default(),
-            )
-            .await
-        {
-            Ok(()) => {}
+        let told = crate::workflow_client::signal_payment(state, request, payment_id).await?;
+        if !told {
             // The request's workflow is over (cancelled, expired): nobody will use this
             // money, so an approved payment goes back.
-            Err(WorkflowInteractionError::NotFound(_)) => {
-                hand_over_late(state, request, &payment).await?;
-            }
-            Err(e) => return Err(e.into()),
+            hand_over_late(state, request, &payment).await?;
         }
     }
     let mut conn = db::conn(&state.pool).await?;

@@ -1,12 +1,104 @@
-//! Talking to a request's workflow from the API: commands as updates with a deadline,
-//! and what their outcomes and refusals mean to an HTTP caller.
+//! Every call the API makes to Temporal, each with a deadline: starting a workflow,
+//! commands as updates (and what their outcomes and refusals mean to an HTTP caller),
+//! signals, and the `status` query.
 
 use axum::http::StatusCode;
 use domain::{RequestId, RequestState};
-use temporalio_client::{WorkflowExecuteUpdateOptions, errors::WorkflowUpdateError};
-use workflows::{Refusal, Refused, ServiceRequestWorkflow, VetResponseOutcome};
+use temporalio_client::{
+    Client, WorkflowExecuteUpdateOptions, WorkflowQueryOptions, WorkflowSignalOptions,
+    WorkflowStartOptions,
+    errors::{
+        WorkflowInteractionError, WorkflowQueryError, WorkflowStartError, WorkflowUpdateError,
+    },
+};
+use temporalio_common::HasWorkflowDefinition;
+use workflows::{Refusal, Refused, RequestStatus, ServiceRequestWorkflow, VetResponseOutcome};
 
 use crate::{AppState, error::ApiError};
+
+/// How a start went. A workflow id is started once: a second start of the same id (a
+/// retried checkout, the outbox after a crash, a repeated webhook) finds it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    Started,
+    AlreadyStarted,
+}
+
+/// Starts workflow `run` with `input`, within `deadline`; a Temporal that refuses or
+/// does not answer in time is a 503 or 504.
+pub(crate) async fn start<W>(
+    temporal: &Client,
+    deadline: std::time::Duration,
+    run: W,
+    input: W::Input,
+    options: WorkflowStartOptions,
+) -> Result<Start, ApiError>
+where
+    W: HasWorkflowDefinition,
+    W::Input: Send,
+{
+    match tokio::time::timeout(deadline, temporal.start_workflow(run, input, options)).await {
+        Ok(Ok(_)) => Ok(Start::Started),
+        Ok(Err(WorkflowStartError::AlreadyStarted { .. })) => Ok(Start::AlreadyStarted),
+        Ok(Err(e)) => Err(ApiError::Unavailable {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: format!("could not start the workflow: {e}"),
+        }),
+        Err(_) => Err(ApiError::Unavailable {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            detail: "Temporal did not start the workflow in time".to_owned(),
+        }),
+    }
+}
+
+/// The request's workflow's own view (the `status` query), within
+/// `TEMPORAL_QUERY_TIMEOUT_MS`: 404 when there is no such workflow, 503 when the query
+/// fails, 504 when no worker answers in time.
+pub(crate) async fn status(state: &AppState, id: RequestId) -> Result<RequestStatus, ApiError> {
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let query = handle.query(
+        ServiceRequestWorkflow::query_status,
+        (),
+        WorkflowQueryOptions::default(),
+    );
+    match tokio::time::timeout(state.settings.query_timeout, query).await {
+        Ok(Ok(status)) => Ok(status),
+        Ok(Err(WorkflowQueryError::NotFound(_))) => Err(ApiError::NotFound("service request")),
+        Ok(Err(e)) => Err(ApiError::Unavailable {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: format!("status query failed: {e}"),
+        }),
+        Err(_) => Err(ApiError::Unavailable {
+            status: StatusCode::GATEWAY_TIMEOUT,
+            detail: "the workflow did not answer the status query in time".to_owned(),
+        }),
+    }
+}
+
+/// Tells the request's workflow of MercadoPago payment `payment`, within
+/// `TEMPORAL_UPDATE_TIMEOUT_MS`. `Ok(false)` when the workflow is over.
+pub(crate) async fn signal_payment(
+    state: &AppState,
+    id: RequestId,
+    payment: i64,
+) -> anyhow::Result<bool> {
+    let handle = state
+        .temporal
+        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
+    let signal = handle.signal(
+        ServiceRequestWorkflow::payment_notified,
+        serde_json::Value::from(payment),
+        WorkflowSignalOptions::default(),
+    );
+    match tokio::time::timeout(state.settings.update_timeout, signal).await {
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(WorkflowInteractionError::NotFound(_))) => Ok(false),
+        Ok(Err(e)) => Err(e.into()),
+        Err(_) => anyhow::bail!("the payment_notified signal timed out"),
+    }
+}
 
 /// Runs a workflow update with the API's deadline (`TEMPORAL_UPDATE_TIMEOUT_MS`). A
 /// validator's refusal naming a field is a 422 (`NotAllowed` a 403); any other is a 409
@@ -41,15 +133,16 @@ where
         Ok(Err(WorkflowUpdateError::NotFound(_))) => {
             let mut conn = db::conn(&state.pool).await?;
             match db::requests::find_request(&mut conn, id).await? {
-                Some(found) => Err(ApiError::Conflict {
-                    kind: if kind == "offer-closed" && found.request.state == RequestState::Expired
-                    {
+                Some(found) => {
+                    let expired = found.request.state == RequestState::Expired;
+                    let kind = if kind == "offer-closed" && expired {
                         "offer-expired"
                     } else {
                         kind
-                    },
-                    detail: format!("{closed}: it is {}", found.request.state),
-                }),
+                    };
+                    let detail = format!("{closed}: it is {}", found.request.state);
+                    Err(ApiError::conflict(kind, detail))
+                }
                 None => Err(ApiError::NotFound("service request")),
             }
         }
@@ -96,7 +189,7 @@ fn refused(refusal: Refusal, kind: &'static str) -> ApiError {
     match refusal {
         Refusal::NotAllowed(detail) => ApiError::Forbidden(detail),
         Refusal::Invalid { field, message } => ApiError::invalid(field, message),
-        Refusal::State(detail) => ApiError::Conflict { kind, detail },
+        Refusal::State(detail) => ApiError::conflict(kind, detail),
         Refusal::OfferClosed(outcome) => answer_refused(outcome),
     }
 }
@@ -106,21 +199,18 @@ fn refused(refusal: Refusal, kind: &'static str) -> ApiError {
 /// refused it or (in histories from before) the update answered so.
 pub(crate) fn answer_refused(outcome: VetResponseOutcome) -> ApiError {
     match outcome {
-        VetResponseOutcome::Taken => ApiError::Conflict {
-            kind: "offer-taken",
-            detail: "another vet accepted this request first".into(),
-        },
-        VetResponseOutcome::Expired => ApiError::Conflict {
-            kind: "offer-expired",
-            detail: "this offer has expired".into(),
-        },
+        VetResponseOutcome::Taken => {
+            ApiError::conflict("offer-taken", "another vet accepted this request first")
+        }
+        VetResponseOutcome::Expired => {
+            ApiError::conflict("offer-expired", "this offer has expired")
+        }
         VetResponseOutcome::NotYours => ApiError::Forbidden("this offer is not yours".into()),
         VetResponseOutcome::AlreadyAnswered
         | VetResponseOutcome::Accepted
-        | VetResponseOutcome::Rejected => ApiError::Conflict {
-            kind: "offer-answered",
-            detail: "this offer was already answered".into(),
-        },
+        | VetResponseOutcome::Rejected => {
+            ApiError::conflict("offer-answered", "this offer was already answered")
+        }
     }
 }
 
@@ -149,20 +239,11 @@ pub(crate) async fn report_filed(state: &AppState, id: RequestId) {
 /// Whether the request's visit has started by its workflow's clock (the one timers
 /// follow); `false` when the workflow cannot say in time.
 pub(crate) async fn visit_started(state: &AppState, id: RequestId) -> bool {
-    let handle = state
-        .temporal
-        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
-    let query = handle.query(
-        ServiceRequestWorkflow::query_status,
-        (),
-        temporalio_client::WorkflowQueryOptions::default(),
-    );
-    match tokio::time::timeout(state.settings.query_timeout, query).await {
-        Ok(Ok(status)) => status.visit_started,
-        Ok(Err(e)) => {
+    match status(state, id).await {
+        Ok(status) => status.visit_started,
+        Err(e) => {
             tracing::warn!(request = %id, error = %e, "status query failed");
             false
         }
-        Err(_) => false,
     }
 }

@@ -117,12 +117,11 @@ async fn within_caps(
             .await?
             .is_some_and(|(_, verified)| verified);
         if !verified {
-            return Err(ApiError::Conflict {
-                kind: "phone-unverified",
-                detail: "verify your WhatsApp number first (POST /api/v1/me/phone/code): \
-                         every message about the visit goes there"
-                    .into(),
-            });
+            return Err(ApiError::conflict(
+                "phone-unverified",
+                "verify your WhatsApp number first (POST /api/v1/me/phone/code): \
+                         every message about the visit goes there",
+            ));
         }
     }
     let hour = chrono::Duration::hours(1);
@@ -140,14 +139,14 @@ async fn within_caps(
     }
     let waiting = db::cart::unpaid_open_requests(conn, owner).await?;
     if waiting + i64::try_from(new_requests).unwrap_or(i64::MAX) > rules.max_unpaid_requests {
-        return Err(ApiError::Conflict {
-            kind: "too-many-open-requests",
-            detail: format!(
+        return Err(ApiError::conflict(
+            "too-many-open-requests",
+            format!(
                 "you have {waiting} requests waiting for a vet, a time or a payment; at most {} \
                  at once: pay or cancel one first",
                 rules.max_unpaid_requests
             ),
-        });
+        ));
     }
     Ok(())
 }

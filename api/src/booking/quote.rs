@@ -18,10 +18,6 @@ use crate::{
     routes::pricing::{Discount, TurnFeeGroup, decimal},
 };
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(field, message)
-}
-
 // ---- quotes -------------------------------------------------------------------------------------
 
 /// What a visit's price depends on.
@@ -82,21 +78,21 @@ pub async fn quote(
     let service = db::catalog::service(conn, body.service_id)
         .await?
         .filter(|s| s.active)
-        .ok_or_else(|| invalid("service_id", "unknown or inactive service"))?;
+        .ok_or_else(|| ApiError::invalid("service_id", "unknown or inactive service"))?;
     let pet = db::pets::pet(conn, body.pet_id, scope)
         .await?
-        .ok_or_else(|| invalid("pet_id", "unknown pet"))?;
+        .ok_or_else(|| ApiError::invalid("pet_id", "unknown pet"))?;
     let address = db::owners::addresses(conn, OwnerId::from_uuid(pet.owner_id))
         .await?
         .into_iter()
         .find(|a| a.id == body.address_id)
-        .ok_or_else(|| invalid("address_id", "not an address of the pet's owner"))?;
+        .ok_or_else(|| ApiError::invalid("address_id", "not an address of the pet's owner"))?;
     let vet = match body.vet_id {
         Some(id) => Some(
             db::vets::vet(conn, domain::VetId::from_uuid(id))
                 .await?
                 .filter(|v| v.active)
-                .ok_or_else(|| invalid("vet_id", "unknown or inactive vet"))?,
+                .ok_or_else(|| ApiError::invalid("vet_id", "unknown or inactive vet"))?,
         ),
         None => None,
     };
@@ -104,16 +100,20 @@ pub async fn quote(
     let date = local_start.date();
     let price = db::pricing::price_on(conn, service.id, body.vet_id, date)
         .await?
-        .ok_or_else(|| invalid("service_id", format!("the service has no price on {date}")))?;
+        .ok_or_else(|| {
+            ApiError::invalid("service_id", format!("the service has no price on {date}"))
+        })?;
     let point = LatLon::new(address.lat, address.lon).map_err(|e| ApiError::Internal(e.into()))?;
     let neighborhood = db::catalog::neighborhood_at(conn, point)
         .await?
-        .ok_or_else(|| invalid("address_id", "the address is outside the service area"))?;
+        .ok_or_else(|| {
+            ApiError::invalid("address_id", "the address is outside the service area")
+        })?;
     let surcharge = match body.turn_fee_group_id {
         Some(id) => {
             let group = db::pricing::turn_fee_group(conn, id)
                 .await?
-                .ok_or_else(|| invalid("turn_fee_group_id", "unknown turn-fee group"))?;
+                .ok_or_else(|| ApiError::invalid("turn_fee_group_id", "unknown turn-fee group"))?;
             let group = TurnFeeGroup::try_from(group)?;
             Some(Adjustment {
                 name: group.name,

@@ -177,10 +177,7 @@ async fn register(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let taken = || ApiError::Conflict {
-        kind: "email-taken",
-        detail: "an account with this email already exists".into(),
-    };
+    let taken = || ApiError::conflict("email-taken", "an account with this email already exists");
     // A taken email costs a lookup, never a password hash.
     {
         let mut conn = db::conn(&state.pool).await?;

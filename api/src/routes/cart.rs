@@ -48,10 +48,6 @@ pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
         .route("/cart/items/{id}", patch(update_item).delete(delete_item))
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(field, message)
-}
-
 /// A signed-in pet owner, whose cart it is: anyone else is 403 before the path or the
 /// body is read (staff book through an owner's account for now).
 struct CartOwner(OwnerId);
@@ -298,15 +294,14 @@ async fn add_item(
                 cart = db::cart::open_cart(conn, owner).await?;
                 count = db::cart::lock_and_count_items(conn, cart).await?;
             }
-            let count = count.ok_or_else(|| ApiError::Conflict {
-                kind: "cart-busy",
-                detail: "the cart is being checked out; try again".into(),
+            let count = count.ok_or_else(|| {
+                ApiError::conflict("cart-busy", "the cart is being checked out; try again")
             })?;
             if count >= max {
-                return Err(ApiError::Conflict {
-                    kind: "cart-full",
-                    detail: format!("a cart holds at most {max} items; check out or remove some"),
-                });
+                return Err(ApiError::conflict(
+                    "cart-full",
+                    format!("a cart holds at most {max} items; check out or remove some"),
+                ));
             }
             Ok(db::cart::insert_item(conn, cart, &fields).await?)
         })
@@ -398,7 +393,7 @@ async fn checkout(
     let parsed: CheckoutBody = if body.iter().all(u8::is_ascii_whitespace) {
         CheckoutBody::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| invalid("body", e.to_string()))?
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?
     };
     let result = check_out(&state, owner, key, parsed.item_ids).await?;
     Ok((StatusCode::CREATED, Json(result)))

@@ -68,10 +68,10 @@ async fn create_owner_user(
         .await?
         .ok_or(ApiError::NotFound("owner"))?;
     if owner.user_id.is_some() {
-        return Err(ApiError::Conflict {
-            kind: "owner-has-user",
-            detail: "this owner already has a login".into(),
-        });
+        return Err(ApiError::conflict(
+            "owner-has-user",
+            "this owner already has a login",
+        ));
     }
     let Some(email) = owner.email.clone() else {
         return Err(ApiError::invalid("email", "the owner needs an email first"));
@@ -80,10 +80,8 @@ async fn create_owner_user(
     let expires_at = Utc::now() + LINK_VALID;
     let created = db::users::create_user_for_owner(&mut conn, id, &hash, expires_at).await?;
     drop(conn);
-    let user_id = created.ok_or_else(|| ApiError::Conflict {
-        kind: "owner-has-user",
-        detail: "this owner got a login meanwhile".into(),
-    })?;
+    let user_id = created
+        .ok_or_else(|| ApiError::conflict("owner-has-user", "this owner got a login meanwhile"))?;
     let welcome_email = welcome(
         &state,
         user_id,
@@ -123,9 +121,11 @@ async fn send_welcome_again(
     let expires_at = Utc::now() + LINK_VALID;
     let reissued = db::users::reissue_password_token(&mut conn, id, &hash, expires_at).await?;
     drop(conn);
-    let (user_id, email, full_name) = reissued.ok_or_else(|| ApiError::Conflict {
-        kind: "no-pending-login",
-        detail: "the owner has no login waiting for its first password".into(),
+    let (user_id, email, full_name) = reissued.ok_or_else(|| {
+        ApiError::conflict(
+            "no-pending-login",
+            "the owner has no login waiting for its first password",
+        )
     })?;
     let welcome_email = welcome(
         &state, user_id, &email, &full_name, &token, &hash, expires_at,

@@ -102,10 +102,10 @@ async fn send_code(
             ApiError::invalid("phone", "add your WhatsApp number to your profile first")
         })?;
         if verified {
-            return Err(ApiError::Conflict {
-                kind: "phone-verified",
-                detail: format!("{phone} is verified already"),
-            });
+            return Err(ApiError::conflict(
+                "phone-verified",
+                format!("{phone} is verified already"),
+            ));
         }
         let code = format!("{:06}", uuid::Uuid::new_v4().as_u128() % 1_000_000);
         let expires_at = now + chrono::Duration::seconds(CODE_LIFETIME_SECS);
@@ -193,10 +193,7 @@ async fn verify(
         return Err(ApiError::invalid("code", "six digits"));
     }
     let mut conn = db::conn(&state.pool).await?;
-    let again = |kind: &'static str, detail: &str| ApiError::Conflict {
-        kind,
-        detail: detail.to_owned(),
-    };
+    let again = |kind: &'static str, detail: &str| ApiError::conflict(kind, detail);
     use db::phone_codes::Check;
     match db::phone_codes::check(&mut conn, owner, &code_hash(owner, code), TRIES, Utc::now())
         .await?

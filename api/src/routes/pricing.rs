@@ -56,10 +56,6 @@ pub fn router() -> Router<AppState> {
         .route("/quotes", post(create_quote))
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ApiError {
-    ApiError::invalid(field, message)
-}
-
 pub(crate) fn decimal(raw: &str) -> Result<Decimal, ApiError> {
     raw.parse().map_err(|e| {
         ApiError::Internal(anyhow::anyhow!("bad decimal {raw:?} in the database: {e}"))
@@ -186,13 +182,13 @@ async fn schedule_price(
             "only staff, or a vet for their own price, schedule prices".into(),
         ));
     }
-    let amount = money(&body.amount, "amount").map_err(|e| ApiError::Validation(vec![e]))?;
+    let amount = money(&body.amount, "amount").map_err(ApiError::from)?;
     let mut conn = db::conn(&state.pool).await?;
     db::catalog::service(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("service"))?;
     if body.valid_from < local_today(&mut conn).await? {
-        return Err(invalid(
+        return Err(ApiError::invalid(
             "valid_from",
             "must be today or later: past prices never change",
         ));
@@ -202,7 +198,7 @@ async fn schedule_price(
             .await?
             .is_none()
     {
-        return Err(invalid("vet_id", "unknown vet"));
+        return Err(ApiError::invalid("vet_id", "unknown vet"));
     }
     let row = db::pricing::schedule_price(
         &mut conn,
@@ -454,7 +450,7 @@ async fn add_discount(
     if let Some(service) = body.service_id
         && db::catalog::service(&mut conn, service).await?.is_none()
     {
-        return Err(invalid("service_id", "unknown service"));
+        return Err(ApiError::invalid("service_id", "unknown service"));
     }
     let row = db::pricing::insert_discount(
         &mut conn,

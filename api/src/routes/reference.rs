@@ -42,7 +42,7 @@ pub struct NameBody {
 
 /// A name of 1 to 100 characters, trimmed.
 pub fn reference_name(raw: &str) -> Result<String, ApiError> {
-    crate::error::text(raw, "name", 100).map_err(|e| ApiError::Validation(vec![e]))
+    crate::error::text(raw, "name", 100).map_err(ApiError::from)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -114,10 +114,9 @@ fn verify(state: &AppState, raw: &str, answer: &str) -> Result<(OfferToken, VetA
         Utc::now().timestamp(),
     )
     .map_err(|e| match e {
-        domain::dispatch::TokenError::Expired => ApiError::Conflict {
-            kind: "offer-expired",
-            detail: "this offer has expired".into(),
-        },
+        domain::dispatch::TokenError::Expired => {
+            ApiError::conflict("offer-expired", "this offer has expired")
+        }
         _ => ApiError::NotFound("offer link"),
     })?;
     Ok((token, answer))

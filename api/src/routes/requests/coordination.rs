@@ -102,10 +102,10 @@ async fn coordinate(
             start,
             end,
         })),
-        CoordinateOutcome::Overlap => Err(ApiError::Conflict {
-            kind: "vet-double-booked",
-            detail: "the vet already has a visit at that time".into(),
-        }),
+        CoordinateOutcome::Overlap => Err(ApiError::conflict(
+            "vet-double-booked",
+            "the vet already has a visit at that time",
+        )),
     }
 }
 

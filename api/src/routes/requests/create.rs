@@ -12,11 +12,11 @@ use db::requests::NewRequest;
 use diesel_async::AsyncConnection;
 use domain::{Actor, Description, RequestId, RequestState};
 use serde::{Deserialize, Serialize};
-use temporalio_client::errors::WorkflowStartError;
 use utoipa::ToSchema;
 use workflows::{ServiceRequestInput, ServiceRequestWorkflow};
 
 use crate::extract::ApiJson;
+use crate::workflow_client::{Start, start};
 use crate::{
     AppState,
     auth::StaffUser,
@@ -87,12 +87,14 @@ pub(super) async fn create(
     let summary = format!("staff-created · {}", description.as_str());
     let options = crate::outbox::start_options(&state, id, None, Some(summary));
 
-    let duplicate = || ApiError::Conflict {
-        kind: "duplicate-request",
-        detail: format!("a service request with id {id} already exists"),
+    let duplicate = || {
+        ApiError::conflict(
+            "duplicate-request",
+            format!("a service request with id {id} already exists"),
+        )
     };
     let mut conn = db::conn(&state.pool).await?;
-    let temporal = state.temporal.clone();
+    let (temporal, deadline) = (state.temporal.clone(), state.settings.update_timeout);
     conn.transaction::<_, ApiError, _>(async move |conn| {
         db::requests::insert_request(conn, &new, Utc::now())
             .await
@@ -100,17 +102,18 @@ pub(super) async fn create(
                 Some(_) => duplicate(),
                 None => e.into(),
             })?;
-        temporal
-            .start_workflow(ServiceRequestWorkflow::run, input, options)
-            .await
-            .map_err(|e| match e {
-                WorkflowStartError::AlreadyStarted { .. } => duplicate(),
-                other => ApiError::Unavailable {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    detail: format!("could not start the workflow: {other}"),
-                },
-            })?;
-        Ok(())
+        match start(
+            &temporal,
+            deadline,
+            ServiceRequestWorkflow::run,
+            input,
+            options,
+        )
+        .await?
+        {
+            Start::Started => Ok(()),
+            Start::AlreadyStarted => Err(duplicate()),
+        }
     })
     .await?;
 

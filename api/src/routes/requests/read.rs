@@ -1,14 +1,13 @@
 //! Reading a request: its detail and history (PostgreSQL), one's list of requests, and
 //! the live view the workflow itself answers.
 
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+use axum::{Json, Router, extract::State, routing::get};
 use chrono::{DateTime, Utc};
 use db::requests::RequestDetail;
 use domain::{OwnerId, RequestId, RequestState, VetAnswer, VetId, pricing::Breakdown};
 use serde::{Deserialize, Serialize};
-use temporalio_client::{WorkflowQueryOptions, errors::WorkflowQueryError};
 use utoipa::ToSchema;
-use workflows::{RequestStatus, ServiceRequestWorkflow};
+use workflows::RequestStatus;
 
 use crate::extract::{ApiQuery, PathId};
 use crate::routes::helpers::Scoped;
@@ -284,24 +283,6 @@ async fn live(
     State(state): State<AppState>,
     PathId(id): PathId<RequestId>,
 ) -> Result<Json<LiveStatus>, ApiError> {
-    let handle = state
-        .temporal
-        .get_workflow_handle::<ServiceRequestWorkflow>(id.workflow_id());
-    let query = handle.query(
-        ServiceRequestWorkflow::query_status,
-        (),
-        WorkflowQueryOptions::default(),
-    );
-    match tokio::time::timeout(state.settings.query_timeout, query).await {
-        Ok(Ok(status)) => Ok(Json(status.into())),
-        Ok(Err(WorkflowQueryError::NotFound(_))) => Err(ApiError::NotFound("service request")),
-        Ok(Err(e)) => Err(ApiError::Unavailable {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            detail: format!("status query failed: {e}"),
-        }),
-        Err(_) => Err(ApiError::Unavailable {
-            status: StatusCode::GATEWAY_TIMEOUT,
-            detail: "the workflow did not answer the status query in time".to_owned(),
-        }),
-    }
+    let status = crate::workflow_client::status(&state, id).await?;
+    Ok(Json(status.into()))
 }

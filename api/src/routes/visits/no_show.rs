@@ -53,8 +53,7 @@ async fn no_show(
     PathId(id): PathId<uuid::Uuid>,
     ApiJson(body): ApiJson<NoShowBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let reason = crate::error::text(&body.reason, "reason", 500)
-        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let reason = crate::error::text(&body.reason, "reason", 500).map_err(ApiError::from)?;
     let (visit, viewer) = {
         let mut conn = db::conn(&state.pool).await?;
         let found = visible_visit(&user, &mut conn, id).await?;
