@@ -1,7 +1,6 @@
 //! AFIP receipts: `GET /invoices/{id}` (the receipt; its owner or staff) and
 //! `GET /invoices/{id}.pdf` (the printed receipt, stored the first time it is asked
-//! for, so it never changes after), `GET /service-requests/{id}/invoices` (a request's
-//! receipts), and staff's `POST /invoices/{id}/reissue` (a rejected receipt issued
+//! for, so it never changes after), and staff's `POST /invoices/{id}/reissue` (a rejected receipt issued
 //! again with the owner's record as it is now). Someone else's receipt is "not found".
 
 use axum::{
@@ -13,7 +12,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use db::invoices::InvoiceRow;
-use domain::{InvoiceId, RequestId, invoices::ReceiptType};
+use domain::{InvoiceId, invoices::ReceiptType};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -27,14 +26,13 @@ use crate::{
 };
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(show_invoice, request_invoices, reissue_invoice))]
+#[openapi(paths(show_invoice, reissue_invoice))]
 pub struct Docs;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/invoices/{id}", get(show_invoice))
         .route("/invoices/{id}/reissue", post(reissue_invoice))
-        .route("/service-requests/{id}/invoices", get(request_invoices))
 }
 
 /// An AFIP receipt.
@@ -241,30 +239,6 @@ async fn show_invoice(
     );
     crate::uploads::attachment(headers, &name)?;
     Ok(response)
-}
-
-#[utoipa::path(get, path = "/api/v1/service-requests/{id}/invoices", tag = "invoices",
-    params(("id" = Uuid, Path)), security(("bearer" = [])),
-    responses((status = 200, body = [InvoiceView], description = "The request's receipts, oldest first"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
-/// A request's receipts: its invoice and, if refunded, the credit note.
-async fn request_invoices(
-    user: AuthUser,
-    State(state): State<AppState>,
-    PathId(id): PathId<Uuid>,
-) -> Result<Json<Vec<InvoiceView>>, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let owner = db::invoices::request_owner(&mut conn, RequestId::from_uuid(id))
-        .await?
-        .ok_or(ApiError::NotFound("service request"))?;
-    let owns = user.owner.is_some_and(|o| Some(o.into_uuid()) == owner);
-    if !user.is_staff && !owns {
-        return Err(ApiError::NotFound("service request"));
-    }
-    let rows = db::invoices::of_request(&mut conn, RequestId::from_uuid(id)).await?;
-    Ok(Json(rows.into_iter().map(InvoiceView::from).collect()))
 }
 
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/reissue", tag = "invoices",

@@ -1,13 +1,14 @@
 //! Everything under `/service-requests/…` and `/offers/…`, one file per command:
 //! [`read`] (detail, list, live view), [`create`] (staff, by phone), [`answers`] (offer
 //! links, a vet's answer, staff recording one), [`coordination`] (the visit's time,
-//! reassignment) and [`cancel`]. Commands are workflow updates, run through
+//! reassignment), [`cancel`] and [`invoices`] (the request's AFIP receipts). Commands are workflow updates, run through
 //! [`crate::workflow_client`].
 
 pub mod answers;
 pub mod cancel;
 pub mod coordination;
 pub mod create;
+pub mod invoices;
 pub mod read;
 
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router(limits: &crate::limits::RateLimits) -> Router<AppState> {
         .merge(answers::router(limits))
         .merge(coordination::router())
         .merge(cancel::router())
+        .merge(invoices::router())
 }
 
 /// The OpenAPI paths of every request route.
@@ -29,5 +31,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(answers::Docs::openapi());
     doc.merge(coordination::Docs::openapi());
     doc.merge(cancel::Docs::openapi());
+    doc.merge(invoices::Docs::openapi());
     doc
 }

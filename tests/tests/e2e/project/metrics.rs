@@ -98,8 +98,10 @@ async fn the_worker_serves_the_temporal_sdks_metrics_and_its_health_when_asked()
             let url = url.clone();
             async move {
                 let text = http.get(&url).send().await.ok()?.text().await.ok()?;
-                text.contains("temporal_worker_task_slots_available")
-                    .then_some(text)
+                // The SDK reports each once its poller first asks: wait for both.
+                (text.contains("temporal_worker_task_slots_available")
+                    && text.contains("temporal_num_pollers"))
+                .then_some(text)
             }
         },
     )
