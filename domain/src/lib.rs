@@ -8,6 +8,7 @@ pub mod links;
 pub mod names;
 pub mod paths;
 pub mod pets;
+pub mod policy;
 pub mod pricing;
 pub mod requests;
 pub mod time;
@@ -15,8 +16,8 @@ pub mod users;
 
 pub use ids::{InvoiceId, OwnerId, RequestId, UserId, VetId};
 pub use pets::{LatLon, PetSex, StudyFileKind};
+pub use policy::DispatchPolicy;
 pub use requests::{
-    Actor, Description, DispatchPolicy, RequestState, StateChange, TransitionError, VetAnswer,
-    check_transition,
+    Actor, Description, RequestState, StateChange, TransitionError, VetAnswer, check_transition,
 };
 pub use users::{Cuit, Email, Password, Role};

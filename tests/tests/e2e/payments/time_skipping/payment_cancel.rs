@@ -13,6 +13,22 @@ use sandbox::mercadopago::DeliveryMode;
 use serde_json::json;
 use std::time::Duration;
 
+/// A pending payment (cash at a counter) clears: MercadoPago approves it and sends the
+/// news, as it does when the money arrives.
+async fn clears(app: &e2e::TestApp, payment: &serde_json::Value) {
+    let approved = app
+        .http
+        .post(format!(
+            "{}/_emulator/payments/{}/status",
+            app.mercadopago_base, payment["id"]
+        ))
+        .json(&json!({ "status": "approved" }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(approved.status(), 200);
+}
+
 #[tokio::test]
 async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
     let flow = Flow::start(1, policy()).await;
@@ -203,17 +219,7 @@ async fn a_payment_made_after_cancelling_is_returned() {
     // The link is closed: nobody can pay for the cancelled visit any more.
     assert!(app.mercadopago.pay(&preference, "approved", None).is_err());
     // The cash arrives after the request is over.
-    let approved = app
-        .http
-        .post(format!(
-            "{}/_emulator/payments/{}/status",
-            app.mercadopago_base, payment["id"]
-        ))
-        .json(&json!({ "status": "approved" }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(approved.status(), 200);
+    clears(app, &payment).await;
     e2e::eventually("the payment returned", Duration::from_secs(30), || async {
         app.mercadopago
             .payments()
@@ -266,17 +272,7 @@ async fn a_cash_payment_that_clears_as_the_request_expires_unpaid_is_returned() 
     let request = app.await_state(&id, "expired").await;
     assert!(!history_states(&request).contains(&"payed".to_owned()));
     // The cash arrives after the request expired: it is not kept.
-    let approved = app
-        .http
-        .post(format!(
-            "{}/_emulator/payments/{}/status",
-            app.mercadopago_base, payment["id"]
-        ))
-        .json(&json!({ "status": "approved" }))
-        .send()
-        .await
-        .expect("POST");
-    assert_eq!(approved.status(), 200);
+    clears(app, &payment).await;
     e2e::eventually("the payment returned", Duration::from_secs(30), || async {
         app.mercadopago
             .payments()
