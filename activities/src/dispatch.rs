@@ -16,7 +16,7 @@ use temporalio_sdk::{
 use config::{SettingsError, env_or, env_secret};
 use integrations::{email::SmtpMailer, mercately::MercatelyClient};
 
-use crate::sends::send_template_once;
+use messages::ledger::send_template_once;
 
 /// How offer links are made: signed with a secret the API shares, pointing at the API's
 /// public address.

@@ -9,26 +9,11 @@ use temporalio_client::{
 };
 use temporalio_common::data_converters::{PayloadConverter, RawValue};
 
-use crate::invoices::{IssuerKey, Queued};
+use domain::invoices::{IssuerInput, IssuerKey, Queued};
 
 /// The issuer's workflow type and its signal, as the workflow declares them.
 pub const ISSUER_WORKFLOW: &str = "InvoiceIssuerWorkflow";
 pub const QUEUED_SIGNAL: &str = "receipt_queued";
-
-/// What an issuer's run starts with.
-///
-/// FROZEN wire type: it reaches workflow histories, so fields are only ever added, with a
-/// serde default; nothing is renamed or removed.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct IssuerInput {
-    pub issuer: IssuerKey,
-    /// Receipts carried over from the previous run (continue-as-new).
-    #[serde(default)]
-    pub queue: Vec<Queued>,
-    /// Receipts a run issues before it continues as new (`None`: the issuer's default).
-    #[serde(default)]
-    pub receipts_per_run: Option<u32>,
-}
 
 /// Signals `queued` to `issuer`'s workflow, starting it on `task_queue` if none runs.
 pub async fn wake(

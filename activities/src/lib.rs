@@ -2,14 +2,12 @@
 //! running it once, because Temporal retries activities whose completion it did not see.
 
 pub mod dispatch;
-pub mod email;
 pub mod invoices;
 pub mod issuers;
 pub mod notices;
 pub mod payments;
 pub mod reminders;
 pub mod requests;
-pub mod sends;
 pub mod visit_records;
 
 pub use requests::{RecordTransition, RequestActivities};

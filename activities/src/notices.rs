@@ -1,16 +1,17 @@
 //! Telling an owner about their request: on WhatsApp when they have a number, and by
 //! email when they have an address and either no number or a notice worth keeping
-//! ([`crate::email::emailed`]); the confirmation comes with the visit as an `.ics`.
+//! ([`messages::email::emailed`]); the confirmation comes with the visit as an `.ics`.
 //! Each channel is sent once per purpose key through the ledger, so a retry after one
 //! channel failed sends only the other.
 
 use integrations::{email::Mailer, mercately::WhatsApp};
 
-use crate::{
-    dispatch::{Notice, OfferLinks},
+use messages::{
     email::{self, Recipient},
-    sends::{send_email_once, send_template_once},
+    ledger::{send_email_once, send_template_once},
 };
+
+use crate::dispatch::{Notice, OfferLinks};
 
 /// What a notice is about: its key without the state counter (`payment-reminder-2`).
 fn purpose(notice: &Notice) -> &str {

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
 
-use crate::{
+use messages::{
     email::{self, Recipient},
-    sends::{send_email_once, send_template_once},
+    ledger::{send_email_once, send_template_once},
 };
 
 /// One day's run.

@@ -2,8 +2,8 @@
 //! the payment's request, or, when that is over, to a `LatePaymentWorkflow` of its own.
 //! Used by the webhook and by the outbox (for news stored but not yet handed over).
 
-use activities::payments::LatePayment;
 use domain::RequestId;
+use domain::payments::LatePayment;
 use integrations::mercadopago::Payments;
 use temporalio_client::{WorkflowIdReusePolicy, WorkflowStartOptions};
 use workflows::LatePaymentWorkflow;

@@ -3,7 +3,10 @@
 //! signals, and the `status` query.
 
 use axum::http::StatusCode;
-use domain::{RequestId, RequestState};
+use domain::{
+    RequestId, RequestState,
+    invoices::{IssuerKey, Queued},
+};
 use temporalio_client::{
     Client, WorkflowExecuteUpdateOptions, WorkflowQueryOptions, WorkflowSignalOptions,
     WorkflowStartOptions,
@@ -232,6 +235,23 @@ pub(crate) async fn report_filed(state: &AppState, id: RequestId) {
         }
         Err(_) => {
             tracing::warn!(request = %id, "report_filed signal timed out; the workflow will find the report when it next wakes");
+        }
+    }
+}
+
+/// Wakes `issuer` with a receipt queued in PostgreSQL (starting its workflow if none
+/// runs). Best effort, bounded by the update deadline: the issuer's next scan finds the
+/// receipt anyway.
+pub(crate) async fn wake_issuer(state: &AppState, issuer: IssuerKey, queued: Queued) {
+    let task_queue = &state.settings.temporal.task_queue;
+    let wake = workflows::invoice_issuer::wake(&state.temporal, task_queue, issuer, queued);
+    match tokio::time::timeout(state.settings.update_timeout, wake).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(invoice = %queued.invoice, error = %e, "the issuer could not be woken; its next scan finds the receipt");
+        }
+        Err(_) => {
+            tracing::warn!(invoice = %queued.invoice, "waking the issuer timed out; its next scan finds the receipt");
         }
     }
 }

@@ -5,7 +5,8 @@
 //! expiry, and the RG 4892 QR.
 
 use chrono::NaiveDate;
-use domain::invoices::{ReceiptType, number_label};
+use db::invoices::InvoiceRow;
+use domain::invoices::{Authorized, Letterhead, QrData, ReceiptType, number_label};
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::{DocumentError, layout::Layout};
@@ -161,6 +162,80 @@ pub fn render(sheet: &InvoiceSheet) -> Result<Vec<u8>, DocumentError> {
             sheet.cae
         ),
     )
+}
+
+/// The printable receipt of an authorized row.
+pub fn sheet(
+    letterhead: &Letterhead,
+    row: &InvoiceRow,
+    original: Option<&InvoiceRow>,
+) -> Option<InvoiceSheet> {
+    let number = row.number? as u64;
+    let date = row.receipt_date?;
+    let cae = row.cae.clone()?;
+    let cae_due = row.cae_due?;
+    let receipt_type = ReceiptType(row.receipt_type);
+    let qr = QrData::of(&Authorized {
+        issuer_cuit: row.issuer_cuit as u64,
+        point_of_sale: row.point_of_sale as u32,
+        receipt_type,
+        number,
+        date,
+        total: row.total,
+        doc_type: row.doc_type,
+        doc_number: row.doc_number as u64,
+        cae: cae.clone(),
+    });
+    let cancels = original.and_then(|o| {
+        let kind = ReceiptType(o.receipt_type);
+        Some(format!(
+            "{} {} {}",
+            kind.name(),
+            kind.letter(),
+            number_label(o.point_of_sale as u32, o.number? as u64)
+        ))
+    });
+    Some(InvoiceSheet {
+        issuer: Issuer {
+            name: letterhead.business_name.clone(),
+            cuit: row.issuer_cuit as u64,
+            address: letterhead.address.clone(),
+            condition: letterhead.condition.label().to_owned(),
+            gross_income: letterhead.gross_income.clone(),
+            activity_start: letterhead.activity_start,
+        },
+        receipt_type,
+        point_of_sale: row.point_of_sale as u32,
+        number,
+        date,
+        service_date: row.service_date,
+        buyer_name: row.buyer_name.clone(),
+        doc_type: row.doc_type,
+        doc_number: row.doc_number as u64,
+        buyer_condition: vat_condition_name(row.buyer_vat_condition).to_owned(),
+        description: row.description.clone(),
+        net: row.net,
+        vat: row.vat,
+        total: row.total,
+        cae,
+        cae_due,
+        qr_url: qr.url(&letterhead.qr_base),
+        cancels,
+    })
+}
+
+/// AFIP's names of the buyer conditions (the `vat_conditions` table's).
+pub fn vat_condition_name(id: i16) -> &'static str {
+    match id {
+        1 => "IVA Responsable Inscripto",
+        4 => "IVA Sujeto Exento",
+        6 => "Responsable Monotributo",
+        7 => "Sujeto No Categorizado",
+        13 => "Monotributista Social",
+        15 => "IVA No Alcanzado",
+        16 => "Monotributo Trabajador Independiente Promovido",
+        _ => "Consumidor Final",
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,8 @@ use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
+use crate::{InvoiceId, RequestId};
+
 /// AFIP's receipt types (CbteTipo) AMAR issues.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -341,6 +343,66 @@ impl QrData {
         let encoded = base64::engine::general_purpose::STANDARD.encode(json);
         format!("{base}?p={encoded}")
     }
+}
+
+/// One issuer: receipts of one type from one point of sale of one taxpayer.
+///
+/// FROZEN wire type: it reaches workflow histories, so fields are only ever added, with a
+/// serde default; nothing is renamed or removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct IssuerKey {
+    pub cuit: u64,
+    pub point_of_sale: u32,
+    pub receipt_type: i16,
+}
+
+impl IssuerKey {
+    /// The id of the issuer's workflow: one per key (and task queue, so deployments
+    /// and tests sharing a Temporal namespace never share an issuer), so receipts of a
+    /// pair are issued one at a time.
+    pub fn workflow_id(&self, task_queue: &str) -> String {
+        format!(
+            "invoice-issuer:{task_queue}:{}:{}:{}",
+            self.cuit, self.point_of_sale, self.receipt_type
+        )
+    }
+}
+
+/// A receipt waiting for its issuer.
+///
+/// FROZEN wire type (a signal's payload and an activity's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Queued {
+    pub invoice: InvoiceId,
+    pub request: RequestId,
+}
+
+/// What an issuer's run starts with.
+///
+/// FROZEN wire type: it reaches workflow histories, so fields are only ever added, with a
+/// serde default; nothing is renamed or removed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IssuerInput {
+    pub issuer: IssuerKey,
+    /// Receipts carried over from the previous run (continue-as-new).
+    #[serde(default)]
+    pub queue: Vec<Queued>,
+    /// Receipts a run issues before it continues as new (`None`: the issuer's default).
+    #[serde(default)]
+    pub receipts_per_run: Option<u32>,
+}
+
+/// What every printed receipt says of its issuer besides the row's CUIT (RG 1415): name,
+/// address, VAT condition, gross income number, start of activities; and where its QR
+/// points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letterhead {
+    pub business_name: String,
+    pub address: String,
+    pub condition: IssuerCondition,
+    pub gross_income: String,
+    pub activity_start: NaiveDate,
+    pub qr_base: String,
 }
 
 #[cfg(test)]

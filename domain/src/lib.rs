@@ -7,6 +7,7 @@ pub mod invoices;
 pub mod links;
 pub mod names;
 pub mod paths;
+pub mod payments;
 pub mod pets;
 pub mod policy;
 pub mod pricing;

@@ -3,7 +3,7 @@
 //! idempotency key, so a POST is resent only when it cannot have been delivered (the
 //! connection was never made, `429`, `503`); a timeout or any other `5xx` is
 //! [`MercatelyError::Uncertain`] and is not sent again. (The activities' send ledger,
-//! `activities::sends`, makes each purpose key one send.)
+//! `messages::ledger`, makes each purpose key one send.)
 
 use std::time::Duration;
 
@@ -90,7 +90,7 @@ pub struct MercatelyClient {
 
 /// What AMAR needs of a WhatsApp provider: template messages (the only kind WhatsApp
 /// allows outside the 24 h window), and the longest one send can take. Mercately is the
-/// one in use; the send ledger (`activities::sends`) works with any.
+/// one in use; the send ledger (`messages::ledger`) works with any.
 pub trait WhatsApp: Send + Sync {
     fn send_template(
         &self,

@@ -10,11 +10,14 @@
 
 use std::{collections::VecDeque, time::Duration};
 
+/// Waking an issuer from outside its workflow (signal-with-start): the one way, for the
+/// activity that writes a receipt and for the API's re-issue.
+pub use activities::issuers::wake;
 use activities::{
     dispatch::{Audience, DispatchActivities, Notice},
-    invoices::{InvoiceActivities, Issued, IssuerKey, Queued},
-    issuers::IssuerInput,
+    invoices::{InvoiceActivities, Issued},
 };
+use domain::invoices::{IssuerInput, IssuerKey, Queued};
 use temporalio_common::protos::temporal::api::common::v1::RetryPolicy;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{

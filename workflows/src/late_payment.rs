@@ -7,8 +7,9 @@
 
 use activities::{
     dispatch::{Audience, DispatchActivities, Notice},
-    payments::{LateNews, LatePayment, PaymentActivities, RefundPayment},
+    payments::{PaymentActivities, RefundPayment},
 };
+use domain::payments::{LateNews, LatePayment};
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{WorkflowContext, WorkflowContextView, WorkflowResult};
 
@@ -51,7 +52,7 @@ impl LatePaymentWorkflow {
                 let refund = RefundPayment {
                     request,
                     payment,
-                    idempotency_key: activities::payments::refund_key(request, payment),
+                    idempotency_key: domain::payments::refund_key(request, payment),
                 };
                 let refunded = ctx
                     .execute_activity(PaymentActivities::refund_payment, refund, send_activity())

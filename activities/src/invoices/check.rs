@@ -50,7 +50,7 @@ impl InvoiceActivities {
         let text = format!("AFIP: {text}");
         if let Some(phone) = phone {
             let params = vec![text.clone()];
-            if let Err(e) = crate::sends::send_template_once(
+            if let Err(e) = messages::ledger::send_template_once(
                 &self.pool,
                 mercately,
                 key,
@@ -66,7 +66,7 @@ impl InvoiceActivities {
         if let Some(address) = email {
             let key = format!("{key}:email");
             let message =
-                crate::email::staff_notice(address, &key, "Atención: facturación AFIP", &text);
+                messages::email::staff_notice(address, &key, "Atención: facturación AFIP", &text);
             if let Err(e) =
                 send_email_once(&self.pool, &self.mailer, &key, "staff_alert", &message).await
             {

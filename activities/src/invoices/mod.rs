@@ -14,7 +14,7 @@ use chrono::{NaiveDate, Utc};
 use db::invoices::{InvoiceRow, NewInvoice};
 use domain::{
     InvoiceId, RequestId,
-    invoices::{Authorized, QrData, ReceiptType, VAT_21_ID},
+    invoices::{IssuerKey, Queued, ReceiptType, VAT_21_ID},
 };
 use integrations::{
     afip::{
@@ -32,53 +32,19 @@ use temporalio_sdk::{
     activities::{ActivityContext, ActivityError},
 };
 
-use crate::sends::send_email_once;
+use messages::ledger::send_email_once;
 
 mod check;
 mod issue;
-mod sheet;
 mod ticket;
 
 pub use check::{AfipCheck, CERTIFICATE_WARNING_DAYS, certificate_warning};
-pub use sheet::{sheet, vat_condition_name};
 
 /// The WSAA service the tickets are for.
 const SERVICE: &str = "wsfe";
 
 /// A ticket is renewed this long before it expires.
 const RENEW_AHEAD: chrono::Duration = chrono::Duration::minutes(10);
-
-/// One issuer: receipts of one type from one point of sale of one taxpayer.
-///
-/// FROZEN wire type: it reaches workflow histories, so fields are only ever added, with a
-/// serde default; nothing is renamed or removed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct IssuerKey {
-    pub cuit: u64,
-    pub point_of_sale: u32,
-    pub receipt_type: i16,
-}
-
-impl IssuerKey {
-    /// The id of the issuer's workflow: one per key (and task queue, so deployments
-    /// and tests sharing a Temporal namespace never share an issuer), so receipts of a
-    /// pair are issued one at a time.
-    pub fn workflow_id(&self, task_queue: &str) -> String {
-        format!(
-            "invoice-issuer:{task_queue}:{}:{}:{}",
-            self.cuit, self.point_of_sale, self.receipt_type
-        )
-    }
-}
-
-/// A receipt waiting for its issuer.
-///
-/// FROZEN wire type (a signal's payload and an activity's result).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Queued {
-    pub invoice: InvoiceId,
-    pub request: RequestId,
-}
 
 /// Ask for the invoice of a request paid with `payment`.
 ///
@@ -504,19 +470,20 @@ impl InvoiceActivities {
                 }
                 None => None,
             };
-            let sheet = sheet(&afip.settings, &row, original.as_ref())
-                .ok_or_else(|| refused("the receipt is not complete"))?;
+            let sheet =
+                documents::invoice::sheet(&afip.settings.letterhead(), &row, original.as_ref())
+                    .ok_or_else(|| refused("the receipt is not complete"))?;
             let name = documents::invoice::file_name(&sheet);
             let pdf = tokio::task::spawn_blocking(move || documents::invoice::render(&sheet))
                 .await
                 .map_err(|e| again(e.to_string()))?
                 .map_err(|e| refused(e.to_string()))?;
             let key = format!("invoice:{invoice}:email");
-            let to = crate::email::Recipient {
+            let to = messages::email::Recipient {
                 email: &address,
                 full_name: &row.buyer_name,
             };
-            let message = crate::email::receipt(&to, &key, &row, name, pdf);
+            let message = messages::email::receipt(&to, &key, &row, name, pdf);
             send_email_once(&self.pool, &self.mailer, &key, "receipt", &message)
                 .await
                 .map_err(|e| {

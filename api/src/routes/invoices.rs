@@ -12,7 +12,10 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use db::invoices::InvoiceRow;
-use domain::{InvoiceId, invoices::ReceiptType};
+use domain::{
+    InvoiceId,
+    invoices::{IssuerKey, Queued, ReceiptType},
+};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -199,8 +202,8 @@ async fn show_invoice(
                 Some(id) => db::invoices::get(&mut conn, InvoiceId::from_uuid(id)).await?,
                 None => None,
             };
-            let sheet =
-                activities::invoices::sheet(&afip, &row, original.as_ref()).ok_or_else(|| {
+            let sheet = documents::invoice::sheet(&afip.letterhead(), &row, original.as_ref())
+                .ok_or_else(|| {
                     ApiError::Internal(anyhow::anyhow!("authorized receipt {id} is incomplete"))
                 })?;
             let pdf = tokio::task::spawn_blocking(move || documents::invoice::render(&sheet))
@@ -332,25 +335,16 @@ async fn reissue_invoice(
         .await?
         .ok_or(ApiError::NotFound("invoice"))?;
     drop(conn);
-    let issuer = activities::invoices::IssuerKey {
+    let issuer = IssuerKey {
         cuit: afip.cuit,
         point_of_sale: row.point_of_sale as u32,
         receipt_type: row.receipt_type,
     };
-    let queued = activities::invoices::Queued {
+    let queued = Queued {
         invoice,
         request: row.request(),
     };
     // Queued in PostgreSQL already: if Temporal is away, the issuer's next scan finds it.
-    if let Err(e) = activities::issuers::wake(
-        &state.temporal,
-        &state.settings.temporal.task_queue,
-        issuer,
-        queued,
-    )
-    .await
-    {
-        tracing::warn!(%invoice, error = %e, "the issuer could not be woken; its next scan finds the receipt");
-    }
+    crate::workflow_client::wake_issuer(&state, issuer, queued).await;
     Ok((StatusCode::ACCEPTED, Json(InvoiceView::from(row))))
 }

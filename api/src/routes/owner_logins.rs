@@ -157,10 +157,10 @@ async fn welcome(
     );
     let tag: String = hash.iter().take(6).map(|b| format!("{b:02x}")).collect();
     let key = format!("welcome:{user}:{tag}");
-    let to = activities::email::Recipient { email, full_name };
-    let message = activities::email::welcome(&to, &key, &link, expires_at);
+    let to = messages::email::Recipient { email, full_name };
+    let message = messages::email::welcome(&to, &key, &link, expires_at);
     let sent =
-        activities::sends::send_email_once(&state.pool, &state.mailer, &key, "welcome", &message)
+        messages::ledger::send_email_once(&state.pool, &state.mailer, &key, "welcome", &message)
             .await;
     if let Err(e) = &sent {
         tracing::warn!(%user, error = %e, "welcome email not sent");

@@ -138,12 +138,12 @@ async fn send_code(
         // Once per key, through the same ledger as every WhatsApp message (which keeps
         // `***` for the code).
         let key = format!("phone-code:{owner}:{}", uuid::Uuid::now_v7());
-        activities::sends::send_template_once(
+        messages::ledger::send_template_once(
             &state.pool,
             &state.whatsapp,
             &key,
             &phone,
-            activities::sends::PHONE_CODE_TEMPLATE,
+            messages::ledger::PHONE_CODE_TEMPLATE,
             &[code],
         )
         .await

@@ -249,6 +249,18 @@ impl AfipSettings {
         }))
     }
 
+    /// What the printed receipt says of the issuer.
+    pub fn letterhead(&self) -> domain::invoices::Letterhead {
+        domain::invoices::Letterhead {
+            business_name: self.business_name.clone(),
+            address: self.address.clone(),
+            condition: self.condition,
+            gross_income: self.gross_income.clone(),
+            activity_start: self.activity_start,
+            qr_base: self.qr_base.clone(),
+        }
+    }
+
     /// The key and certificate, checked to belong together.
     pub fn credentials(&self) -> Result<Credentials, CredentialsError> {
         Credentials::from_pem(self.certificate.expose(), self.key.expose())

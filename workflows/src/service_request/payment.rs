@@ -54,7 +54,7 @@ impl ServiceRequestWorkflow {
                 PaymentActivities::create_preference,
                 CreatePreference {
                     request,
-                    idempotency_key: activities::payments::preference_key(request, seq),
+                    idempotency_key: domain::payments::preference_key(request, seq),
                     expires_at: deadline,
                 },
                 send_activity(),

@@ -193,7 +193,7 @@ impl ServiceRequestWorkflow {
             RefundPayment {
                 request,
                 payment,
-                idempotency_key: activities::payments::refund_key(request, payment),
+                idempotency_key: domain::payments::refund_key(request, payment),
             },
             send_activity(),
         )

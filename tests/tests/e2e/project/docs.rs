@@ -66,12 +66,13 @@ fn the_lifecycle_diagram_has_exactly_the_moves_the_domain_allows() {
 
 #[test]
 fn the_crates_depend_only_as_the_architecture_draws() {
-    const CRATES: [&str; 10] = [
+    const CRATES: [&str; 11] = [
         "domain",
         "db",
         "documents",
         "config",
         "integrations",
+        "messages",
         "activities",
         "workflows",
         "worker",

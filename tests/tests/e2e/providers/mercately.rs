@@ -4,9 +4,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use activities::sends::send_template_once;
 use e2e::TestDb;
 use integrations::mercately::{MercatelyClient, MercatelyError, MercatelySettings};
+use messages::ledger::send_template_once;
 
 use e2e::{MERCATELY_KEY as KEY, mercately_emulator as emulator};
 

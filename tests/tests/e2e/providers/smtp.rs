@@ -5,9 +5,9 @@
 
 use std::{sync::Arc, time::Duration};
 
-use activities::sends::send_email_once;
 use e2e::{TestDb, smtp_sink};
 use integrations::email::{Attachment, Email, EmailError, EmailSettings, SmtpMailer};
+use messages::ledger::send_email_once;
 use sandbox::smtp::{FailAt, Smtp};
 
 fn email(to: &str, key: &str) -> Email {
@@ -22,7 +22,7 @@ fn email(to: &str, key: &str) -> Email {
             content_type: "text/calendar; charset=utf-8; method=PUBLISH".into(),
             body: b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n".to_vec(),
         }],
-        message_id: activities::email::message_id(key),
+        message_id: messages::email::message_id(key),
     }
 }
 

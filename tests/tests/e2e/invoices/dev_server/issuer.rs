@@ -150,13 +150,13 @@ async fn queue_receipts(
                 .invoice_id(),
         );
     }
-    let issuer = activities::invoices::IssuerKey {
+    let issuer = domain::invoices::IssuerKey {
         cuit: app.afip_settings.cuit,
         point_of_sale,
         receipt_type: 11,
     };
     let wakes = pairs.iter().zip(&ids).map(|((request, _), invoice)| {
-        let queued = activities::invoices::Queued {
+        let queued = domain::invoices::Queued {
             invoice: *invoice,
             request: RequestId::from_uuid(*request),
         };
@@ -312,13 +312,13 @@ async fn an_issuer_continues_as_new_with_its_queue_and_its_numbering_goes_on() {
     for (i, (request, visit)) in pairs.iter().enumerate() {
         let new = factura_c(&app, *request, *visit, 2, 2001 + i as i64);
         let row = db::invoices::insert(&mut conn, &new).await.expect("insert");
-        queue.push(activities::invoices::Queued {
+        queue.push(domain::invoices::Queued {
             invoice: row.invoice_id(),
             request: RequestId::from_uuid(*request),
         });
     }
     let ids: Vec<InvoiceId> = queue.iter().map(|q| q.invoice).collect();
-    let issuer = activities::invoices::IssuerKey {
+    let issuer = domain::invoices::IssuerKey {
         cuit: app.afip_settings.cuit,
         point_of_sale: 2,
         receipt_type: 11,
@@ -327,7 +327,7 @@ async fn an_issuer_continues_as_new_with_its_queue_and_its_numbering_goes_on() {
     app.temporal
         .start_workflow(
             workflows::InvoiceIssuerWorkflow::run,
-            activities::issuers::IssuerInput {
+            domain::invoices::IssuerInput {
                 issuer,
                 queue,
                 receipts_per_run: Some(5),

@@ -419,7 +419,7 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
         .collect()
     };
     for key in &email_keys_sent {
-        let id = activities::email::message_id(key);
+        let id = messages::email::message_id(key);
         assert!(
             email_ids.contains(id.as_str()),
             "email {key} marked sent was received"

@@ -1,5 +1,5 @@
 //! The emails AMAR sends, in Spanish (Argentina), each a plain-text and an HTML part
-//! rendered from the templates in `activities/templates/email/` (askama: checked when
+//! rendered from the templates in `messages/templates/email/` (askama: checked when
 //! the crate compiles, HTML escaped): the welcome of an owner whose login staff
 //! created, the owner's notices about a request, and the confirmation with the visit
 //! as an `.ics` file. Which notices an owner also gets by email: [`emailed`].
