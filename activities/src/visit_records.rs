@@ -12,7 +12,9 @@
 use std::sync::Arc;
 
 use domain::RequestId;
-use integrations::google::{CalendarChoice, CalendarEvent, GoogleClient, GoogleError, event_id};
+use integrations::google::{
+    Calendar, CalendarChoice, CalendarEvent, GoogleClient, GoogleError, Sheets, event_id,
+};
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activities;
 use temporalio_sdk::{
@@ -146,11 +148,12 @@ impl VisitRecordsActivities {
     /// patched), patched after.
     async fn sync_event(
         &self,
-        google: &GoogleClient,
+        google: &impl Calendar,
+        choice: &CalendarChoice,
         request: RequestId,
         visit: &db::visits::VisitDetails,
     ) -> Result<(), ActivityError> {
-        let calendar = match &google.settings().calendar {
+        let calendar = match choice {
             CalendarChoice::Shared(id) => id.clone(),
             CalendarChoice::PerVet => visit.vet_email.clone(),
         };
@@ -184,12 +187,12 @@ impl VisitRecordsActivities {
     /// first time, after the header when the tab is empty.
     async fn sync_row(
         &self,
-        google: &GoogleClient,
+        google: &impl Sheets,
         spreadsheet: &str,
+        tab: &str,
         request: RequestId,
         visit: &db::visits::VisitDetails,
     ) -> Result<(), ActivityError> {
-        let tab = google.settings().sheet_tab.clone();
         let row = self.row(request, visit);
         let visit_id = visit.visit_id.to_string();
         let holds_visit =
@@ -209,14 +212,14 @@ impl VisitRecordsActivities {
             Some(range) => range,
             None => {
                 let column = google
-                    .read_range(spreadsheet, &a1(&tab, "A:A"))
+                    .read_range(spreadsheet, &a1(tab, "A:A"))
                     .await
                     .map_err(google_error)?;
                 let found = column
                     .iter()
                     .position(|cells| cells.first() == Some(&visit_id));
                 let range = match found {
-                    Some(index) => a1(&tab, &format!("A{n}:L{n}", n = index + 1)),
+                    Some(index) => a1(tab, &format!("A{n}:L{n}", n = index + 1)),
                     None => {
                         if column
                             .iter()
@@ -225,12 +228,12 @@ impl VisitRecordsActivities {
                             let header: Vec<String> =
                                 COLUMNS.iter().map(|c| (*c).to_owned()).collect();
                             google
-                                .update_row(spreadsheet, &a1(&tab, "A1:L1"), &header)
+                                .update_row(spreadsheet, &a1(tab, "A1:L1"), &header)
                                 .await
                                 .map_err(google_error)?;
                         }
                         google
-                            .append_row(spreadsheet, &a1(&tab, "A1"), &row)
+                            .append_row(spreadsheet, &a1(tab, "A1"), &row)
                             .await
                             .map_err(google_error)?
                     }
@@ -290,10 +293,13 @@ impl VisitRecordsActivities {
                     settled,
                 });
             };
-            self.sync_event(google, request, &visit).await?;
+            self.sync_event(google, &google.settings().calendar, request, &visit)
+                .await?;
             let sheet = match google.settings().spreadsheet_id.clone() {
                 Some(spreadsheet) => {
-                    self.sync_row(google, &spreadsheet, request, &visit).await?;
+                    let tab = &google.settings().sheet_tab;
+                    self.sync_row(google, &spreadsheet, tab, request, &visit)
+                        .await?;
                     true
                 }
                 None => false,

@@ -18,7 +18,7 @@ use domain::{
 };
 use integrations::{
     afip::{
-        AfipSettings, Credentials, Ticket, WsaaClient, WsfeClient, WsfeError,
+        AfipSettings, Credentials, Ticket, Wsaa, WsaaClient, Wsfe, WsfeClient, WsfeError,
         wsaa::WsaaError,
         wsfe::{Associated, Authorization, ReceiptRequest, Rejection, VatLine},
     },

@@ -18,8 +18,8 @@ use domain::invoices::IssuerCondition;
 use rust_decimal::Decimal;
 
 pub use credentials::{Credentials, CredentialsError};
-pub use wsaa::{Ticket, WsaaClient, WsaaFault};
-pub use wsfe::{WsfeClient, WsfeError};
+pub use wsaa::{Ticket, Wsaa, WsaaClient, WsaaFault};
+pub use wsfe::{Wsfe, WsfeClient, WsfeError};
 
 /// Homologation (AFIP's test servers, receipts without fiscal value) or production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

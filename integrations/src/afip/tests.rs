@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use sandbox::afip::{Afip, TAXPAYER_CERT, TAXPAYER_KEY};
 
 use super::{
-    Credentials, WsaaClient, WsfeClient, WsfeError,
+    Credentials, Wsaa, WsaaClient, Wsfe, WsfeClient, WsfeError,
     wsaa::{WsaaError, WsaaFault},
     wsfe::{Associated, Authorization, ReceiptRequest, Rejection},
 };

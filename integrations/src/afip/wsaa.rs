@@ -141,28 +141,20 @@ pub fn ticket_request(service: &str, now: DateTime<Utc>, unique_id: u32) -> Stri
     String::from_utf8(writer.into_inner()).unwrap_or_default()
 }
 
-/// The WSAA client.
-#[derive(Debug, Clone)]
-pub struct WsaaClient {
-    http: reqwest::Client,
-    url: String,
-}
-
-impl WsaaClient {
-    pub fn new(http: reqwest::Client, url: &str) -> Self {
-        Self {
-            http,
-            url: url.to_owned(),
-        }
-    }
-
+/// What AMAR needs of AFIP's authentication service (WSAA): a ticket for a service,
+/// signed in with the taxpayer's certificate.
+pub trait Wsaa: Send + Sync {
     /// Signs in to `service` (`wsfe`) with `credentials`. One try: a lost answer may
     /// have issued a ticket, and asking again at once would be refused.
-    pub async fn login(
+    fn login(
         &self,
         credentials: &Credentials,
         service: &str,
-    ) -> Result<Ticket, WsaaError> {
+    ) -> impl std::future::Future<Output = Result<Ticket, WsaaError>> + Send;
+}
+
+impl Wsaa for WsaaClient {
+    async fn login(&self, credentials: &Credentials, service: &str) -> Result<Ticket, WsaaError> {
         let now = Utc::now();
         let tra = ticket_request(service, now, now.timestamp() as u32);
         let cms = credentials.sign_cms(tra.as_bytes())?;
@@ -207,6 +199,22 @@ impl WsaaClient {
             .text_of("loginCmsReturn")
             .ok_or_else(|| WsaaError::Decode("no loginCmsReturn".into()))?;
         parse_ticket(inner)
+    }
+}
+
+/// The WSAA client.
+#[derive(Debug, Clone)]
+pub struct WsaaClient {
+    http: reqwest::Client,
+    url: String,
+}
+
+impl WsaaClient {
+    pub fn new(http: reqwest::Client, url: &str) -> Self {
+        Self {
+            http,
+            url: url.to_owned(),
+        }
     }
 }
 

@@ -117,6 +117,230 @@ fn messages(parent: Option<&soap::Element>, item: &str) -> Vec<Message> {
         .unwrap_or_default()
 }
 
+/// What AMAR needs of AFIP's electronic invoicing service (WSFEv1): its health, the last
+/// number of a pair, authorizing one receipt (sent once), looking one up, and the
+/// taxpayer's points of sale and the buyer conditions a class allows.
+pub trait Wsfe: Send + Sync {
+    /// `FEDummy`: whether AFIP's application, database and authentication servers are up.
+    fn dummy(&self) -> impl std::future::Future<Output = Result<bool, WsfeError>> + Send;
+    /// `FECompUltimoAutorizado`: the last receipt number authorized for the pair (0
+    /// when none yet).
+    fn last_authorized(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+    ) -> impl std::future::Future<Output = Result<u64, WsfeError>> + Send;
+    /// `FECAESolicitar` for one receipt; sent once.
+    fn authorize(
+        &self,
+        ticket: &Ticket,
+        receipt: &ReceiptRequest,
+    ) -> impl std::future::Future<Output = Result<Authorization, WsfeError>> + Send;
+    /// `FECompConsultar`: the receipt AFIP has with that number; `NotFound` (602) when
+    /// none.
+    fn lookup(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+        number: u64,
+    ) -> impl std::future::Future<Output = Result<Issued, WsfeError>> + Send;
+    /// `FEParamGetPtosVenta`: the taxpayer's web-service points of sale (none yet: 602,
+    /// an empty list).
+    fn points_of_sale(
+        &self,
+        ticket: &Ticket,
+    ) -> impl std::future::Future<Output = Result<Vec<PointOfSale>, WsfeError>> + Send;
+    /// `FEParamGetCondicionIvaReceptor` for a receipt class (`A`, `B`, `C`; `None`: all).
+    fn buyer_conditions(
+        &self,
+        ticket: &Ticket,
+        class: Option<char>,
+    ) -> impl std::future::Future<Output = Result<Vec<BuyerCondition>, WsfeError>> + Send;
+}
+
+impl Wsfe for WsfeClient {
+    async fn dummy(&self) -> Result<bool, WsfeError> {
+        let result = self
+            .call("FEDummy", self.request("FEDummy", None), true)
+            .await?;
+        Ok(["AppServer", "DbServer", "AuthServer"]
+            .iter()
+            .all(|s| result.text_of(s) == Some("OK")))
+    }
+
+    async fn last_authorized(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+    ) -> Result<u64, WsfeError> {
+        let method = "FECompUltimoAutorizado";
+        let mut body = self.request(method, Some(ticket));
+        body.leaf("PtoVta", point_of_sale)
+            .leaf("CbteTipo", receipt_type);
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        result
+            .text_of("CbteNro")
+            .unwrap_or("0")
+            .parse()
+            .map_err(|e| WsfeError::Decode(format!("CbteNro: {e}")))
+    }
+
+    async fn authorize(
+        &self,
+        ticket: &Ticket,
+        receipt: &ReceiptRequest,
+    ) -> Result<Authorization, WsfeError> {
+        let method = "FECAESolicitar";
+        let mut body = self.request(method, Some(ticket));
+        write_receipt(&mut body, receipt);
+        let result = self.call(method, body, false).await?;
+        let errors = messages(result.child("Errors"), "Err");
+        if errors.iter().any(|m| matches!(m.code, 600 | 601)) {
+            return Err(WsfeError::Ticket(errors));
+        }
+        let detail = result.at(&["FeDetResp", "FECAEDetResponse"]);
+        let observations = messages(detail.and_then(|d| d.child("Observaciones")), "Obs");
+        let outcome = detail.and_then(|d| d.text_of("Resultado")).or_else(|| {
+            result
+                .at(&["FeCabResp"])
+                .and_then(|c| c.text_of("Resultado"))
+        });
+        match (outcome, detail) {
+            (Some("A"), Some(detail)) => {
+                let cae = detail
+                    .text_of("CAE")
+                    .ok_or_else(|| WsfeError::Decode("approved without a CAE".into()))?;
+                let due = detail
+                    .text_of("CAEFchVto")
+                    .ok_or_else(|| WsfeError::Decode("approved without CAEFchVto".into()))?;
+                Ok(Authorization::Approved {
+                    cae: cae.to_owned(),
+                    cae_due: read_date(due)?,
+                    observations,
+                })
+            }
+            (Some("R"), _) | (None, _) if !errors.is_empty() || !observations.is_empty() => {
+                let mut all = errors;
+                all.extend(observations);
+                Ok(Authorization::Rejected { messages: all })
+            }
+            (other, _) => Err(WsfeError::Decode(format!(
+                "Resultado {other:?} without messages"
+            ))),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        ticket: &Ticket,
+        point_of_sale: u32,
+        receipt_type: i16,
+        number: u64,
+    ) -> Result<Issued, WsfeError> {
+        let method = "FECompConsultar";
+        let mut body = self.request(method, Some(ticket));
+        body.open("FeCompConsReq")
+            .leaf("CbteTipo", receipt_type)
+            .leaf("CbteNro", number)
+            .leaf("PtoVta", point_of_sale)
+            .close("FeCompConsReq");
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        let got = result
+            .child("ResultGet")
+            .ok_or_else(|| WsfeError::Decode("no ResultGet".into()))?;
+        let text = |name: &str| {
+            got.text_of(name)
+                .map(str::to_owned)
+                .ok_or_else(|| WsfeError::Decode(format!("no {name}")))
+        };
+        let number_of = |name: &str| -> Result<u64, WsfeError> {
+            text(name)?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("{name}: {e}")))
+        };
+        Ok(Issued {
+            receipt_type: number_of("CbteTipo")? as i16,
+            point_of_sale: number_of("PtoVta")? as u32,
+            number: number_of("CbteDesde")?,
+            date: read_date(&text("CbteFch")?)?,
+            doc_type: number_of("DocTipo")? as i16,
+            doc_number: number_of("DocNro")?,
+            total: text("ImpTotal")?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("ImpTotal: {e}")))?,
+            net: text("ImpNeto")?
+                .parse()
+                .map_err(|e| WsfeError::Decode(format!("ImpNeto: {e}")))?,
+            service_from: got.text_of("FchServDesde").and_then(|d| read_date(d).ok()),
+            result: text("Resultado")?,
+            cae: text("CodAutorizacion")?,
+            cae_due: read_date(&text("FchVto")?)?,
+        })
+    }
+
+    async fn points_of_sale(&self, ticket: &Ticket) -> Result<Vec<PointOfSale>, WsfeError> {
+        let method = "FEParamGetPtosVenta";
+        let result = self
+            .call(method, self.request(method, Some(ticket)), true)
+            .await?;
+        match Self::errors(&result) {
+            Err(WsfeError::NotFound) => return Ok(Vec::new()),
+            other => other?,
+        }
+        Ok(result
+            .child("ResultGet")
+            .map(|r| {
+                r.all("PtoVenta")
+                    .filter_map(|p| {
+                        Some(PointOfSale {
+                            number: p.text_of("Nro")?.parse().ok()?,
+                            emission: p.text_of("EmisionTipo").unwrap_or_default().to_owned(),
+                            blocked: p.text_of("Bloqueado") == Some("S"),
+                            closed_on: p
+                                .text_of("FchBaja")
+                                .filter(|d| *d != "NULL")
+                                .and_then(|d| read_date(d).ok()),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn buyer_conditions(
+        &self,
+        ticket: &Ticket,
+        class: Option<char>,
+    ) -> Result<Vec<BuyerCondition>, WsfeError> {
+        let method = "FEParamGetCondicionIvaReceptor";
+        let mut body = self.request(method, Some(ticket));
+        if let Some(class) = class {
+            body.leaf("ClaseCmp", class);
+        }
+        let result = self.call(method, body, true).await?;
+        Self::errors(&result)?;
+        Ok(result
+            .child("ResultGet")
+            .map(|r| {
+                r.all("CondicionIvaReceptor")
+                    .filter_map(|c| {
+                        Some(BuyerCondition {
+                            id: c.text_of("Id")?.parse().ok()?,
+                            description: c.text_of("Desc").unwrap_or_default().to_owned(),
+                            classes: c.text_of("Cmp_Clase").unwrap_or_default().to_owned(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
 /// The WSFEv1 client.
 #[derive(Debug, Clone)]
 pub struct WsfeClient {
@@ -235,193 +459,5 @@ impl WsfeClient {
             return Err(WsfeError::NotFound);
         }
         Err(WsfeError::Refused(errors))
-    }
-
-    /// `FEDummy`: whether AFIP's application, database and authentication servers are up.
-    pub async fn dummy(&self) -> Result<bool, WsfeError> {
-        let result = self
-            .call("FEDummy", self.request("FEDummy", None), true)
-            .await?;
-        Ok(["AppServer", "DbServer", "AuthServer"]
-            .iter()
-            .all(|s| result.text_of(s) == Some("OK")))
-    }
-
-    /// `FECompUltimoAutorizado`: the last receipt number authorized for the pair (0
-    /// when none yet).
-    pub async fn last_authorized(
-        &self,
-        ticket: &Ticket,
-        point_of_sale: u32,
-        receipt_type: i16,
-    ) -> Result<u64, WsfeError> {
-        let method = "FECompUltimoAutorizado";
-        let mut body = self.request(method, Some(ticket));
-        body.leaf("PtoVta", point_of_sale)
-            .leaf("CbteTipo", receipt_type);
-        let result = self.call(method, body, true).await?;
-        Self::errors(&result)?;
-        result
-            .text_of("CbteNro")
-            .unwrap_or("0")
-            .parse()
-            .map_err(|e| WsfeError::Decode(format!("CbteNro: {e}")))
-    }
-
-    /// `FECAESolicitar` for one receipt; sent once.
-    pub async fn authorize(
-        &self,
-        ticket: &Ticket,
-        receipt: &ReceiptRequest,
-    ) -> Result<Authorization, WsfeError> {
-        let method = "FECAESolicitar";
-        let mut body = self.request(method, Some(ticket));
-        write_receipt(&mut body, receipt);
-        let result = self.call(method, body, false).await?;
-        let errors = messages(result.child("Errors"), "Err");
-        if errors.iter().any(|m| matches!(m.code, 600 | 601)) {
-            return Err(WsfeError::Ticket(errors));
-        }
-        let detail = result.at(&["FeDetResp", "FECAEDetResponse"]);
-        let observations = messages(detail.and_then(|d| d.child("Observaciones")), "Obs");
-        let outcome = detail.and_then(|d| d.text_of("Resultado")).or_else(|| {
-            result
-                .at(&["FeCabResp"])
-                .and_then(|c| c.text_of("Resultado"))
-        });
-        match (outcome, detail) {
-            (Some("A"), Some(detail)) => {
-                let cae = detail
-                    .text_of("CAE")
-                    .ok_or_else(|| WsfeError::Decode("approved without a CAE".into()))?;
-                let due = detail
-                    .text_of("CAEFchVto")
-                    .ok_or_else(|| WsfeError::Decode("approved without CAEFchVto".into()))?;
-                Ok(Authorization::Approved {
-                    cae: cae.to_owned(),
-                    cae_due: read_date(due)?,
-                    observations,
-                })
-            }
-            (Some("R"), _) | (None, _) if !errors.is_empty() || !observations.is_empty() => {
-                let mut all = errors;
-                all.extend(observations);
-                Ok(Authorization::Rejected { messages: all })
-            }
-            (other, _) => Err(WsfeError::Decode(format!(
-                "Resultado {other:?} without messages"
-            ))),
-        }
-    }
-
-    /// `FECompConsultar`: the receipt AFIP has with that number; `NotFound` (602) when
-    /// none.
-    pub async fn lookup(
-        &self,
-        ticket: &Ticket,
-        point_of_sale: u32,
-        receipt_type: i16,
-        number: u64,
-    ) -> Result<Issued, WsfeError> {
-        let method = "FECompConsultar";
-        let mut body = self.request(method, Some(ticket));
-        body.open("FeCompConsReq")
-            .leaf("CbteTipo", receipt_type)
-            .leaf("CbteNro", number)
-            .leaf("PtoVta", point_of_sale)
-            .close("FeCompConsReq");
-        let result = self.call(method, body, true).await?;
-        Self::errors(&result)?;
-        let got = result
-            .child("ResultGet")
-            .ok_or_else(|| WsfeError::Decode("no ResultGet".into()))?;
-        let text = |name: &str| {
-            got.text_of(name)
-                .map(str::to_owned)
-                .ok_or_else(|| WsfeError::Decode(format!("no {name}")))
-        };
-        let number_of = |name: &str| -> Result<u64, WsfeError> {
-            text(name)?
-                .parse()
-                .map_err(|e| WsfeError::Decode(format!("{name}: {e}")))
-        };
-        Ok(Issued {
-            receipt_type: number_of("CbteTipo")? as i16,
-            point_of_sale: number_of("PtoVta")? as u32,
-            number: number_of("CbteDesde")?,
-            date: read_date(&text("CbteFch")?)?,
-            doc_type: number_of("DocTipo")? as i16,
-            doc_number: number_of("DocNro")?,
-            total: text("ImpTotal")?
-                .parse()
-                .map_err(|e| WsfeError::Decode(format!("ImpTotal: {e}")))?,
-            net: text("ImpNeto")?
-                .parse()
-                .map_err(|e| WsfeError::Decode(format!("ImpNeto: {e}")))?,
-            service_from: got.text_of("FchServDesde").and_then(|d| read_date(d).ok()),
-            result: text("Resultado")?,
-            cae: text("CodAutorizacion")?,
-            cae_due: read_date(&text("FchVto")?)?,
-        })
-    }
-
-    /// `FEParamGetPtosVenta`: the taxpayer's web-service points of sale (none yet: 602,
-    /// an empty list).
-    pub async fn points_of_sale(&self, ticket: &Ticket) -> Result<Vec<PointOfSale>, WsfeError> {
-        let method = "FEParamGetPtosVenta";
-        let result = self
-            .call(method, self.request(method, Some(ticket)), true)
-            .await?;
-        match Self::errors(&result) {
-            Err(WsfeError::NotFound) => return Ok(Vec::new()),
-            other => other?,
-        }
-        Ok(result
-            .child("ResultGet")
-            .map(|r| {
-                r.all("PtoVenta")
-                    .filter_map(|p| {
-                        Some(PointOfSale {
-                            number: p.text_of("Nro")?.parse().ok()?,
-                            emission: p.text_of("EmisionTipo").unwrap_or_default().to_owned(),
-                            blocked: p.text_of("Bloqueado") == Some("S"),
-                            closed_on: p
-                                .text_of("FchBaja")
-                                .filter(|d| *d != "NULL")
-                                .and_then(|d| read_date(d).ok()),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-
-    /// `FEParamGetCondicionIvaReceptor` for a receipt class (`A`, `B`, `C`; `None`: all).
-    pub async fn buyer_conditions(
-        &self,
-        ticket: &Ticket,
-        class: Option<char>,
-    ) -> Result<Vec<BuyerCondition>, WsfeError> {
-        let method = "FEParamGetCondicionIvaReceptor";
-        let mut body = self.request(method, Some(ticket));
-        if let Some(class) = class {
-            body.leaf("ClaseCmp", class);
-        }
-        let result = self.call(method, body, true).await?;
-        Self::errors(&result)?;
-        Ok(result
-            .child("ResultGet")
-            .map(|r| {
-                r.all("CondicionIvaReceptor")
-                    .filter_map(|c| {
-                        Some(BuyerCondition {
-                            id: c.text_of("Id")?.parse().ok()?,
-                            description: c.text_of("Desc").unwrap_or_default().to_owned(),
-                            classes: c.text_of("Cmp_Clase").unwrap_or_default().to_owned(),
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default())
     }
 }

@@ -47,10 +47,30 @@ impl GoogleClient {
             None => format!("{base}/calendars/{calendar}/events"),
         }
     }
+}
 
+/// What AMAR needs of a calendar: a visit's event under an id of ours, inserted once and
+/// patched after. Google Calendar is the one in use.
+pub trait Calendar: Send + Sync {
     /// Inserts the event with the id the caller chose ([`GoogleError::Duplicate`] when
     /// it exists); no attendees (a service account may not invite anyone).
-    pub async fn insert_event(
+    fn insert_event(
+        &self,
+        calendar: &str,
+        id: &str,
+        event: &CalendarEvent,
+    ) -> impl std::future::Future<Output = Result<(), GoogleError>> + Send;
+    /// Makes the event say what `event` says.
+    fn patch_event(
+        &self,
+        calendar: &str,
+        id: &str,
+        event: &CalendarEvent,
+    ) -> impl std::future::Future<Output = Result<(), GoogleError>> + Send;
+}
+
+impl Calendar for GoogleClient {
+    async fn insert_event(
         &self,
         calendar: &str,
         id: &str,
@@ -68,8 +88,7 @@ impl GoogleClient {
         .map(drop)
     }
 
-    /// Makes the event say what `event` says.
-    pub async fn patch_event(
+    async fn patch_event(
         &self,
         calendar: &str,
         id: &str,

@@ -19,7 +19,8 @@ use crate::http::{Outcome, Retry, send_with_retries, worst_case};
 mod calendar;
 mod sheets;
 
-pub use calendar::{CalendarEvent, event_id};
+pub use calendar::{Calendar, CalendarEvent, event_id};
+pub use sheets::Sheets;
 
 /// The scopes AMAR asks for: events of calendars shared with the account, and sheets.
 pub const SCOPES: [&str; 2] = [

@@ -13,9 +13,37 @@ impl GoogleClient {
             encode(range),
         )
     }
+}
 
+/// What AMAR needs of a spreadsheet: read a range, append a row once, rewrite it where it
+/// landed. Google Sheets is the one in use.
+pub trait Sheets: Send + Sync {
     /// The cells of `range` (`Visitas!A:A`), rows of strings.
-    pub async fn read_range(
+    fn read_range(
+        &self,
+        spreadsheet: &str,
+        range: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<Vec<String>>, GoogleError>> + Send;
+    /// Appends one row after the table found at `range` (a tab, or `'Visitas'!A1`); the
+    /// range it landed on (`Visitas!A7:L7`). Tried once: an unanswered append may have
+    /// written the row.
+    fn append_row(
+        &self,
+        spreadsheet: &str,
+        range: &str,
+        row: &[String],
+    ) -> impl std::future::Future<Output = Result<String, GoogleError>> + Send;
+    /// Writes `row` over `range` (`Visitas!A7:L7`).
+    fn update_row(
+        &self,
+        spreadsheet: &str,
+        range: &str,
+        row: &[String],
+    ) -> impl std::future::Future<Output = Result<(), GoogleError>> + Send;
+}
+
+impl Sheets for GoogleClient {
+    async fn read_range(
         &self,
         spreadsheet: &str,
         range: &str,
@@ -49,10 +77,7 @@ impl GoogleClient {
             .unwrap_or_default())
     }
 
-    /// Appends one row after the table found at `range` (a tab, or `'Visitas'!A1`); the
-    /// range it landed on (`Visitas!A7:L7`). Tried once: an unanswered append may have
-    /// written the row.
-    pub async fn append_row(
+    async fn append_row(
         &self,
         spreadsheet: &str,
         range: &str,
@@ -75,8 +100,7 @@ impl GoogleClient {
             })
     }
 
-    /// Writes `row` over `range` (`Visitas!A7:L7`).
-    pub async fn update_row(
+    async fn update_row(
         &self,
         spreadsheet: &str,
         range: &str,

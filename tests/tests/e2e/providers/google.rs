@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use e2e::{GOOGLE_KEY, GOOGLE_WRONG_KEY, VISITS_SHEET, VISITS_TAB, google_emulator};
-use integrations::google::{CalendarEvent, GoogleClient, GoogleError, event_id};
+use integrations::google::{Calendar, CalendarEvent, GoogleClient, GoogleError, Sheets, event_id};
 
 fn client(settings: integrations::google::GoogleSettings) -> GoogleClient {
     GoogleClient::new(settings)

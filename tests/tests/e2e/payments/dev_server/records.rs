@@ -9,7 +9,7 @@ use e2e::{
     InProcessWorker, STAFF_PHONE, TestApp, VISITS_SHEET, VISITS_TAB,
     fixtures::{accept_and_coordinate, check_out, dispatch, paid, preference_of, visit_of},
 };
-use integrations::google::{GoogleClient, event_id};
+use integrations::google::{Calendar, GoogleClient, Sheets, event_id};
 use serde_json::{Value, json};
 
 const CALENDAR: &str = "agenda@amar";
