@@ -108,7 +108,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::pricing::router())
         .merge(routes::cart::router(&limits))
         .merge(routes::payments::router(&limits))
-        .merge(routes::phone::router(&limits));
+        .merge(routes::phone_codes::router(&limits));
     let api = limits::limit(api, "requests", limits.general)
         // Answers are personal or live: no browser or proxy keeps a copy.
         .layer(security_header("cache-control", "no-store"));

@@ -17,7 +17,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use domain::{OwnerId, RequestState, VetId};
 use uuid::Uuid;
 
-use crate::{Error, pets::Page, visits::Count};
+use crate::{Error, Page, visits::Count};
 
 /// A page of a list and how many there are in all.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! PostgreSQL access: the pool, migrations and the queries, by business area.
 
 pub mod afip;
+pub mod breeds;
 pub mod cart;
 pub mod catalog;
 pub mod dashboards;
@@ -33,7 +34,21 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub use diesel_async::AsyncConnection;
 
-/// Every migration under `migrations/`, compiled in.
+/// Limit and offset of a list; the limit is capped.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `raw` with the LIKE wildcards escaped, for a "contains" filter.
+pub(crate) fn escape_like(raw: &str) -> String {
+    raw.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+// Every migration under `migrations/`, compiled in.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
 pub type Pool = deadpool::managed::Pool<Manager>;

@@ -1,10 +1,10 @@
 //! Pet owners and their addresses (the location a point in PostGIS).
 
-use crate::pets::{Page, escape_like};
 use crate::{
     Error,
     schema::{owner_addresses, pet_owners},
 };
+use crate::{Page, escape_like};
 use chrono::{DateTime, Utc};
 use diesel::{
     dsl::sql,

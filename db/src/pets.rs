@@ -1,4 +1,4 @@
-//! Owners, their addresses and pets, and the species and breeds pets refer to.
+//! Pets and their vaccinations.
 //! Every read skips soft-deleted rows.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -11,24 +11,7 @@ use domain::{OwnerId, PetSex};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    Error,
-    schema::{breeds, pets},
-};
-
-/// Limit and offset of a list; the limit is capped.
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// `raw` with the LIKE wildcards escaped, for a "contains" filter.
-pub(crate) fn escape_like(raw: &str) -> String {
-    raw.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
+use crate::{Error, Page, schema::pets};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = pets)]
@@ -151,43 +134,6 @@ pub async fn delete_pet(
         .execute(conn)
         .await?;
     Ok(true)
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
-#[diesel(table_name = breeds)]
-pub struct BreedRow {
-    pub id: Uuid,
-    pub species_id: Uuid,
-    pub name: String,
-}
-
-pub async fn breeds_of(
-    conn: &mut AsyncPgConnection,
-    species_id: Uuid,
-) -> Result<Vec<BreedRow>, Error> {
-    Ok(breeds::table
-        .filter(breeds::species_id.eq(species_id))
-        .filter(breeds::deleted_at.is_null())
-        .order(breeds::name.asc())
-        .select(BreedRow::as_select())
-        .load(conn)
-        .await?)
-}
-
-pub async fn insert_breed(
-    conn: &mut AsyncPgConnection,
-    species_id: Uuid,
-    name: &str,
-) -> Result<BreedRow, Error> {
-    Ok(diesel::insert_into(breeds::table)
-        .values((
-            breeds::id.eq(Uuid::now_v7()),
-            breeds::species_id.eq(species_id),
-            breeds::name.eq(name),
-        ))
-        .returning(BreedRow::as_returning())
-        .get_result(conn)
-        .await?)
 }
 
 #[derive(Debug, Clone, diesel::QueryableByName, Serialize, Deserialize)]

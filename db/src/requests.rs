@@ -298,7 +298,7 @@ pub async fn list(
     conn: &mut AsyncPgConnection,
     owner: Option<domain::OwnerId>,
     state: Option<RequestState>,
-    page: crate::pets::Page,
+    page: crate::Page,
 ) -> Result<Vec<RequestRow>, Error> {
     let mut query = service_requests::table
         .select(RequestRow::as_select())

@@ -377,7 +377,7 @@ pub async fn vets(
     conn: &mut AsyncPgConnection,
     name_contains: Option<&str>,
     active: Option<bool>,
-    page: crate::pets::Page,
+    page: crate::Page,
 ) -> Result<Vec<VetRow>, Error> {
     let mut query = veterinarians::table
         .filter(veterinarians::deleted_at.is_null())
@@ -387,9 +387,8 @@ pub async fn vets(
         .offset(page.offset)
         .into_boxed();
     if let Some(name) = name_contains {
-        query = query.filter(
-            veterinarians::full_name.ilike(format!("%{}%", crate::pets::escape_like(name))),
-        );
+        query =
+            query.filter(veterinarians::full_name.ilike(format!("%{}%", crate::escape_like(name))));
     }
     if let Some(active) = active {
         query = query.filter(veterinarians::active.eq(active));

@@ -35,7 +35,7 @@ async fn list_breeds(
     PathId(id): PathId<Uuid>,
 ) -> Result<Json<Vec<Breed>>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let rows = db::pets::breeds_of(&mut conn, id).await?;
+    let rows = db::breeds::breeds_of(&mut conn, id).await?;
     Ok(Json(
         rows.into_iter()
             .map(|r| Breed {
@@ -58,7 +58,7 @@ async fn add_breed(
 ) -> Result<impl IntoResponse, ApiError> {
     let name = reference_name(&body.name)?;
     let mut conn = db::conn(&state.pool).await?;
-    let row = db::pets::insert_breed(&mut conn, id, &name).await?;
+    let row = db::breeds::insert_breed(&mut conn, id, &name).await?;
     Ok((
         StatusCode::CREATED,
         Json(Breed {

@@ -65,7 +65,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(routes::pricing::Docs::openapi());
     doc.merge(routes::cart::Docs::openapi());
     doc.merge(routes::payments::Docs::openapi());
-    doc.merge(routes::phone::Docs::openapi());
+    doc.merge(routes::phone_codes::Docs::openapi());
     answered_by_every_route(&mut doc);
     doc
 }

@@ -1,7 +1,7 @@
 //! What several route modules share: whose records a caller may see
 //! ([`owner_scope`]) and list pages ([`ListParams`], [`page`], [`Listing`]).
 
-use db::pets::Page;
+use db::Page;
 use domain::OwnerId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -14,7 +14,7 @@ pub mod owner_logins;
 pub mod owners;
 pub mod payments;
 pub mod pets;
-pub mod phone;
+pub mod phone_codes;
 pub mod pricing;
 pub mod reference;
 pub mod requests;

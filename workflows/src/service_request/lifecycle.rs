@@ -12,7 +12,7 @@ use super::{
     Window,
     dispatch::Asked,
     effects::{REFUSALS_HANDLED, db_activity},
-    payment::Collected,
+    payments::Collected,
     texts,
 };
 

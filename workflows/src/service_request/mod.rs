@@ -31,7 +31,7 @@ mod effects;
 mod invoicing;
 mod lifecycle;
 mod outcome;
-mod payment;
+mod payments;
 mod records;
 mod settlement;
 mod staff_path;

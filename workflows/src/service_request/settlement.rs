@@ -12,7 +12,7 @@ use temporalio_sdk::{WorkflowContext, WorkflowResult};
 use super::{
     ServiceRequestWorkflow,
     effects::{REFUSALS_HANDLED, send_activity, summarized, to_utc},
-    payment::PAYMENTS_SETTLED,
+    payments::PAYMENTS_SETTLED,
     texts,
 };
 

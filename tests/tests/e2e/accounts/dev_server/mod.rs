@@ -8,7 +8,7 @@ mod booking_page;
 mod connections;
 mod limits;
 mod owners_pets;
-mod phone;
+mod phone_codes;
 mod studies;
 mod vets;
 mod welcome;

@@ -184,7 +184,10 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
 
     // Another account cannot make that number ring more: 3 codes an hour per number,
     // whoever asks (it was sent 2).
-    let (bob, bob_owner) = app.owner("bob@example.com").await;
+    let e2e::Caller {
+        token: bob,
+        id: bob_owner,
+    } = app.owner("bob@example.com").await;
     let (status, problem) = set_phone(&app, &bob, &bob_owner, "11 5555 0078").await;
     assert_eq!(
         (status, e2e::problem_fields(&problem)),
@@ -208,7 +211,7 @@ async fn checkout_waits_for_the_whatsapp_number_to_be_proven_with_a_code() {
     );
 
     // A vet has no owner's number to verify.
-    let (_, vet) = app
+    let e2e::Caller { token: vet, .. } = app
         .vet(&w.staff.token, "vet@example.com", "20-12345678-6")
         .await;
     let (status, _) = send_code(&app, &vet).await;
