@@ -52,9 +52,11 @@ impl OfferLinks {
         let expires = now.timestamp() + domain::links::ReportLink::LIFETIME_SECS;
         let token = domain::links::ReportLink::new(visit, expires).sign(&self.secret);
         format!(
-            "{}{}/{visit}/report.pdf?link={token}",
+            "{}{}/{visit}{}{}{token}",
             self.public_base_url.trim_end_matches('/'),
             domain::paths::VISITS,
+            domain::paths::REPORT_PDF,
+            domain::paths::REPORT_LINK_QUERY,
         )
     }
 

@@ -14,6 +14,11 @@ pub const PAYMENT_RETURN: &str = "/api/v1/payments/return";
 /// A visit: `{VISITS}/{id}`, its report `{VISITS}/{id}/report` and the report's PDF
 /// `{VISITS}/{id}/report.pdf` (which a signed `?link=` opens without signing in).
 pub const VISITS: &str = "/api/v1/visits";
+/// The report's PDF, after `{VISITS}/{id}`; a link to it carries its token as
+/// [`REPORT_LINK_QUERY`].
+pub const REPORT_PDF: &str = "/report.pdf";
+/// The query of a report link: `?link=<token>`.
+pub const REPORT_LINK_QUERY: &str = "?link=";
 
 /// The booking page, prefilled by its query (`?pet=…&service=…&address=…`): where a
 /// vaccine reminder's link leads.

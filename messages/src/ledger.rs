@@ -151,6 +151,12 @@ fn recorded(template: &str, params: &[String]) -> Vec<String> {
         return params.iter().map(|_| "***".to_owned()).collect();
     }
     let marker = format!("{}/", domain::paths::OFFERS);
+    // Where a report link's token starts (`…/report.pdf?link=<token>`).
+    let report_link = format!(
+        "{}{}",
+        domain::paths::REPORT_PDF,
+        domain::paths::REPORT_LINK_QUERY
+    );
     params
         .iter()
         .map(|param| {
@@ -163,9 +169,9 @@ fn recorded(template: &str, params: &[String]) -> Vec<String> {
                 None => param.clone(),
             };
             // A report link opens a medical report for 90 days: its token is not kept.
-            match param.find(REPORT_LINK) {
+            match param.find(&report_link) {
                 Some(at) => {
-                    let (head, rest) = param.split_at(at + REPORT_LINK.len());
+                    let (head, rest) = param.split_at(at + report_link.len());
                     let tail = rest
                         .find(char::is_whitespace)
                         .map_or("", |end| &rest[end..]);
@@ -176,9 +182,6 @@ fn recorded(template: &str, params: &[String]) -> Vec<String> {
         })
         .collect()
 }
-
-/// Where a report link's token starts (`…/report.pdf?link=<token>`).
-const REPORT_LINK: &str = "/report.pdf?link=";
 
 /// Tries to write a send's outcome; with a 5 s pool wait each, under 17 s in all, inside
 /// the lease and the activity's attempt.

@@ -8,7 +8,7 @@ use axum::{
     routing::{get, post},
 };
 use chrono::Utc;
-use domain::{Email, OwnerId, Password, Role, UserId, VetId};
+use domain::{Email, OwnerId, Password, Role, UserId, VetId, paths};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -42,10 +42,13 @@ pub fn router(limits: &RateLimits, pool_size: usize) -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route(
-            "/auth/set-password",
+            paths::under_api(paths::SET_PASSWORD),
             get(set_password_page).post(set_password),
         )
-        .route("/auth/set-password/page.js", get(set_password_script));
+        .route(
+            &format!("{}/page.js", paths::under_api(paths::SET_PASSWORD)),
+            get(set_password_script),
+        );
     let anonymous = crate::limits::at_most(anonymous, "sign-in", pool_size / 2);
     crate::limits::limit(anonymous, "sign-in", limits.auth)
         .route("/auth/logout", post(logout))

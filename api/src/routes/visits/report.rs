@@ -14,7 +14,7 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use db::reports::{ReportFields, ReportRow, Saved, VisitRow};
-use domain::{RequestId, links::ReportLink};
+use domain::{RequestId, links::ReportLink, paths};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -36,7 +36,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/visits/{id}/report", get(show_report).put(save_report))
         .route("/visits/{id}/report/lock", post(lock_report))
-        .route("/visits/{id}/report.pdf", get(report_pdf))
+        .route(
+            &format!(
+                "{}/{{id}}{}",
+                paths::under_api(paths::VISITS),
+                paths::REPORT_PDF
+            ),
+            get(report_pdf),
+        )
 }
 
 /// Longest text of a report's field.

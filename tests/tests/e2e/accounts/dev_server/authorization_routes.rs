@@ -35,13 +35,39 @@ fn route_path<'a>(piece: &'a str, constants: &[(String, String)]) -> Option<(Str
         let (path, rest) = rest.split_once('"')?;
         return Some((path.to_owned(), rest));
     }
-    if let Some(rest) = piece.strip_prefix("&format!(\"") {
+    if let Some(rest) = piece
+        .strip_prefix("&format!(")
+        .and_then(|rest| rest.trim_start().strip_prefix('"'))
+    {
+        // `&format!("…{}…{}…", paths::under_api(paths::A), paths::B)`: each `{}` is the
+        // next argument, a constant (under the API prefix or not).
         let (template, rest) = rest.split_once('"')?;
-        let (argument, rest) = rest.trim_start_matches(',').split_once("),")?;
-        let path = template
-            .replacen("{}", &constant(&format!("{argument})"))?, 1)
-            .replace("{{", "{")
-            .replace("}}", "}");
+        let mut depth = 1;
+        let end = rest.char_indices().find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            (depth == 0).then_some(i)
+        })?;
+        let (arguments, rest) = (&rest[..end], rest[end + 1..].trim_start_matches(','));
+        let mut path = template.to_owned();
+        for argument in arguments
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            let value = match argument.strip_prefix("paths::under_api(") {
+                Some(_) => constant(&format!("{argument})"))?,
+                None => {
+                    let name = argument.strip_prefix("paths::")?;
+                    constants.iter().find(|(n, _)| n == name)?.1.clone()
+                }
+            };
+            path = path.replacen("{}", &value, 1);
+        }
+        let path = path.replace("{{", "{").replace("}}", "}");
         return Some((path, rest));
     }
     let (expr, rest) = piece.split_once("),")?;
