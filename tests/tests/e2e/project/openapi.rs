@@ -68,3 +68,68 @@ async fn every_answer_carries_the_security_headers() {
         }
     }
 }
+
+/// utoipa names a schema after its type, and when two types of the same name reach the
+/// document the first merged wins: an operation would be documented with the other's
+/// shape, silently. Every type that derives `ToSchema` (in `api` and `domain`) has a
+/// name of its own, or says another with `#[schema(as = …)]`.
+#[test]
+fn no_two_schemas_of_the_openapi_document_share_a_name() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for krate in ["api/src", "domain/src"] {
+        walk(&root.join(krate), &mut files);
+    }
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read");
+        let lines: Vec<&str> = text.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            if !(line.contains("derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            // The attributes up to the item, then the item's name.
+            let mut name = None;
+            for next in &lines[at..] {
+                let next = next.trim();
+                if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                    name = rest.split([')', ',']).next().map(str::to_owned);
+                }
+                let item = next
+                    .strip_prefix("pub ")
+                    .or(Some(next))
+                    .and_then(|n| n.strip_prefix("pub(crate) ").or(Some(n)));
+                if let Some(item) = item
+                    && let Some(rest) = item
+                        .strip_prefix("struct ")
+                        .or_else(|| item.strip_prefix("enum "))
+                {
+                    let ident: String = rest
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    let name = name
+                        .take()
+                        .map(|n| n.rsplit("::").next().unwrap_or(&n).to_owned())
+                        .unwrap_or(ident);
+                    let place = format!("{}:{}", file.display(), at + 1);
+                    seen.entry(name).or_default().push(place);
+                    break;
+                }
+            }
+        }
+    }
+    assert!(seen.len() > 50, "the scan found the schemas: {seen:?}");
+    let shared: Vec<_> = seen.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(shared.is_empty(), "schemas sharing a name: {shared:#?}");
+}
