@@ -386,20 +386,20 @@ impl TestApp {
         tokens["access_token"].as_str().expect("token").to_owned()
     }
 
-    /// Registers an owner account: (access token, owner id).
-    pub async fn owner(&self, email: &str) -> (String, String) {
+    /// Registers an owner account: the owner (their owner id) and their token.
+    pub async fn owner(&self, email: &str) -> Caller {
         let token = self.register(email).await;
         let (status, me) = self
             .call(&token, reqwest::Method::GET, "/api/v1/me", None)
             .await;
         assert_eq!(status, 200, "{me}");
-        let owner = me["owner_id"].as_str().expect("owner id").to_owned();
-        (token, owner)
+        let id = me["owner_id"].as_str().expect("owner id").to_owned();
+        Caller { id, token }
     }
 
-    /// Creates a vet (as `staff`), named after the email ([`vet_name`]): (vet id, the
-    /// vet's own access token).
-    pub async fn vet(&self, staff: &str, email: &str, cuit: &str) -> (String, String) {
+    /// Creates a vet (as `staff`), named after the email ([`vet_name`]): the vet (their
+    /// vet id) and their own access token.
+    pub async fn vet(&self, staff: &str, email: &str, cuit: &str) -> Caller {
         let (status, vet) = self
             .call(
                 staff,
@@ -414,7 +414,8 @@ impl TestApp {
             .await;
         assert_eq!(status, 201, "{vet}");
         let token = self.sign_in(email, "vet password 123").await;
-        (vet["id"].as_str().expect("id").to_owned(), token)
+        let id = vet["id"].as_str().expect("id").to_owned();
+        Caller { id, token }
     }
 
     /// Creates something as `token` with a POST that must answer 201; returns its `id`.

@@ -5,7 +5,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::TestApp;
+use crate::{Caller, TestApp};
 
 /// What a quote needs, set up by staff and by Ana.
 pub struct Booking {
@@ -88,7 +88,10 @@ pub async fn booking(app: &TestApp) -> Booking {
             json!({ "code": "NIGHT", "name": "Nocturno", "kind": "fixed", "value": "3000" }),
         )
         .await;
-    let (ana, owner) = app.owner("ana@example.com").await;
+    let Caller {
+        token: ana,
+        id: owner,
+    } = app.owner("ana@example.com").await;
     let home = app
         .create(
             &ana,
@@ -214,7 +217,7 @@ pub async fn working_vet(
     area: Value,
     weekday: u32,
 ) -> (String, String) {
-    let (id, token) = app.vet(staff, email, cuit).await;
+    let Caller { id, token } = app.vet(staff, email, cuit).await;
     app.create(
         &token,
         &format!("/api/v1/vets/{id}/coverage-areas"),

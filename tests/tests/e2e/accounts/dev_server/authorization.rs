@@ -127,7 +127,10 @@ async fn build_world(app: &TestApp) -> World {
         )
         .await;
 
-    let (ana_token, ana) = app.owner("ana@example.com").await;
+    let e2e::Caller {
+        token: ana_token,
+        id: ana,
+    } = app.owner("ana@example.com").await;
     let address = app
         .create(
             &ana_token,
@@ -183,7 +186,10 @@ async fn build_world(app: &TestApp) -> World {
             json!({ "service_id": service, "pet_id": pet, "address_id": address, "wanted_start": start, "wanted_end": end }),
         )
         .await;
-    let (vet, vet_token) = app.vet(&staff, "martin@example.com", "20-12345678-6").await;
+    let e2e::Caller {
+        id: vet,
+        token: vet_token,
+    } = app.vet(&staff, "martin@example.com", "20-12345678-6").await;
     let area = app
         .create(
             &vet_token,
@@ -409,8 +415,9 @@ async fn nobody_reaches_what_is_not_theirs_through_any_endpoint() {
     let app = TestApp::start().await;
     let world = build_world(&app).await;
     let staff = app.staff().await;
-    let (bruno, _) = app.owner("bruno@example.com").await;
-    let (_, lucia) = app.vet(&staff, "lucia@example.com", "27-23456789-1").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: lucia, .. } =
+        app.vet(&staff, "lucia@example.com", "27-23456789-1").await;
     let ana = app
         .sign_in("ana@example.com", "correct horse battery")
         .await;

@@ -106,7 +106,7 @@ async fn a_flood_of_anonymous_sign_ins_leaves_a_signed_in_owner_served() {
     // within every allowance and throttle): only the bound on password hashing stands
     // between them and the API.
     let app = app("127.0.0.1", 10).await;
-    let (owner, _) = app.owner("ana@example.com").await;
+    let e2e::Caller { token: owner, .. } = app.owner("ana@example.com").await;
     let done = std::sync::atomic::AtomicBool::new(false);
     let flood = async {
         let statuses = futures::future::join_all((0..300).map(|n| {

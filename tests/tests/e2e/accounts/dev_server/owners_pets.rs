@@ -1,7 +1,7 @@
 //! Owners, addresses, pets and species through HTTP: the happy paths, validation, and
 //! that nobody sees or changes someone else's records.
 
-use e2e::TestApp;
+use e2e::{Caller, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -9,56 +9,35 @@ async fn app() -> TestApp {
     TestApp::start().await
 }
 
-/// A signed-in user: their access token and, for owners, their owner id.
-struct Who {
-    token: String,
-    owner_id: String,
-}
-
-async fn owner(app: &TestApp, email: &str) -> Who {
-    let (token, owner_id) = app.owner(email).await;
-    Who { token, owner_id }
-}
-
-async fn staff(app: &TestApp) -> Who {
-    Who {
+async fn staff(app: &TestApp) -> Caller {
+    Caller {
         token: app.staff().await,
-        owner_id: String::new(),
+        id: String::new(),
     }
 }
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    app.call(token, method, path, body).await
-}
-
-async fn species(app: &TestApp, staff: &Who, name: &str) -> String {
-    let (status, body) = call(
-        app,
-        &staff.token,
-        Method::POST,
-        "/api/v1/species",
-        Some(json!({ "name": name })),
-    )
-    .await;
+async fn species(app: &TestApp, staff: &Caller, name: &str) -> String {
+    let (status, body) = app
+        .call(
+            &staff.token,
+            Method::POST,
+            "/api/v1/species",
+            Some(json!({ "name": name })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").to_owned()
 }
 
-async fn breed(app: &TestApp, staff: &Who, species: &str, name: &str) -> String {
-    let (status, body) = call(
-        app,
-        &staff.token,
-        Method::POST,
-        &format!("/api/v1/species/{species}/breeds"),
-        Some(json!({ "name": name })),
-    )
-    .await;
+async fn breed(app: &TestApp, staff: &Caller, species: &str, name: &str) -> String {
+    let (status, body) = app
+        .call(
+            &staff.token,
+            Method::POST,
+            &format!("/api/v1/species/{species}/breeds"),
+            Some(json!({ "name": name })),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").to_owned()
 }
@@ -73,9 +52,11 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
     let staff = staff(&app).await;
     let dog = species(&app, &staff, "Perro").await;
     let poodle = breed(&app, &staff, &dog, "Caniche").await;
-    let ana = owner(&app, "ana@example.com").await;
+    let ana = app.owner("ana@example.com").await;
 
-    let (status, list) = call(&app, &ana.token, Method::GET, "/api/v1/owners", None).await;
+    let (status, list) = app
+        .call(&ana.token, Method::GET, "/api/v1/owners", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         list["items"].as_array().map(Vec::len),
@@ -83,10 +64,8 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         "an owner lists only themselves"
     );
 
-    let path = format!("/api/v1/owners/{}", ana.owner_id);
-    let (status, profile) = call(
-        &app,
-        &ana.token,
+    let path = format!("/api/v1/owners/{}", ana.id);
+    let (status, profile) = app.call(&ana.token,
         Method::PATCH,
         &path,
         Some(json!({ "document_type_id": 96, "document_number": "30123456", "vat_condition_id": 5, "phone": "+5491155550000" })),
@@ -102,17 +81,16 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         (json!({ "document_number": "12ab" }), "document_number"),
         (json!({ "document_number": null }), "document_number"),
     ] {
-        let (status, problem) =
-            call(&app, &ana.token, Method::PATCH, &path, Some(body.clone())).await;
+        let (status, problem) = app
+            .call(&ana.token, Method::PATCH, &path, Some(body.clone()))
+            .await;
         assert_eq!(status, 422, "{body} -> {problem}");
         assert_eq!(fields(&problem), [field], "{body} -> {problem}");
     }
-    let (_, unchanged) = call(&app, &ana.token, Method::GET, &path, None).await;
+    let (_, unchanged) = app.call(&ana.token, Method::GET, &path, None).await;
     assert_eq!(unchanged, profile);
 
-    let (status, address) = call(
-        &app,
-        &ana.token,
+    let (status, address) = app.call(&ana.token,
         Method::POST,
         &format!("{path}/addresses"),
         Some(json!({ "label": "Casa", "street": "Av. Corrientes 1234", "lat": -34.6037, "lon": -58.3816 })),
@@ -122,25 +100,23 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
     assert!((address["lat"].as_f64().expect("lat") + 34.6037).abs() < 1e-9);
     assert!((address["lon"].as_f64().expect("lon") + 58.3816).abs() < 1e-9);
 
-    let (status, pet) = call(
-        &app,
-        &ana.token,
+    let (status, pet) = app.call(&ana.token,
         Method::POST,
         "/api/v1/pets",
         Some(json!({ "name": "Luna", "species_id": dog, "breed_id": poodle, "sex": "female", "birth_date": "2020-03-01" })),
     )
     .await;
     assert_eq!(status, 201, "{pet}");
-    assert_eq!(pet["owner_id"], ana.owner_id.as_str());
+    assert_eq!(pet["owner_id"], ana.id.as_str());
     let pet_path = format!("/api/v1/pets/{}", pet["id"].as_str().expect("id"));
-    let (status, pet) = call(
-        &app,
-        &ana.token,
-        Method::PATCH,
-        &pet_path,
-        Some(json!({ "neutered": true, "breed_id": null })),
-    )
-    .await;
+    let (status, pet) = app
+        .call(
+            &ana.token,
+            Method::PATCH,
+            &pet_path,
+            Some(json!({ "neutered": true, "breed_id": null })),
+        )
+        .await;
     assert_eq!(status, 200, "{pet}");
     assert_eq!(
         (
@@ -151,11 +127,13 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         (Some(true), true, Some("female"))
     );
 
-    let (status, _) = call(&app, &ana.token, Method::DELETE, &pet_path, None).await;
+    let (status, _) = app.call(&ana.token, Method::DELETE, &pet_path, None).await;
     assert_eq!(status, 204);
-    let (status, _) = call(&app, &ana.token, Method::GET, &pet_path, None).await;
+    let (status, _) = app.call(&ana.token, Method::GET, &pet_path, None).await;
     assert_eq!(status, 404, "a deleted pet is gone from reads");
-    let (_, pets) = call(&app, &ana.token, Method::GET, "/api/v1/pets", None).await;
+    let (_, pets) = app
+        .call(&ana.token, Method::GET, "/api/v1/pets", None)
+        .await;
     assert_eq!(pets["items"], json!([]));
     assert_eq!(
         app.db
@@ -173,7 +151,7 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
     let dog = species(&app, &staff, "Perro").await;
     let cat = species(&app, &staff, "Gato").await;
     let poodle = breed(&app, &staff, &dog, "Caniche").await;
-    let ana = owner(&app, "ana@example.com").await;
+    let ana = app.owner("ana@example.com").await;
 
     let cases = [
         (
@@ -210,42 +188,33 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
         ),
     ];
     for (body, status, field) in cases {
-        let (got, problem) = call(
-            &app,
-            &ana.token,
-            Method::POST,
-            "/api/v1/pets",
-            Some(body.clone()),
-        )
-        .await;
+        let (got, problem) = app
+            .call(&ana.token, Method::POST, "/api/v1/pets", Some(body.clone()))
+            .await;
         assert_eq!(got, status, "{body} -> {problem}");
         assert_eq!(fields(&problem), [field], "{body} -> {problem}");
     }
     let chip = json!({ "name": "Luna", "species_id": dog, "microchip": "985112003456789" });
     assert_eq!(
-        call(
-            &app,
-            &ana.token,
-            Method::POST,
-            "/api/v1/pets",
-            Some(chip.clone())
-        )
-        .await
-        .0,
+        app.call(&ana.token, Method::POST, "/api/v1/pets", Some(chip.clone()))
+            .await
+            .0,
         201
     );
-    let (status, problem) = call(&app, &ana.token, Method::POST, "/api/v1/pets", Some(chip)).await;
+    let (status, problem) = app
+        .call(&ana.token, Method::POST, "/api/v1/pets", Some(chip))
+        .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
 
-    let (status, problem) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        &format!("/api/v1/owners/{}/addresses", ana.owner_id),
-        Some(json!({ "street": "Calle falsa 123", "lat": -134.0, "lon": -58.0 })),
-    )
-    .await;
+    let (status, problem) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            &format!("/api/v1/owners/{}/addresses", ana.id),
+            Some(json!({ "street": "Calle falsa 123", "lat": -134.0, "lon": -58.0 })),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(fields(&problem), ["lat"]);
     assert_eq!(
@@ -255,25 +224,27 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
         0
     );
 
-    let (status, _) = call(&app, &ana.token, Method::GET, "/api/v1/pets?limit=0", None).await;
+    let (status, _) = app
+        .call(&ana.token, Method::GET, "/api/v1/pets?limit=0", None)
+        .await;
     assert_eq!(status, 422);
-    let (status, _) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        "/api/v1/species",
-        Some(json!({ "name": "Hurón" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            "/api/v1/species",
+            Some(json!({ "name": "Hurón" })),
+        )
+        .await;
     assert_eq!(status, 403, "only staff write reference data");
-    let (status, _) = call(
-        &app,
-        &staff.token,
-        Method::POST,
-        "/api/v1/species",
-        Some(json!({ "name": "Perro" })),
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &staff.token,
+            Method::POST,
+            "/api/v1/species",
+            Some(json!({ "name": "Perro" })),
+        )
+        .await;
     assert_eq!(status, 409);
 }
 
@@ -283,27 +254,27 @@ async fn nobody_sees_or_changes_another_owners_records() {
     let app = app().await;
     let staff = staff(&app).await;
     let dog = species(&app, &staff, "Perro").await;
-    let ana = owner(&app, "ana@example.com").await;
-    let bruno = owner(&app, "bruno@example.com").await;
-    let (_, pet) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        "/api/v1/pets",
-        Some(json!({ "name": "Luna", "species_id": dog })),
-    )
-    .await;
+    let ana = app.owner("ana@example.com").await;
+    let bruno = app.owner("bruno@example.com").await;
+    let (_, pet) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            "/api/v1/pets",
+            Some(json!({ "name": "Luna", "species_id": dog })),
+        )
+        .await;
     let pet = pet["id"].as_str().expect("pet").to_owned();
-    let (_, address) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        &format!("/api/v1/owners/{}/addresses", ana.owner_id),
-        Some(json!({ "street": "Av. Corrientes 1234", "lat": -34.6, "lon": -58.38 })),
-    )
-    .await;
+    let (_, address) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            &format!("/api/v1/owners/{}/addresses", ana.id),
+            Some(json!({ "street": "Av. Corrientes 1234", "lat": -34.6, "lon": -58.38 })),
+        )
+        .await;
     let address = address["id"].as_str().expect("address").to_owned();
-    let o = &ana.owner_id;
+    let o = &ana.id;
 
     let attempts: Vec<(Method, String, Option<Value>)> = vec![
         (Method::GET, format!("/api/v1/owners/{o}"), None),
@@ -337,48 +308,54 @@ async fn nobody_sees_or_changes_another_owners_records() {
         ),
     ];
     for (method, path, body) in &attempts {
-        let (status, response) = call(&app, &bruno.token, method.clone(), path, body.clone()).await;
+        let (status, response) = app
+            .call(&bruno.token, method.clone(), path, body.clone())
+            .await;
         assert_eq!(status, 404, "another owner: {method} {path} -> {response}");
         assert!(
             response.get("id").is_none() && response.get("items").is_none(),
             "{response}"
         );
-        let (status, _) = call(&app, "", method.clone(), path, body.clone()).await;
+        let (status, _) = app.call("", method.clone(), path, body.clone()).await;
         assert_eq!(status, 401, "nobody: {method} {path}");
     }
-    let (_, bruno_pets) = call(&app, &bruno.token, Method::GET, "/api/v1/pets", None).await;
+    let (_, bruno_pets) = app
+        .call(&bruno.token, Method::GET, "/api/v1/pets", None)
+        .await;
     assert_eq!(bruno_pets["items"], json!([]));
-    let (_, bruno_owners) = call(&app, &bruno.token, Method::GET, "/api/v1/owners", None).await;
+    let (_, bruno_owners) = app
+        .call(&bruno.token, Method::GET, "/api/v1/owners", None)
+        .await;
     assert_eq!(bruno_owners["items"].as_array().map(Vec::len), Some(1));
-    assert_eq!(bruno_owners["items"][0]["id"], bruno.owner_id.as_str());
+    assert_eq!(bruno_owners["items"][0]["id"], bruno.id.as_str());
 
     // Nothing changed; staff still see all of it.
-    let (status, pet) = call(
-        &app,
-        &staff.token,
-        Method::GET,
-        &format!("/api/v1/pets/{pet}"),
-        None,
-    )
-    .await;
+    let (status, pet) = app
+        .call(
+            &staff.token,
+            Method::GET,
+            &format!("/api/v1/pets/{pet}"),
+            None,
+        )
+        .await;
     assert_eq!((status, pet["name"].as_str()), (200, Some("Luna")));
-    let (_, owner) = call(
-        &app,
-        &staff.token,
-        Method::GET,
-        &format!("/api/v1/owners/{o}"),
-        None,
-    )
-    .await;
+    let (_, owner) = app
+        .call(
+            &staff.token,
+            Method::GET,
+            &format!("/api/v1/owners/{o}"),
+            None,
+        )
+        .await;
     assert_eq!(owner["full_name"], "Dueña");
-    let (_, addresses) = call(
-        &app,
-        &staff.token,
-        Method::GET,
-        &format!("/api/v1/owners/{o}/addresses"),
-        None,
-    )
-    .await;
+    let (_, addresses) = app
+        .call(
+            &staff.token,
+            Method::GET,
+            &format!("/api/v1/owners/{o}/addresses"),
+            None,
+        )
+        .await;
     assert_eq!(addresses.as_array().map(Vec::len), Some(1));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
 }
@@ -389,50 +366,48 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
     let staff = staff(&app).await;
     let dog = species(&app, &staff, "Perro").await;
     let cat = species(&app, &staff, "Gato").await;
-    let (status, rabies) = call(
-        &app,
-        &staff.token,
-        Method::POST,
-        "/api/v1/vaccines",
-        Some(json!({ "name": "Antirrábica", "interval_days": 365 })),
-    )
-    .await;
+    let (status, rabies) = app
+        .call(
+            &staff.token,
+            Method::POST,
+            "/api/v1/vaccines",
+            Some(json!({ "name": "Antirrábica", "interval_days": 365 })),
+        )
+        .await;
     assert_eq!(status, 201, "{rabies}");
-    let (_, feline) = call(
-        &app,
-        &staff.token,
-        Method::POST,
-        "/api/v1/vaccines",
-        Some(json!({ "name": "Triple felina", "species_id": cat, "interval_days": 365 })),
-    )
-    .await;
-    let ana = owner(&app, "ana@example.com").await;
-    let bruno = owner(&app, "bruno@example.com").await;
-    let (status, _) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        "/api/v1/vaccines",
-        Some(json!({ "name": "X" })),
-    )
-    .await;
+    let (_, feline) = app
+        .call(
+            &staff.token,
+            Method::POST,
+            "/api/v1/vaccines",
+            Some(json!({ "name": "Triple felina", "species_id": cat, "interval_days": 365 })),
+        )
+        .await;
+    let ana = app.owner("ana@example.com").await;
+    let bruno = app.owner("bruno@example.com").await;
+    let (status, _) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            "/api/v1/vaccines",
+            Some(json!({ "name": "X" })),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (_, luna) = call(
-        &app,
-        &ana.token,
-        Method::POST,
-        "/api/v1/pets",
-        Some(json!({ "name": "Luna", "species_id": dog })),
-    )
-    .await;
+    let (_, luna) = app
+        .call(
+            &ana.token,
+            Method::POST,
+            "/api/v1/pets",
+            Some(json!({ "name": "Luna", "species_id": dog })),
+        )
+        .await;
     let path = format!(
         "/api/v1/pets/{}/vaccinations",
         luna["id"].as_str().expect("id")
     );
 
-    let (status, shot) = call(
-        &app,
-        &ana.token,
+    let (status, shot) = app.call(&ana.token,
         Method::POST,
         &path,
         Some(json!({ "vaccine_id": rabies["id"], "batch": " R-778 ", "applied_on": "2026-03-01" })),
@@ -443,9 +418,7 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
         (shot["next_due_on"].as_str(), shot["batch"].as_str()),
         (Some("2027-03-01"), Some("R-778"))
     );
-    let (status, shot) = call(
-        &app,
-        &ana.token,
+    let (status, shot) = app.call(&ana.token,
         Method::POST,
         &path,
         Some(json!({ "vaccine_id": rabies["id"], "applied_on": "2026-04-01", "next_due_on": "2026-10-01" })),
@@ -471,13 +444,14 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
             "next_due_on",
         ),
     ] {
-        let (status, problem) =
-            call(&app, &ana.token, Method::POST, &path, Some(body.clone())).await;
+        let (status, problem) = app
+            .call(&ana.token, Method::POST, &path, Some(body.clone()))
+            .await;
         assert_eq!(status, 422, "{body} -> {problem}");
         assert_eq!(problem["errors"][0]["field"], field);
     }
 
-    let (_, listed) = call(&app, &ana.token, Method::GET, &path, None).await;
+    let (_, listed) = app.call(&ana.token, Method::GET, &path, None).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     for (method, body) in [
         (Method::GET, None),
@@ -486,7 +460,7 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
             Some(json!({ "vaccine_id": rabies["id"], "applied_on": "2026-03-01" })),
         ),
     ] {
-        let (status, _) = call(&app, &bruno.token, method, &path, body).await;
+        let (status, _) = app.call(&bruno.token, method, &path, body).await;
         assert_eq!(status, 404, "another owner");
     }
     assert_eq!(
@@ -501,7 +475,9 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
 async fn who_may_not_call_learns_nothing_about_their_input() {
     let app = app().await;
     let staff = app.staff().await;
-    let (_, vet_token) = app
+    let Caller {
+        token: vet_token, ..
+    } = app
         .vet(&staff, "vet.who@example.com", "20-33333333-4")
         .await;
     // A vet is neither an owner nor staff: told so before the body is looked at, valid or

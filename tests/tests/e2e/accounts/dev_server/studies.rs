@@ -29,7 +29,7 @@ async fn pet_and_type(app: &TestApp) -> (String, String, String, String) {
             json!({ "name": "Hemograma" }),
         )
         .await;
-    let (ana, _) = app.owner("ana@example.com").await;
+    let e2e::Caller { token: ana, .. } = app.owner("ana@example.com").await;
     let pet = app
         .create(
             &ana,
@@ -298,8 +298,8 @@ async fn nobody_else_sees_or_touches_a_study() {
     let study = study(&app, &ana, &pet, &blood).await;
     let (_, file) = upload(&app, &ana, &study, "r.pdf", "application/pdf", PDF).await;
     let url = file["download_url"].as_str().expect("url").to_owned();
-    let (bruno, _) = app.owner("bruno@example.com").await;
-    let (_, vet) = app.vet(&staff, "vet@example.com", "20-12345678-6").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: vet, .. } = app.vet(&staff, "vet@example.com", "20-12345678-6").await;
 
     for (who, token, want) in [("another owner", &bruno, 404), ("a vet", &vet, 403)] {
         for (method, path) in [

@@ -3,29 +3,10 @@
 
 use e2e::TestApp;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 async fn app() -> TestApp {
     TestApp::start().await
-}
-
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    app.call(token, method, path, body).await
-}
-
-async fn staff(app: &TestApp) -> String {
-    app.staff().await
-}
-
-/// Creates a vet (as staff) and returns (vet id, the vet's own token).
-async fn vet(app: &TestApp, staff: &str, email: &str, cuit: &str) -> (String, String) {
-    app.vet(staff, email, cuit).await
 }
 
 fn rect(west: f64, south: f64, east: f64, north: f64) -> Vec<[f64; 2]> {
@@ -39,14 +20,14 @@ fn rect(west: f64, south: f64, east: f64, north: f64) -> Vec<[f64; 2]> {
 }
 
 async fn search(app: &TestApp, staff: &str, lat: f64, lon: f64) -> Vec<String> {
-    let (status, vets) = call(
-        app,
-        staff,
-        Method::GET,
-        &format!("/api/v1/vets/search?lat={lat}&lon={lon}"),
-        None,
-    )
-    .await;
+    let (status, vets) = app
+        .call(
+            staff,
+            Method::GET,
+            &format!("/api/v1/vets/search?lat={lat}&lon={lon}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{vets}");
     let mut names: Vec<String> = vets
         .as_array()
@@ -61,29 +42,30 @@ async fn search(app: &TestApp, staff: &str, lat: f64, lon: f64) -> Vec<String> {
 #[tokio::test]
 async fn the_search_finds_the_vets_whose_coverage_holds_the_point() {
     let app = app().await;
-    let staff = staff(&app).await;
-    let (ana, ana_token) = vet(&app, &staff, "ana@vets.ar", "20-12345678-6").await;
-    let (bruno, _) = vet(&app, &staff, "bruno@vets.ar", "33-69345023-9").await;
+    let staff = app.staff().await;
+    let e2e::Caller {
+        id: ana,
+        token: ana_token,
+    } = app.vet(&staff, "ana@vets.ar", "20-12345678-6").await;
+    let e2e::Caller { id: bruno, .. } = app.vet(&staff, "bruno@vets.ar", "33-69345023-9").await;
 
     // Ana: a square with a hole; Bruno: the square east of hers, sharing the meridian -58.40.
-    let (status, area) = call(
-        &app,
-        &ana_token,
-        Method::POST,
-        &format!("/api/v1/vets/{ana}/coverage-areas"),
-        Some(
-            json!({ "name": "Oeste", "area": { "type": "Polygon", "coordinates": [
-                rect(-58.50, -34.70, -58.40, -34.60),
-                rect(-58.47, -34.67, -58.43, -34.63),
-            ]}}),
-        ),
-    )
-    .await;
+    let (status, area) = app
+        .call(
+            &ana_token,
+            Method::POST,
+            &format!("/api/v1/vets/{ana}/coverage-areas"),
+            Some(
+                json!({ "name": "Oeste", "area": { "type": "Polygon", "coordinates": [
+                    rect(-58.50, -34.70, -58.40, -34.60),
+                    rect(-58.47, -34.67, -58.43, -34.63),
+                ]}}),
+            ),
+        )
+        .await;
     assert_eq!(status, 201, "{area}");
     assert_eq!(area["area"]["type"], "Polygon");
-    let (status, _) = call(
-        &app,
-        &staff,
+    let (status, _) = app.call(&staff,
         Method::POST,
         &format!("/api/v1/vets/{bruno}/coverage-areas"),
         Some(json!({ "name": "Este", "area": { "type": "Polygon", "coordinates": [rect(-58.40, -34.70, -58.30, -34.60)] }})),
@@ -124,14 +106,14 @@ async fn the_search_finds_the_vets_whose_coverage_holds_the_point() {
 
     // A deleted area no longer covers anything.
     let area_id = area["id"].as_str().expect("id");
-    let (status, _) = call(
-        &app,
-        &ana_token,
-        Method::DELETE,
-        &format!("/api/v1/vets/{ana}/coverage-areas/{area_id}"),
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &ana_token,
+            Method::DELETE,
+            &format!("/api/v1/vets/{ana}/coverage-areas/{area_id}"),
+            None,
+        )
+        .await;
     assert_eq!(status, 204);
     assert_eq!(
         search(&app, &staff, -34.61, -58.49).await,
@@ -142,8 +124,11 @@ async fn the_search_finds_the_vets_whose_coverage_holds_the_point() {
 #[tokio::test]
 async fn invalid_polygons_are_refused_with_the_reason_and_nothing_is_stored() {
     let app = app().await;
-    let staff = staff(&app).await;
-    let (ana, ana_token) = vet(&app, &staff, "ana@vets.ar", "20-12345678-6").await;
+    let staff = app.staff().await;
+    let e2e::Caller {
+        id: ana,
+        token: ana_token,
+    } = app.vet(&staff, "ana@vets.ar", "20-12345678-6").await;
     let path = format!("/api/v1/vets/{ana}/coverage-areas");
     let bow_tie = json!({ "type": "Polygon", "coordinates": [[[-58.5, -34.7], [-58.4, -34.6], [-58.4, -34.7], [-58.5, -34.6], [-58.5, -34.7]]] });
     let open = json!({ "type": "Polygon", "coordinates": [[[-58.5, -34.7], [-58.4, -34.7], [-58.4, -34.6], [-58.5, -34.6]]] });
@@ -155,14 +140,14 @@ async fn invalid_polygons_are_refused_with_the_reason_and_nothing_is_stored() {
         (point, "Polygon"),
         (far, "longitude"),
     ] {
-        let (status, problem) = call(
-            &app,
-            &ana_token,
-            Method::POST,
-            &path,
-            Some(json!({ "name": "x", "area": area })),
-        )
-        .await;
+        let (status, problem) = app
+            .call(
+                &ana_token,
+                Method::POST,
+                &path,
+                Some(json!({ "name": "x", "area": area })),
+            )
+            .await;
         assert_eq!(status, 422, "{problem}");
         assert_eq!(problem["errors"][0]["field"], "area");
         let message = problem["errors"][0]["message"].as_str().unwrap_or_default();
@@ -175,17 +160,17 @@ async fn invalid_polygons_are_refused_with_the_reason_and_nothing_is_stored() {
         0
     );
 
-    let (status, problem) = call(
-        &app,
-        &staff,
-        Method::POST,
-        "/api/v1/vets",
-        Some(
-            json!({ "email": "x@vets.ar", "password": "vet password 123", "full_name": "X",
+    let (status, problem) = app
+        .call(
+            &staff,
+            Method::POST,
+            "/api/v1/vets",
+            Some(
+                json!({ "email": "x@vets.ar", "password": "vet password 123", "full_name": "X",
                      "license_number": "MP 1", "cuit": "20-12345678-5", "phone": "1" }),
-        ),
-    )
-    .await;
+            ),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "cuit");
 }
@@ -193,9 +178,11 @@ async fn invalid_polygons_are_refused_with_the_reason_and_nothing_is_stored() {
 #[tokio::test]
 async fn only_the_vet_and_staff_manage_a_vets_areas() {
     let app = app().await;
-    let staff = staff(&app).await;
-    let (ana, _) = vet(&app, &staff, "ana@vets.ar", "20-12345678-6").await;
-    let (_, bruno_token) = vet(&app, &staff, "bruno@vets.ar", "33-69345023-9").await;
+    let staff = app.staff().await;
+    let e2e::Caller { id: ana, .. } = app.vet(&staff, "ana@vets.ar", "20-12345678-6").await;
+    let e2e::Caller {
+        token: bruno_token, ..
+    } = app.vet(&staff, "bruno@vets.ar", "33-69345023-9").await;
     let (status, owner) = app
         .post_json(
             "/api/v1/auth/register",
@@ -220,29 +207,26 @@ async fn only_the_vet_and_staff_manage_a_vets_areas() {
                 Some(square.clone()),
             ),
         ] {
-            let (status, body) = call(&app, token, method.clone(), &path, body).await;
+            let (status, body) = app.call(token, method.clone(), &path, body).await;
             assert_eq!(status, 404, "{method} {path} -> {body}");
         }
     }
-    let (status, _) = call(
-        &app,
-        &owner_token,
-        Method::GET,
-        "/api/v1/vets/search?lat=-34.6&lon=-58.4",
-        None,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            &owner_token,
+            Method::GET,
+            "/api/v1/vets/search?lat=-34.6&lon=-58.4",
+            None,
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, _) = call(
-        &app,
-        &bruno_token,
-        Method::POST,
-        "/api/v1/vets",
-        Some(json!({})),
-    )
-    .await;
+    let (status, _) = app
+        .call(&bruno_token, Method::POST, "/api/v1/vets", Some(json!({})))
+        .await;
     assert_eq!(status, 403, "only staff create vets");
-    let (status, _) = call(&app, "", Method::GET, &format!("/api/v1/vets/{ana}"), None).await;
+    let (status, _) = app
+        .call("", Method::GET, &format!("/api/v1/vets/{ana}"), None)
+        .await;
     assert_eq!(status, 401);
     assert_eq!(
         app.db
@@ -255,50 +239,56 @@ async fn only_the_vet_and_staff_manage_a_vets_areas() {
 #[tokio::test]
 async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_window() {
     let app = app().await;
-    let staff = staff(&app).await;
-    let (ana, ana_token) = vet(&app, &staff, "ana@vets.ar", "20-12345678-6").await;
-    let (bruno, bruno_token) = vet(&app, &staff, "bruno@vets.ar", "33-69345023-9").await;
+    let staff = app.staff().await;
+    let e2e::Caller {
+        id: ana,
+        token: ana_token,
+    } = app.vet(&staff, "ana@vets.ar", "20-12345678-6").await;
+    let e2e::Caller {
+        id: bruno,
+        token: bruno_token,
+    } = app.vet(&staff, "bruno@vets.ar", "33-69345023-9").await;
     let square = json!({ "name": "Centro", "area": { "type": "Polygon", "coordinates": [rect(-58.5, -34.7, -58.3, -34.5)] } });
     for (id, token) in [(&ana, &ana_token), (&bruno, &bruno_token)] {
-        let (status, _) = call(
-            &app,
-            token,
-            Method::POST,
-            &format!("/api/v1/vets/{id}/coverage-areas"),
-            Some(square.clone()),
-        )
-        .await;
+        let (status, _) = app
+            .call(
+                token,
+                Method::POST,
+                &format!("/api/v1/vets/{id}/coverage-areas"),
+                Some(square.clone()),
+            )
+            .await;
         assert_eq!(status, 201);
     }
-    let (_, clinic) = call(
-        &app,
-        &staff,
-        Method::POST,
-        "/api/v1/specialties",
-        Some(json!({ "name": "Clínica" })),
-    )
-    .await;
+    let (_, clinic) = app
+        .call(
+            &staff,
+            Method::POST,
+            "/api/v1/specialties",
+            Some(json!({ "name": "Clínica" })),
+        )
+        .await;
     let clinic = clinic["id"].as_str().expect("id").to_owned();
-    let (status, set) = call(
-        &app,
-        &ana_token,
-        Method::PUT,
-        &format!("/api/v1/vets/{ana}/specialties"),
-        Some(json!({ "specialty_ids": [clinic] })),
-    )
-    .await;
+    let (status, set) = app
+        .call(
+            &ana_token,
+            Method::PUT,
+            &format!("/api/v1/vets/{ana}/specialties"),
+            Some(json!({ "specialty_ids": [clinic] })),
+        )
+        .await;
     assert_eq!(
         (status, set["specialty_ids"].clone()),
         (200, json!([clinic]))
     );
-    let (status, problem) = call(
-        &app,
-        &ana_token,
-        Method::PUT,
-        &format!("/api/v1/vets/{ana}/specialties"),
-        Some(json!({ "specialty_ids": [uuid::Uuid::new_v4()] })),
-    )
-    .await;
+    let (status, problem) = app
+        .call(
+            &ana_token,
+            Method::PUT,
+            &format!("/api/v1/vets/{ana}/specialties"),
+            Some(json!({ "specialty_ids": [uuid::Uuid::new_v4()] })),
+        )
+        .await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "specialty_ids");
 
@@ -307,24 +297,24 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
         (&ana, &ana_token, "09:00", "13:00"),
         (&bruno, &bruno_token, "14:00", "18:00"),
     ] {
-        let (status, slot) = call(
-            &app,
-            token,
-            Method::POST,
-            &format!("/api/v1/vets/{id}/availability"),
-            Some(json!({ "weekday": 1, "starts_at": from, "ends_at": to })),
-        )
-        .await;
+        let (status, slot) = app
+            .call(
+                token,
+                Method::POST,
+                &format!("/api/v1/vets/{id}/availability"),
+                Some(json!({ "weekday": 1, "starts_at": from, "ends_at": to })),
+            )
+            .await;
         assert_eq!(status, 201, "{slot}");
     }
-    let (status, problem) = call(
-        &app,
-        &ana_token,
-        Method::POST,
-        &format!("/api/v1/vets/{ana}/availability"),
-        Some(json!({ "weekday": 8, "starts_at": "13:00", "ends_at": "09:00" })),
-    )
-    .await;
+    let (status, problem) = app
+        .call(
+            &ana_token,
+            Method::POST,
+            &format!("/api/v1/vets/{ana}/availability"),
+            Some(json!({ "weekday": 8, "starts_at": "13:00", "ends_at": "09:00" })),
+        )
+        .await;
     assert_eq!(status, 422);
     assert_eq!(
         problem["errors"].as_array().map(Vec::len),
@@ -340,7 +330,7 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
             if let Some(s) = specialty {
                 path.push_str(&format!("&specialty_id={s}"));
             }
-            let (status, vets) = call(app, staff, Method::GET, &path, None).await;
+            let (status, vets) = app.call(staff, Method::GET, &path, None).await;
             assert_eq!(status, 200, "{vets}");
             vets.as_array()
                 .expect("list")
@@ -388,9 +378,7 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
         "Bruno lacks it"
     );
 
-    let (status, off) = call(
-        &app,
-        &ana_token,
+    let (status, off) = app.call(&ana_token,
         Method::POST,
         &format!("/api/v1/vets/{ana}/time-off"),
         Some(json!({ "starts": "2026-11-30T12:30:00Z", "ends": "2026-11-30T13:30:00Z", "reason": "turno médico" })),
@@ -409,9 +397,7 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
         "the next Monday"
     );
 
-    let (status, _) = call(
-        &app,
-        &staff,
+    let (status, _) = app.call(&staff,
         Method::GET,
         "/api/v1/vets/search?lat=-34.6&lon=-58.4&from=2026-11-30T14:00:00Z&to=2026-11-30T13:00:00Z",
         None,
@@ -423,9 +409,12 @@ async fn the_search_keeps_vets_with_the_specialty_who_are_free_for_the_whole_win
 #[tokio::test]
 async fn staff_list_and_manage_vets_and_a_vet_edits_their_own_contact_details() {
     let app = app().await;
-    let staff = staff(&app).await;
-    let (martin, martin_token) = vet(&app, &staff, "martin@example.com", "20-12345678-6").await;
-    let (lucia, _) = vet(&app, &staff, "lucia@example.com", "27-23456789-1").await;
+    let staff = app.staff().await;
+    let e2e::Caller {
+        id: martin,
+        token: martin_token,
+    } = app.vet(&staff, "martin@example.com", "20-12345678-6").await;
+    let e2e::Caller { id: lucia, .. } = app.vet(&staff, "lucia@example.com", "27-23456789-1").await;
 
     let (status, list) = app
         .call(&staff, Method::GET, "/api/v1/vets?q=LUC", None)

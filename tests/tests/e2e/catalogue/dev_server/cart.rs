@@ -128,7 +128,7 @@ async fn the_cart_keeps_priced_items_within_the_booking_rules() {
         );
     }
     // Someone else's pet is not a pet of yours.
-    let (bruno, _) = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
     let (status, problem) = app
         .call(
             &bruno,
@@ -150,7 +150,8 @@ async fn the_cart_keeps_priced_items_within_the_booking_rules() {
         )
         .await;
     assert_eq!(status, 404, "nor an item of Bruno's cart");
-    let (_, vet) = app.vet(&w.staff, "vet@example.com", "20-12345678-6").await;
+    let e2e::Caller { token: vet, .. } =
+        app.vet(&w.staff, "vet@example.com", "20-12345678-6").await;
     let (status, _) = app.call(&vet, Method::GET, "/api/v1/cart", None).await;
     assert_eq!(status, 403, "a vet (not an owner) has no cart");
 
@@ -276,7 +277,7 @@ async fn checkout_freezes_current_prices_into_requests_and_a_retry_changes_nothi
     assert_eq!(status, 200, "{shown}");
     assert_eq!(shown["price"], requests[1]["breakdown"]);
     assert_eq!(shown["description"], "Consulta para Luna");
-    let (bruno, _) = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
     let (status, _) = app.call(&bruno, Method::GET, &one, None).await;
     assert_eq!(status, 404);
     let (_, theirs) = app

@@ -1,16 +1,12 @@
 //! The service catalog and neighborhoods: everyone reads, staff write; a point is
 //! located in its neighborhood or is outside the service area.
 
-use e2e::TestApp;
+use e2e::{TestApp, fixtures::square};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 async fn app() -> TestApp {
     TestApp::start().await
-}
-
-fn square(west: f64, south: f64, east: f64, north: f64) -> Value {
-    json!({ "type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]] })
 }
 
 #[tokio::test]

@@ -118,10 +118,16 @@ async fn a_quote_shows_base_distance_surcharge_and_discounts_line_by_line() {
 async fn the_vets_own_price_applies_and_a_scheduled_price_applies_from_its_date() {
     let app = TestApp::start().await;
     let w = world(&app).await;
-    let (martin, martin_token) = app
+    let e2e::Caller {
+        id: martin,
+        token: martin_token,
+    } = app
         .vet(&w.staff, "martin@example.com", "20-12345678-6")
         .await;
-    let (lucia, _) = app
+    let e2e::Caller {
+        id: lucia,
+        token: _,
+    } = app
         .vet(&w.staff, "lucia@example.com", "27-23456789-1")
         .await;
     let today = e2e::fixtures::local_today();
@@ -233,7 +239,7 @@ async fn a_quote_refuses_what_cannot_be_priced_naming_the_field() {
             .contains("outside the service area")
     );
 
-    let (bruno, _) = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
     let (status, problem) = app
         .call(&bruno, Method::POST, "/api/v1/quotes", Some(json!({ "service_id": w.service, "pet_id": w.pet, "address_id": w.home, "start": local(monday_after(3), 10) })))
         .await;

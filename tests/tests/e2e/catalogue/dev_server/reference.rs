@@ -8,16 +8,6 @@ use e2e::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn call(
-    app: &TestApp,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    app.call(token, method, path, body).await
-}
-
 fn names(list: &Value) -> Vec<&str> {
     list.as_array()
         .expect("list")
@@ -40,24 +30,24 @@ async fn staff_curate_the_named_lists_and_everyone_reads_them() {
 
     for list in ["species", "specialties", "study-types"] {
         let path = format!("/api/v1/{list}");
-        let (status, first) = call(
-            &app,
-            &staff,
-            Method::POST,
-            &path,
-            Some(json!({ "name": " Clínica " })),
-        )
-        .await;
+        let (status, first) = app
+            .call(
+                &staff,
+                Method::POST,
+                &path,
+                Some(json!({ "name": " Clínica " })),
+            )
+            .await;
         assert_eq!(status, 201, "{list}: {first}");
         assert_eq!(first["name"], "Clínica", "names are trimmed");
-        let (status, second) = call(
-            &app,
-            &staff,
-            Method::POST,
-            &path,
-            Some(json!({ "name": "Análisis" })),
-        )
-        .await;
+        let (status, second) = app
+            .call(
+                &staff,
+                Method::POST,
+                &path,
+                Some(json!({ "name": "Análisis" })),
+            )
+            .await;
         assert_eq!(status, 201);
 
         let (status, listed) = app.get_json(&path).await;
@@ -67,33 +57,33 @@ async fn staff_curate_the_named_lists_and_everyone_reads_them() {
         );
         assert_eq!(names(&listed), ["Análisis", "Clínica"]);
 
-        let (status, _) = call(
-            &app,
-            &staff,
-            Method::POST,
-            &path,
-            Some(json!({ "name": "Clínica" })),
-        )
-        .await;
+        let (status, _) = app
+            .call(
+                &staff,
+                Method::POST,
+                &path,
+                Some(json!({ "name": "Clínica" })),
+            )
+            .await;
         assert_eq!(status, 409, "{list}: duplicate name");
         let second_path = format!("{path}/{}", second["id"].as_str().expect("id"));
-        let (status, _) = call(
-            &app,
-            &staff,
-            Method::PATCH,
-            &second_path,
-            Some(json!({ "name": "Clínica" })),
-        )
-        .await;
+        let (status, _) = app
+            .call(
+                &staff,
+                Method::PATCH,
+                &second_path,
+                Some(json!({ "name": "Clínica" })),
+            )
+            .await;
         assert_eq!(status, 409, "{list}: rename onto a taken name");
-        let (status, renamed) = call(
-            &app,
-            &staff,
-            Method::PATCH,
-            &second_path,
-            Some(json!({ "name": "Laboratorio" })),
-        )
-        .await;
+        let (status, renamed) = app
+            .call(
+                &staff,
+                Method::PATCH,
+                &second_path,
+                Some(json!({ "name": "Laboratorio" })),
+            )
+            .await;
         assert_eq!(
             (status, renamed["name"].as_str()),
             (200, Some("Laboratorio"))
@@ -108,22 +98,19 @@ async fn staff_curate_the_named_lists_and_everyone_reads_them() {
             ),
             (Method::DELETE, second_path.clone(), None),
         ] {
-            let (status, _) = call(&app, &owner, method.clone(), &target, body.clone()).await;
+            let (status, _) = app
+                .call(&owner, method.clone(), &target, body.clone())
+                .await;
             assert_eq!(status, 403, "an owner: {method} {target}");
-            let (status, _) = call(&app, "", method.clone(), &target, body).await;
+            let (status, _) = app.call("", method.clone(), &target, body).await;
             assert_eq!(status, 401, "nobody: {method} {target}");
         }
-        let (status, _) = call(
-            &app,
-            &staff,
-            Method::POST,
-            &path,
-            Some(json!({ "name": "" })),
-        )
-        .await;
+        let (status, _) = app
+            .call(&staff, Method::POST, &path, Some(json!({ "name": "" })))
+            .await;
         assert_eq!(status, 422);
 
-        let (status, _) = call(&app, &staff, Method::DELETE, &second_path, None).await;
+        let (status, _) = app.call(&staff, Method::DELETE, &second_path, None).await;
         assert_eq!(status, 204);
         let (_, listed) = app.get_json(&path).await;
         assert_eq!(
@@ -131,7 +118,7 @@ async fn staff_curate_the_named_lists_and_everyone_reads_them() {
             ["Clínica"],
             "{list}: deleted entries disappear"
         );
-        let (status, _) = call(&app, &staff, Method::DELETE, &second_path, None).await;
+        let (status, _) = app.call(&staff, Method::DELETE, &second_path, None).await;
         assert_eq!(status, 404);
     }
 

@@ -9,12 +9,11 @@ use e2e::{
 };
 use serde_json::Value;
 
-const ZONE: &str = "'America/Argentina/Buenos_Aires'";
-
 /// Local midnight `days` from today, as SQL.
 fn midnight(days: i32) -> String {
+    let zone = domain::time::ZONE;
     format!(
-        "((date_trunc('day', now() AT TIME ZONE {ZONE}) + interval '{days} days') AT TIME ZONE {ZONE})"
+        "((date_trunc('day', now() AT TIME ZONE '{zone}') + interval '{days} days') AT TIME ZONE '{zone}')"
     )
 }
 

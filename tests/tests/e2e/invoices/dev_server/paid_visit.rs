@@ -123,7 +123,7 @@ async fn a_paid_visit_gets_an_authorized_factura_c_emailed_with_its_pdf() {
     assert_eq!(again, pdf);
 
     // Someone else's receipt is not found; a malformed id names the field.
-    let (other, _) = app.owner("otro@example.com").await;
+    let e2e::Caller { token: other, .. } = app.owner("otro@example.com").await;
     let invoice_id = invoice["id"].as_str().unwrap();
     let (status, _) = app
         .call(

@@ -40,7 +40,7 @@ async fn the_owner_cancels_before_paying_and_the_vet_is_freed() {
         .call(&w.vets[0].token, Method::POST, &cancel, Some(json!({})))
         .await;
     assert_eq!(status, 403);
-    let (bruno, _) = app.owner("bruno@example.com").await;
+    let e2e::Caller { token: bruno, .. } = app.owner("bruno@example.com").await;
     let (status, _) = app
         .call(&bruno, Method::POST, &cancel, Some(json!({})))
         .await;
