@@ -17,25 +17,19 @@ async fn staff(app: &TestApp) -> Caller {
 }
 
 async fn species(app: &TestApp, staff: &Caller, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            &staff.token,
-            Method::POST,
-            "/api/v1/species",
-            Some(json!({ "name": name })),
-        )
+    let (status, body) = staff
+        .post(app, "/api/v1/species", json!({ "name": name }))
         .await;
     assert_eq!(status, 201, "{body}");
     body["id"].as_str().expect("id").to_owned()
 }
 
 async fn breed(app: &TestApp, staff: &Caller, species: &str, name: &str) -> String {
-    let (status, body) = app
-        .call(
-            &staff.token,
-            Method::POST,
+    let (status, body) = staff
+        .post(
+            app,
             &format!("/api/v1/species/{species}/breeds"),
-            Some(json!({ "name": name })),
+            json!({ "name": name }),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -54,9 +48,7 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
     let poodle = breed(&app, &staff, &dog, "Caniche").await;
     let ana = app.owner("ana@example.com").await;
 
-    let (status, list) = app
-        .call(&ana.token, Method::GET, "/api/v1/owners", None)
-        .await;
+    let (status, list) = ana.get(&app, "/api/v1/owners").await;
     assert_eq!(status, 200);
     assert_eq!(
         list["items"].as_array().map(Vec::len),
@@ -65,11 +57,7 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
     );
 
     let path = format!("/api/v1/owners/{}", ana.id);
-    let (status, profile) = app.call(&ana.token,
-        Method::PATCH,
-        &path,
-        Some(json!({ "document_type_id": 96, "document_number": "30123456", "vat_condition_id": 5, "phone": "+5491155550000" })),
-    )
+    let (status, profile) = ana.patch(&app, &path, json!({ "document_type_id": 96, "document_number": "30123456", "vat_condition_id": 5, "phone": "+5491155550000" }))
     .await;
     assert_eq!(status, 200, "{profile}");
     assert_eq!(profile["document_number"], "30123456");
@@ -81,40 +69,29 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         (json!({ "document_number": "12ab" }), "document_number"),
         (json!({ "document_number": null }), "document_number"),
     ] {
-        let (status, problem) = app
-            .call(&ana.token, Method::PATCH, &path, Some(body.clone()))
-            .await;
+        let (status, problem) = ana.patch(&app, &path, body.clone()).await;
         assert_eq!(status, 422, "{body} -> {problem}");
         assert_eq!(fields(&problem), [field], "{body} -> {problem}");
     }
-    let (_, unchanged) = app.call(&ana.token, Method::GET, &path, None).await;
+    let (_, unchanged) = ana.get(&app, &path).await;
     assert_eq!(unchanged, profile);
 
-    let (status, address) = app.call(&ana.token,
-        Method::POST,
-        &format!("{path}/addresses"),
-        Some(json!({ "label": "Casa", "street": "Av. Corrientes 1234", "lat": -34.6037, "lon": -58.3816 })),
-    )
+    let (status, address) = ana.post(&app, &format!("{path}/addresses"), json!({ "label": "Casa", "street": "Av. Corrientes 1234", "lat": -34.6037, "lon": -58.3816 }))
     .await;
     assert_eq!(status, 201, "{address}");
     assert!((address["lat"].as_f64().expect("lat") + 34.6037).abs() < 1e-9);
     assert!((address["lon"].as_f64().expect("lon") + 58.3816).abs() < 1e-9);
 
-    let (status, pet) = app.call(&ana.token,
-        Method::POST,
-        "/api/v1/pets",
-        Some(json!({ "name": "Luna", "species_id": dog, "breed_id": poodle, "sex": "female", "birth_date": "2020-03-01" })),
-    )
+    let (status, pet) = ana.post(&app, "/api/v1/pets", json!({ "name": "Luna", "species_id": dog, "breed_id": poodle, "sex": "female", "birth_date": "2020-03-01" }))
     .await;
     assert_eq!(status, 201, "{pet}");
     assert_eq!(pet["owner_id"], ana.id.as_str());
     let pet_path = format!("/api/v1/pets/{}", pet["id"].as_str().expect("id"));
-    let (status, pet) = app
-        .call(
-            &ana.token,
-            Method::PATCH,
+    let (status, pet) = ana
+        .patch(
+            &app,
             &pet_path,
-            Some(json!({ "neutered": true, "breed_id": null })),
+            json!({ "neutered": true, "breed_id": null }),
         )
         .await;
     assert_eq!(status, 200, "{pet}");
@@ -127,13 +104,11 @@ async fn an_owner_manages_their_profile_addresses_and_pets() {
         (Some(true), true, Some("female"))
     );
 
-    let (status, _) = app.call(&ana.token, Method::DELETE, &pet_path, None).await;
+    let (status, _) = ana.delete(&app, &pet_path).await;
     assert_eq!(status, 204);
-    let (status, _) = app.call(&ana.token, Method::GET, &pet_path, None).await;
+    let (status, _) = ana.get(&app, &pet_path).await;
     assert_eq!(status, 404, "a deleted pet is gone from reads");
-    let (_, pets) = app
-        .call(&ana.token, Method::GET, "/api/v1/pets", None)
-        .await;
+    let (_, pets) = ana.get(&app, "/api/v1/pets").await;
     assert_eq!(pets["items"], json!([]));
     assert_eq!(
         app.db
@@ -188,31 +163,21 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
         ),
     ];
     for (body, status, field) in cases {
-        let (got, problem) = app
-            .call(&ana.token, Method::POST, "/api/v1/pets", Some(body.clone()))
-            .await;
+        let (got, problem) = ana.post(&app, "/api/v1/pets", body.clone()).await;
         assert_eq!(got, status, "{body} -> {problem}");
         assert_eq!(fields(&problem), [field], "{body} -> {problem}");
     }
     let chip = json!({ "name": "Luna", "species_id": dog, "microchip": "985112003456789" });
-    assert_eq!(
-        app.call(&ana.token, Method::POST, "/api/v1/pets", Some(chip.clone()))
-            .await
-            .0,
-        201
-    );
-    let (status, problem) = app
-        .call(&ana.token, Method::POST, "/api/v1/pets", Some(chip))
-        .await;
+    assert_eq!(ana.post(&app, "/api/v1/pets", chip.clone()).await.0, 201);
+    let (status, problem) = ana.post(&app, "/api/v1/pets", chip).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
 
-    let (status, problem) = app
-        .call(
-            &ana.token,
-            Method::POST,
+    let (status, problem) = ana
+        .post(
+            &app,
             &format!("/api/v1/owners/{}/addresses", ana.id),
-            Some(json!({ "street": "Calle falsa 123", "lat": -134.0, "lon": -58.0 })),
+            json!({ "street": "Calle falsa 123", "lat": -134.0, "lon": -58.0 }),
         )
         .await;
     assert_eq!(status, 422);
@@ -224,26 +189,14 @@ async fn constraints_and_validation_name_the_field_and_change_nothing() {
         0
     );
 
-    let (status, _) = app
-        .call(&ana.token, Method::GET, "/api/v1/pets?limit=0", None)
-        .await;
+    let (status, _) = ana.get(&app, "/api/v1/pets?limit=0").await;
     assert_eq!(status, 422);
-    let (status, _) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/species",
-            Some(json!({ "name": "Hurón" })),
-        )
+    let (status, _) = ana
+        .post(&app, "/api/v1/species", json!({ "name": "Hurón" }))
         .await;
     assert_eq!(status, 403, "only staff write reference data");
-    let (status, _) = app
-        .call(
-            &staff.token,
-            Method::POST,
-            "/api/v1/species",
-            Some(json!({ "name": "Perro" })),
-        )
+    let (status, _) = staff
+        .post(&app, "/api/v1/species", json!({ "name": "Perro" }))
         .await;
     assert_eq!(status, 409);
 }
@@ -256,21 +209,19 @@ async fn nobody_sees_or_changes_another_owners_records() {
     let dog = species(&app, &staff, "Perro").await;
     let ana = app.owner("ana@example.com").await;
     let bruno = app.owner("bruno@example.com").await;
-    let (_, pet) = app
-        .call(
-            &ana.token,
-            Method::POST,
+    let (_, pet) = ana
+        .post(
+            &app,
             "/api/v1/pets",
-            Some(json!({ "name": "Luna", "species_id": dog })),
+            json!({ "name": "Luna", "species_id": dog }),
         )
         .await;
     let pet = pet["id"].as_str().expect("pet").to_owned();
-    let (_, address) = app
-        .call(
-            &ana.token,
-            Method::POST,
+    let (_, address) = ana
+        .post(
+            &app,
             &format!("/api/v1/owners/{}/addresses", ana.id),
-            Some(json!({ "street": "Av. Corrientes 1234", "lat": -34.6, "lon": -58.38 })),
+            json!({ "street": "Av. Corrientes 1234", "lat": -34.6, "lon": -58.38 }),
         )
         .await;
     let address = address["id"].as_str().expect("address").to_owned();
@@ -319,42 +270,19 @@ async fn nobody_sees_or_changes_another_owners_records() {
         let (status, _) = app.call("", method.clone(), path, body.clone()).await;
         assert_eq!(status, 401, "nobody: {method} {path}");
     }
-    let (_, bruno_pets) = app
-        .call(&bruno.token, Method::GET, "/api/v1/pets", None)
-        .await;
+    let (_, bruno_pets) = bruno.get(&app, "/api/v1/pets").await;
     assert_eq!(bruno_pets["items"], json!([]));
-    let (_, bruno_owners) = app
-        .call(&bruno.token, Method::GET, "/api/v1/owners", None)
-        .await;
+    let (_, bruno_owners) = bruno.get(&app, "/api/v1/owners").await;
     assert_eq!(bruno_owners["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(bruno_owners["items"][0]["id"], bruno.id.as_str());
 
     // Nothing changed; staff still see all of it.
-    let (status, pet) = app
-        .call(
-            &staff.token,
-            Method::GET,
-            &format!("/api/v1/pets/{pet}"),
-            None,
-        )
-        .await;
+    let (status, pet) = staff.get(&app, &format!("/api/v1/pets/{pet}")).await;
     assert_eq!((status, pet["name"].as_str()), (200, Some("Luna")));
-    let (_, owner) = app
-        .call(
-            &staff.token,
-            Method::GET,
-            &format!("/api/v1/owners/{o}"),
-            None,
-        )
-        .await;
+    let (_, owner) = staff.get(&app, &format!("/api/v1/owners/{o}")).await;
     assert_eq!(owner["full_name"], "Dueña");
-    let (_, addresses) = app
-        .call(
-            &staff.token,
-            Method::GET,
-            &format!("/api/v1/owners/{o}/addresses"),
-            None,
-        )
+    let (_, addresses) = staff
+        .get(&app, &format!("/api/v1/owners/{o}/addresses"))
         .await;
     assert_eq!(addresses.as_array().map(Vec::len), Some(1));
     assert_eq!(app.db.count("SELECT count(*) AS n FROM pets").await, 1);
@@ -366,40 +294,32 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
     let staff = staff(&app).await;
     let dog = species(&app, &staff, "Perro").await;
     let cat = species(&app, &staff, "Gato").await;
-    let (status, rabies) = app
-        .call(
-            &staff.token,
-            Method::POST,
+    let (status, rabies) = staff
+        .post(
+            &app,
             "/api/v1/vaccines",
-            Some(json!({ "name": "Antirrábica", "interval_days": 365 })),
+            json!({ "name": "Antirrábica", "interval_days": 365 }),
         )
         .await;
     assert_eq!(status, 201, "{rabies}");
-    let (_, feline) = app
-        .call(
-            &staff.token,
-            Method::POST,
+    let (_, feline) = staff
+        .post(
+            &app,
             "/api/v1/vaccines",
-            Some(json!({ "name": "Triple felina", "species_id": cat, "interval_days": 365 })),
+            json!({ "name": "Triple felina", "species_id": cat, "interval_days": 365 }),
         )
         .await;
     let ana = app.owner("ana@example.com").await;
     let bruno = app.owner("bruno@example.com").await;
-    let (status, _) = app
-        .call(
-            &ana.token,
-            Method::POST,
-            "/api/v1/vaccines",
-            Some(json!({ "name": "X" })),
-        )
+    let (status, _) = ana
+        .post(&app, "/api/v1/vaccines", json!({ "name": "X" }))
         .await;
     assert_eq!(status, 403);
-    let (_, luna) = app
-        .call(
-            &ana.token,
-            Method::POST,
+    let (_, luna) = ana
+        .post(
+            &app,
             "/api/v1/pets",
-            Some(json!({ "name": "Luna", "species_id": dog })),
+            json!({ "name": "Luna", "species_id": dog }),
         )
         .await;
     let path = format!(
@@ -407,22 +327,19 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
         luna["id"].as_str().expect("id")
     );
 
-    let (status, shot) = app.call(&ana.token,
-        Method::POST,
-        &path,
-        Some(json!({ "vaccine_id": rabies["id"], "batch": " R-778 ", "applied_on": "2026-03-01" })),
-    )
-    .await;
+    let (status, shot) = ana
+        .post(
+            &app,
+            &path,
+            json!({ "vaccine_id": rabies["id"], "batch": " R-778 ", "applied_on": "2026-03-01" }),
+        )
+        .await;
     assert_eq!(status, 201, "{shot}");
     assert_eq!(
         (shot["next_due_on"].as_str(), shot["batch"].as_str()),
         (Some("2027-03-01"), Some("R-778"))
     );
-    let (status, shot) = app.call(&ana.token,
-        Method::POST,
-        &path,
-        Some(json!({ "vaccine_id": rabies["id"], "applied_on": "2026-04-01", "next_due_on": "2026-10-01" })),
-    )
+    let (status, shot) = ana.post(&app, &path, json!({ "vaccine_id": rabies["id"], "applied_on": "2026-04-01", "next_due_on": "2026-10-01" }))
     .await;
     assert_eq!(
         (status, shot["next_due_on"].as_str()),
@@ -444,14 +361,12 @@ async fn vaccinations_get_their_next_due_date_from_the_vaccine_and_stay_private(
             "next_due_on",
         ),
     ] {
-        let (status, problem) = app
-            .call(&ana.token, Method::POST, &path, Some(body.clone()))
-            .await;
+        let (status, problem) = ana.post(&app, &path, body.clone()).await;
         assert_eq!(status, 422, "{body} -> {problem}");
         assert_eq!(problem["errors"][0]["field"], field);
     }
 
-    let (_, listed) = app.call(&ana.token, Method::GET, &path, None).await;
+    let (_, listed) = ana.get(&app, &path).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     for (method, body) in [
         (Method::GET, None),
