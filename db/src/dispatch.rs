@@ -82,6 +82,7 @@ pub async fn candidates(
         point,
         target.specialty_id,
         Some((target.wanted_start, target.wanted_end)),
+        None,
     )
     .await?;
     let ids: Vec<Uuid> = vets.iter().map(|v| v.id).collect();

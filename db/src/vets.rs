@@ -179,12 +179,15 @@ pub async fn delete_coverage_area(
 /// Active vets with a coverage area that covers `point` (the border counts), with the
 /// specialty if one is asked for, and free for the whole `window` if one is given: a
 /// weekly slot (local time, America/Argentina/Buenos_Aires) holds it on its day, and no
-/// time off overlaps it. Uses the GiST indexes on areas and time off.
+/// time off overlaps it. Uses the GiST indexes on areas and time off. In name order
+/// (then id, so pages never overlap): one `page` of them, or all (`None`: the
+/// dispatcher ranks every candidate).
 pub async fn vets_covering(
     conn: &mut AsyncPgConnection,
     point: LatLon,
     specialty: Option<Uuid>,
     window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    page: Option<crate::Page>,
 ) -> Result<Vec<VetRow>, Error> {
     Ok(diesel::sql_query(format!(
         "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, v.active, v.created_at \
@@ -206,13 +209,15 @@ pub async fn vets_covering(
                  AND NOT EXISTS (SELECT 1 FROM vet_time_off t \
                                  WHERE t.vet_id = v.id AND t.deleted_at IS NULL \
                                    AND t.during && tstzrange($4, $5, '[)')))) \
-         ORDER BY v.full_name"
+         ORDER BY v.full_name, v.id LIMIT $6 OFFSET $7"
     ))
     .bind::<Double, _>(point.lon)
     .bind::<Double, _>(point.lat)
     .bind::<Nullable<SqlUuid>, _>(specialty)
     .bind::<Nullable<Timestamptz>, _>(window.map(|w| w.0))
     .bind::<Nullable<Timestamptz>, _>(window.map(|w| w.1))
+    .bind::<Nullable<diesel::sql_types::BigInt>, _>(page.map(|p| p.limit))
+    .bind::<diesel::sql_types::BigInt, _>(page.map_or(0, |p| p.offset))
     .load(conn)
     .await?)
 }

@@ -379,12 +379,19 @@ pub struct SearchParams {
     /// With `to`: only vets free for the whole window (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// 1 to 200, default 50: the vets in name order, a page at a time (hundreds may
+    /// cover a point).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// 0 to 100 000, default 0.
+    #[param(minimum = 0, maximum = 100000)]
+    pub offset: Option<i64>,
 }
 
 #[utoipa::path(get, path = "/api/v1/vets/search", tag = "vets", params(SearchParams), security(("bearer" = [])),
     responses((status = 200, body = [Vet]), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")))]
 /// Staff: the active vets whose coverage holds the point (its border included),
-/// optionally with a specialty.
+/// optionally with a specialty, in name order, a page at a time (`limit`, `offset`).
 async fn search(
     StaffUser(_user): StaffUser,
     State(state): State<AppState>,
@@ -407,8 +414,10 @@ async fn search(
             return Err(ApiError::invalid("to", "goes with from"));
         }
     };
+    let page = crate::routes::helpers::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
-    let rows = db::vets::vets_covering(&mut conn, point, params.specialty_id, window).await?;
+    let rows =
+        db::vets::vets_covering(&mut conn, point, params.specialty_id, window, Some(page)).await?;
     Ok(Json(rows.into_iter().map(Vet::from).collect()))
 }
 

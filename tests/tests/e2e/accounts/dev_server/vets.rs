@@ -104,6 +104,36 @@ async fn the_search_finds_the_vets_whose_coverage_holds_the_point() {
         "north of both"
     );
 
+    // Hundreds may cover a point: the answer comes a page at a time, in name order.
+    let page = |query: &'static str| {
+        let (app, staff) = (&app, &staff);
+        async move {
+            let path = format!("/api/v1/vets/search?lat=-34.60&lon=-58.40&{query}");
+            app.call(staff, Method::GET, &path, None).await
+        }
+    };
+    let names = |vets: &serde_json::Value| -> Vec<String> {
+        let list = vets.as_array().expect("list");
+        list.iter()
+            .map(|v| v["full_name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    let (status, first) = page("limit=1").await;
+    assert_eq!((status, names(&first)), (200, vec!["Ana".to_owned()]));
+    let (status, second) = page("limit=1&offset=1").await;
+    assert_eq!((status, names(&second)), (200, vec!["Bruno".to_owned()]));
+    let (_, past) = page("offset=2").await;
+    assert_eq!(names(&past), Vec::<String>::new());
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("offset=-1", "offset"),
+    ] {
+        let (status, problem) = page(query).await;
+        assert_eq!(status, 422, "{query}: {problem}");
+        assert_eq!(e2e::problem_fields(&problem), [field], "{query}");
+    }
+
     // A deleted area no longer covers anything.
     let area_id = area["id"].as_str().expect("id");
     let (status, _) = app
