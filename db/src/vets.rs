@@ -179,14 +179,7 @@ pub async fn delete_coverage_area(
 /// Active vets with a coverage area that covers `point` (the border counts), with the
 /// specialty if one is asked for, and free for the whole `window` if one is given: a
 /// weekly slot (local time, America/Argentina/Buenos_Aires) holds it on its day, and no
-/// time off overlaps it. Uses the GiST indexes on areas and time off.
-///
-/// The areas the point may be in come from the `geography` index (`&&`); whether it is
-/// inside is then decided in plane coordinates (`ST_Covers` on `geometry`), about ten
-/// times cheaper than on the sphere: with hundreds of areas around a point the spherical
-/// test was most of a search's time. For areas the size of a city's neighbourhoods the
-/// two differ by a metre or so along an edge running east–west, and not at all on a
-/// vertex or along a meridian. In name order
+/// time off overlaps it. Uses the GiST indexes on areas and time off. In name order
 /// (then id, so pages never overlap): one `page` of them, or all (`None`: the
 /// dispatcher ranks every candidate).
 pub async fn vets_covering(
@@ -202,8 +195,7 @@ pub async fn vets_covering(
          WHERE v.deleted_at IS NULL AND v.active \
            AND EXISTS (SELECT 1 FROM vet_coverage_areas a \
                        WHERE a.vet_id = v.id AND a.deleted_at IS NULL \
-                         AND a.area && ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography \
-                         AND ST_Covers(a.area::geometry, ST_SetSRID(ST_MakePoint($1, $2), 4326))) \
+                         AND ST_Covers(a.area, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)) \
            AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM vet_specialties s \
                                             WHERE s.vet_id = v.id AND s.specialty_id = $3)) \
            AND ($4::timestamptz IS NULL OR ( \
