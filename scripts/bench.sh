@@ -92,7 +92,8 @@ TEMPORAL_PORT=$(free_port)
 export TEMPORAL_ADDRESS="http://127.0.0.1:$TEMPORAL_PORT"
 log "starting an in-memory Temporal dev server on :$TEMPORAL_PORT"
 bash "$ROOT/scripts/temporal-dev.sh" "$TEMPORAL_PORT" none >"$tmp/temporal.log" 2>&1 &
-pids+=($!)
+temporal_pid=$!
+pids+=("$temporal_pid")
 for var in API_BIND SANDBOX_MERCATELY_BIND SANDBOX_MERCADOPAGO_BIND SANDBOX_SMTP_BIND \
   SANDBOX_INBOX_BIND SANDBOX_GOOGLE_BIND SANDBOX_AFIP_BIND; do
   export "$var=127.0.0.1:$(free_port)"
@@ -119,7 +120,8 @@ wait_for_port 127.0.0.1 "$TEMPORAL_PORT" 60 || { cat "$tmp/temporal.log"; die "T
 "$BIN/api" migrate >/dev/null
 "$BIN/api" seed-demo >/dev/null
 "$BIN/sandbox" >"$tmp/sandbox.log" 2>&1 &
-pids+=($!)
+sandbox_pid=$!
+pids+=("$sandbox_pid")
 
 # The worker, started again for each cache size of the waiting benchmark.
 worker_pid=
@@ -139,7 +141,12 @@ pids+=("$api_pid")
 wait_for_port "${API_BIND%:*}" "${API_BIND##*:}" 60 || { cat "$tmp/api.log"; die "the API did not start"; }
 wait_for_port "${SANDBOX_MERCATELY_BIND%:*}" "${SANDBOX_MERCATELY_BIND##*:}" 60 || die "the emulators did not start"
 
-bench() { BENCH_WORKER_PID="$worker_pid" BENCH_API_PID="$api_pid" "$BIN/bench" "$@"; }
+# Every process of the stack, so that a run can say where its CPU went.
+pg_pid=$(as_postgres head -n 1 "$tmp/pg/postmaster.pid")
+bench() {
+  BENCH_WORKER_PID="$worker_pid" BENCH_API_PID="$api_pid" BENCH_PG_PID="$pg_pid" \
+    BENCH_TEMPORAL_PID="$temporal_pid" BENCH_SANDBOX_PID="$sandbox_pid" "$BIN/bench" "$@"
+}
 failed() {
   tail -n 40 "$tmp/worker.log" "$tmp/api.log" >&2
   # A panic's message comes ahead of its backtrace, which the tail alone cuts off.

@@ -29,6 +29,51 @@ pub fn usage(pid: u32) -> Option<(f64, u64, u64)> {
     Some((ticks / clock_ticks(), kib("VmRSS:")?, kib("VmHWM:")?))
 }
 
+/// CPU seconds of a process and every process under it, the ones that have ended
+/// included (a parent that waited for a child counts its time in `cutime`/`cstime`):
+/// PostgreSQL's postmaster with its backends, or a server started through a wrapper.
+pub fn tree_cpu(root: u32) -> Option<f64> {
+    // (pid, parent, own + waited-for children's ticks) of every process now alive.
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue; // ended meanwhile
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        let (Some(parent), Some(u), Some(s), Some(cu), Some(cs)) =
+            (number(1), number(11), number(12), number(13), number(14))
+        else {
+            continue;
+        };
+        all.push((pid, parent as u32, u + s + cu + cs));
+    }
+    all.iter().any(|(pid, ..)| *pid == root).then_some(())?;
+    let mut tree = vec![root];
+    let mut ticks = 0.0;
+    while let Some(pid) = tree.pop() {
+        for (child, parent, own) in &all {
+            if *child == pid {
+                ticks += own;
+            }
+            if *parent == pid {
+                tree.push(*child);
+            }
+        }
+    }
+    Some(ticks / clock_ticks())
+}
+
 /// `/proc/<pid>/stat` counts CPU time in USER_HZ ticks, 100 a second on Linux.
 fn clock_ticks() -> f64 {
     100.0
@@ -61,6 +106,52 @@ pub async fn pg_statements(database_url: &str) -> anyhow::Result<i64> {
     Ok(row.calls)
 }
 
+/// PostgreSQL's statements by the time they took since the last reset, as a text table
+/// (calls, total and mean ms, rows, the statement): where a run's database time went.
+pub async fn pg_top_statements(database_url: &str, limit: i64) -> anyhow::Result<String> {
+    use diesel::sql_types::{BigInt, Double, Text};
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        calls: i64,
+        #[diesel(sql_type = Double)]
+        total_ms: f64,
+        #[diesel(sql_type = Double)]
+        mean_ms: f64,
+        #[diesel(sql_type = BigInt)]
+        rows: i64,
+        #[diesel(sql_type = Text)]
+        query: String,
+    }
+    let mut conn = AsyncPgConnection::establish(database_url).await?;
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows, \
+                regexp_replace(query, '\\s+', ' ', 'g') AS query \
+         FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(&mut conn)
+    .await?;
+    let mut out = String::from("calls\ttotal ms\tmean ms\trows\tstatement\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{}\t{:.1}\t{:.3}\t{}\t{}\n",
+            r.calls, r.total_ms, r.mean_ms, r.rows, r.query
+        ));
+    }
+    Ok(out)
+}
+
+/// Forgets what `pg_stat_statements` counted so far.
+pub async fn pg_reset_statements(database_url: &str) -> anyhow::Result<()> {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let mut conn = AsyncPgConnection::establish(database_url).await?;
+    conn.batch_execute("SELECT pg_stat_statements_reset()")
+        .await?;
+    Ok(())
+}
+
 /// Events and workflow tasks in a workflow's history so far.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
 pub struct Shape {
@@ -91,4 +182,55 @@ pub async fn shape(client: &Client, workflow_id: &str) -> anyhow::Result<Shape> 
         activities: of(EventType::ActivityTaskScheduled),
         local_steps: markers,
     })
+}
+
+/// The processes of the stack under test whose CPU a run accounts for, by the pids
+/// `scripts/bench.sh` hands over (a part it did not name is left out), and this process
+/// (the driver, and the twin's worker when the twin runs).
+pub struct StackCpu(Vec<(&'static str, u32)>);
+
+impl StackCpu {
+    pub fn from_env() -> Self {
+        let mut parts: Vec<(&'static str, u32)> = [
+            ("worker", "BENCH_WORKER_PID"),
+            ("api", "BENCH_API_PID"),
+            ("postgres", "BENCH_PG_PID"),
+            ("temporal", "BENCH_TEMPORAL_PID"),
+            ("emulators", "BENCH_SANDBOX_PID"),
+        ]
+        .into_iter()
+        .filter_map(|(name, var)| Some((name, pid(var)?)))
+        .collect();
+        parts.push(("driver", std::process::id()));
+        Self(parts)
+    }
+
+    /// CPU seconds of each part so far.
+    pub fn read(&self) -> Vec<(&'static str, Option<f64>)> {
+        self.0
+            .iter()
+            .map(|(name, pid)| (*name, tree_cpu(*pid)))
+            .collect()
+    }
+
+    /// CPU milliseconds per lifecycle of each part between two readings, and their
+    /// total, as a JSON object (a part that could not be read on either side is left
+    /// out).
+    pub fn per_lifecycle(
+        before: &[(&'static str, Option<f64>)],
+        after: &[(&'static str, Option<f64>)],
+        lifecycles: usize,
+    ) -> serde_json::Value {
+        let mut parts = serde_json::Map::new();
+        let mut total = 0.0;
+        for ((name, b), (_, a)) in before.iter().zip(after) {
+            if let (Some(b), Some(a)) = (b, a) {
+                let ms = (a - b) * 1000.0 / lifecycles.max(1) as f64;
+                total += ms;
+                parts.insert((*name).to_owned(), ms.into());
+            }
+        }
+        parts.insert("total".to_owned(), total.into());
+        parts.into()
+    }
 }

@@ -67,6 +67,31 @@ pub fn print() -> anyhow::Result<()> {
             );
         }
     }
+    println!(
+        "\n| CPU ms per lifecycle | C | worker | API | PostgreSQL | Temporal | emulators | driver | total |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for run in of("lifecycles").filter(|l| l["cpu_ms"].is_object()) {
+        let cpu = &run["cpu_ms"];
+        let parts: Vec<String> = [
+            "worker",
+            "api",
+            "postgres",
+            "temporal",
+            "emulators",
+            "driver",
+            "total",
+        ]
+        .iter()
+        .map(|part| num(cpu, part, 1))
+        .collect();
+        println!(
+            "| {} | {} | {} |",
+            run["shape"].as_str().unwrap_or("?"),
+            run["concurrency"],
+            parts.join(" | ")
+        );
+    }
     if let Some(twin) = of("lifecycles").find(|l| l["shape"] == "twin") {
         println!(
             "(the twin's history: {} events, {} workflow tasks)",

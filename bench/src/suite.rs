@@ -32,6 +32,10 @@ pub async fn lifecycles() -> anyhow::Result<()> {
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL")?;
     let worker = measure::pid("BENCH_WORKER_PID");
     let api = measure::pid("BENCH_API_PID");
+    let stack_cpu = measure::StackCpu::from_env();
+    // The statements of the lifecycles alone (the lanes' setup left out), for
+    // `statements.txt`.
+    measure::pg_reset_statements(&database_url).await?;
     let mut slot = 0;
     for &concurrency in &concurrencies {
         if let Some(pid) = worker {
@@ -40,6 +44,7 @@ pub async fn lifecycles() -> anyhow::Result<()> {
         let worker_before = worker.and_then(measure::usage);
         let api_before = api.and_then(measure::usage);
         let queries_before = measure::pg_statements(&database_url).await?;
+        let cpu_before = stack_cpu.read();
         let first = slot;
         let next = AtomicUsize::new(first);
         let started = Instant::now();
@@ -62,6 +67,7 @@ pub async fn lifecycles() -> anyhow::Result<()> {
             .flatten()
             .collect();
         let elapsed = started.elapsed();
+        let cpu_after = stack_cpu.read();
         slot += n;
         let queries = measure::pg_statements(&database_url).await? - queries_before - 1;
         let worker_after = worker.and_then(measure::usage);
@@ -90,11 +96,14 @@ pub async fn lifecycles() -> anyhow::Result<()> {
             "worker_peak_mib": worker_after.map(|u| u.2 as f64 / 1024.0),
             "api_cpu_ms": per(api_before, api_after),
             "pg_queries": queries as f64 / n as f64,
+            "cpu_ms": measure::StackCpu::per_lifecycle(&cpu_before, &cpu_after, n),
             "slowest": slowest(&done),
         });
         println!("{line}");
         crate::record(&line)?;
     }
+    let top = measure::pg_top_statements(&database_url, 40).await?;
+    std::fs::write(crate::out_dir()?.join("statements.txt"), top)?;
     twins(&client, n, &concurrencies).await
 }
 
@@ -145,9 +154,11 @@ async fn twins(
     concurrencies: &[usize],
 ) -> anyhow::Result<()> {
     let _worker = twin::TwinWorker::start(client.clone(), TWIN_QUEUE);
+    let stack_cpu = measure::StackCpu::from_env();
     let run = uuid::Uuid::new_v4().simple().to_string();
     for &concurrency in concurrencies {
         let next = AtomicUsize::new(0);
+        let cpu_before = stack_cpu.read();
         let started = Instant::now();
         let lanes = (0..concurrency.max(1)).map(|_| async {
             let mut ids = Vec::new();
@@ -167,12 +178,14 @@ async fn twins(
             .flatten()
             .collect();
         let elapsed = started.elapsed();
+        let cpu_after = stack_cpu.read();
         let shape = median_shape(client, ids).await?;
         let line = json!({
             "kind": "lifecycles", "shape": "twin", "n": n, "concurrency": concurrency,
             "seconds": elapsed.as_secs_f64(), "per_second": n as f64 / elapsed.as_secs_f64(),
             "events": shape.events, "tasks": shape.tasks, "activities": shape.activities,
             "local_steps": shape.local_steps,
+            "cpu_ms": measure::StackCpu::per_lifecycle(&cpu_before, &cpu_after, n),
         });
         println!("{line}");
         crate::record(&line)?;

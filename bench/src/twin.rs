@@ -1,38 +1,85 @@
 //! The lifecycle's no-op twin: a workflow with the service request's command sequence on
 //! its happy path (the same local steps, activities, timers, updates, signal, search
 //! attribute upserts, patch marker and child workflow, in the same workflow tasks) whose
-//! steps return at once. Run against the same Temporal server in the same benchmark, its
-//! throughput is the ceiling the real lifecycle is measured against: what is left is
-//! the cost of our own work (PostgreSQL, the emulators, the API).
+//! steps return at once, and what a lifecycle sets going on the server besides: the
+//! visit records' child (one activity, then waiting for a change until the visit) and
+//! the invoice issuer, woken by a signal-with-start from the request's invoicing step,
+//! which issues and delivers each receipt in two activities. Run against the same
+//! Temporal server in the same benchmark, its throughput is the ceiling the real
+//! lifecycle is measured against: what is left is the cost of our own work (PostgreSQL,
+//! the emulators, the API).
 //!
 //! The benchmark prints the events and workflow tasks of both, so that the twin can be
 //! seen to keep pace with the real shape.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
+use temporalio_client::{
+    Client, UntypedSignal, UntypedWorkflow, WorkflowIdConflictPolicy, WorkflowStartOptions,
+};
+use temporalio_common::data_converters::{PayloadConverter, RawValue};
 use temporalio_macros::{activities, workflow, workflow_methods};
 use temporalio_sdk::{
     ChildWorkflowOptions, LocalActivityOptions, ParentClosePolicy, SyncWorkflowContext,
     WorkflowContext, WorkflowContextView, WorkflowResult,
     activities::{ActivityContext, ActivityError},
 };
+use workflows::waits::{Woken, timer_or};
 
 pub const TWIN_WORKFLOW: &str = "BenchTwin";
 pub const TWIN_CHILD: &str = "BenchTwinChild";
+pub const TWIN_ISSUER: &str = "BenchTwinIssuer";
+pub const QUEUED: &str = "queued";
+pub const CHANGED: &str = "changed";
 pub const ANSWER: &str = "answer";
 pub const COORDINATE: &str = "coordinate";
 pub const PAYMENT: &str = "payment";
 pub const STATE: &str = "state";
 
-pub struct TwinActivities;
+/// The twin's steps; `wake` needs the client and the task queue, as the real
+/// invoicing step does.
+pub struct TwinActivities {
+    client: Client,
+    queue: String,
+}
 
 #[activities]
 impl TwinActivities {
     /// A step that does nothing.
     #[activity(name = "twin_step")]
-    pub async fn step(_ctx: ActivityContext, _input: u32) -> Result<u32, ActivityError> {
+    pub async fn step(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        _input: u32,
+    ) -> Result<u32, ActivityError> {
         Ok(0)
+    }
+
+    /// The invoicing step: signal-with-start of the run's issuer (one for every twin of
+    /// a run, as the real issuer is one per point of sale), as
+    /// `activities::issuers::wake` does.
+    #[activity(name = "twin_wake_issuer")]
+    pub async fn wake(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        issuer: String,
+    ) -> Result<(), ActivityError> {
+        let converter = PayloadConverter::default();
+        let options = WorkflowStartOptions::new(self.queue.clone(), issuer)
+            .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+            .build();
+        self.client
+            .signal_with_start_workflow(
+                UntypedWorkflow::new(TWIN_ISSUER),
+                RawValue::from_value(&(), &converter),
+                UntypedSignal::<UntypedWorkflow>::new(QUEUED),
+                RawValue::from_value(&(), &converter),
+                options,
+            )
+            .await
+            .map_err(|e| ActivityError::from(anyhow::anyhow!("wake the twin issuer: {e}")))?;
+        Ok(())
     }
 }
 
@@ -106,7 +153,13 @@ impl TwinWorkflow {
         let _ = ctx
             .start_child_workflow(TwinChildWorkflow::run, (), options)
             .await;
-        Self::steps(ctx, 1).await?;
+        // Ask for the invoice: the issuer's wake-up, a local step.
+        let issuer = format!("{}-issuer", ctx.task_queue());
+        let options = LocalActivityOptions::builder()
+            .start_to_close_timeout(Duration::from_secs(10))
+            .build();
+        ctx.execute_local_activity(TwinActivities::wake, issuer, options)
+            .await?;
         Ok(TwinState::Confirmed)
     }
 
@@ -160,6 +213,11 @@ impl TwinWorkflow {
 
     /// One ordinary activity that does nothing.
     async fn activity(ctx: &WorkflowContext<Self>) -> WorkflowResult<()> {
+        Self::activity_in(ctx).await
+    }
+
+    /// One ordinary activity that does nothing, in any of the twin's workflows.
+    async fn activity_in<W>(ctx: &WorkflowContext<W>) -> WorkflowResult<()> {
         let options =
             temporalio_sdk::ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
                 .build();
@@ -175,20 +233,67 @@ impl TwinWorkflow {
     }
 }
 
-/// The twin's visit records: a child that ends at once.
+/// The twin's visit records: one sync (an ordinary activity), then waiting for a change
+/// until the visit, as `VisitRecordsWorkflow` does after a confirmation.
 #[workflow]
-pub struct TwinChildWorkflow;
+pub struct TwinChildWorkflow {
+    changes: u32,
+}
 
 #[workflow_methods]
 impl TwinChildWorkflow {
     #[init]
     pub fn new(_ctx: &WorkflowContextView, _input: ()) -> Self {
-        Self
+        Self { changes: 0 }
     }
 
     #[run(name = TWIN_CHILD)]
-    pub async fn run(_ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        TwinWorkflow::activity_in(ctx).await?;
+        timer_or(ctx, Duration::from_secs(6 * 3600), |s: &Self| s.changes > 0).await?;
         Ok(())
+    }
+
+    #[signal(name = CHANGED)]
+    pub fn changed(&mut self, _ctx: &mut SyncWorkflowContext<Self>) {
+        self.changes += 1;
+    }
+}
+
+/// The twin's invoice issuer: a scan when it starts, then for every receipt queued two
+/// ordinary activities (issue, deliver), and an idle timer against the next signal
+/// whenever the queue is empty, as `InvoiceIssuerWorkflow` does.
+#[workflow]
+pub struct TwinIssuerWorkflow {
+    queued: u32,
+}
+
+#[workflow_methods]
+impl TwinIssuerWorkflow {
+    #[init]
+    pub fn new(_ctx: &WorkflowContextView, _input: ()) -> Self {
+        Self { queued: 0 }
+    }
+
+    #[run(name = TWIN_ISSUER)]
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<()> {
+        TwinWorkflow::activity_in(ctx).await?;
+        loop {
+            if ctx.state(|s| s.queued == 0) {
+                let idle = Duration::from_secs(10 * 60);
+                if timer_or(ctx, idle, |s: &Self| s.queued > 0).await? == Woken::Timer {
+                    return Ok(());
+                }
+            }
+            TwinWorkflow::activity_in(ctx).await?;
+            ctx.state_mut(|s| s.queued -= 1);
+            TwinWorkflow::activity_in(ctx).await?;
+        }
+    }
+
+    #[signal(name = QUEUED)]
+    pub fn queued(&mut self, _ctx: &mut SyncWorkflowContext<Self>, _receipt: ()) {
+        self.queued += 1;
     }
 }
 
@@ -202,6 +307,7 @@ impl TwinWorker {
     pub fn start(client: temporalio_client::Client, queue: &str) -> Self {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let queue = queue.to_owned();
+        let worker_queue = queue.clone();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -217,7 +323,11 @@ impl TwinWorker {
                 let options = temporalio_sdk::WorkerOptions::new(queue)
                     .register_workflow::<TwinWorkflow>()?
                     .register_workflow::<TwinChildWorkflow>()?
-                    .register_activities(TwinActivities)
+                    .register_workflow::<TwinIssuerWorkflow>()?
+                    .register_activities(TwinActivities {
+                        client: client.clone(),
+                        queue: worker_queue,
+                    })
                     .build();
                 let mut worker = temporalio_sdk::Worker::new(&sdk, client, options)?;
                 let shutdown = worker.shutdown_handle();
