@@ -17,6 +17,10 @@ pub mod sql_types {
     pub struct Geography;
 
     #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "geometry"))]
+    pub struct Geometry;
+
+    #[derive(diesel::sql_types::SqlType)]
     #[diesel(postgres_type(name = "payment_status"))]
     pub struct PaymentStatus;
 
@@ -539,6 +543,7 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Geography;
+    use super::sql_types::Geometry;
 
     vet_coverage_areas (id) {
         id -> Uuid,
@@ -548,6 +553,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        area_plane -> Geometry,
     }
 }
 

@@ -179,7 +179,11 @@ pub async fn delete_coverage_area(
 /// Active vets with a coverage area that covers `point` (the border counts), with the
 /// specialty if one is asked for, and free for the whole `window` if one is given: a
 /// weekly slot (local time, America/Argentina/Buenos_Aires) holds it on its day, and no
-/// time off overlaps it. Uses the GiST indexes on areas and time off. In name order
+/// time off overlaps it. Uses the GiST indexes on areas and time off.
+///
+/// Inside is decided in plane coordinates (`area_plane`, longitude and latitude as x
+/// and y: the area as drawn on the map), which is also half the cost of the test on
+/// the sphere (`migrations/2026-12-07-000015_coverage_in_plane`). In name order
 /// (then id, so pages never overlap): one `page` of them, or all (`None`: the
 /// dispatcher ranks every candidate).
 pub async fn vets_covering(
@@ -195,7 +199,7 @@ pub async fn vets_covering(
          WHERE v.deleted_at IS NULL AND v.active \
            AND EXISTS (SELECT 1 FROM vet_coverage_areas a \
                        WHERE a.vet_id = v.id AND a.deleted_at IS NULL \
-                         AND ST_Covers(a.area, ST_SetSRID(ST_MakePoint($1, $2), 4326)::geography)) \
+                         AND ST_Covers(a.area_plane, ST_SetSRID(ST_MakePoint($1, $2), 4326))) \
            AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM vet_specialties s \
                                             WHERE s.vet_id = v.id AND s.specialty_id = $3)) \
            AND ($4::timestamptz IS NULL OR ( \

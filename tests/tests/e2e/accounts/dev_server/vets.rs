@@ -1,5 +1,6 @@
 //! Vets and their coverage areas through HTTP, and the geo search on hand-built
-//! polygons: inside, outside, on the border, inside a hole.
+//! polygons: inside, outside, on the border (a corner, an edge along a meridian, the
+//! middle of an edge along a parallel), inside a hole.
 
 use e2e::TestApp;
 use reqwest::Method;
@@ -97,6 +98,14 @@ async fn the_search_finds_the_vets_whose_coverage_holds_the_point() {
         search(&app, &staff, -34.65, -58.40).await,
         ["Ana", "Bruno"],
         "on the shared border"
+    );
+    // The middle of Ana's north edge, which runs along the parallel -34.60 as drawn: on
+    // the line on the map, so inside (on the sphere the edge between its corners runs
+    // about a metre south of the parallel, and this point was outside).
+    assert_eq!(
+        search(&app, &staff, -34.60, -58.45).await,
+        ["Ana"],
+        "on the middle of an edge along a parallel"
     );
     assert_eq!(
         search(&app, &staff, -34.55, -58.45).await,
