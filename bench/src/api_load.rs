@@ -85,7 +85,7 @@ pub async fn run() -> anyhow::Result<()> {
     .load(&mut conn)
     .await?;
     let start = (chrono::Utc::now() + chrono::Duration::days(3)).format("%Y-%m-%dT15:00:00Z");
-    let endpoints = vec![
+    let endpoints = [
         Endpoint {
             name: "POST /quotes",
             requests: pets
@@ -152,9 +152,19 @@ pub async fn run() -> anyhow::Result<()> {
             )],
         },
     ];
+    // BENCH_ENDPOINTS: only the endpoints whose name holds one of these words
+    // ("search login"); all by default.
+    let only: Vec<String> = std::env::var("BENCH_ENDPOINTS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
     let dir = crate::out_dir()?;
     let mut plans = String::new();
-    for endpoint in &endpoints {
+    for endpoint in endpoints
+        .iter()
+        .filter(|e| only.is_empty() || only.iter().any(|w| e.name.contains(w.as_str())))
+    {
         // Each must answer 2xx before it is loaded: a benchmark of error pages is no use.
         let (method, path_q, body) = &endpoint.requests[0];
         let url = format!("{}{}", base.trim_end_matches(&path), path_q);
