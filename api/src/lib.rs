@@ -20,6 +20,7 @@ pub mod settings;
 pub mod sign_in_throttle;
 pub mod storage;
 pub mod uploads;
+pub mod vet_directory;
 pub mod workflow_client;
 
 /// Every request is cut off after this long (`504`).
@@ -61,6 +62,8 @@ pub struct AppState {
     pub whatsapp: integrations::mercately::MercatelyClient,
     /// Sends the welcome of an owner whose login staff created.
     pub mailer: integrations::email::SmtpMailer,
+    /// The vets and their coverage, searched in memory (never stale: see the module).
+    pub vets: Arc<vet_directory::VetDirectory>,
 }
 
 /// The API sends its one email (a welcome) while staff wait for the answer: at most
@@ -175,6 +178,7 @@ pub async fn serve_on(
         mercadopago,
         whatsapp,
         mailer: integrations::email::SmtpMailer::new(welcome_mail_settings(&settings.email)),
+        vets: Arc::default(),
         settings: Arc::new(settings),
     };
     let outbox = tokio::spawn(outbox::run(state.clone(), state.settings.outbox_interval));

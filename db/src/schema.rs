@@ -558,6 +558,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    vet_directory_version (only_row) {
+        only_row -> Bool,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::VetAnswer;
 
@@ -781,6 +788,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     vat_conditions,
     vet_availability,
     vet_coverage_areas,
+    vet_directory_version,
     vet_offers,
     vet_specialties,
     vet_time_off,

@@ -226,6 +226,50 @@ pub async fn vets_covering(
     .await?)
 }
 
+/// The vet directory's version (`vet_directory_version`): it moves with every change to
+/// the vets, their coverage areas or their specialties.
+pub async fn directory_version(conn: &mut AsyncPgConnection) -> Result<i64, Error> {
+    use crate::schema::vet_directory_version::dsl::*;
+    Ok(vet_directory_version.select(version).first(conn).await?)
+}
+
+/// One coverage area of an active vet, with the vet and their specialties: a row of the
+/// directory the API searches in memory.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct DirectoryRow {
+    #[diesel(embed)]
+    pub vet: VetRow,
+    /// The area in plane coordinates, as GeoJSON (`area_plane`).
+    #[diesel(sql_type = Text)]
+    pub area: String,
+    #[diesel(sql_type = diesel::sql_types::Array<SqlUuid>)]
+    pub specialties: Vec<Uuid>,
+}
+
+/// The whole searchable directory and its version, read in one snapshot (so the
+/// version names exactly these rows): every live coverage area of every active vet.
+pub async fn directory(conn: &mut AsyncPgConnection) -> Result<(i64, Vec<DirectoryRow>), Error> {
+    conn.build_transaction()
+        .read_only()
+        .repeatable_read()
+        .run(async |conn| {
+            let version = directory_version(conn).await?;
+            let rows = diesel::sql_query(
+                "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, \
+                        v.active, v.created_at, ST_AsGeoJSON(a.area_plane) AS area, \
+                        ARRAY(SELECT s.specialty_id FROM vet_specialties s WHERE s.vet_id = v.id) \
+                          AS specialties \
+                 FROM veterinarians v \
+                 JOIN vet_coverage_areas a ON a.vet_id = v.id AND a.deleted_at IS NULL \
+                 WHERE v.deleted_at IS NULL AND v.active",
+            )
+            .load(conn)
+            .await?;
+            Ok((version, rows))
+        })
+        .await
+}
+
 /// Replaces the vet's specialties with `specialties`, in one transaction.
 pub async fn set_specialties(
     conn: &mut AsyncPgConnection,

@@ -89,6 +89,74 @@ impl Polygon {
     pub fn to_geojson(&self) -> Value {
         serde_json::json!({ "type": "Polygon", "coordinates": self.rings })
     }
+
+    /// Whether the polygon holds `[lon, lat]`, its border included (a hole's border too):
+    /// PostGIS's `ST_Covers` on `geometry`, in plane coordinates, as the search in
+    /// PostgreSQL decides it. A point on an edge is on it when the edge's side test is
+    /// exactly zero (as PostGIS's `lw_segment_side`), which holds exactly for the points
+    /// of an edge along a meridian or a parallel and for every vertex.
+    pub fn covers(&self, point: [f64; 2]) -> bool {
+        let Some((outer, holes)) = self.rings.split_first() else {
+            return false;
+        };
+        match ring_position(outer, point) {
+            Position::Outside => false,
+            Position::Border => true,
+            Position::Inside => holes
+                .iter()
+                .all(|hole| ring_position(hole, point) != Position::Inside),
+        }
+    }
+
+    /// `[west, south, east, north]` of the outer ring.
+    pub fn bounds(&self) -> [f64; 4] {
+        let mut b = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for [x, y] in self.rings.first().into_iter().flatten() {
+            b = [b[0].min(*x), b[1].min(*y), b[2].max(*x), b[3].max(*y)];
+        }
+        b
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Position {
+    Inside,
+    Border,
+    Outside,
+}
+
+/// Where `q` is against a closed ring: the winding number, with a point on an edge
+/// (side exactly zero, within the edge's box) on the border.
+fn ring_position(ring: &[[f64; 2]], q: [f64; 2]) -> Position {
+    let mut winding = 0i32;
+    for edge in ring.windows(2) {
+        let (a, b) = (edge[0], edge[1]);
+        // PostGIS's lw_segment_side(a, b, q): < 0 left, > 0 right, 0 on the line.
+        let side = (q[0] - a[0]) * (b[1] - a[1]) - (b[0] - a[0]) * (q[1] - a[1]);
+        if side == 0.0
+            && q[0] >= a[0].min(b[0])
+            && q[0] <= a[0].max(b[0])
+            && q[1] >= a[1].min(b[1])
+            && q[1] <= a[1].max(b[1])
+        {
+            return Position::Border;
+        }
+        if a[1] <= q[1] && b[1] > q[1] && side < 0.0 {
+            winding += 1; // an upward edge with q on its left
+        } else if a[1] > q[1] && b[1] <= q[1] && side > 0.0 {
+            winding -= 1; // a downward edge with q on its right
+        }
+    }
+    if winding == 0 {
+        Position::Outside
+    } else {
+        Position::Inside
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +173,72 @@ mod tests {
         let polygon = Polygon::from_geojson(&value).unwrap();
         assert_eq!(polygon.rings.len(), 2);
         assert_eq!(polygon.to_geojson(), value);
+    }
+
+    fn rect(west: f64, south: f64, east: f64, north: f64) -> Vec<[f64; 2]> {
+        vec![
+            [west, south],
+            [east, south],
+            [east, north],
+            [west, north],
+            [west, south],
+        ]
+    }
+
+    #[test]
+    fn covers_holds_the_inside_and_the_border_and_not_the_hole() {
+        let square = Polygon {
+            rings: vec![
+                rect(-58.50, -34.70, -58.40, -34.60),
+                rect(-58.47, -34.67, -58.43, -34.63),
+            ],
+        };
+        let cases = [
+            ([-58.49, -34.61], true, "inside"),
+            ([-58.45, -34.65], false, "inside the hole"),
+            ([-58.47, -34.65], true, "on the hole's border"),
+            ([-58.40, -34.60], true, "on a corner"),
+            ([-58.40, -34.65], true, "on an edge along a meridian"),
+            ([-58.45, -34.60], true, "on an edge along a parallel"),
+            ([-58.45, -34.5999999], false, "just north of it"),
+            ([-58.3999999, -34.65], false, "just east of it"),
+            ([-58.35, -34.65], false, "east of it"),
+            ([-58.45, -34.55], false, "north of it"),
+        ];
+        for (point, expected, what) in cases {
+            assert_eq!(square.covers(point), expected, "{what}: {point:?}");
+        }
+        // The same ring the other way round: the winding's sign does not matter.
+        let mut clockwise = rect(-58.50, -34.70, -58.40, -34.60);
+        clockwise.reverse();
+        let clockwise = Polygon {
+            rings: vec![clockwise],
+        };
+        assert!(clockwise.covers([-58.49, -34.61]));
+        assert!(!clockwise.covers([-58.35, -34.65]));
+        assert_eq!(square.bounds(), [-58.50, -34.70, -58.40, -34.60]);
+    }
+
+    #[test]
+    fn covers_a_concave_polygon_only_where_it_is() {
+        // An L: the square (0,0)-(2,2) without its north-east quarter.
+        let l = Polygon {
+            rings: vec![vec![
+                [0.0, 0.0],
+                [2.0, 0.0],
+                [2.0, 1.0],
+                [1.0, 1.0],
+                [1.0, 2.0],
+                [0.0, 2.0],
+                [0.0, 0.0],
+            ]],
+        };
+        assert!(l.covers([0.5, 1.5]));
+        assert!(l.covers([1.5, 0.5]));
+        assert!(!l.covers([1.5, 1.5]), "the missing quarter");
+        assert!(l.covers([1.0, 1.5]), "the inner corner's edge");
+        assert!(l.covers([1.0, 1.0]), "the inner corner");
+        assert!(l.covers([0.5, 0.5]));
     }
 
     #[test]

@@ -416,8 +416,20 @@ async fn search(
     };
     let page = crate::routes::helpers::page(params.limit, params.offset)?;
     let mut conn = db::conn(&state.pool).await?;
-    let rows =
-        db::vets::vets_covering(&mut conn, point, params.specialty_id, window, Some(page)).await?;
+    // Without a window, from the directory in memory; the weekly hours and time off a
+    // window needs are PostgreSQL's.
+    let rows = match window {
+        None => {
+            state
+                .vets
+                .search(&mut conn, point, params.specialty_id, page)
+                .await?
+        }
+        Some(_) => {
+            db::vets::vets_covering(&mut conn, point, params.specialty_id, window, Some(page))
+                .await?
+        }
+    };
     Ok(Json(rows.into_iter().map(Vet::from).collect()))
 }
 

@@ -557,3 +557,163 @@ async fn staff_list_and_manage_vets_and_a_vet_edits_their_own_contact_details() 
         "refused changes changed nothing"
     );
 }
+
+/// Star-shaped polygons around `center` (concave as often as not): `n` vertices at
+/// growing angles, each at its own distance, from a seeded generator.
+fn star(seed: &mut u64, center: [f64; 2], n: usize) -> Vec<[f64; 2]> {
+    let mut next = || {
+        *seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (*seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut ring: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let angle = (i as f64 + 0.8 * next()) / n as f64 * std::f64::consts::TAU;
+            let radius = 0.01 + 0.03 * next();
+            // Rounded as a vet's map would send them.
+            let round = |x: f64| (x * 1e6).round() / 1e6;
+            [
+                round(center[0] + radius * angle.cos()),
+                round(center[1] + radius * angle.sin()),
+            ]
+        })
+        .collect();
+    ring.push(ring[0]);
+    ring
+}
+
+#[tokio::test]
+async fn the_search_from_memory_agrees_with_postgis_and_follows_every_change() {
+    let app = app().await;
+    let staff = app.staff().await;
+    let ana = app.vet(&staff, "ana@vets.ar", "20-12345678-6").await;
+    let bruno = app.vet(&staff, "bruno@vets.ar", "33-69345023-9").await;
+    let mut seed = 7u64;
+    let mut areas = Vec::new();
+    for (vet, center) in [
+        (&ana, [-58.45, -34.62]),
+        (&ana, [-58.41, -34.60]),
+        (&bruno, [-58.43, -34.61]),
+        (&bruno, [-58.40, -34.63]),
+    ] {
+        let ring = star(&mut seed, center, 9);
+        let (status, area) = app
+            .call(
+                &vet.token,
+                Method::POST,
+                &format!("/api/v1/vets/{}/coverage-areas", vet.id),
+                Some(
+                    json!({ "name": "Zona", "area": { "type": "Polygon", "coordinates": [ring] } }),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{area}");
+        areas.push((
+            vet.id.clone(),
+            area["id"].as_str().expect("id").to_owned(),
+            ring,
+        ));
+    }
+    let (_, clinic) = app
+        .call(
+            &staff,
+            Method::POST,
+            "/api/v1/specialties",
+            Some(json!({ "name": "Clínica" })),
+        )
+        .await;
+    let clinic: uuid::Uuid = clinic["id"].as_str().expect("id").parse().expect("uuid");
+
+    // Points all over the areas, and on them: every vertex and every edge's middle.
+    let mut points: Vec<[f64; 2]> = Vec::new();
+    for i in 0..14 {
+        for j in 0..14 {
+            points.push([
+                -58.49 + 0.0009 * 7.0 * f64::from(i),
+                -34.66 + 0.0009 * 6.0 * f64::from(j),
+            ]);
+        }
+    }
+    for (.., ring) in &areas {
+        points.extend(ring.iter().copied());
+        points.extend(
+            ring.windows(2)
+                .map(|e| [(e[0][0] + e[1][0]) / 2.0, (e[0][1] + e[1][1]) / 2.0]),
+        );
+    }
+    // What the API answers (from memory, without a window) against PostGIS's answer
+    // (the SQL search the dispatcher uses), point by point.
+    let compare = |specialty: Option<uuid::Uuid>| {
+        let (app, staff, points) = (&app, &staff, &points);
+        async move {
+            let mut conn = app.db.conn().await;
+            let mut answers = Vec::new();
+            for [lon, lat] in points {
+                let mut path = format!("/api/v1/vets/search?lat={lat}&lon={lon}&limit=200");
+                if let Some(s) = specialty {
+                    path.push_str(&format!("&specialty_id={s}"));
+                }
+                let (status, vets) = app.call(staff, Method::GET, &path, None).await;
+                assert_eq!(status, 200, "{vets}");
+                let api: Vec<String> = vets
+                    .as_array()
+                    .expect("list")
+                    .iter()
+                    .map(|v| v["id"].as_str().expect("id").to_owned())
+                    .collect();
+                let point = domain::LatLon::new(*lat, *lon).expect("a point");
+                let sql: Vec<String> =
+                    db::vets::vets_covering(&mut conn, point, specialty, None, None)
+                        .await
+                        .expect("the SQL search")
+                        .iter()
+                        .map(|v| v.id.to_string())
+                        .collect();
+                assert_eq!(api, sql, "at {lat}, {lon} (specialty {specialty:?})");
+                answers.push(api);
+            }
+            answers
+        }
+    };
+    let found = |answers: &[Vec<String>]| answers.iter().filter(|a| !a.is_empty()).count();
+    let before = compare(None).await;
+    assert!(
+        found(&before) > points.len() / 4,
+        "the points fall in the areas: {} of {}",
+        found(&before),
+        points.len()
+    );
+    assert_eq!(
+        found(&compare(Some(clinic)).await),
+        0,
+        "nobody has the specialty yet"
+    );
+
+    // Every change is seen by the next search: a specialty given, an area deleted.
+    let (status, _) = app
+        .call(
+            &bruno.token,
+            Method::PUT,
+            &format!("/api/v1/vets/{}/specialties", bruno.id),
+            Some(json!({ "specialty_ids": [clinic] })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(found(&compare(Some(clinic)).await) > 0, "Bruno has it now");
+    let (vet, area, _) = &areas[0];
+    let (status, _) = app
+        .call(
+            &ana.token,
+            Method::DELETE,
+            &format!("/api/v1/vets/{vet}/coverage-areas/{area}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let after = compare(None).await;
+    assert!(
+        before.iter().zip(&after).any(|(b, a)| b != a),
+        "somewhere only the deleted area covered, the answer changed"
+    );
+}
