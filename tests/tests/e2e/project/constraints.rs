@@ -33,6 +33,10 @@ const INTERNAL_TABLES: &[(&str, &str)] = &[
         "written by the webhook handler; a repeat is detected, not refused",
     ),
     ("refresh_tokens", "random tokens the server makes"),
+    (
+        "vet_directory_version",
+        "one row, moved by triggers only (the vet search's directory version)",
+    ),
     ("password_tokens", "random tokens the server makes"),
     (
         "study_files",
