@@ -8,9 +8,12 @@
 //!
 //! Never stale: before each search the API reads `vet_directory_version`, a number every
 //! change to the vets, their areas or their specialties moves in the changing
-//! transaction (a trigger). The same number, the same directory; another, and the
-//! directory is loaded again together with its number, in one snapshot. So a search
-//! sees every change committed before it began, from any API process.
+//! transaction (triggers; a statement that changes nothing does not move it), and the
+//! database's epoch. Loaded at that number or a later one in the same epoch, the copy
+//! holds every change committed before the search; otherwise the directory is loaded
+//! again together with its number, in one snapshot. So a search sees every change
+//! committed before it began, from any API process, and a database recreated under a
+//! running API is never taken for the old one.
 //!
 //! The inside test is [`domain::geo::Polygon::covers`]: PostGIS's `ST_Covers` in plane
 //! coordinates, as the SQL search (`db::vets::vets_covering`, used when a time window
@@ -26,10 +29,13 @@ use uuid::Uuid;
 
 /// The directory as loaded at one version.
 struct Snapshot {
-    version: i64,
+    /// The database's epoch and the directory's number when it was loaded.
+    version: (Uuid, i64),
     /// Each area's box (`[west, south, east, north]`), polygon and vet (an index into
     /// `vets`), in one list: a pass over 5,000 boxes takes microseconds.
     areas: Vec<([f64; 4], Polygon, usize)>,
+    /// In the search's order, as PostgreSQL sorted them (name in the database's
+    /// collation, then id): a vet's index is its place in the answer.
     vets: Vec<(VetRow, Vec<Uuid>)>,
 }
 
@@ -62,56 +68,57 @@ impl VetDirectory {
             .map(|(.., vet)| *vet)
             .filter(|vet| specialty.is_none_or(|s| snapshot.vets[*vet].1.contains(&s)))
             .collect();
+        // The vets' order is the database's (its collation sorts "Álvarez" before
+        // "Zapata"; bytes would not).
         found.sort_unstable();
         found.dedup();
-        let mut rows: Vec<&VetRow> = found.iter().map(|i| &snapshot.vets[*i].0).collect();
-        rows.sort_by(|a, b| (&a.full_name, a.id).cmp(&(&b.full_name, b.id)));
         let skip = usize::try_from(page.offset).unwrap_or(usize::MAX);
         let take = usize::try_from(page.limit).unwrap_or(0);
-        Ok(rows.into_iter().skip(skip).take(take).cloned().collect())
+        Ok(found
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|i| snapshot.vets[i].0.clone())
+            .collect())
     }
 
     /// The directory at the database's current version, loaded again if it moved.
     async fn fresh(&self, conn: &mut AsyncPgConnection) -> Result<Arc<Snapshot>, db::Error> {
-        // Any other number than the one loaded means a change (or a database restored
-        // to an older one): only the same number is the same directory.
         let version = db::vets::directory_version(conn).await?;
+        // Loaded at this number or a later one, in this database: it holds every change
+        // committed before this search read the number.
+        let holds =
+            |current: &Snapshot| current.version.0 == version.0 && current.version.1 >= version.1;
         if let Some(current) = self.current.read().await.as_ref()
-            && current.version == version
+            && holds(current)
         {
             return Ok(Arc::clone(current));
         }
         let _loading = self.loading.lock().await;
         // Another search may have loaded it meanwhile.
         if let Some(current) = self.current.read().await.as_ref()
-            && current.version == version
+            && holds(current)
         {
             return Ok(Arc::clone(current));
         }
-        let (version, rows) = db::vets::directory(conn).await?;
-        let snapshot = Arc::new(Snapshot::from_rows(version, rows));
+        let (loaded, rows) = db::vets::directory(conn).await?;
+        let snapshot = Arc::new(Snapshot::from_rows(loaded, rows));
         *self.current.write().await = Some(Arc::clone(&snapshot));
         Ok(snapshot)
     }
 }
 
 impl Snapshot {
-    fn from_rows(version: i64, rows: Vec<db::vets::DirectoryRow>) -> Self {
+    fn from_rows(version: (Uuid, i64), rows: Vec<db::vets::DirectoryRow>) -> Self {
         let mut vets: Vec<(VetRow, Vec<Uuid>)> = Vec::new();
         let mut index: HashMap<Uuid, usize> = HashMap::new();
         let mut areas = Vec::with_capacity(rows.len());
         for row in rows {
-            // PostGIS wrote it from a polygon it holds; one it could not parse (none
+            // PostGIS wrote it from a polygon it holds; one it could not read (none
             // should be) would be left out of the search, so it is said.
-            let polygon = serde_json::from_str(&row.area)
-                .map_err(|e| e.to_string())
-                .and_then(|value| Polygon::from_geojson(&value).map_err(|e| e.to_string()));
-            let polygon = match polygon {
-                Ok(polygon) => polygon,
-                Err(e) => {
-                    tracing::error!(vet = %row.vet.id, error = %e, "a coverage area the search cannot read");
-                    continue;
-                }
+            let Some(polygon) = Polygon::from_wkb(&row.area) else {
+                tracing::error!(vet = %row.vet.id, "a coverage area the search cannot read");
+                continue;
             };
             let vet = *index.entry(row.vet.id).or_insert_with(|| {
                 vets.push((row.vet.clone(), row.specialties.clone()));

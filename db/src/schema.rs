@@ -560,6 +560,7 @@ diesel::table! {
 diesel::table! {
     vet_directory_version (only_row) {
         only_row -> Bool,
+        epoch -> Uuid,
         version -> Int8,
     }
 }

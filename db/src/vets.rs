@@ -226,11 +226,15 @@ pub async fn vets_covering(
     .await?)
 }
 
-/// The vet directory's version (`vet_directory_version`): it moves with every change to
-/// the vets, their coverage areas or their specialties.
-pub async fn directory_version(conn: &mut AsyncPgConnection) -> Result<i64, Error> {
+/// The vet directory's version (`vet_directory_version`): the database's epoch (new in
+/// every database) and a number that moves with every change to the vets, their
+/// coverage areas or their specialties.
+pub async fn directory_version(conn: &mut AsyncPgConnection) -> Result<(Uuid, i64), Error> {
     use crate::schema::vet_directory_version::dsl::*;
-    Ok(vet_directory_version.select(version).first(conn).await?)
+    Ok(vet_directory_version
+        .select((epoch, version))
+        .first(conn)
+        .await?)
 }
 
 /// One coverage area of an active vet, with the vet and their specialties: a row of the
@@ -239,16 +243,21 @@ pub async fn directory_version(conn: &mut AsyncPgConnection) -> Result<i64, Erro
 pub struct DirectoryRow {
     #[diesel(embed)]
     pub vet: VetRow,
-    /// The area in plane coordinates, as GeoJSON (`area_plane`).
-    #[diesel(sql_type = Text)]
-    pub area: String,
+    /// The area in plane coordinates, as WKB (`ST_AsBinary(area_plane)`): the stored
+    /// doubles exactly, so a point on a stored vertex or edge is on it in memory too.
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    pub area: Vec<u8>,
     #[diesel(sql_type = diesel::sql_types::Array<SqlUuid>)]
     pub specialties: Vec<Uuid>,
 }
 
 /// The whole searchable directory and its version, read in one snapshot (so the
-/// version names exactly these rows): every live coverage area of every active vet.
-pub async fn directory(conn: &mut AsyncPgConnection) -> Result<(i64, Vec<DirectoryRow>), Error> {
+/// version names exactly these rows): every live coverage area of every active vet, in
+/// the search's order (name in the database's collation, then id; a vet's areas
+/// together).
+pub async fn directory(
+    conn: &mut AsyncPgConnection,
+) -> Result<((Uuid, i64), Vec<DirectoryRow>), Error> {
     conn.build_transaction()
         .read_only()
         .repeatable_read()
@@ -256,12 +265,13 @@ pub async fn directory(conn: &mut AsyncPgConnection) -> Result<(i64, Vec<Directo
             let version = directory_version(conn).await?;
             let rows = diesel::sql_query(
                 "SELECT v.id, v.user_id, v.full_name, v.license_number, v.cuit, v.phone, \
-                        v.active, v.created_at, ST_AsGeoJSON(a.area_plane) AS area, \
+                        v.active, v.created_at, ST_AsBinary(a.area_plane) AS area, \
                         ARRAY(SELECT s.specialty_id FROM vet_specialties s WHERE s.vet_id = v.id) \
                           AS specialties \
                  FROM veterinarians v \
                  JOIN vet_coverage_areas a ON a.vet_id = v.id AND a.deleted_at IS NULL \
-                 WHERE v.deleted_at IS NULL AND v.active",
+                 WHERE v.deleted_at IS NULL AND v.active \
+                 ORDER BY v.full_name, v.id, a.id",
             )
             .load(conn)
             .await?;
@@ -278,9 +288,15 @@ pub async fn set_specialties(
 ) -> Result<(), Error> {
     let specialties = specialties.to_vec();
     conn.transaction::<_, Error, _>(async move |conn| {
-        diesel::delete(vet_specialties::table.filter(vet_specialties::vet_id.eq(vet.into_uuid())))
-            .execute(conn)
-            .await?;
+        // Only what changes is written: the same set again changes no row (and so does
+        // not move the vet directory's version, which every vet search reads).
+        diesel::delete(
+            vet_specialties::table
+                .filter(vet_specialties::vet_id.eq(vet.into_uuid()))
+                .filter(vet_specialties::specialty_id.ne_all(&specialties)),
+        )
+        .execute(conn)
+        .await?;
         let rows: Vec<_> = specialties
             .iter()
             .map(|s| {

@@ -90,6 +90,56 @@ impl Polygon {
         serde_json::json!({ "type": "Polygon", "coordinates": self.rings })
     }
 
+    /// A 2D polygon from (ISO/OGC) WKB, as PostGIS's `ST_AsBinary` writes it: the
+    /// coordinates exactly as stored. `None` for anything else (another geometry type,
+    /// a Z or M dimension, a short or overlong buffer). No size limit: what is stored
+    /// was checked when it came in.
+    pub fn from_wkb(wkb: &[u8]) -> Option<Self> {
+        let mut at = 0usize;
+        let mut take = |n: usize| -> Option<&[u8]> {
+            let bytes = wkb.get(at..at.checked_add(n)?)?;
+            at += n;
+            Some(bytes)
+        };
+        let little = match take(1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
+        let read_u32 = |bytes: &[u8]| -> Option<u32> {
+            let b: [u8; 4] = bytes.try_into().ok()?;
+            Some(if little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            })
+        };
+        let read_f64 = |bytes: &[u8]| -> Option<f64> {
+            let b: [u8; 8] = bytes.try_into().ok()?;
+            Some(if little {
+                f64::from_le_bytes(b)
+            } else {
+                f64::from_be_bytes(b)
+            })
+        };
+        if read_u32(take(4)?)? != 3 {
+            return None; // not a 2D polygon
+        }
+        let rings = read_u32(take(4)?)? as usize;
+        let mut parsed = Vec::with_capacity(rings.min(MAX_RINGS));
+        for _ in 0..rings {
+            let points = read_u32(take(4)?)? as usize;
+            let mut ring = Vec::with_capacity(points.min(MAX_POSITIONS));
+            for _ in 0..points {
+                let x = read_f64(take(8)?)?;
+                let y = read_f64(take(8)?)?;
+                ring.push([x, y]);
+            }
+            parsed.push(ring);
+        }
+        (at == wkb.len()).then_some(Self { rings: parsed })
+    }
+
     /// Whether the polygon holds `[lon, lat]`, its border included (a hole's border too):
     /// PostGIS's `ST_Covers` on `geometry`, in plane coordinates, as the search in
     /// PostgreSQL decides it. A point on an edge is on it when the edge's side test is
@@ -217,6 +267,71 @@ mod tests {
         assert!(clockwise.covers([-58.49, -34.61]));
         assert!(!clockwise.covers([-58.35, -34.65]));
         assert_eq!(square.bounds(), [-58.50, -34.70, -58.40, -34.60]);
+    }
+
+    /// A polygon's WKB as PostGIS writes it (`ST_AsBinary`), in either byte order.
+    fn wkb(rings: &[Vec<[f64; 2]>], little: bool) -> Vec<u8> {
+        let u32_ = |n: u32| {
+            if little {
+                n.to_le_bytes()
+            } else {
+                n.to_be_bytes()
+            }
+        };
+        let f64_ = |x: f64| {
+            if little {
+                x.to_le_bytes()
+            } else {
+                x.to_be_bytes()
+            }
+        };
+        let mut out = vec![u8::from(little)];
+        out.extend(u32_(3));
+        out.extend(u32_(rings.len() as u32));
+        for ring in rings {
+            out.extend(u32_(ring.len() as u32));
+            for [x, y] in ring {
+                out.extend(f64_(*x));
+                out.extend(f64_(*y));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn wkb_gives_the_stored_coordinates_exactly() {
+        // Seventeen significant digits, which a GeoJSON of 9 decimals would round.
+        let rings = vec![
+            vec![
+                [-58.123_456_789_012_34, -34.6],
+                [-58.1, -34.600_000_000_000_01],
+                [-58.1, -34.5],
+                [-58.123_456_789_012_34, -34.6],
+            ],
+            rect(-58.11, -34.58, -58.105, -34.55),
+        ];
+        for little in [true, false] {
+            let polygon = Polygon::from_wkb(&wkb(&rings, little)).expect("a polygon");
+            assert_eq!(polygon.rings, rings);
+        }
+        let bytes = wkb(&rings, true);
+        assert_eq!(
+            Polygon::from_wkb(&bytes[..bytes.len() - 1]),
+            None,
+            "cut short"
+        );
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Polygon::from_wkb(&longer), None, "trailing bytes");
+        let mut point = bytes.clone();
+        point[1] = 1; // a Point's type code
+        assert_eq!(Polygon::from_wkb(&point), None, "not a polygon");
+        assert_eq!(Polygon::from_wkb(&[]), None);
+        // A ring count no buffer could hold is refused, not allocated.
+        let mut huge = vec![1u8];
+        huge.extend(3u32.to_le_bytes());
+        huge.extend(u32::MAX.to_le_bytes());
+        assert_eq!(Polygon::from_wkb(&huge), None);
     }
 
     #[test]

@@ -571,11 +571,10 @@ fn star(seed: &mut u64, center: [f64; 2], n: usize) -> Vec<[f64; 2]> {
         .map(|i| {
             let angle = (i as f64 + 0.8 * next()) / n as f64 * std::f64::consts::TAU;
             let radius = 0.01 + 0.03 * next();
-            // Rounded as a vet's map would send them.
-            let round = |x: f64| (x * 1e6).round() / 1e6;
+            // Every digit a double has: a point on a vertex must be on it in memory too.
             [
-                round(center[0] + radius * angle.cos()),
-                round(center[1] + radius * angle.sin()),
+                center[0] + radius * angle.cos(),
+                center[1] + radius * angle.sin(),
             ]
         })
         .collect();
@@ -701,6 +700,42 @@ async fn the_search_from_memory_agrees_with_postgis_and_follows_every_change() {
         .await;
     assert_eq!(status, 200);
     assert!(found(&compare(Some(clinic)).await) > 0, "Bruno has it now");
+
+    // What changes nothing does not make the searches load the directory again: the
+    // same specialties set again, a delete of an area that is not there.
+    let version = || async {
+        app.db
+            .count("SELECT version AS n FROM vet_directory_version")
+            .await
+    };
+    let before_nothing = version().await;
+    let (status, _) = app
+        .call(
+            &bruno.token,
+            Method::PUT,
+            &format!("/api/v1/vets/{}/specialties", bruno.id),
+            Some(json!({ "specialty_ids": [clinic] })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = app
+        .call(
+            &ana.token,
+            Method::DELETE,
+            &format!(
+                "/api/v1/vets/{}/coverage-areas/{}",
+                ana.id,
+                uuid::Uuid::new_v4()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        version().await,
+        before_nothing,
+        "nothing changed, nothing moved"
+    );
     let (vet, area, _) = &areas[0];
     let (status, _) = app
         .call(
