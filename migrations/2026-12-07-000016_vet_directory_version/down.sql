@@ -1,15 +1,15 @@
-DROP TRIGGER vet_directory_specialties_truncate ON vet_specialties;
-DROP TRIGGER vet_directory_specialties_delete ON vet_specialties;
-DROP TRIGGER vet_directory_specialties_update ON vet_specialties;
-DROP TRIGGER vet_directory_specialties_insert ON vet_specialties;
-DROP TRIGGER vet_directory_areas_truncate ON vet_coverage_areas;
-DROP TRIGGER vet_directory_areas_delete ON vet_coverage_areas;
-DROP TRIGGER vet_directory_areas_update ON vet_coverage_areas;
-DROP TRIGGER vet_directory_areas_insert ON vet_coverage_areas;
-DROP TRIGGER vet_directory_vets_truncate ON veterinarians;
-DROP TRIGGER vet_directory_vets_delete ON veterinarians;
-DROP TRIGGER vet_directory_vets_update ON veterinarians;
-DROP TRIGGER vet_directory_vets_insert ON veterinarians;
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['veterinarians', 'vet_coverage_areas', 'vet_specialties'] LOOP
+        EXECUTE format('DROP TRIGGER vet_directory_insert ON %I', t);
+        EXECUTE format('DROP TRIGGER vet_directory_update ON %I', t);
+        EXECUTE format('DROP TRIGGER vet_directory_delete ON %I', t);
+        EXECUTE format('DROP TRIGGER vet_directory_truncate ON %I', t);
+    END LOOP;
+END
+$$;
 DROP FUNCTION vet_directory_truncated();
 DROP FUNCTION vet_directory_changed();
 DROP TABLE vet_directory_version;

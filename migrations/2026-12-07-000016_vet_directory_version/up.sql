@@ -32,30 +32,23 @@ BEGIN
 END
 $$;
 
--- A trigger with a transition table has one event, hence three per table.
-CREATE TRIGGER vet_directory_vets_insert AFTER INSERT ON veterinarians
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_vets_update AFTER UPDATE ON veterinarians
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_vets_delete AFTER DELETE ON veterinarians
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_vets_truncate AFTER TRUNCATE ON veterinarians
-    FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_truncated();
-
-CREATE TRIGGER vet_directory_areas_insert AFTER INSERT ON vet_coverage_areas
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_areas_update AFTER UPDATE ON vet_coverage_areas
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_areas_delete AFTER DELETE ON vet_coverage_areas
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_areas_truncate AFTER TRUNCATE ON vet_coverage_areas
-    FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_truncated();
-
-CREATE TRIGGER vet_directory_specialties_insert AFTER INSERT ON vet_specialties
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_specialties_update AFTER UPDATE ON vet_specialties
-    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_specialties_delete AFTER DELETE ON vet_specialties
-    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_changed();
-CREATE TRIGGER vet_directory_specialties_truncate AFTER TRUNCATE ON vet_specialties
-    FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_truncated();
+-- A trigger with a transition table has one event, hence four per table.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['veterinarians', 'vet_coverage_areas', 'vet_specialties'] LOOP
+        EXECUTE format('CREATE TRIGGER vet_directory_insert AFTER INSERT ON %I '
+            'REFERENCING NEW TABLE AS changed FOR EACH STATEMENT '
+            'EXECUTE FUNCTION vet_directory_changed()', t);
+        EXECUTE format('CREATE TRIGGER vet_directory_update AFTER UPDATE ON %I '
+            'REFERENCING NEW TABLE AS changed FOR EACH STATEMENT '
+            'EXECUTE FUNCTION vet_directory_changed()', t);
+        EXECUTE format('CREATE TRIGGER vet_directory_delete AFTER DELETE ON %I '
+            'REFERENCING OLD TABLE AS changed FOR EACH STATEMENT '
+            'EXECUTE FUNCTION vet_directory_changed()', t);
+        EXECUTE format('CREATE TRIGGER vet_directory_truncate AFTER TRUNCATE ON %I '
+            'FOR EACH STATEMENT EXECUTE FUNCTION vet_directory_truncated()', t);
+    END LOOP;
+END
+$$;

@@ -10,5 +10,6 @@ mod limits;
 mod owners_pets;
 mod phone_codes;
 mod studies;
+mod vet_search;
 mod vets;
 mod welcome;
