@@ -3,7 +3,9 @@
 
 use std::{fmt::Display, str::FromStr};
 
-use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
+use temporalio_client::{
+    Client, ClientKeepAliveOptions, ClientOptions, Connection, ConnectionOptions, Url,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -197,6 +199,12 @@ pub struct TemporalSettings {
     pub namespace: String,
     /// `TEMPORAL_TASK_QUEUE`.
     pub task_queue: String,
+    /// Whether the connection sends HTTP/2 keepalive pings (the SDK's: one every 30 s),
+    /// which find a dead connection before a call waits out its deadline on it. Always
+    /// on but for Temporal's Java time-skipping test server, which allows one ping per
+    /// five minutes and closes the connection at the third ping it deems too early,
+    /// cutting every call then in flight (`too_many_pings`).
+    pub keep_alive: bool,
 }
 
 impl TemporalSettings {
@@ -205,6 +213,7 @@ impl TemporalSettings {
             address: env_or("TEMPORAL_ADDRESS", default_temporal_address())?,
             namespace: env_or("TEMPORAL_NAMESPACE", "default".to_owned())?,
             task_queue: env_or("TEMPORAL_TASK_QUEUE", "service-requests".to_owned())?,
+            keep_alive: true,
         })
     }
 
@@ -214,6 +223,7 @@ impl TemporalSettings {
         let connection = Connection::connect(
             ConnectionOptions::new(self.address.clone())
                 .identity(identity())
+                .keep_alive(self.keep_alive.then(ClientKeepAliveOptions::default))
                 .build(),
         )
         .await?;

@@ -11,7 +11,7 @@ use crate::{
     InProcessWorker, TestApp, TestDb,
     fixtures::{Dispatch, dispatch},
     temporal::TimeSkippingServer,
-    temporal_settings, unique_task_queue,
+    unique_task_queue,
 };
 
 pub struct Flow {
@@ -27,12 +27,7 @@ impl Flow {
         crate::logs();
         let server = TimeSkippingServer::start().await;
         let db = Arc::new(TestDb::new().await);
-        let app = TestApp::spawn(
-            db,
-            temporal_settings(server.address.clone(), &unique_task_queue()),
-            policy,
-        )
-        .await;
+        let app = TestApp::spawn(db, server.settings(&unique_task_queue()), policy).await;
         let worker = InProcessWorker::start(app.worker_settings());
         let w = dispatch(&app, vets).await;
         Self {
@@ -54,9 +49,10 @@ pub async fn advance(app: &TestApp, by: Duration) {
 }
 
 /// [`advance`] for a bare client of the test server. A long skip goes a few hours at a
-/// time: each call answers only once every timer and activity inside it has run, and a
-/// call held open for minutes on a loaded machine was once cut (a broken pipe); the
-/// timers fire in the same order either way.
+/// time, so that each call answers (once every timer and activity inside it has run)
+/// well inside its deadline; the timers fire in the same order either way. The client
+/// must be connected with [`TimeSkippingServer::settings`]: a call held open past 90 s
+/// on a connection that pings is cut by the server ("broken pipe").
 pub async fn skip(client: &temporalio_client::Client, by: Duration) {
     let mut left = by;
     while !left.is_zero() {

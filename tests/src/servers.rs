@@ -23,6 +23,7 @@ pub fn temporal_settings(address: Url, task_queue: &str) -> TemporalSettings {
         address,
         namespace: "default".to_owned(),
         task_queue: task_queue.to_owned(),
+        keep_alive: true,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use config::TemporalSettings;
 use temporalio_client::{
     Client, Url, WorkflowExecutionInfo, WorkflowFetchHistoryOptions, WorkflowHistory,
     tonic::IntoRequest,
@@ -127,18 +128,31 @@ impl TimeSkippingServer {
             },
         )
         .await;
-        register_search_attributes(&address).await;
-        Self {
+        let server = Self {
             address,
             _child: child,
+        };
+        register_search_attributes(&server).await;
+        server
+    }
+
+    /// How a client of this server connects: without keepalive pings, which the server
+    /// answers by closing the connection once three come under five minutes apart, and
+    /// with it every call in flight (a skip of hours held open past 90 s on a loaded
+    /// machine was cut so: "broken pipe").
+    pub fn settings(&self, task_queue: &str) -> TemporalSettings {
+        TemporalSettings {
+            keep_alive: false,
+            ..crate::temporal_settings(self.address.clone(), task_queue)
         }
     }
 }
 
 /// The custom search attributes the workflows upsert, which the dev server gets from
 /// `--search-attribute` and the test server through the operator API.
-async fn register_search_attributes(address: &Url) {
-    let client = crate::temporal_settings(address.clone(), "unused")
+async fn register_search_attributes(server: &TimeSkippingServer) {
+    let client = server
+        .settings("unused")
         .connect()
         .await
         .expect("connect to the test server");

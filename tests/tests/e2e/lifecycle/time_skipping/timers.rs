@@ -7,7 +7,7 @@ use domain::DispatchPolicy;
 use e2e::{
     InProcessWorker, TestDb, eventually,
     temporal::{TimeSkippingServer, events, workflow_duration},
-    temporal_settings, unique_task_queue,
+    unique_task_queue,
 };
 use temporalio_client::{
     Client, WorkflowExecuteUpdateOptions, WorkflowGetResultOptions, WorkflowHandle,
@@ -34,7 +34,7 @@ async fn setup() -> Setup {
     let server = TimeSkippingServer::start().await;
     let db = TestDb::new().await;
     let task_queue = unique_task_queue();
-    let settings = temporal_settings(server.address.clone(), &task_queue);
+    let settings = server.settings(&task_queue);
     let client = settings
         .connect()
         .await
