@@ -188,14 +188,24 @@ impl DispatchActivities {
     }
 }
 
-/// A refusal by Mercately or the mail server cannot be fixed by retrying; anything else
-/// may be.
+/// The failure type of a send that may or may not have reached its recipient (an
+/// attempt cut mid-send, or the provider's answer lost): never sent again, and told apart
+/// by the workflow from a refusal, which certainly reached no one.
+pub const SEND_UNCERTAIN: &str = "SendUncertain";
+
+/// A refusal by Mercately or the mail server cannot be fixed by retrying, nor can a send
+/// that may have left (typed [`SEND_UNCERTAIN`]); anything else may be.
 fn send_error(e: anyhow::Error) -> ActivityError {
     if crate::notices::retryable(&e) {
-        e.into()
-    } else {
-        ActivityError::application(ApplicationFailure::non_retryable(e))
+        return e.into();
     }
+    let uncertain = crate::notices::uncertain(&e);
+    let failure = ApplicationFailure::builder(e).non_retryable(true);
+    ActivityError::application(if uncertain {
+        failure.type_name(SEND_UNCERTAIN.to_owned()).build()
+    } else {
+        failure.build()
+    })
 }
 
 #[activities]

@@ -185,3 +185,13 @@ pub(crate) fn retryable(e: &anyhow::Error) -> bool {
         _ => true,
     }
 }
+
+/// Whether `e` is a send that may have reached its recipient.
+pub(crate) fn uncertain(e: &anyhow::Error) -> bool {
+    use integrations::{email::EmailError, mercately::MercatelyError};
+    use messages::ledger::SendFailure;
+    e.downcast_ref::<MercatelyError>()
+        .is_some_and(SendFailure::is_uncertain)
+        || e.downcast_ref::<EmailError>()
+            .is_some_and(SendFailure::is_uncertain)
+}

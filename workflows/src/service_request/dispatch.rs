@@ -7,6 +7,7 @@ use activities::dispatch::{Audience, DispatchActivities, Plan, SendOffer};
 use chrono::{DateTime, Utc};
 use db::requests::OfferRecord;
 use domain::{Actor, DispatchPolicy, RequestId, RequestState, VetAnswer, VetId};
+use temporalio_common::error::{ActivityExecutionError, IncomingError};
 use temporalio_sdk::{WorkflowContext, WorkflowResult};
 
 use super::{
@@ -21,6 +22,13 @@ use super::{
 /// histories): however many vets cover the address, no run's history nears Temporal's
 /// limit.
 const CONTINUE_BETWEEN_BATCHES: &str = "continue-between-batches";
+
+/// Histories from before closed an offer whose message may or may not have left (an
+/// attempt cut mid-send, Mercately's answer lost) as if it never had, so a vet holding
+/// it found it closed and staff could not record their answer. With this patch such an
+/// offer stays open: staff are alerted to call the vet, the vet's link, app and the
+/// follow-up all still work.
+const UNCERTAIN_OFFERS_STAY_OPEN: &str = "uncertain-offers-stay-open";
 
 /// How asking the candidates ended.
 pub(super) enum Asked {
@@ -239,7 +247,9 @@ impl ServiceRequestWorkflow {
     }
 
     /// Sends one offer message; `false` when it could not be sent (Mercately refused it,
-    /// or stayed away past the give-up time), which is noted and staff are alerted.
+    /// or stayed away past the give-up time), which is noted and staff are alerted. One
+    /// that may have reached the vet counts as sent ([`UNCERTAIN_OFFERS_STAY_OPEN`]),
+    /// staff alerted all the same.
     pub(super) async fn send_offer(
         ctx: &mut WorkflowContext<Self>,
         vet: VetId,
@@ -271,10 +281,17 @@ impl ServiceRequestWorkflow {
         match sent {
             Ok(()) => Ok(true),
             Err(e) if Self::patched(ctx, REFUSALS_HANDLED) => {
-                let what =
-                    format!("offer {offer_no} (message {attempt}) to vet {vet} not sent: {e}");
+                let maybe_sent = uncertain(&e) && ctx.patched(UNCERTAIN_OFFERS_STAY_OPEN);
+                let what = if maybe_sent {
+                    format!(
+                        "offer {offer_no} (message {attempt}) to vet {vet} may not have reached \
+                         them ({e}); it stays open: call the vet and record their answer"
+                    )
+                } else {
+                    format!("offer {offer_no} (message {attempt}) to vet {vet} not sent: {e}")
+                };
                 Self::trouble(ctx, what).await?;
-                Ok(false)
+                Ok(maybe_sent)
             }
             Err(e) => Err(e.into()),
         }
@@ -359,5 +376,17 @@ impl ServiceRequestWorkflow {
             OfferStatus::Closed if taken => Err(VetResponseOutcome::Taken),
             OfferStatus::Closed => Err(VetResponseOutcome::Expired),
         }
+    }
+}
+
+/// Whether an activity's failure is a send that may have reached its recipient.
+fn uncertain(e: &ActivityExecutionError) -> bool {
+    match e {
+        ActivityExecutionError::Failed(failed) => matches!(
+            failed.cause(),
+            Some(IncomingError::Application(failure))
+                if failure.type_name() == Some(activities::dispatch::SEND_UNCERTAIN)
+        ),
+        _ => false,
     }
 }

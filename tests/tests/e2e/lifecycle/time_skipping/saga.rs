@@ -9,7 +9,7 @@ use domain::DispatchPolicy;
 use e2e::{
     STAFF_PHONE, TestApp,
     fixtures::{ANA_PHONE, accept, accept_and_coordinate, check_out},
-    flow::Flow,
+    flow::{Flow, advance},
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -193,6 +193,62 @@ async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
         &app.temporal,
         &format!("service-request:{id}"),
         "lean-offer-not-sent-next-vet.json",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_offer_that_may_have_reached_the_vet_stays_open_and_staff_are_told_to_call() {
+    let flow = Flow::start(2, policy()).await;
+    let (app, w) = (&flow.app, &flow.w);
+    // Mercately answers the first vet's offer with a 500: it may or may not have gone out,
+    // and it is not sent again.
+    app.mercately.fail_next(1, 500, Duration::ZERO);
+    let id = check_out(app, w, w.start).await;
+    e2e::eventually("staff told", Duration::from_secs(30), || async {
+        (heard(
+            app,
+            STAFF_PHONE,
+            "staff_alert",
+            "call the vet and record their answer",
+        ) == 1)
+            .then_some(())
+    })
+    .await;
+    let (_, request) = app
+        .staff_get(&format!("/api/v1/service-requests/{id}"))
+        .await;
+    assert!(
+        reasons(&request)
+            .iter()
+            .any(|r| r.starts_with("needs attention: offer 1 (message 0)")
+                && r.contains("may not have reached them")),
+        "{request}"
+    );
+    assert_eq!(request["state"], "vet_asked");
+    assert!(app.messages_to(&w.vets[0].phone, "vet_offer").is_empty());
+
+    // The offer stays the first vet's: the second is not asked, the follow-up reaches
+    // the first.
+    advance(app, Duration::from_secs(2 * HOUR)).await;
+    app.await_messages(&w.vets[0].phone, "vet_offer_followup", 1)
+        .await;
+    assert!(app.messages_to(&w.vets[1].phone, "vet_offer").is_empty());
+
+    // Staff call the vet and record the yes they got on the phone: it counts.
+    let (status, answer) = app
+        .staff_post(
+            &format!("/api/v1/service-requests/{id}/vet-response"),
+            &json!({ "answer": "accept", "vet_id": w.vets[0].id }),
+        )
+        .await;
+    assert_eq!((status, answer), (200, json!({ "outcome": "accepted" })));
+    let accepted = app.await_state(&id, "vet_accepted").await;
+    assert_eq!(accepted["vet_id"], json!(w.vets[0].id));
+    e2e::temporal::save_history(
+        &app.temporal,
+        &format!("service-request:{id}"),
+        "lean-offer-uncertain-stays-open.json",
     )
     .await;
 }
