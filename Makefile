@@ -19,7 +19,7 @@ walkthrough:
 bench:
 	@bash scripts/bench.sh
 
-# N lifecycles through HTTP while the worker is SIGKILLed every 3 s and Temporal crashes
+# N lifecycles through HTTP while each worker is SIGKILLed 2 s after it polls and Temporal crashes
 # once (the chaos test of `make test`, longer); prints its table.
 N_CHAOS = $(if $(filter command line,$(origin N)),$(N),200)
 chaos:

@@ -68,6 +68,8 @@ fn afip_env(afip: Option<&integrations::afip::AfipSettings>) -> Vec<(&'static st
 
 pub struct WorkerProcess {
     pub child: tokio::process::Child,
+    /// Where its `/healthz` is served, when its settings say.
+    health: Option<std::net::SocketAddr>,
 }
 
 impl WorkerProcess {
@@ -153,7 +155,33 @@ impl WorkerProcess {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", exe.display()));
-        Self { child }
+        Self {
+            child,
+            health: settings.health_bind,
+        }
+    }
+
+    /// Waits until the worker polls its task queue (its `/healthz` answers 200; its
+    /// settings must have a `health_bind`), or its process ends, or `within` passes;
+    /// whether it polls.
+    pub async fn polls(&mut self, within: Duration) -> bool {
+        let health = self
+            .health
+            .expect("a worker started with a health_bind to ask");
+        let url = format!("http://{health}/healthz");
+        let http = reqwest::Client::new();
+        let until = tokio::time::Instant::now() + within;
+        while tokio::time::Instant::now() < until {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return false;
+            }
+            let asked = http.get(&url).timeout(Duration::from_secs(1)).send().await;
+            if asked.is_ok_and(|r| r.status() == reqwest::StatusCode::OK) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
     }
 
     /// SIGKILL: no graceful shutdown, no chance to finish anything.
