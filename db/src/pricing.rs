@@ -1,12 +1,10 @@
 //! What prices are made of: versioned prices per service (and vet), turn-fee groups and
 //! discounts. Amounts travel as exact decimal text (`numeric::text`), never as floats.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{NaiveDate, NaiveTime};
 use diesel::{
     QueryableByName,
-    sql_types::{
-        Array, Date, Nullable, SmallInt, Text, Time, Timestamp, Timestamptz, Uuid as SqlUuid,
-    },
+    sql_types::{Array, Date, Nullable, SmallInt, Text, Time, Uuid as SqlUuid},
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -16,26 +14,6 @@ use crate::Error;
 
 /// The time zone prices, discounts and availability are defined in.
 pub const LOCAL_TZ: &str = domain::time::ZONE;
-
-#[derive(QueryableByName)]
-struct Local {
-    #[diesel(sql_type = Timestamp)]
-    local: NaiveDateTime,
-}
-
-/// `instant` as a Buenos Aires wall-clock time (the tz database's rules, via PostgreSQL).
-pub async fn local_time(
-    conn: &mut AsyncPgConnection,
-    instant: DateTime<Utc>,
-) -> Result<NaiveDateTime, Error> {
-    Ok(diesel::sql_query(format!(
-        "SELECT ($1::timestamptz AT TIME ZONE '{LOCAL_TZ}') AS local"
-    ))
-    .bind::<Timestamptz, _>(instant)
-    .get_result::<Local>(conn)
-    .await?
-    .local)
-}
 
 #[derive(Debug, Clone, QueryableByName, Serialize, Deserialize)]
 pub struct PriceRow {

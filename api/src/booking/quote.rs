@@ -96,7 +96,7 @@ pub async fn quote(
         ),
         None => None,
     };
-    let local_start = db::pricing::local_time(conn, body.start).await?;
+    let local_start = domain::time::local(body.start).naive_local();
     let date = local_start.date();
     let price = db::pricing::price_on(conn, service.id, body.vet_id, date)
         .await?

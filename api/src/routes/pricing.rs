@@ -97,11 +97,6 @@ fn kind_name(kind: AmountKind) -> &'static str {
     }
 }
 
-/// Today in Buenos Aires.
-async fn local_today(conn: &mut db::Conn) -> Result<NaiveDate, ApiError> {
-    Ok(db::pricing::local_time(conn, Utc::now()).await?.date())
-}
-
 // ---- prices ---------------------------------------------------------------------------------
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -187,7 +182,7 @@ async fn schedule_price(
     db::catalog::service(&mut conn, id)
         .await?
         .ok_or(ApiError::NotFound("service"))?;
-    if body.valid_from < local_today(&mut conn).await? {
+    if body.valid_from < domain::time::local_date(Utc::now()) {
         return Err(ApiError::invalid(
             "valid_from",
             "must be today or later: past prices never change",
