@@ -46,32 +46,29 @@ struct Row {
     held: bool,
 }
 
-/// Claims the send of `message` for `lease`. The claim is one conditional `UPDATE`, so
-/// of two attempts racing for the same key only one wins; a lease that ran out unmarked
-/// turns the row uncertain.
+/// Claims the send of `message` for `lease`. The claim is one statement, the row's
+/// insert or, for a key seen before, its conditional update, so of two attempts racing
+/// for the same key only one wins; a lease that ran out unmarked turns the row uncertain.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     message: &NewMessage<'_>,
     lease: Duration,
 ) -> Result<Claim, Error> {
-    diesel::sql_query(
-        "INSERT INTO outbound_messages (key, channel, recipient, template, params) \
-         VALUES ($1, $5, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let won = diesel::sql_query(
+        "INSERT INTO outbound_messages \
+             (key, channel, recipient, template, params, claimed_until, attempts) \
+         VALUES ($1, $5, $2, $3, $4, now() + $6 * interval '1 millisecond', 1) \
+         ON CONFLICT (key) DO UPDATE \
+         SET claimed_until = EXCLUDED.claimed_until, attempts = outbound_messages.attempts + 1 \
+         WHERE outbound_messages.sent_at IS NULL AND outbound_messages.uncertain_at IS NULL \
+           AND outbound_messages.claimed_until IS NULL",
     )
     .bind::<Text, _>(message.key)
     .bind::<Text, _>(message.recipient)
     .bind::<Text, _>(message.template)
     .bind::<Jsonb, _>(serde_json::json!(message.params))
     .bind::<Text, _>(message.channel)
-    .execute(conn)
-    .await?;
-    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
-    let won = diesel::sql_query(
-        "UPDATE outbound_messages \
-         SET claimed_until = now() + $2 * interval '1 millisecond', attempts = attempts + 1 \
-         WHERE key = $1 AND sent_at IS NULL AND uncertain_at IS NULL AND claimed_until IS NULL",
-    )
-    .bind::<Text, _>(message.key)
     .bind::<BigInt, _>(lease_ms)
     .execute(conn)
     .await?;
