@@ -119,6 +119,23 @@ pub async fn count(conn: &mut AsyncPgConnection, sql: &str) -> i64 {
         .n
 }
 
+#[derive(diesel::QueryableByName)]
+struct Text {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    t: String,
+}
+
+/// Runs a `SELECT … AS t ...` query of one text column.
+pub async fn texts(conn: &mut AsyncPgConnection, sql: &str) -> Vec<String> {
+    diesel::sql_query(sql)
+        .load::<Text>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .map(|row| row.t)
+        .collect()
+}
+
 /// A database of its own for one test. `make test` drops its run's databases when the
 /// run ends, interrupted or not.
 pub struct TestDb {
@@ -150,6 +167,11 @@ impl TestDb {
     pub async fn count(&self, sql: &str) -> i64 {
         let mut conn = self.conn().await;
         count(&mut conn, sql).await
+    }
+
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        let mut conn = self.conn().await;
+        texts(&mut conn, sql).await
     }
 
     /// Runs a statement as an operator would by hand (what no endpoint does).

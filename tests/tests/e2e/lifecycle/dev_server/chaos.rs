@@ -106,23 +106,14 @@ where
 
 /// The ledger's rows of the keys `like` matches, as JSON (for a failure's message).
 async fn ledger(app: &TestApp, like: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Rows {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        rows: String,
-    }
-    let mut conn = app.db.conn().await;
-    diesel_async::RunQueryDsl::get_result::<Rows>(
-        diesel::sql_query(
-            "SELECT coalesce(json_agg(m ORDER BY m.key), '[]')::text AS rows FROM \
+    app.db
+        .texts(&format!(
+            "SELECT coalesce(json_agg(m ORDER BY m.key), '[]')::text AS t FROM \
              (SELECT key, attempts, claimed_until, sent_at, uncertain_at, provider_id \
-              FROM outbound_messages WHERE key LIKE $1) m",
-        )
-        .bind::<diesel::sql_types::Text, _>(like),
-        &mut conn,
-    )
-    .await
-    .map_or_else(|e| format!("(unread: {e})"), |r| r.rows)
+              FROM outbound_messages WHERE key LIKE '{like}') m"
+        ))
+        .await
+        .concat()
 }
 
 /// One lifecycle in hourly slot `slot`: checkout, accept, coordinate, pay, confirmed;
@@ -413,26 +404,13 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
     // send was interrupted by a kill is marked uncertain and never sent again, so the
     // emulator may hold a message the ledger did not get to mark, never two for a key.
     let messages = app.mercately.messages();
-    let ledger_ids: Vec<String> = {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            provider_id: String,
-        }
-        let mut conn = app.db.conn().await;
-        diesel_async::RunQueryDsl::load::<Row>(
-            diesel::sql_query(
-                "SELECT provider_id FROM outbound_messages \
-                 WHERE channel = 'whatsapp' AND provider_id IS NOT NULL",
-            ),
-            &mut conn,
+    let ledger_ids = app
+        .db
+        .texts(
+            "SELECT provider_id AS t FROM outbound_messages \
+             WHERE channel = 'whatsapp' AND provider_id IS NOT NULL",
         )
-        .await
-        .expect("the ledger")
-        .into_iter()
-        .map(|r| r.provider_id)
-        .collect()
-    };
+        .await;
     let marked: BTreeSet<&String> = ledger_ids.iter().collect();
     assert_eq!(
         marked.len(),
@@ -471,25 +449,13 @@ async fn lifecycles_survive_a_worker_killed_every_few_seconds_and_a_temporal_cra
     let emails = app.smtp.emails();
     let email_ids: BTreeSet<&str> = emails.iter().map(|e| e.message_id.as_str()).collect();
     assert_eq!(email_ids.len(), emails.len(), "no email received twice");
-    let email_keys_sent: Vec<String> = {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            key: String,
-        }
-        let mut conn = app.db.conn().await;
-        diesel_async::RunQueryDsl::load::<Row>(
-            diesel::sql_query(
-                "SELECT key FROM outbound_messages WHERE channel = 'email' AND sent_at IS NOT NULL",
-            ),
-            &mut conn,
+    let email_keys_sent = app
+        .db
+        .texts(
+            "SELECT key AS t FROM outbound_messages \
+             WHERE channel = 'email' AND sent_at IS NOT NULL",
         )
-        .await
-        .expect("the ledger")
-        .into_iter()
-        .map(|r| r.key)
-        .collect()
-    };
+        .await;
     for key in &email_keys_sent {
         let id = messages::email::message_id(key);
         assert!(

@@ -62,6 +62,21 @@ pub(super) fn reasons(request: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The request as staff see it, whose history has a note starting `starts` and
+/// holding `holds`.
+async fn noted(app: &TestApp, id: &str, starts: &str, holds: &str) -> Value {
+    let (_, request) = app
+        .staff_get(&format!("/api/v1/service-requests/{id}"))
+        .await;
+    assert!(
+        reasons(&request)
+            .iter()
+            .any(|r| r.starts_with(starts) && r.contains(holds)),
+        "{request}"
+    );
+    request
+}
+
 pub(super) fn heard(app: &TestApp, phone: &str, template: &str, words: &str) -> usize {
     let at = if template == "staff_alert" { 0 } else { 1 };
     app.messages_to(phone, template)
@@ -179,15 +194,7 @@ async fn an_offer_whatsapp_refuses_moves_on_to_the_next_vet() {
     let id = check_out(app, w, w.start).await;
     app.await_messages(&w.vets[1].phone, "vet_offer", 1).await;
     assert!(app.messages_to(&w.vets[0].phone, "vet_offer").is_empty());
-    let (_, request) = app
-        .staff_get(&format!("/api/v1/service-requests/{id}"))
-        .await;
-    assert!(
-        reasons(&request)
-            .iter()
-            .any(|r| r.starts_with("needs attention: offer 1 (message 0)")),
-        "{request}"
-    );
+    let request = noted(app, &id, "needs attention: offer 1 (message 0)", "not sent").await;
     assert_eq!(request["state"], "vet_asked");
     e2e::temporal::save_history(
         &app.temporal,
@@ -215,16 +222,13 @@ async fn an_offer_that_may_have_reached_the_vet_stays_open_and_staff_are_told_to
             .then_some(())
     })
     .await;
-    let (_, request) = app
-        .staff_get(&format!("/api/v1/service-requests/{id}"))
-        .await;
-    assert!(
-        reasons(&request)
-            .iter()
-            .any(|r| r.starts_with("needs attention: offer 1 (message 0)")
-                && r.contains("may not have reached them")),
-        "{request}"
-    );
+    let request = noted(
+        app,
+        &id,
+        "needs attention: offer 1 (message 0)",
+        "may not have reached them",
+    )
+    .await;
     assert_eq!(request["state"], "vet_asked");
     assert!(app.messages_to(&w.vets[0].phone, "vet_offer").is_empty());
 
